@@ -17,7 +17,6 @@ type Stats struct {
 type Analyzer struct {
 	cfg   Config
 	emit  func(*Teardown)
-	table *flow.Table
 	stats Stats
 }
 
