@@ -305,8 +305,8 @@ func TestZeekConnState(t *testing.T) {
 		},
 		{
 			// Retransmitted payload: 'T' at the 1st and the 10th time.
-			name: "retransmissions logged at 1 and 10",
-			segs: zcat(zHandshake, zrepeat(zseg{a: true, flags: zPA, len: 10, seq: zISN + 1, ack: zIRS + 1}, 11)),
+			name:  "retransmissions logged at 1 and 10",
+			segs:  zcat(zHandshake, zrepeat(zseg{a: true, flags: zPA, len: 10, seq: zISN + 1, ack: zIRS + 1}, 11)),
 			state: "S1", history: "ShADTT", origIsA: true,
 		},
 		{
