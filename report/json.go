@@ -1,0 +1,410 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"finwave/analyzer"
+)
+
+// schemaVersion is the value of the "finwave" key; bump it on any
+// incompatible change of SCHEMA.md.
+const schemaVersion = 1
+
+// Per-flow JSON (SCHEMA.md). Field order here is output order; every key is
+// always present (null for unknown times) so consumers need no existence checks.
+type jsonFlow struct {
+	Type                 string        `json:"type,omitempty"` // "flow" in JSON lines only
+	Stream               int64         `json:"stream"`
+	Client               string        `json:"client"`
+	Server               string        `json:"server"`
+	Roles                string        `json:"roles"`
+	FirstFrame           int64         `json:"first_frame"`
+	LastFrame            int64         `json:"last_frame"`
+	FirstTime            *string       `json:"first_time"`
+	LastTime             *string       `json:"last_time"`
+	Duration             float64       `json:"duration"`
+	Pattern              string        `json:"pattern"`
+	Closer               string        `json:"closer"`
+	ClientState          string        `json:"client_state"`
+	ClientStateSince     *string       `json:"client_state_since"`
+	ClientStateUntil     *string       `json:"client_state_until"`
+	ClientStateTentative bool          `json:"client_state_tentative"`
+	ServerState          string        `json:"server_state"`
+	ServerStateSince     *string       `json:"server_state_since"`
+	ServerStateUntil     *string       `json:"server_state_until"`
+	ServerStateTentative bool          `json:"server_state_tentative"`
+	ZeekConnState        string        `json:"zeek_conn_state"`
+	Packets              jsonSides     `json:"packets"`
+	Bytes                jsonSides     `json:"bytes"`
+	Finish               string        `json:"finish"`
+	Profile              string        `json:"profile"`
+	Segments             []jsonSegment `json:"segments"`
+	SegmentsOmitted      int           `json:"segments_omitted"`
+	Anomalies            []jsonAnomaly `json:"anomalies"`
+}
+
+type jsonSides struct {
+	Client uint64 `json:"client"`
+	Server uint64 `json:"server"`
+}
+
+type jsonSegment struct {
+	Frame     int64        `json:"frame"`
+	Time      *float64     `json:"time"`      // seconds since the flow's first segment
+	Timestamp *string      `json:"timestamp"` // absolute, RFC 3339 UTC
+	From      string       `json:"from"`
+	Flags     string       `json:"flags"`
+	Seq       uint32       `json:"seq"`
+	Ack       uint32       `json:"ack"`
+	Len       uint32       `json:"len"`
+	Label     string       `json:"label"`
+	Changes   []jsonChange `json:"changes"`
+	Explain   string       `json:"explain"`
+}
+
+type jsonChange struct {
+	Side           string `json:"side"`
+	From           string `json:"from"`
+	To             string `json:"to"`
+	Tentative      bool   `json:"tentative"`
+	ConfirmedFrame int64  `json:"confirmed_frame"`
+	Undone         bool   `json:"undone"`
+	Reason         string `json:"reason"`
+}
+
+type jsonAnomaly struct {
+	Kind     string  `json:"kind"`
+	Endpoint string  `json:"endpoint"`
+	Address  string  `json:"address"`
+	Frames   []int64 `json:"frames"`
+	Severity string  `json:"severity"`
+	Detail   string  `json:"detail"`
+}
+
+// jsonSummary is the "summary" object.
+type jsonSummary struct {
+	Flows              int64               `json:"flows"`
+	Listed             int64               `json:"listed"`
+	Evicted            int64               `json:"evicted"`
+	Patterns           map[string]int64    `json:"patterns"`
+	Anomalies          map[string]jsonKind `json:"anomalies"`
+	Closers            map[string]int64    `json:"closers"`
+	TopEndpoints       []jsonEndpoint      `json:"top_endpoints"`
+	EndpointsUntracked int64               `json:"endpoints_untracked"`
+}
+
+type jsonKind struct {
+	Flows    int64  `json:"flows"`
+	Count    int64  `json:"count"`
+	Severity string `json:"severity"`
+	Client   int64  `json:"client"`
+	Server   int64  `json:"server"`
+}
+
+type jsonEndpoint struct {
+	Address   string           `json:"address"`
+	Anomalies int64            `json:"anomalies"`
+	Kinds     map[string]int64 `json:"kinds"`
+}
+
+// jsonTime formats t as RFC 3339 with nanoseconds in UTC, nil when zero.
+func jsonTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339Nano)
+	return &s
+}
+
+// toJSONFlow converts a Teardown; the result shares no memory with t except
+// immutable strings.
+func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
+	f := &jsonFlow{
+		Stream:               t.Stream,
+		Client:               t.Client.String(),
+		Server:               t.Server.String(),
+		Roles:                t.Roles.String(),
+		FirstFrame:           t.FirstFrame,
+		LastFrame:            t.LastFrame,
+		FirstTime:            jsonTime(t.FirstTime),
+		LastTime:             jsonTime(t.LastTime),
+		Pattern:              t.Pattern.String(),
+		Closer:               t.Closer.String(),
+		ClientState:          t.ClientEnd.State.String(),
+		ClientStateSince:     jsonTime(t.ClientEnd.Since),
+		ClientStateUntil:     jsonTime(t.ClientEnd.Until),
+		ClientStateTentative: t.ClientEnd.Tentative,
+		ServerState:          t.ServerEnd.State.String(),
+		ServerStateSince:     jsonTime(t.ServerEnd.Since),
+		ServerStateUntil:     jsonTime(t.ServerEnd.Until),
+		ServerStateTentative: t.ServerEnd.Tentative,
+		ZeekConnState:        t.ZeekConnState,
+		Packets:              jsonSides{t.Sent[analyzer.Client].Packets, t.Sent[analyzer.Server].Packets},
+		Bytes:                jsonSides{t.Sent[analyzer.Client].Bytes, t.Sent[analyzer.Server].Bytes},
+		Finish:               t.Finish.String(),
+		Profile:              t.Profile,
+		Segments:             make([]jsonSegment, len(t.Segments)),
+		SegmentsOmitted:      t.SegmentsOmitted,
+		Anomalies:            make([]jsonAnomaly, len(t.Anomalies)),
+	}
+	if !t.FirstTime.IsZero() && !t.LastTime.IsZero() {
+		f.Duration = t.LastTime.Sub(t.FirstTime).Seconds()
+	}
+	for i := range t.Segments {
+		s := &t.Segments[i]
+		js := &f.Segments[i]
+		*js = jsonSegment{
+			Frame: s.Frame, Timestamp: jsonTime(s.Time), From: s.From.String(), Flags: s.Flags.String(),
+			Seq: s.Seq, Ack: s.Ack, Len: s.Len, Label: s.Label.String(),
+			Changes: make([]jsonChange, len(s.Changes)), Explain: s.Explain,
+		}
+		if !s.Time.IsZero() && !t.FirstTime.IsZero() {
+			rel := s.Time.Sub(t.FirstTime).Seconds()
+			js.Time = &rel
+		}
+		for j := range s.Changes {
+			c := &s.Changes[j]
+			js.Changes[j] = jsonChange{Side: c.Side.String(), From: c.From.String(), To: c.To.String(),
+				Tentative: c.Tentative, ConfirmedFrame: c.Confirmed, Undone: c.Undone, Reason: c.Reason}
+		}
+	}
+	for i := range t.Anomalies {
+		a := &t.Anomalies[i]
+		frames := a.Frames
+		if frames == nil {
+			frames = []int64{}
+		}
+		f.Anomalies[i] = jsonAnomaly{Kind: a.Kind.String(), Endpoint: a.Endpoint.String(),
+			Address: t.Endpoint(a.Endpoint).String(), Frames: frames, Severity: a.Severity.String(), Detail: a.Detail}
+	}
+	return f
+}
+
+// toJSONSummary converts the counters.
+func toJSONSummary(s *summary, c *Capture) *jsonSummary {
+	js := &jsonSummary{
+		Flows: s.flows, Listed: s.listed, Evicted: c.Evicted,
+		Patterns:           map[string]int64{},
+		Anomalies:          map[string]jsonKind{},
+		Closers:            map[string]int64{},
+		TopEndpoints:       []jsonEndpoint{},
+		EndpointsUntracked: s.untracked,
+	}
+	// Every pattern and closer is present, zero or not; anomaly kinds only
+	// when seen.
+	for p := range s.patterns {
+		if p <= int(analyzer.PatternUnanswered) || s.patterns[p] > 0 {
+			js.Patterns[analyzer.Pattern(p).String()] = s.patterns[p]
+		}
+	}
+	for c := analyzer.CloserNone; c <= analyzer.CloserBoth; c++ {
+		js.Closers[c.String()] = s.closers[c]
+	}
+	for k := range s.kinds {
+		ks := &s.kinds[k]
+		if ks.count == 0 {
+			continue
+		}
+		js.Anomalies[analyzer.Kind(k).String()] = jsonKind{Flows: ks.flows, Count: ks.count,
+			Severity: ks.maxSeverity().String(), Client: ks.side[0], Server: ks.side[1]}
+	}
+	for _, e := range s.topEndpointRows() {
+		je := jsonEndpoint{Address: e.name, Anomalies: e.stat.total, Kinds: map[string]int64{}}
+		for k, n := range e.stat.kinds {
+			if n > 0 {
+				je.Kinds[analyzer.Kind(k).String()] = int64(n)
+			}
+		}
+		js.TopEndpoints = append(js.TopEndpoints, je)
+	}
+	return js
+}
+
+// jsonRenderer writes one JSON document per capture, or JSON lines.
+type jsonRenderer struct {
+	w     io.Writer
+	o     Options
+	lines bool
+	sum   summary
+	spill spill
+	buf   bytes.Buffer
+	enc   *json.Encoder
+}
+
+func newJSON(w io.Writer, o Options, lines bool) *jsonRenderer {
+	r := &jsonRenderer{w: w, o: o, lines: lines}
+	r.enc = json.NewEncoder(&r.buf)
+	r.enc.SetEscapeHTML(false)
+	return r
+}
+
+// encode marshals v compactly into r.buf (reset first), without the
+// trailing newline json.Encoder adds.
+func (r *jsonRenderer) encode(v any) ([]byte, error) {
+	r.buf.Reset()
+	if err := r.enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("report: encode json: %w", err)
+	}
+	return bytes.TrimSuffix(r.buf.Bytes(), []byte{'\n'}), nil
+}
+
+func (r *jsonRenderer) Flow(t *analyzer.Teardown) error {
+	r.sum.add(t)
+	if !r.o.listed(t) {
+		return nil
+	}
+	r.sum.listed++
+	f := toJSONFlow(t)
+	if r.lines {
+		f.Type = "flow"
+		b, err := r.encode(f)
+		if err != nil {
+			return err
+		}
+		return r.write(append(b, '\n'))
+	}
+	b, err := r.encode(f)
+	if err != nil {
+		return err
+	}
+	return r.spill.add(t.Stream, b)
+}
+
+func (r *jsonRenderer) write(b []byte) error {
+	if _, err := r.w.Write(b); err != nil {
+		return fmt.Errorf("report: write json: %w", err)
+	}
+	return nil
+}
+
+// header is the capture part of the document, in output order.
+func captureFields(c *Capture) []struct {
+	k string
+	v any
+} {
+	var readErr *string
+	if c.ReadError != "" {
+		readErr = &c.ReadError
+	}
+	skipped := c.Skipped
+	if skipped == nil {
+		skipped = map[string]int64{}
+	}
+	var dur float64
+	if !c.First.IsZero() && !c.Last.IsZero() {
+		dur = c.Last.Sub(c.First).Seconds()
+	}
+	return []struct {
+		k string
+		v any
+	}{
+		{"finwave", schemaVersion},
+		{"file", c.File},
+		{"profile", c.Profile},
+		{"frames", c.Frames},
+		{"tcp_segments", c.TCPSegments},
+		{"skipped", skipped},
+		{"read_error", readErr},
+		{"first_time", jsonTime(c.First)},
+		{"last_time", jsonTime(c.Last)},
+		{"duration", dur},
+	}
+}
+
+func (r *jsonRenderer) Finish(c *Capture) error {
+	if c == nil {
+		c = &Capture{}
+	}
+	err := r.finish(c)
+	if rerr := r.spill.reset(); err == nil {
+		err = rerr
+	}
+	r.sum = summary{}
+	return err
+}
+
+func (r *jsonRenderer) finish(c *Capture) error {
+	var out []byte
+	if r.lines {
+		out = append(out, `{"type":"summary"`...)
+		for _, f := range captureFields(c) {
+			b, err := r.encode(f.v)
+			if err != nil {
+				return err
+			}
+			out = append(out, `,"`+f.k+`":`...)
+			out = append(out, b...)
+		}
+		b, err := r.encode(toJSONSummary(&r.sum, c))
+		if err != nil {
+			return err
+		}
+		out = append(out, `,"summary":`...)
+		out = append(out, b...)
+		out = append(out, "}\n"...)
+		return r.write(out)
+	}
+
+	var spillErr error
+	out = append(out, "{\n"...)
+	for _, f := range captureFields(c) {
+		b, err := r.encode(f.v)
+		if err != nil {
+			return err
+		}
+		out = append(out, `  "`+f.k+`": `...)
+		out = append(out, b...)
+		out = append(out, ",\n"...)
+	}
+	if r.spill.len() == 0 {
+		out = append(out, "  \"flows\": [],\n"...)
+		if err := r.write(out); err != nil {
+			return err
+		}
+	} else {
+		out = append(out, "  \"flows\": [\n"...)
+		if err := r.write(out); err != nil {
+			return err
+		}
+		n, i := r.spill.len(), 0
+		var line []byte
+		var werr error
+		spillErr = r.spill.each(func(_ int64, b []byte) error {
+			i++
+			line = append(line[:0], "    "...)
+			line = append(line, b...)
+			if i < n {
+				line = append(line, ',')
+			}
+			line = append(line, '\n')
+			werr = r.write(line)
+			return werr
+		})
+		if werr != nil {
+			return werr
+		}
+		// A spill that cannot be read back loses flows, not the document:
+		// close it anyway and report the error after.
+		if err := r.write([]byte("  ],\n")); err != nil {
+			return err
+		}
+	}
+	r.buf.Reset()
+	ind := json.NewEncoder(&r.buf)
+	ind.SetEscapeHTML(false)
+	ind.SetIndent("  ", "  ")
+	if err := ind.Encode(toJSONSummary(&r.sum, c)); err != nil {
+		return fmt.Errorf("report: encode json summary: %w", err)
+	}
+	out = append(out[:0], "  \"summary\": "...)
+	out = append(out, bytes.TrimSuffix(r.buf.Bytes(), []byte{'\n'})...)
+	out = append(out, "\n}\n"...)
+	if err := r.write(out); err != nil {
+		return err
+	}
+	return spillErr
+}

@@ -1,0 +1,59 @@
+package report
+
+import (
+	"io"
+	"time"
+
+	"finwave/analyzer"
+)
+
+// Capture describes one analysed capture file, for headers and summaries.
+type Capture struct {
+	File        string
+	Frames      int64            // frames read
+	TCPSegments int64            // frames decoded as TCP
+	Skipped     map[string]int64 // frames skipped, by reason ("not tcp", "malformed", "truncated", "unsupported link type")
+	ReadError   string           // non-empty when the file was damaged: everything before it was analysed
+	First, Last time.Time        // capture time span
+	Profile     string
+	// Flows is the analyzer's count of flows. The summaries count the flows
+	// actually given to Renderer.Flow; when Flows is larger the difference
+	// is reported (flows the renderer never saw).
+	Flows   int64
+	Evicted int64 // flows finished early by the --max-flows cap
+}
+
+// Options select what is reported. The zero value reports only stream 0:
+// start from DefaultOptions.
+type Options struct {
+	All         bool            // report every flow, not only those worth reading
+	SummaryOnly bool            // summary tables only
+	Stream      int64           // only this tcp.stream (-1: all)
+	Only        []analyzer.Kind // only flows with one of these anomalies (empty: no filter)
+	Color       bool            // ANSI colour (the CLI decides: terminal and no NO_COLOR)
+}
+
+// DefaultOptions returns options that report every stream, no colour.
+func DefaultOptions() Options { return Options{Stream: -1} }
+
+// Renderer receives finished flows and writes a report per capture.
+type Renderer interface {
+	// Flow is called as flows finish, in finish order (not stream order).
+	// It does not keep t after returning.
+	Flow(t *analyzer.Teardown) error
+	// Finish ends one capture: it writes everything out and resets the
+	// renderer for the next capture.
+	Finish(c *Capture) error
+}
+
+// NewText returns a renderer of the human report: summary tables, then one
+// ladder diagram per selected flow in ascending stream order.
+func NewText(w io.Writer, o Options) Renderer { return newText(w, o) }
+
+// NewJSON returns a renderer writing one JSON document per capture (SCHEMA.md).
+func NewJSON(w io.Writer, o Options) Renderer { return newJSON(w, o, false) }
+
+// NewJSONLines returns a renderer writing one compact JSON object per flow as
+// it finishes (finish order, for live mode), then one summary object at
+// Finish (SCHEMA.md).
+func NewJSONLines(w io.Writer, o Options) Renderer { return newJSON(w, o, true) }

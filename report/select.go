@@ -1,0 +1,55 @@
+package report
+
+import "finwave/analyzer"
+
+// listed reports whether the flow passes the explicit filters: Stream and
+// Only. SummaryOnly lists nothing.
+func (o *Options) listed(t *analyzer.Teardown) bool {
+	if o.SummaryOnly {
+		return false
+	}
+	if o.Stream >= 0 && t.Stream != o.Stream {
+		return false
+	}
+	if len(o.Only) > 0 {
+		hit := false
+		for _, k := range o.Only {
+			if t.HasAnomaly(k) {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			return false
+		}
+	}
+	return true
+}
+
+// textListed adds the text report's default selection: without All, a
+// Stream or an Only filter, only flows worth reading are printed.
+func (o *Options) textListed(t *analyzer.Teardown) bool {
+	if !o.listed(t) {
+		return false
+	}
+	if o.All || o.Stream >= 0 || len(o.Only) > 0 {
+		return true
+	}
+	return WorthReading(t)
+}
+
+// WorthReading reports whether a flow deserves a report by default: an
+// anomaly of severity warning or error, an abortive end (reset,
+// fin-then-reset, refused) or an unfinished teardown (half-open).
+func WorthReading(t *analyzer.Teardown) bool {
+	switch t.Pattern {
+	case analyzer.PatternReset, analyzer.PatternFINThenReset, analyzer.PatternRefused, analyzer.PatternHalfOpen:
+		return true
+	}
+	for i := range t.Anomalies {
+		if t.Anomalies[i].Severity >= analyzer.Warning {
+			return true
+		}
+	}
+	return false
+}

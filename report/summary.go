@@ -1,0 +1,166 @@
+package report
+
+import (
+	"cmp"
+	"slices"
+
+	"finwave/analyzer"
+	"finwave/flow"
+)
+
+// maxKinds bounds the anomaly kinds counted per kind; kinds beyond it (none
+// today: analyzer defines 15) are not counted per kind.
+const maxKinds = 32
+
+// maxEndpoints bounds the endpoint map of the "most anomalies" table. Past
+// it, anomalies at endpoints not yet tracked are counted in untracked only.
+const maxEndpoints = 100_000
+
+// topEndpoints is how many endpoints the summary lists.
+const topEndpoints = 10
+
+// kindStat aggregates one anomaly kind.
+type kindStat struct {
+	flows    int64    // flows with at least one anomaly of the kind
+	count    int64    // anomalies of the kind
+	side     [2]int64 // anomalies by endpoint side (client, server)
+	severity [3]int64 // anomalies by severity
+}
+
+// maxSeverity is the highest severity seen for the kind.
+func (k *kindStat) maxSeverity() analyzer.Severity {
+	for s := len(k.severity) - 1; s > 0; s-- {
+		if k.severity[s] > 0 {
+			return analyzer.Severity(s)
+		}
+	}
+	return analyzer.Info
+}
+
+// endpointStat counts anomalies (warning or error) at one endpoint.
+type endpointStat struct {
+	total int64
+	kinds [maxKinds]uint32
+}
+
+// summary is the incremental aggregate of every flow of one capture:
+// counters only, no per-flow lists. Memory: fixed arrays plus the endpoint
+// map, bounded by maxEndpoints.
+type summary struct {
+	flows     int64
+	listed    int64 // flows selected for listing
+	patterns  [16]int64
+	closers   [4]int64
+	kinds     [maxKinds]kindStat
+	endpoints map[flow.Endpoint]*endpointStat
+	untracked int64 // anomalies at endpoints past maxEndpoints
+}
+
+func (s *summary) add(t *analyzer.Teardown) {
+	s.flows++
+	if int(t.Pattern) < len(s.patterns) {
+		s.patterns[t.Pattern]++
+	}
+	if int(t.Closer) < len(s.closers) {
+		s.closers[t.Closer]++
+	}
+	var seen [maxKinds]bool
+	for i := range t.Anomalies {
+		a := &t.Anomalies[i]
+		if int(a.Kind) >= maxKinds {
+			continue
+		}
+		k := &s.kinds[a.Kind]
+		k.count++
+		if !seen[a.Kind] {
+			seen[a.Kind] = true
+			k.flows++
+		}
+		k.side[a.Endpoint&1]++
+		if int(a.Severity) < len(k.severity) {
+			k.severity[a.Severity]++
+		}
+		if a.Severity < analyzer.Warning {
+			continue
+		}
+		ep := t.Endpoint(a.Endpoint)
+		e := s.endpoints[ep]
+		if e == nil {
+			if len(s.endpoints) >= maxEndpoints {
+				s.untracked++
+				continue
+			}
+			if s.endpoints == nil {
+				s.endpoints = make(map[flow.Endpoint]*endpointStat)
+			}
+			e = new(endpointStat)
+			s.endpoints[ep] = e
+		}
+		e.total++
+		e.kinds[a.Kind]++
+	}
+}
+
+// patternRow is one row of the teardown-pattern table.
+type patternRow struct {
+	pattern analyzer.Pattern
+	flows   int64
+}
+
+// patternRows lists the patterns seen, most flows first (ties in
+// declaration order).
+func (s *summary) patternRows() []patternRow {
+	var rows []patternRow
+	for p := range s.patterns {
+		if s.patterns[p] > 0 {
+			rows = append(rows, patternRow{analyzer.Pattern(p), s.patterns[p]})
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b patternRow) int { return cmp.Compare(b.flows, a.flows) })
+	return rows
+}
+
+// kindRows lists the anomaly kinds seen: highest severity first, then most
+// flows, then declaration order.
+func (s *summary) kindRows() []analyzer.Kind {
+	var rows []analyzer.Kind
+	for k := range s.kinds {
+		if s.kinds[k].count > 0 {
+			rows = append(rows, analyzer.Kind(k))
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b analyzer.Kind) int {
+		ka, kb := &s.kinds[a], &s.kinds[b]
+		if c := cmp.Compare(kb.maxSeverity(), ka.maxSeverity()); c != 0 {
+			return c
+		}
+		return cmp.Compare(kb.flows, ka.flows)
+	})
+	return rows
+}
+
+// endpointRow is one row of the endpoints table.
+type endpointRow struct {
+	ep   flow.Endpoint
+	name string
+	stat *endpointStat
+}
+
+// topEndpointRows returns up to topEndpoints endpoints with the most
+// anomalies, ties by address text.
+func (s *summary) topEndpointRows() []endpointRow {
+	rows := make([]endpointRow, 0, len(s.endpoints))
+	for ep, st := range s.endpoints {
+		rows = append(rows, endpointRow{ep, ep.String(), st})
+	}
+	slices.SortFunc(rows, func(a, b endpointRow) int {
+		if c := cmp.Compare(b.stat.total, a.stat.total); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.name, b.name)
+	})
+	if len(rows) > topEndpoints {
+		rows = rows[:topEndpoints]
+	}
+	return rows
+}

@@ -1,0 +1,376 @@
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"finwave/analyzer"
+	"finwave/flow"
+)
+
+// detailCols is the width anomaly details are wrapped to.
+const detailCols = 100
+
+// textRenderer renders the human report. Flows are rendered to bytes in Flow
+// and spilled; Finish writes the summary, then the flows in stream order.
+type textRenderer struct {
+	w     io.Writer
+	o     Options
+	sum   summary
+	spill spill
+	buf   []byte
+}
+
+func newText(w io.Writer, o Options) *textRenderer {
+	return &textRenderer{w: w, o: o}
+}
+
+func (r *textRenderer) Flow(t *analyzer.Teardown) error {
+	r.sum.add(t)
+	if !r.o.textListed(t) {
+		return nil
+	}
+	r.sum.listed++
+	r.buf = appendFlowText(r.buf[:0], t, r.o.Color)
+	return r.spill.add(t.Stream, r.buf)
+}
+
+func (r *textRenderer) Finish(c *Capture) error {
+	if c == nil {
+		c = &Capture{}
+	}
+	var b bytes.Buffer
+	appendSummaryText(&b, c, &r.sum, &r.o)
+	err := r.write(b.Bytes())
+	if err == nil {
+		err = r.spill.each(func(_ int64, fb []byte) error {
+			if err := r.write([]byte{'\n'}); err != nil {
+				return err
+			}
+			return r.write(fb)
+		})
+	}
+	if rerr := r.spill.reset(); err == nil {
+		err = rerr
+	}
+	r.sum = summary{}
+	return err
+}
+
+func (r *textRenderer) write(b []byte) error {
+	if _, err := r.w.Write(b); err != nil {
+		return fmt.Errorf("report: write text: %w", err)
+	}
+	return nil
+}
+
+// finishPhrase says when the end states were taken.
+func finishPhrase(t *analyzer.Teardown) string {
+	switch t.Finish {
+	case flow.FinishDone:
+		return "after the teardown"
+	case flow.FinishIdle:
+		return "at idle timeout"
+	case flow.FinishEvicted:
+		return "when evicted by the flow cap (teardown may be incomplete)"
+	case flow.FinishReused:
+		return "when a new connection reused the 4-tuple"
+	}
+	return "at end of capture"
+}
+
+// appendFlowText renders one flow: header, ladder, end states, anomalies.
+func appendFlowText(b []byte, t *analyzer.Teardown, color bool) []byte {
+	// Header: who, how long, how it ended.
+	b = append(b, "flow "...)
+	b = strconv.AppendInt(b, t.Stream, 10)
+	b = append(b, " · client "...)
+	b = append(b, t.Client.String()...)
+	b = append(b, " → server "...)
+	b = append(b, t.Server.String()...)
+	b = append(b, " · "...)
+	if t.FirstTime.IsZero() || t.LastTime.IsZero() {
+		b = append(b, "duration unknown"...)
+	} else {
+		b = append(b, humanDuration(t.LastTime.Sub(t.FirstTime))...)
+	}
+	b = append(b, " · "...)
+	b = append(b, patternPhrase(t.Pattern)...)
+	b = append(b, " · "...)
+	b = append(b, closerPhrase(t.Closer, t.Pattern)...)
+	b = append(b, '\n')
+
+	b = append(b, "Wireshark: tcp.stream eq "...)
+	b = strconv.AppendInt(b, t.Stream, 10)
+	b = append(b, " · frames "...)
+	b = strconv.AppendInt(b, t.FirstFrame, 10)
+	b = append(b, "–"...)
+	b = strconv.AppendInt(b, t.LastFrame, 10)
+	if t.ZeekConnState != "" {
+		b = append(b, " · Zeek conn_state "...)
+		b = append(b, t.ZeekConnState...)
+	}
+	b = append(b, '\n')
+	for _, s := range [2]analyzer.Side{analyzer.Client, analyzer.Server} {
+		if s == analyzer.Server {
+			b = append(b, " · "...)
+		}
+		b = append(b, s.String()...)
+		b = append(b, " sent "...)
+		b = append(b, plural(int64(t.Sent[s].Packets), "packet", "packets")...)
+		b = append(b, ", "...)
+		b = append(b, humanBytes(t.Sent[s].Bytes)...)
+		b = append(b, " of data"...)
+	}
+	b = append(b, '\n')
+	if t.Roles == analyzer.RolesInferred {
+		b = append(b, "roles inferred: no SYN in the capture, the lower (well-known) port is taken as the server\n"...)
+	}
+	b = append(b, '\n')
+
+	// Ladder.
+	var tentative, undone bool
+	if len(t.Segments) == 0 {
+		b = append(b, " (no teardown segment labelled in this flow)\n"...)
+	} else {
+		b, tentative, undone = ladder(b, t, color)
+	}
+	if t.SegmentsOmitted > 0 {
+		b = append(b, " … "...)
+		b = append(b, plural(int64(t.SegmentsOmitted), "more labelled segment", "more labelled segments")...)
+		b = append(b, " not kept (per-flow cap)\n"...)
+	}
+	if tentative {
+		b = append(b, " STATE? = the capture shows the segment, not yet that the endpoint got it (no ACK back)\n"...)
+	}
+	if undone {
+		b = append(b, " "+notReceived+" = a later retransmission proved the segment never arrived; no state change\n"...)
+	}
+
+	// End states.
+	b = append(b, "\n end states "...)
+	b = append(b, finishPhrase(t)...)
+	b = append(b, ": "...)
+	for _, s := range [2]analyzer.Side{analyzer.Client, analyzer.Server} {
+		if s == analyzer.Server {
+			b = append(b, " · "...)
+		}
+		e := t.End(s)
+		b = append(b, s.String()...)
+		b = append(b, ' ')
+		b = append(b, e.State.String()...)
+		if e.Tentative {
+			b = append(b, " (unconfirmed)"...)
+		}
+		if !e.Until.IsZero() {
+			b = append(b, ", a "...)
+			if t.Profile != "" {
+				b = append(b, t.Profile...)
+				b = append(b, ' ')
+			}
+			b = append(b, "timer ends it at "...)
+			b = append(b, relSeconds(e.Until, t.FirstTime)...)
+			b = append(b, " s"...)
+		}
+	}
+	b = append(b, '\n')
+
+	// Anomalies.
+	if len(t.Anomalies) == 0 {
+		b = append(b, " no anomalies\n"...)
+	}
+	for i := range t.Anomalies {
+		a := &t.Anomalies[i]
+		b = append(b, '\n', ' ')
+		sgr := severityColor(a.Severity)
+		b = paint(b, color, sgr, severityMarker(a.Severity))
+		b = append(b, ' ')
+		b = paint(b, color && a.Severity >= analyzer.Warning, ansiBold, a.Kind.String())
+		b = append(b, " · "...)
+		b = append(b, a.Endpoint.String()...)
+		b = append(b, " ("...)
+		b = append(b, t.Endpoint(a.Endpoint).String()...)
+		b = append(b, ')')
+		if len(a.Frames) > 0 {
+			if len(a.Frames) == 1 {
+				b = append(b, " · frame "...)
+			} else {
+				b = append(b, " · frames "...)
+			}
+			b = append(b, frameList(a.Frames)...)
+		}
+		b = append(b, " · "...)
+		b = paint(b, color, sgr, a.Severity.String())
+		b = append(b, '\n')
+		b = wrap(b, a.Detail, "   ", detailCols)
+	}
+	return b
+}
+
+// appendSummaryText writes the capture line and the summary tables.
+func appendSummaryText(b *bytes.Buffer, c *Capture, s *summary, o *Options) {
+	// Capture line.
+	b.WriteString("capture ")
+	if c.File != "" {
+		b.WriteString(c.File)
+	} else {
+		b.WriteString("(unnamed)")
+	}
+	b.WriteString(" · " + plural(c.Frames, "frame", "frames"))
+	b.WriteString(" · " + plural(s.flows, "TCP flow", "TCP flows"))
+	if !c.First.IsZero() && !c.Last.IsZero() {
+		b.WriteString(" · " + humanDuration(c.Last.Sub(c.First)))
+	}
+	if c.Profile != "" {
+		b.WriteString(" · profile " + c.Profile)
+	}
+	b.WriteString(" · " + skippedPhrase(c.Skipped))
+	b.WriteByte('\n')
+	if c.ReadError != "" {
+		b.WriteString(string(paint(nil, o.Color, ansiRed, "✖")))
+		b.WriteString(" read error: " + c.ReadError + " — every frame before it was analysed\n")
+	}
+	if c.Evicted > 0 {
+		b.WriteString(string(paint(nil, o.Color, ansiYellow, "⚠")))
+		b.WriteString(" " + plural(c.Evicted, "flow was", "flows were") + " finished early by the flow cap (--max-flows): their teardowns may be incomplete\n")
+	}
+	if c.Flows > s.flows {
+		fmt.Fprintf(b, "⚠ the analyzer tracked %d flows, %d reached the report\n", c.Flows, s.flows)
+	}
+	if s.flows == 0 {
+		b.WriteString("\nno TCP flows\n")
+		return
+	}
+
+	if o.Stream >= 0 {
+		// One flow asked for: no tables, say whether it exists.
+		if s.listed == 0 && !o.SummaryOnly {
+			fmt.Fprintf(b, "\nno flow with tcp.stream eq %d", o.Stream)
+			if len(o.Only) > 0 {
+				b.WriteString(" and anomaly " + kindList(o.Only))
+			}
+			b.WriteByte('\n')
+		}
+		return
+	}
+
+	b.WriteByte('\n')
+	rows := [][]string{}
+	for _, p := range s.patternRows() {
+		rows = append(rows, []string{p.pattern.String(), strconv.FormatInt(p.flows, 10), percent(p.flows, s.flows)})
+	}
+	writeTable(b, []string{"teardown", "flows", "%"}, rows, []bool{false, true, true})
+
+	if kinds := s.kindRows(); len(kinds) > 0 {
+		b.WriteByte('\n')
+		rows = rows[:0]
+		for _, k := range kinds {
+			ks := &s.kinds[k]
+			rows = append(rows, []string{k.String(), strconv.FormatInt(ks.flows, 10), percent(ks.flows, s.flows),
+				ks.maxSeverity().String(), strconv.FormatInt(ks.side[0], 10), strconv.FormatInt(ks.side[1], 10)})
+		}
+		writeTable(b, []string{"anomaly", "flows", "%", "severity", "at client", "at server"}, rows,
+			[]bool{false, true, true, false, true, true})
+	} else {
+		b.WriteString("\n no anomalies\n")
+	}
+
+	fmt.Fprintf(b, "\n WHO CLOSES FIRST   client %d · server %d · both %d · none %d\n",
+		s.closers[analyzer.CloserClient], s.closers[analyzer.CloserServer], s.closers[analyzer.CloserBoth], s.closers[analyzer.CloserNone])
+
+	if eps := s.topEndpointRows(); len(eps) > 0 {
+		b.WriteString("\n ENDPOINTS WITH MOST ANOMALIES (warning or error)\n")
+		rows = rows[:0]
+		for _, e := range eps {
+			rows = append(rows, []string{e.name, strconv.FormatInt(e.stat.total, 10), endpointKinds(e.stat)})
+		}
+		writeTable(b, []string{"endpoint", "anomalies", "kinds"}, rows, []bool{false, true, false})
+		if s.untracked > 0 {
+			fmt.Fprintf(b, " (only the first %d endpoints are tracked: %d anomalies at other endpoints not counted here)\n",
+				maxEndpoints, s.untracked)
+		}
+	}
+
+	if o.SummaryOnly {
+		return
+	}
+	b.WriteByte('\n')
+	switch {
+	case len(o.Only) > 0:
+		fmt.Fprintf(b, " %s with anomaly %s listed below\n", plural(s.listed, "flow", "flows"), kindList(o.Only))
+	case o.All:
+		fmt.Fprintf(b, " every flow listed below (%d)\n", s.listed)
+	case s.listed == 0:
+		b.WriteString(" no flow worth reading (no warning or error, reset, refusal or half-open teardown)\n")
+	default:
+		fmt.Fprintf(b, " %d of %s worth reading listed below (warning or error, reset, refused, half-open)\n",
+			s.listed, plural(s.flows, "flow", "flows"))
+	}
+}
+
+// skippedPhrase: "0 frames skipped" or "3 frames skipped (not tcp 2, malformed 1)".
+func skippedPhrase(m map[string]int64) string {
+	type kv struct {
+		k string
+		v int64
+	}
+	var total int64
+	var l []kv
+	for k, v := range m {
+		if v > 0 {
+			total += v
+			l = append(l, kv{k, v})
+		}
+	}
+	s := plural(total, "frame", "frames") + " skipped"
+	if len(l) == 0 {
+		return s
+	}
+	slices.SortFunc(l, func(a, b kv) int {
+		if c := cmp.Compare(b.v, a.v); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.k, b.k)
+	})
+	parts := make([]string, len(l))
+	for i, e := range l {
+		parts[i] = e.k + " " + strconv.FormatInt(e.v, 10)
+	}
+	return s + " (" + strings.Join(parts, ", ") + ")"
+}
+
+func percent(n, of int64) string {
+	if of == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64)
+}
+
+func kindList(ks []analyzer.Kind) string {
+	parts := make([]string, len(ks))
+	for i, k := range ks {
+		parts[i] = k.String()
+	}
+	return strings.Join(parts, " or ")
+}
+
+// endpointKinds: "lost-final-ack 3, rst-unread-data 1", most first.
+func endpointKinds(e *endpointStat) string {
+	var ks []analyzer.Kind
+	for k, n := range e.kinds {
+		if n > 0 {
+			ks = append(ks, analyzer.Kind(k))
+		}
+	}
+	slices.SortStableFunc(ks, func(a, b analyzer.Kind) int { return cmp.Compare(e.kinds[b], e.kinds[a]) })
+	parts := make([]string, len(ks))
+	for i, k := range ks {
+		parts[i] = k.String() + " " + strconv.FormatUint(uint64(e.kinds[k]), 10)
+	}
+	return strings.Join(parts, ", ")
+}
