@@ -332,6 +332,30 @@ func TestZeekConnState(t *testing.T) {
 			state: "S2", history: "ShAFF", origIsA: true,
 		},
 		{
+			// A FIN's history position is the sequence number after its
+			// data: a bare FIN retransmitted at that position adds no 'F'
+			// and, carrying no payload, no 'T'.
+			name: "FIN with data then bare FIN at the same end",
+			segs: zcat(zHandshake, []zseg{
+				{a: true, flags: zFA | flow.PSH, len: 4, seq: zISN + 1, ack: zIRS + 1},
+				{a: true, flags: zFA, seq: zISN + 5, ack: zIRS + 1},
+			}),
+			state: "S2", history: "ShAF", origIsA: true,
+		},
+		{
+			// The responder ACKs the SYN before its SYN-ACK: that bare
+			// ACK leaves it TCP_INACTIVE (UpdateInactiveState), so the
+			// SYN-ACK still establishes both sides.
+			name: "ACK before SYN-ACK",
+			segs: []zseg{
+				{a: true, flags: zS, seq: zISN},
+				{a: false, flags: zA, seq: zIRS, ack: zISN + 1},
+				{a: false, flags: zSA, seq: zIRS, ack: zISN + 1},
+				{a: true, flags: zA, seq: zISN + 1, ack: zIRS + 1},
+			},
+			state: "S1", history: "SahA", origIsA: true,
+		},
+		{
 			// SYN+FIN is 'Q' (multi-flag), FIN+RST is 'I'.
 			name: "Q and I",
 			segs: []zseg{
