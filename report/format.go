@@ -208,7 +208,11 @@ func patternPhrase(p analyzer.Pattern) string {
 }
 
 // closerPhrase says who closed first in a flow header.
+// It is empty for a connection that never opened (refused, unanswered).
 func closerPhrase(c analyzer.Closer, p analyzer.Pattern) string {
+	if p == analyzer.PatternRefused || p == analyzer.PatternUnanswered {
+		return ""
+	}
 	abort := p == analyzer.PatternReset || p == analyzer.PatternRefused
 	switch c {
 	case analyzer.CloserClient:

@@ -72,11 +72,16 @@ func ladder(b []byte, t *analyzer.Teardown, color bool) (out []byte, tentative, 
 			cell, tent, und := stateCell(c)
 			tentative = tentative || tent
 			undone = undone || und
+			// Several changes of one side on one segment (FIN_WAIT_1 →
+			// CLOSING → TIME_WAIT) show as a chain.
+			dst := &r.server
 			if c.Side == analyzer.Client {
-				r.client = cell
-			} else {
-				r.server = cell
+				dst = &r.client
 			}
+			if *dst != "" {
+				*dst += "→"
+			}
+			*dst += cell
 		}
 		tmp = arrowText(tmp[:0], s)
 		r.text = string(tmp)
@@ -117,7 +122,7 @@ func ladder(b []byte, t *analyzer.Teardown, color bool) (out []byte, tentative, 
 	b = pad(b, "", wArrow)
 	b = append(b, "  "...)
 	b = pad(b, "server", wServer)
-	b = trimRight(b)
+	b = append(b, "  label"...)
 	b = append(b, '\n')
 
 	for i := range rows {

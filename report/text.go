@@ -101,8 +101,10 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool) []byte {
 	}
 	b = append(b, " · "...)
 	b = append(b, patternPhrase(t.Pattern)...)
-	b = append(b, " · "...)
-	b = append(b, closerPhrase(t.Closer, t.Pattern)...)
+	if cp := closerPhrase(t.Closer, t.Pattern); cp != "" {
+		b = append(b, " · "...)
+		b = append(b, cp...)
+	}
 	b = append(b, '\n')
 
 	b = append(b, "Wireshark: tcp.stream eq "...)
@@ -168,14 +170,14 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool) []byte {
 			b = append(b, " (unconfirmed)"...)
 		}
 		if !e.Until.IsZero() {
-			b = append(b, ", a "...)
+			b = append(b, " until "...)
+			b = append(b, relSeconds(e.Until, t.FirstTime)...)
+			b = append(b, " s ("...)
 			if t.Profile != "" {
 				b = append(b, t.Profile...)
 				b = append(b, ' ')
 			}
-			b = append(b, "timer ends it at "...)
-			b = append(b, relSeconds(e.Until, t.FirstTime)...)
-			b = append(b, " s"...)
+			b = append(b, "timer)"...)
 		}
 	}
 	b = append(b, '\n')
@@ -222,6 +224,9 @@ func appendSummaryText(b *bytes.Buffer, c *Capture, s *summary, o *Options) {
 		b.WriteString("(unnamed)")
 	}
 	b.WriteString(" · " + plural(c.Frames, "frame", "frames"))
+	if c.TCPSegments > 0 {
+		fmt.Fprintf(b, " (%d TCP)", c.TCPSegments)
+	}
 	b.WriteString(" · " + plural(s.flows, "TCP flow", "TCP flows"))
 	if !c.First.IsZero() && !c.Last.IsZero() {
 		b.WriteString(" · " + humanDuration(c.Last.Sub(c.First)))
