@@ -1,6 +1,5 @@
 package flow
 
-
 // This file fixes the contract between the flow table and its user (the
 // analyzer). Implementation lives in table.go.
 

@@ -1,0 +1,138 @@
+package flow
+
+import "time"
+
+// Half is what one endpoint sent, as the capture saw it. The zero value is
+// an endpoint that has sent nothing; Reset restores it.
+//
+// Invariants: NextSeq, ISN and Base are meaningful only when Seen (Base
+// also when BaseSet); every ordering of sequence numbers goes through Seq,
+// so the state is correct across the 2^32 wrap.
+type Half struct {
+	Seen bool
+	SYN  bool // sent a SYN
+	ISN  Seq  // SYN's seq when SYN, else Base
+
+	// Base is the origin of relative sequence numbers, as Wireshark's
+	// analyze_sequence_numbers (packet-tcp.c) sets tcp_flow_t.base_seq: the
+	// SYN's seq when the first segment of this side is a SYN; else the
+	// first seq seen minus 1 (so the first segment is relative 1); or, if
+	// the peer acknowledged something before this side sent anything, the
+	// peer's first ACK minus 1. Once set it does not change.
+	Base    Seq
+	BaseSet bool
+
+	NextSeq Seq // highest Seq+SeqLen sent (snd.nxt as observed); RST segments excluded
+	AckSeen bool
+	MaxAck  Seq // highest ACK sent
+	FIN     bool
+	FINSeq  Seq // the sequence number the FIN occupies (Seq+Len of the FIN segment)
+	RST     bool
+	WScale  int8 // from this side's SYN, NoOption if absent or no SYN seen
+
+	// Window is the last window advertised, shifted by WScale when both
+	// SYNs carried the option (RFC 7323 §2.2: the field of a SYN is never
+	// scaled). Without both SYNs the raw field is kept, as Wireshark does
+	// when the scale is unknown.
+	Window uint32
+
+	TSVal uint32 // last timestamp value (RFC 7323 §3), valid when HasTS
+	HasTS bool
+
+	Packets, Bytes uint64 // segments sent, payload octets
+
+	LastData      time.Time // time of the last segment with payload
+	LastDataFrame int64
+
+	nxtReal bool // NextSeq came from a segment other than RST
+}
+
+// Reset returns h to the state of an endpoint that has sent nothing.
+func (h *Half) Reset() { *h = Half{WScale: NoOption} }
+
+// Observe folds a segment sent by this side into the half. peer is the
+// other half of the connection: it supplies the peer's window scale and
+// receives a Base from this segment's ACK when the peer has none yet.
+func (h *Half) Observe(seg *Segment, peer *Half) {
+	syn := seg.Flags&SYN != 0
+	if !h.Seen {
+		h.Seen = true
+		h.WScale = NoOption
+	}
+	if !h.BaseSet {
+		h.BaseSet = true
+		if syn {
+			h.Base = seg.Seq
+		} else {
+			h.Base = seg.Seq - 1
+		}
+	}
+	if seg.Flags&ACK != 0 && !peer.BaseSet {
+		// packet-tcp.c: "get the ISN from the first segment with the
+		// ACK bit set instead (usually the SYN/ACK)".
+		peer.BaseSet = true
+		peer.Base = seg.Ack - 1
+	}
+	if syn {
+		if !h.SYN {
+			h.SYN = true
+			h.ISN = seg.Seq
+		}
+		h.WScale = seg.WScale
+	} else if !h.SYN {
+		h.ISN = h.Base
+	}
+
+	// RST occupies no sequence space and its seq may be anything the
+	// sender took from the peer's ACK (RFC 9293 §3.10.7.1): it moves
+	// snd.nxt only while no other segment of this side has been seen.
+	if seg.Flags&RST == 0 {
+		if h.nxtReal {
+			h.NextSeq = h.NextSeq.Max(seg.End())
+		} else {
+			h.NextSeq = seg.End()
+			h.nxtReal = true
+		}
+	} else {
+		h.RST = true
+		if h.Packets == 0 {
+			h.NextSeq = seg.End()
+		}
+	}
+
+	if seg.Flags&ACK != 0 {
+		if !h.AckSeen {
+			h.AckSeen = true
+			h.MaxAck = seg.Ack
+		} else {
+			h.MaxAck = h.MaxAck.Max(seg.Ack)
+		}
+	}
+	if seg.Flags&FIN != 0 {
+		fs := seg.Seq.Add(seg.Len)
+		if !h.FIN || h.FINSeq.Less(fs) {
+			h.FINSeq = fs
+		}
+		h.FIN = true
+	}
+
+	w := uint32(seg.Window)
+	if !syn && h.SYN && peer.SYN && h.WScale >= 0 && peer.WScale >= 0 {
+		w <<= uint(h.WScale)
+	}
+	h.Window = w
+	if seg.HasTS {
+		h.TSVal = seg.TSVal
+		h.HasTS = true
+	}
+	h.Packets++
+	h.Bytes += uint64(seg.Len)
+	if seg.Len > 0 {
+		h.LastData = seg.Time
+		h.LastDataFrame = seg.Frame
+	}
+}
+
+// RelSeq returns s relative to Base, as Wireshark shows tcp.seq (and, for
+// the peer's half, tcp.ack).
+func (h *Half) RelSeq(s Seq) uint32 { return uint32(s - h.Base) }

@@ -1,0 +1,295 @@
+package flow
+
+import (
+	"slices"
+	"time"
+)
+
+// Conn is one TCP connection: one Wireshark tcp.stream.
+//
+// unsafe.Sizeof(Conn{}) is 448 octets on 64-bit platforms (checked by
+// TestConnSize); with its map entry a tracked connection costs about 550
+// octets plus whatever the user hangs on Data.
+type Conn struct {
+	ID   int64    // stream index: equals Wireshark's tcp.stream for the same capture
+	A, B Endpoint // A is the source of the first segment seen
+	Half [2]Half  // Half[DirAB] is what A sent
+
+	FirstFrame, LastFrame int64
+	FirstTime, LastTime   time.Time
+
+	// Resumed is set when this Conn continues a stream the table had
+	// already finished (idle, done or evicted) and whose 4-tuple came
+	// back without starting a new stream: ID is the old stream's, the
+	// halves start empty except for their Base.
+	Resumed bool
+
+	Data any // owned by the table's user (the analyzer); the table never reads it
+
+	key        Key       // canonical key (see canon)
+	ws         wsState   // what Wireshark's stream split depends on
+	active     time.Time // capture time of the last Track; orders the LRU list
+	deadline   time.Time // MarkDone deadline, valid when heapIdx >= 0
+	prev, next *Conn     // LRU list, least recently active first; next links the free list
+	heapIdx    int32     // index in Table.done, -1 when not marked done
+}
+
+// Dir returns the direction of segments sent by src.
+func (c *Conn) Dir(src Endpoint) Dir {
+	if src == c.A {
+		return DirAB
+	}
+	return DirBA
+}
+
+// TableConfig configures a Table.
+type TableConfig struct {
+	// IdleTimeout finishes a conn (FinishIdle) when capture time passes
+	// LastTime+IdleTimeout. Zero disables idle expiry.
+	IdleTimeout time.Duration
+	// MaxFlows caps open conns: creating one more finishes the least
+	// recently active (FinishEvicted). Zero means no cap.
+	MaxFlows int
+	// MaxFinished caps the records kept of finished conns so that a
+	// 4-tuple that comes back without a new-stream SYN keeps its stream
+	// id (see wireshark.go). Zero means DefaultMaxFinished; negative
+	// keeps none.
+	MaxFinished int
+	// OnFinish is called before the conn is freed; the Conn is recycled
+	// after it returns, so it must not be retained.
+	OnFinish func(c *Conn, why Finish, now time.Time)
+}
+
+// DefaultMaxFinished is the default TableConfig.MaxFinished: about 6 MiB.
+const DefaultMaxFinished = 1 << 16
+
+// TableStats counts what a Table did.
+type TableStats struct {
+	Created  uint64    // conns created, resumed ones included
+	Streams  int64     // distinct stream ids handed out
+	Resumed  uint64    // conns that continued a finished stream id
+	Finished [5]uint64 // indexed by Finish
+	Peak     int       // most conns open at once
+}
+
+// Table tracks connections by 4-tuple. It is not safe for concurrent use.
+type Table struct {
+	cfg     TableConfig
+	conns   map[Key]*Conn
+	lruHead *Conn // least recently active
+	lruTail *Conn
+	free    *Conn
+	done    []*Conn // min-heap on deadline
+	tombs   tombstones
+	now     time.Time // capture time: the largest timestamp seen
+	nextID  int64
+	stats   TableStats
+	scratch []*Conn
+	started bool
+}
+
+// NewTable returns an empty table.
+func NewTable(cfg TableConfig) *Table {
+	n := cfg.MaxFinished
+	if n == 0 {
+		n = DefaultMaxFinished
+	}
+	t := &Table{cfg: cfg, conns: make(map[Key]*Conn)}
+	t.tombs.init(max(n, 0))
+	return t
+}
+
+// Len returns the number of open conns.
+func (t *Table) Len() int { return len(t.conns) }
+
+// Stats returns the counters so far.
+func (t *Table) Stats() TableStats { return t.stats }
+
+// Now returns the capture time: the largest timestamp Track or Advance saw.
+func (t *Table) Now() time.Time { return t.now }
+
+// canon orders a key so both directions of a connection map to one entry.
+func canon(k Key) Key {
+	if c := k.Src.Addr.Compare(k.Dst.Addr); c > 0 || c == 0 && k.Src.Port > k.Dst.Port {
+		return k.Reverse()
+	}
+	return k
+}
+
+// Track finds or creates the conn of seg and returns it with the direction
+// of seg. Before returning it may finish other conns (idle, done deadline
+// passed, evicted, or the previous conn on this 4-tuple when seg starts a
+// new tcp.stream), calling OnFinish for each. It does not call
+// Half.Observe: the caller reads the halves as they were before seg, then
+// calls c.Half[dir].Observe(seg, &c.Half[dir.Reverse()]).
+func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
+	t.Advance(seg.Time)
+	key := canon(seg.Key())
+	c = t.conns[key]
+	if c != nil {
+		dir = c.Dir(seg.Src)
+		if !c.ws.newStream(dir, seg) {
+			t.touch(c, seg, dir)
+			return c, dir, false
+		}
+		t.finish(c, FinishReused)
+		c = nil
+	}
+	// prior is copied out: evicting below may overwrite its ring slot.
+	var prior tomb
+	havePrior := false
+	if tb := t.tombs.get(key); tb != nil {
+		d := DirAB
+		if seg.Src != tb.a {
+			d = DirBA
+		}
+		if !tb.ws.newStream(d, seg) {
+			prior, havePrior = *tb, true
+		}
+		t.tombs.drop(key)
+	}
+	if t.cfg.MaxFlows > 0 && len(t.conns) >= t.cfg.MaxFlows && t.lruHead != nil {
+		t.finish(t.lruHead, FinishEvicted)
+	}
+	c = t.alloc()
+	c.key = key
+	if havePrior {
+		c.ID = prior.id
+		c.A, c.B = prior.a, prior.b
+		c.ws = prior.ws
+		c.Resumed = true
+		for d := range c.Half {
+			c.Half[d].Base, c.Half[d].BaseSet = prior.ws.base[d], prior.ws.baseSet[d]
+		}
+		t.stats.Resumed++
+	} else {
+		c.ID = t.nextID
+		t.nextID++
+		t.stats.Streams = t.nextID
+		c.A, c.B = seg.Src, seg.Dst
+	}
+	c.FirstFrame, c.FirstTime = seg.Frame, seg.Time
+	t.conns[key] = c
+	t.stats.Created++
+	t.stats.Peak = max(t.stats.Peak, len(t.conns))
+	dir = c.Dir(seg.Src)
+	t.touch(c, seg, dir)
+	return c, dir, true
+}
+
+// touch records seg's activity on c: times, LRU position, stream state.
+func (t *Table) touch(c *Conn, seg *Segment, dir Dir) {
+	c.LastFrame, c.LastTime = seg.Frame, seg.Time
+	c.active = t.now
+	t.lruRemove(c)
+	t.lruPush(c)
+	c.ws.observe(dir, seg)
+}
+
+// Advance moves capture time to now (never backwards) and finishes the
+// conns whose done deadline or idle timeout it passes. Track calls it; a
+// live capture may call it on a clock tick when no packets arrive.
+func (t *Table) Advance(now time.Time) {
+	if !t.started || now.After(t.now) {
+		t.now = now
+		t.started = true
+	}
+	for len(t.done) > 0 && t.now.After(t.done[0].deadline) {
+		t.finish(t.done[0], FinishDone)
+	}
+	if t.cfg.IdleTimeout > 0 {
+		for t.lruHead != nil && t.now.Sub(t.lruHead.active) > t.cfg.IdleTimeout {
+			t.finish(t.lruHead, FinishIdle)
+		}
+	}
+}
+
+// MarkDone says the conn's teardown is complete: the table finishes it
+// (FinishDone) once capture time passes deadline. A later call replaces the
+// deadline; later segments do not cancel it.
+func (t *Table) MarkDone(c *Conn, deadline time.Time) {
+	c.deadline = deadline
+	if c.heapIdx >= 0 {
+		t.heapFix(int(c.heapIdx))
+		return
+	}
+	t.heapPush(c)
+}
+
+// Close finishes every open conn (FinishEnd) in ascending ID order.
+func (t *Table) Close() {
+	s := t.scratch[:0]
+	for _, c := range t.conns {
+		s = append(s, c)
+	}
+	slices.SortFunc(s, func(a, b *Conn) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	for i, c := range s {
+		t.finish(c, FinishEnd)
+		s[i] = nil
+	}
+	t.scratch = s[:0]
+}
+
+// finish removes c, reports it and recycles it.
+func (t *Table) finish(c *Conn, why Finish) {
+	delete(t.conns, c.key)
+	t.lruRemove(c)
+	if c.heapIdx >= 0 {
+		t.heapRemove(int(c.heapIdx))
+	}
+	if why != FinishReused && why != FinishEnd {
+		t.tombs.put(c.key, tomb{id: c.ID, a: c.A, b: c.B, ws: c.ws})
+	}
+	t.stats.Finished[why]++
+	if t.cfg.OnFinish != nil {
+		t.cfg.OnFinish(c, why, t.now)
+	}
+	*c = Conn{heapIdx: -1, next: t.free}
+	t.free = c
+}
+
+// alloc takes a Conn from the free list or the heap.
+func (t *Table) alloc() *Conn {
+	c := t.free
+	if c == nil {
+		c = &Conn{}
+	} else {
+		t.free = c.next
+	}
+	*c = Conn{heapIdx: -1}
+	c.Half[DirAB].Reset()
+	c.Half[DirBA].Reset()
+	return c
+}
+
+func (t *Table) lruPush(c *Conn) {
+	c.prev, c.next = t.lruTail, nil
+	if t.lruTail != nil {
+		t.lruTail.next = c
+	} else {
+		t.lruHead = c
+	}
+	t.lruTail = c
+}
+
+func (t *Table) lruRemove(c *Conn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else if t.lruHead == c {
+		t.lruHead = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else if t.lruTail == c {
+		t.lruTail = c.prev
+	}
+	c.prev, c.next = nil, nil
+}

@@ -1,0 +1,140 @@
+package flow
+
+// Stream ids equal to Wireshark's tcp.stream.
+//
+// Wireshark (epan/dissectors/packet-tcp.c, dissect_tcp and
+// analyze_sequence_numbers; checked against tshark 4.0) numbers TCP
+// conversations in order of first appearance: any decoded TCP segment
+// whose address/port pair has no conversation creates one. It never
+// expires a conversation, so a 4-tuple keeps its stream until a segment
+// starts a new one. A new conversation on a known 4-tuple starts when:
+//
+//   - a SYN without ACK arrives, its direction already has a base_seq
+//     (TCP_S_BASE_SEQ_SET), and either its seq differs from that base_seq
+//     or the conversation already saw a FIN or a RST (the completeness
+//     flags, TCP_COMPLETENESS_FIN/RST). A SYN retransmission with the same
+//     ISN before any FIN/RST stays in the stream.
+//   - a SYN+ACK arrives whose direction has a base_seq different from its
+//     seq (the server side of a reuse whose SYN was not captured).
+//
+// base_seq of a direction is set by its first segment (the seq of a SYN,
+// else seq-1), or, before that, by the first ACK of the other direction
+// (ack-1). So a SYN from the side that so far only received is compared
+// with the ACK its peer sent.
+//
+// finwave finishes conns (idle, done, evicted) long before the end of a
+// capture, to keep memory bounded. To keep ids equal, the table keeps a
+// small record (a tombstone) of each finished conn: its id, endpoints and
+// wsState. When the 4-tuple comes back, the same rules decide between a
+// resumed conn with the old id (Conn.Resumed) and a new stream. Tombstones
+// are bounded (TableConfig.MaxFinished, FIFO); if one is dropped and its
+// 4-tuple returns without a new-stream SYN, finwave hands out a new id
+// where Wireshark continues the old stream, and every later id is one
+// higher than Wireshark's. Stats().Resumed counts resumptions.
+//
+// Other known divergences: Wireshark reassembles IP fragments and sees the
+// TCP segment at the last fragment; finwave decodes the first fragment's
+// TCP header at the first fragment. TCP inside ICMP errors is not decoded.
+
+// wsState is the per-conn state the stream split depends on.
+type wsState struct {
+	base    [2]Seq
+	baseSet [2]bool
+	fin     bool // some FIN was seen (either direction)
+	rst     bool // some RST was seen
+}
+
+// newStream reports whether seg, travelling in dir, starts a new stream on
+// the 4-tuple of a conversation in state w.
+func (w *wsState) newStream(dir Dir, seg *Segment) bool {
+	if !w.baseSet[dir] {
+		return false
+	}
+	switch seg.Flags & (SYN | ACK) {
+	case SYN:
+		return seg.Seq != w.base[dir] || w.fin || w.rst
+	case SYN | ACK:
+		return seg.Seq != w.base[dir]
+	}
+	return false
+}
+
+// observe folds seg (direction dir) in, after newStream said it belongs.
+func (w *wsState) observe(dir Dir, seg *Segment) {
+	if !w.baseSet[dir] {
+		w.baseSet[dir] = true
+		if seg.Flags&SYN != 0 {
+			w.base[dir] = seg.Seq
+		} else {
+			w.base[dir] = seg.Seq - 1
+		}
+	}
+	rev := dir.Reverse()
+	if seg.Flags&ACK != 0 && !w.baseSet[rev] {
+		w.baseSet[rev] = true
+		w.base[rev] = seg.Ack - 1
+	}
+	w.fin = w.fin || seg.Flags&FIN != 0
+	w.rst = w.rst || seg.Flags&RST != 0
+}
+
+// tomb records a finished conn.
+type tomb struct {
+	key  Key
+	id   int64
+	a, b Endpoint
+	ws   wsState
+	live bool
+}
+
+// tombstones is a FIFO ring of tombs indexed by canonical key. Memory is
+// fixed at init: the ring plus a map of at most cap entries.
+type tombstones struct {
+	ring []tomb
+	head int // next slot to overwrite
+	idx  map[Key]int32
+}
+
+func (s *tombstones) init(n int) {
+	if n <= 0 {
+		return
+	}
+	s.ring = make([]tomb, n)
+	s.idx = make(map[Key]int32)
+}
+
+func (s *tombstones) get(k Key) *tomb {
+	if s.idx == nil {
+		return nil
+	}
+	i, ok := s.idx[k]
+	if !ok {
+		return nil
+	}
+	return &s.ring[i]
+}
+
+func (s *tombstones) drop(k Key) {
+	if s.idx == nil {
+		return
+	}
+	if i, ok := s.idx[k]; ok {
+		s.ring[i].live = false
+		delete(s.idx, k)
+	}
+}
+
+func (s *tombstones) put(k Key, tb tomb) {
+	if s.ring == nil {
+		return
+	}
+	s.drop(k)
+	old := &s.ring[s.head]
+	if old.live {
+		delete(s.idx, old.key)
+	}
+	tb.key, tb.live = k, true
+	*old = tb
+	s.idx[k] = int32(s.head)
+	s.head = (s.head + 1) % len(s.ring)
+}
