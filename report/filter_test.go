@@ -174,3 +174,25 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointCap: past the cap no endpoint is added, the anomalies are
+// counted as untracked, and the text says so.
+func TestEndpointCap(t *testing.T) {
+	var buf bytes.Buffer
+	r := NewText(&buf, DefaultOptions()).(*textRenderer)
+	r.sum.epLimit = 2
+	for _, td := range scenarios() {
+		if err := r.Flow(td); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(r.sum.endpoints) != 2 || r.sum.untracked != 2 {
+		t.Errorf("%d endpoints tracked, %d untracked; want 2 and 2", len(r.sum.endpoints), r.sum.untracked)
+	}
+	if err := r.Finish(scenarioCapture()); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte("only the first 2 endpoints are tracked: 2 anomalies at other endpoints not counted here")) {
+		t.Errorf("text does not say the endpoint table is capped:\n%s", buf.Bytes())
+	}
+}

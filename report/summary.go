@@ -53,7 +53,8 @@ type summary struct {
 	closers   [4]int64
 	kinds     [maxKinds]kindStat
 	endpoints map[flow.Endpoint]*endpointStat
-	untracked int64 // anomalies at endpoints past maxEndpoints
+	untracked int64 // anomalies at endpoints past the cap
+	epLimit   int   // endpoint cap; 0 means maxEndpoints (tests lower it)
 }
 
 func (s *summary) add(t *analyzer.Teardown) {
@@ -86,7 +87,11 @@ func (s *summary) add(t *analyzer.Teardown) {
 		ep := t.Endpoint(a.Endpoint)
 		e := s.endpoints[ep]
 		if e == nil {
-			if len(s.endpoints) >= maxEndpoints {
+			limit := s.epLimit
+			if limit <= 0 {
+				limit = maxEndpoints
+			}
+			if len(s.endpoints) >= limit {
 				s.untracked++
 				continue
 			}

@@ -297,7 +297,7 @@ func appendSummaryText(b *bytes.Buffer, c *Capture, s *summary, o *Options) {
 		writeTable(b, []string{"endpoint", "anomalies", "kinds"}, rows, []bool{false, true, false})
 		if s.untracked > 0 {
 			fmt.Fprintf(b, " (only the first %d endpoints are tracked: %d anomalies at other endpoints not counted here)\n",
-				maxEndpoints, s.untracked)
+				len(s.endpoints), s.untracked)
 		}
 	}
 
