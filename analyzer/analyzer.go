@@ -1,6 +1,8 @@
 package analyzer
 
 import (
+	"time"
+
 	"finwave/flow"
 )
 
@@ -17,21 +19,173 @@ type Stats struct {
 type Analyzer struct {
 	cfg   Config
 	emit  func(*Teardown)
+	table *flow.Table
+	free  []*conn // recycled per-flow state
+	tombs tombstones
 	stats Stats
 }
 
-// New returns an analyzer that calls emit for every finished flow. emit owns
-// the Teardown it is given.
+// New returns an analyzer that calls emit for every finished flow, in the
+// order flows finish. emit owns the Teardown it is given.
 func New(cfg Config, emit func(*Teardown)) *Analyzer {
+	def := DefaultConfig()
+	if cfg.Profile == nil {
+		cfg.Profile = def.Profile
+	}
+	if cfg.MaxSegments <= 0 {
+		cfg.MaxSegments = def.MaxSegments
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = def.IdleTimeout
+	}
+	if cfg.MaxFlows <= 0 {
+		cfg.MaxFlows = def.MaxFlows
+	}
 	a := &Analyzer{cfg: cfg, emit: emit}
+	a.tombs.init(cfg.MaxFlows)
+	a.table = flow.NewTable(flow.TableConfig{
+		IdleTimeout: cfg.IdleTimeout,
+		MaxFlows:    cfg.MaxFlows,
+		OnFinish:    a.onFinish,
+	})
 	return a
 }
 
 // Segment feeds one segment, in capture order.
-func (a *Analyzer) Segment(seg *flow.Segment) {}
+func (a *Analyzer) Segment(seg *flow.Segment) {
+	c, dir, created := a.table.Track(seg)
+	k, _ := c.Data.(*conn)
+	if created || k == nil {
+		k = a.newConn(c, seg, dir)
+		c.Data = k
+	}
+	s := k.sideOf[dir]
+	snd, rcv := &c.Half[dir], &c.Half[dir.Reverse()]
+	k.zeek.ObserveSegment(dir == flow.DirAB, seg)
+	k.step(&a.cfg, seg, s, snd, rcv)
+	snd.Observe(seg, rcv)
+	if k.closedBoth() {
+		// Teardown complete: wait out the grace for late retransmissions
+		// (a lost final ACK, TIME_WAIT re-ACKs), restarted by each of them.
+		k.done = true
+		a.table.MarkDone(c, seg.Time.Add(a.cfg.Grace))
+	}
+}
+
+// closedBoth reports whether neither endpoint can take part any more: each
+// is CLOSED or in TIME_WAIT.
+func (c *conn) closedBoth() bool {
+	for i := range c.ep {
+		switch c.ep[i].state {
+		case Closed, TimeWait:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // Close finishes every open flow (end of capture) in stream order.
-func (a *Analyzer) Close() {}
+func (a *Analyzer) Close() { a.table.Close() }
 
 // Stats returns the counters so far.
-func (a *Analyzer) Stats() Stats { return a.stats }
+func (a *Analyzer) Stats() Stats {
+	st := a.table.Stats()
+	a.stats.Flows = int64(st.Created)
+	a.stats.Open = a.table.Len()
+	a.stats.Evicted = int64(st.Finished[flow.FinishEvicted])
+	a.stats.Idle = int64(st.Finished[flow.FinishIdle])
+	return a.stats
+}
+
+// newConn starts the analysis of a flow at its first segment and decides
+// the roles: the SYN sender is the client; without a SYN the lower port is
+// the server's (well-known ports are low, ephemeral ports high).
+func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn {
+	var k *conn
+	if n := len(a.free); n > 0 {
+		k = a.free[n-1]
+		a.free = a.free[:n-1]
+	} else {
+		k = new(conn)
+	}
+	*k = conn{stream: c.ID}
+	clientIsSrc := true
+	switch {
+	case seg.Flags&(flow.SYN|flow.ACK) == flow.SYN:
+	case seg.Flags&(flow.SYN|flow.ACK) == flow.SYN|flow.ACK:
+		clientIsSrc = false
+	default:
+		k.roles = RolesInferred
+		clientIsSrc = seg.Src.Port > seg.Dst.Port
+		if seg.Src.Port == seg.Dst.Port {
+			clientIsSrc = true
+		}
+	}
+	if clientIsSrc {
+		k.sideOf[dir], k.sideOf[dir.Reverse()] = Client, Server
+		k.client, k.server = seg.Src, seg.Dst
+	} else {
+		k.sideOf[dir], k.sideOf[dir.Reverse()] = Server, Client
+		k.client, k.server = seg.Dst, seg.Src
+	}
+	k.ep[Client].side, k.ep[Server].side = Client, Server
+	aPort, bPort := c.A.Port, c.B.Port
+	k.zeek.SetPorts(aPort, bPort, aPort < 1024, bPort < 1024)
+	if seg.Flags&flow.SYN == 0 {
+		// Mid-stream: the connection existed before the capture began.
+		for i := range k.ep {
+			k.ep[i].state = Established
+			k.ep[i].since = seg.Time
+		}
+		k.estab = true
+	}
+	if seg.Flags&(flow.SYN|flow.ACK) == flow.SYN {
+		if tw, ok := a.tombs.lookup(flow.Key{Src: seg.Src, Dst: seg.Dst}, seg.Time); ok {
+			side := Server
+			if tw.addr == k.client {
+				side = Client
+			}
+			an := k.addAnomaly(SYNInTimeWait, side, Warning, seg.Frame)
+			an.dur = tw.until.Sub(seg.Time)
+		}
+	}
+	return k
+}
+
+// onFinish is the flow table's callback: finish the teardown and emit it.
+func (a *Analyzer) onFinish(c *flow.Conn, why flow.Finish, now time.Time) {
+	k, _ := c.Data.(*conn)
+	if k == nil {
+		return
+	}
+	c.Data = nil
+	t := k.finish(&a.cfg, why, now)
+	// Remember TIME_WAIT endpoints, for SYNs that reuse the 4-tuple.
+	for _, s := range [...]Side{Client, Server} {
+		if es := t.End(s); es.State == TimeWait && es.Until.After(now) {
+			a.tombs.add(flow.Key{Src: t.Client, Dst: t.Server}, tomb{addr: t.Endpoint(s), until: es.Until}, now)
+		}
+	}
+	if why == flow.FinishReused {
+		// tcp_timewait_state_process: a SYN newer than the old connection
+		// is accepted (TCP_TW_SYN) and the TIME_WAIT socket is recycled.
+		for _, s := range [...]Side{Client, Server} {
+			es := t.End(s)
+			if es.State == TimeWait {
+				es.State = Closed
+				es.Until = time.Time{}
+				if s == Client {
+					t.ClientEnd = es
+				} else {
+					t.ServerEnd = es
+				}
+			}
+		}
+	}
+	*k = conn{}
+	a.free = append(a.free, k)
+	if a.emit != nil {
+		a.emit(t)
+	}
+}

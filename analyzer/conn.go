@@ -1,0 +1,178 @@
+package analyzer
+
+import (
+	"time"
+
+	"finwave/flow"
+)
+
+// maxChanges bounds the state changes recorded per flow (a RST storm or a
+// FIN retransmission loop must not grow memory without limit).
+const maxChanges = 96
+
+// maxFrames bounds the evidence frames kept per anomaly.
+const maxFrames = 16
+
+// pending is a receiver-side change not yet confirmed by the receiver.
+type pending struct {
+	idx   int32    // index into conn.changes, -1 when not recorded (cap)
+	frame int64    // the frame that caused it
+	from  State    // state before the change, restored on undo
+	cause pendKind // what confirms or contradicts it
+	end   flow.Seq // for pendData: confirmed by an ACK at or beyond end
+}
+
+type pendKind uint8
+
+const (
+	pendData   pendKind = iota // caused by a peer segment occupying sequence space (FIN, SYN)
+	pendFINACK                 // caused by the peer acknowledging our FIN
+	pendRST                    // caused by an accepted peer RST
+	pendSYNACK                 // caused by the peer acknowledging our SYN
+)
+
+// endpoint is one side's close machine and what the capture showed of it.
+type endpoint struct {
+	side  Side
+	state State
+	since time.Time // when state was entered (TIME_WAIT: last restart)
+
+	pend  [6]pending
+	npend int
+
+	isnSet bool
+	isn    flow.Seq
+
+	finSent  bool
+	finSeq   flow.Seq // sequence number the FIN occupies
+	finFrame int64
+	finTime  time.Time
+
+	// finAckFrame is the first peer segment seen acknowledging our FIN.
+	finAckFrame int64
+	finAckTime  time.Time
+	// peerFinAckFrame is our first segment acknowledging the peer's FIN.
+	peerFinAckFrame int64
+	// peerFinRetrans is set when the peer retransmitted its FIN after our
+	// ACK of it, so our next ACK of it is a re-ACK.
+	peerFinRetrans bool
+
+	rstFrame   int64 // first RST we sent
+	closeFrame int64 // first FIN or RST we sent: when we ended our side
+	closeTime  time.Time
+
+	// orphan evidence: data toward us after our FIN that we acknowledged
+	// means shutdown(SHUT_WR), not close() (half-close).
+	ackedDataAfterFIN bool
+	// fw2Timeout: our FIN_WAIT_2 ended by tcp_fin_timeout (timer).
+	fw2Timeout bool
+
+	sentPayload      bool
+	lastPayloadFrame int64
+	lastPayloadTime  time.Time
+	// lastTurnFrame is the first frame of our latest run of payload (a
+	// turn in the conversation); used to tell unread data from a linger-0
+	// abort.
+	lastTurnFrame int64
+
+	// challenge: we received an RST we ignored (RFC 5961); our next pure
+	// ACK is a challenge ACK.
+	challengeFrame int64
+	keepAlives     int
+	dataAfterClose bool // first data-after-close already labelled
+	// dataAfterPeerFIN is the end of the data we sent after acknowledging
+	// the peer's FIN (the peer half-closed and we kept writing).
+	dataAfterPeerFIN      flow.Seq
+	dataAfterPeerFINFrame int64
+}
+
+// conn is the analyzer's state for one flow, hung on flow.Conn.Data.
+type conn struct {
+	stream int64
+	roles  Roles
+	sideOf [2]Side // sideOf[dir]: the side that sends segments of dir
+	ep     [2]endpoint
+	client flow.Endpoint
+	server flow.Endpoint
+
+	changes  []Change
+	segs     []LabelledSegment
+	omitted  int
+	anoms    []anomaly
+	synSegs  [2]LabelledSegment // first SYN and first SYN-ACK, kept aside
+	haveSyn  [2]bool
+	sent     [2]DirStats
+	zeek     ZeekConn
+	firstFIN Side
+	anyFIN   bool
+	firstRST int64
+	rstSide  Side
+	simul    bool // both FINs were wave-1
+	threeWay bool // a wave-2+3 was seen
+	estab    bool // a handshake completed or the flow started mid-stream
+	done     bool
+	doneAt   time.Time
+
+	firstFrame, lastFrame int64
+	firstTime, lastTime   time.Time
+}
+
+// anomaly is an anomaly being collected; its detail is written at finish.
+type anomaly struct {
+	kind   Kind
+	side   Side
+	sev    Severity
+	frames []int64
+	// facts for the detail paragraph
+	refFrame int64         // a related frame (the lost ACK, the FIN, ...)
+	dur      time.Duration // a related duration
+	note     string        // a fixed qualifier chosen by the rule
+}
+
+func (c *conn) peerOf(s Side) *endpoint { return &c.ep[s.Peer()] }
+
+// addAnomaly records evidence for (kind, side), merging frames into an
+// existing anomaly of the same kind and side.
+func (c *conn) addAnomaly(k Kind, s Side, sev Severity, frames ...int64) *anomaly {
+	for i := range c.anoms {
+		a := &c.anoms[i]
+		if a.kind == k && a.side == s {
+			for _, f := range frames {
+				a.addFrame(f)
+			}
+			if sev > a.sev {
+				a.sev = sev
+			}
+			return a
+		}
+	}
+	c.anoms = append(c.anoms, anomaly{kind: k, side: s, sev: sev})
+	a := &c.anoms[len(c.anoms)-1]
+	for _, f := range frames {
+		a.addFrame(f)
+	}
+	return a
+}
+
+func (c *conn) findAnomaly(k Kind, s Side) *anomaly {
+	for i := range c.anoms {
+		if c.anoms[i].kind == k && c.anoms[i].side == s {
+			return &c.anoms[i]
+		}
+	}
+	return nil
+}
+
+func (a *anomaly) addFrame(f int64) {
+	if f <= 0 {
+		return
+	}
+	for _, g := range a.frames {
+		if g == f {
+			return
+		}
+	}
+	if len(a.frames) < maxFrames {
+		a.frames = append(a.frames, f)
+	}
+}

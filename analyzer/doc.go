@@ -1,0 +1,21 @@
+// Package analyzer runs a mirrored pair of TCP close state machines per
+// connection, one per endpoint, over what each side sent and received, and
+// turns them into a Teardown: labelled segments, the state changes they
+// caused, final states and anomalies.
+//
+// A segment drives two machines: the sender's (what it sent is certain: the
+// capture saw it leave or pass) and the receiver's (what it received is only
+// likely: the capture point may sit before a loss). The receiver's change is
+// therefore recorded as tentative, and confirmed when the receiver's own later
+// segment acknowledges the cause, or undone when the sender's retransmission
+// proves it never arrived.
+//
+// Where Linux departs from RFC 793/9293 the rule reads one field of the
+// Profile (profile.go), so the two profiles can be compared in one place.
+// Every state change goes through endpoint.setState (machine.go), which
+// records it; reports are built from that record.
+//
+// Rules cite the Linux function they model: tcp_close, tcp_close_state,
+// tcp_send_fin, tcp_fin, tcp_rcv_state_process, tcp_timewait_state_process,
+// tcp_send_active_reset, tcp_validate_incoming.
+package analyzer

@@ -1,0 +1,176 @@
+package analyzer
+
+import (
+	"sort"
+	"time"
+
+	"finwave/flow"
+)
+
+// finish turns the flow's state into its Teardown at capture time now.
+func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
+	c.runTimers(cfg, now)
+	// States that lasted too long, still held at the end.
+	for i := range c.ep {
+		e := &c.ep[i]
+		d := now.Sub(e.since)
+		switch e.state {
+		case CloseWait:
+			if d >= cfg.StuckAfter {
+				a := c.addAnomaly(CloseWaitStuck, e.side, Warning, c.peerOf(e.side).finFrame, e.peerFinAckFrame)
+				a.dur = d
+				a.note = "still"
+			}
+		case FinWait2:
+			if d >= cfg.StuckAfter {
+				a := c.addAnomaly(FinWait2Stuck, e.side, Info, e.finFrame, e.finAckFrame)
+				a.dur = d
+				a.note = "still"
+			}
+		}
+	}
+
+	t := &Teardown{
+		Stream:     c.stream,
+		Client:     c.client,
+		Server:     c.server,
+		Roles:      c.roles,
+		FirstFrame: c.firstFrame,
+		LastFrame:  c.lastFrame,
+		FirstTime:  c.firstTime,
+		LastTime:   c.lastTime,
+		Finish:     why,
+		Profile:    cfg.Profile.Name,
+		Sent:       c.sent,
+	}
+	t.Pattern, t.Closer = c.pattern()
+	t.ZeekConnState = c.zeek.ConnState()
+	t.ClientEnd = c.endState(cfg, Client)
+	t.ServerEnd = c.endState(cfg, Server)
+
+	// Segments: the SYNs kept aside are shown when the connection never
+	// got established, or when nothing else was labelled.
+	var segs []LabelledSegment
+	if !c.estab || len(c.segs) == 0 || t.Pattern == PatternRefused || t.Pattern == PatternUnanswered {
+		for i := range c.synSegs {
+			if c.haveSyn[i] {
+				segs = append(segs, c.synSegs[i])
+			}
+		}
+	}
+	segs = append(segs, c.segs...)
+	sort.SliceStable(segs, func(i, j int) bool { return segs[i].Frame < segs[j].Frame })
+	// Attach each change to the segment that caused it.
+	for i := range segs {
+		for _, ch := range c.changes {
+			if ch.Frame == segs[i].Frame {
+				segs[i].Changes = append(segs[i].Changes, ch)
+			}
+		}
+		// Sender's change first, then the receiver's.
+		from := segs[i].From
+		sort.SliceStable(segs[i].Changes, func(a, b int) bool {
+			return segs[i].Changes[a].Side == from && segs[i].Changes[b].Side != from
+		})
+	}
+	t.Segments = segs
+	t.SegmentsOmitted = c.omitted
+
+	for i := range c.anoms {
+		a := &c.anoms[i]
+		sort.Slice(a.frames, func(x, y int) bool { return a.frames[x] < a.frames[y] })
+		t.Anomalies = append(t.Anomalies, Anomaly{
+			Kind:     a.kind,
+			Endpoint: a.side,
+			Frames:   a.frames,
+			Severity: a.sev,
+			Detail:   c.detail(cfg, a, t),
+		})
+	}
+	sort.SliceStable(t.Anomalies, func(i, j int) bool {
+		ai, aj := t.Anomalies[i], t.Anomalies[j]
+		if ai.Severity != aj.Severity {
+			return ai.Severity > aj.Severity
+		}
+		return firstFrame(ai.Frames) < firstFrame(aj.Frames)
+	})
+	return t
+}
+
+func firstFrame(f []int64) int64 {
+	if len(f) == 0 {
+		return 0
+	}
+	return f[0]
+}
+
+// endState reports side s at the end of the analysis.
+func (c *conn) endState(cfg *Config, s Side) EndState {
+	e := &c.ep[s]
+	es := EndState{State: e.state, Since: e.since, Until: c.untilOf(cfg, e)}
+	for i := e.npend - 1; i >= 0; i-- {
+		if idx := e.pend[i].idx; idx >= 0 && c.changes[idx].To == e.state && c.changes[idx].Tentative {
+			es.Tentative = true
+			break
+		}
+	}
+	if es.State == Unknown && c.estab {
+		es.State = Established
+	}
+	return es
+}
+
+// pattern classifies the teardown and names who closed first.
+func (c *conn) pattern() (Pattern, Closer) {
+	cl, sv := &c.ep[Client], &c.ep[Server]
+	closer := CloserNone
+	switch {
+	case cl.closeFrame != 0 && sv.closeFrame != 0:
+		if c.simul {
+			closer = CloserBoth
+		} else if cl.closeFrame < sv.closeFrame {
+			closer = CloserClient
+		} else {
+			closer = CloserServer
+		}
+	case cl.closeFrame != 0:
+		closer = CloserClient
+	case sv.closeFrame != 0:
+		closer = CloserServer
+	}
+
+	if !c.estab {
+		switch {
+		case c.firstRST != 0:
+			return PatternRefused, CloserNone
+		case c.haveSyn[0] && !c.haveSyn[1] && !c.anyFIN:
+			return PatternUnanswered, CloserNone
+		case !c.anyFIN:
+			return PatternOpen, CloserNone
+		}
+	}
+	bothFIN := cl.finSent && sv.finSent
+	// A FIN close that completed before any RST is still that close: a
+	// later RST (an assassination, an answer to a late segment) does not
+	// change how the connection ended.
+	finsDone := bothFIN && cl.finAckFrame != 0 && sv.finAckFrame != 0 &&
+		(c.firstRST == 0 || (cl.finAckFrame < c.firstRST && sv.finAckFrame < c.firstRST))
+	switch {
+	case finsDone || (bothFIN && c.firstRST == 0):
+		switch {
+		case c.simul:
+			return PatternSimultaneous, CloserBoth
+		case c.threeWay:
+			return PatternThreeWay, closer
+		default:
+			return PatternFourWay, closer
+		}
+	case c.firstRST != 0 && c.anyFIN && c.ep[c.firstFIN].finFrame < c.firstRST:
+		return PatternFINThenReset, closer
+	case c.firstRST != 0:
+		return PatternReset, closer
+	case c.anyFIN:
+		return PatternHalfOpen, closer
+	}
+	return PatternOpen, closer
+}

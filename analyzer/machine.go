@@ -1,0 +1,529 @@
+package analyzer
+
+import (
+	"time"
+
+	"finwave/flow"
+)
+
+// setState is the one place an endpoint changes state. It records the
+// change (bounded by maxChanges) and returns its index, -1 when the record
+// was dropped by the cap. Timer changes have frame 0.
+func (c *conn) setState(cfg *Config, e *endpoint, to State, frame int64, t time.Time, tentative bool, reason string) int32 {
+	from := e.state
+	if from == to {
+		return -1
+	}
+	c.leaving(cfg, e, t)
+	e.state = to
+	e.since = t
+	if len(c.changes) >= maxChanges {
+		return -1
+	}
+	c.changes = append(c.changes, Change{
+		Side: e.side, From: from, To: to, Frame: frame, Time: t,
+		Tentative: tentative, Reason: reason,
+	})
+	return int32(len(c.changes) - 1)
+}
+
+// leaving runs the rules that look at how long a state lasted, just before
+// e leaves it.
+func (c *conn) leaving(cfg *Config, e *endpoint, t time.Time) {
+	d := t.Sub(e.since)
+	switch e.state {
+	case CloseWait:
+		if d >= cfg.StuckAfter {
+			a := c.addAnomaly(CloseWaitStuck, e.side, Warning, c.peerOf(e.side).finFrame, e.peerFinAckFrame)
+			a.dur = d
+			a.note = "closed late"
+		}
+	case FinWait2:
+		if d >= cfg.StuckAfter && !e.fw2Timeout {
+			a := c.addAnomaly(FinWait2Stuck, e.side, Info, e.finFrame, e.finAckFrame)
+			a.dur = d
+			a.note = "ended late"
+		}
+	}
+}
+
+// tentative records a receiver-side change and remembers it as pending.
+func (c *conn) tentative(cfg *Config, e *endpoint, to State, seg *flow.Segment, kind pendKind, end flow.Seq, reason string) {
+	from := e.state
+	idx := c.setState(cfg, e, to, seg.Frame, seg.Time, true, reason)
+	if from == e.state {
+		return
+	}
+	p := pending{idx: idx, frame: seg.Frame, from: from, cause: kind, end: end}
+	if e.npend == len(e.pend) {
+		copy(e.pend[:], e.pend[1:]) // forget the oldest: it stays tentative
+		e.npend--
+	}
+	e.pend[e.npend] = p
+	e.npend++
+}
+
+// confirm marks pending changes of e as proven by e's own segment: data
+// and FIN/SYN causes by an ACK at or beyond their end (ackOK), ACK-of-FIN
+// and SYN-ACK causes by any segment that is not a retransmission of what
+// was acknowledged (otherOK).
+func (c *conn) confirm(e *endpoint, frame int64, ack flow.Seq, ackOK, otherOK bool) {
+	n := 0
+	for i := 0; i < e.npend; i++ {
+		p := e.pend[i]
+		ok := false
+		switch p.cause {
+		case pendData:
+			ok = ackOK && p.end.LessEq(ack)
+		case pendFINACK, pendSYNACK:
+			ok = otherOK
+		}
+		if ok {
+			if p.idx >= 0 {
+				c.changes[p.idx].Tentative = false
+				c.changes[p.idx].Confirmed = frame
+			}
+			continue
+		}
+		e.pend[n] = p
+		n++
+	}
+	e.npend = n
+}
+
+// undo reverts the pending changes of e caused at or after frame, latest
+// first: later evidence showed the segments never reached e.
+func (c *conn) undo(e *endpoint, frame int64) bool {
+	undone := false
+	for e.npend > 0 {
+		p := e.pend[e.npend-1]
+		if p.frame < frame {
+			break
+		}
+		e.npend--
+		if p.idx >= 0 {
+			c.changes[p.idx].Undone = true
+			c.changes[p.idx].Tentative = false
+		}
+		e.state = p.from
+		undone = true
+	}
+	return undone
+}
+
+// undoCause reverts the latest pending change of e of the given cause (and
+// every pending change after it).
+func (c *conn) undoCause(e *endpoint, kind pendKind) bool {
+	for i := e.npend - 1; i >= 0; i-- {
+		if e.pend[i].cause == kind {
+			return c.undo(e, e.pend[i].frame)
+		}
+	}
+	return false
+}
+
+// runTimers applies the timers that would have fired by now.
+func (c *conn) runTimers(cfg *Config, now time.Time) {
+	for i := range c.ep {
+		e := &c.ep[i]
+		switch e.state {
+		case TimeWait:
+			if end := e.since.Add(cfg.Profile.TimeWait); !now.Before(end) {
+				reason := "RFC 9293 §3.10.8: 2×MSL TIME_WAIT timer expired"
+				if cfg.Profile.KernelPaths {
+					reason = "inet_twsk_kill: TIME_WAIT timer (TCP_TIMEWAIT_LEN, 60 s) expired"
+				}
+				c.setState(cfg, e, Closed, 0, end, false, reason)
+				e.npend = 0
+			}
+		case FinWait2:
+			if !cfg.Profile.OrphanFinWait2Timeout || e.ackedDataAfterFIN || cfg.FinTimeout <= 0 {
+				continue
+			}
+			if end := e.since.Add(cfg.FinTimeout); !now.Before(end) {
+				e.fw2Timeout = true
+				c.setState(cfg, e, Closed, 0, end, false,
+					"tcp_fin_timeout: orphaned FIN_WAIT_2 destroyed (tcp_time_wait with TCP_FIN_WAIT2 substate expired)")
+				e.npend = 0
+			}
+		}
+	}
+}
+
+// untilOf returns when a timer would end e's current state, zero if none.
+func (c *conn) untilOf(cfg *Config, e *endpoint) time.Time {
+	switch e.state {
+	case TimeWait:
+		return e.since.Add(cfg.Profile.TimeWait)
+	case FinWait2:
+		if cfg.Profile.OrphanFinWait2Timeout && !e.ackedDataAfterFIN && cfg.FinTimeout > 0 {
+			return e.since.Add(cfg.FinTimeout)
+		}
+	}
+	return time.Time{}
+}
+
+// acks reports whether seg acknowledges sequence number x (ACK > x).
+func acks(seg *flow.Segment, x flow.Seq) bool {
+	return seg.Flags&flow.ACK != 0 && x.Less(seg.Ack)
+}
+
+// step runs both machines over one segment sent by side s. snd and rcv are
+// the sender's and receiver's halves as they were before this segment.
+func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) {
+	e, p := &c.ep[s], &c.ep[s.Peer()]
+	f := seg.Flags
+	c.runTimers(cfg, seg.Time)
+	c.sent[s].Packets++
+	c.sent[s].Bytes += uint64(seg.Len)
+	if c.firstFrame == 0 {
+		c.firstFrame, c.firstTime = seg.Frame, seg.Time
+	}
+	c.lastFrame, c.lastTime = seg.Frame, seg.Time
+
+	if bad := f.Has(flow.SYN|flow.FIN) || f.Has(flow.SYN|flow.RST) || f.Has(flow.FIN|flow.RST); bad {
+		c.addAnomaly(InvalidFlags, s, Error, seg.Frame)
+	}
+
+	if f&flow.RST != 0 && e.state == SynReceived && !e.isnSet {
+		// We assumed e took the SYN; its RST says no socket did.
+		c.undo(e, 0)
+	}
+	// What e's own segment proves about what e had received.
+	finRetrans := f&flow.FIN != 0 && e.finSent && seg.Seq.Add(seg.Len) == e.finSeq
+	c.confirm(e, seg.Frame, seg.Ack, f&flow.ACK != 0, !finRetrans && f&flow.RST == 0)
+	if f&flow.RST == 0 && e.npend > 0 && e.state == Closed {
+		// e speaks after a RST we thought it accepted: it did not.
+		c.undoCause(e, pendRST)
+	}
+
+	switch {
+	case f&flow.RST != 0:
+		c.sendRST(cfg, seg, s, snd, rcv)
+		return
+	case f&flow.SYN != 0:
+		c.syn(cfg, seg, s)
+		return
+	}
+
+	label := NoLabel
+	explain := ""
+	linux := cfg.Profile.KernelPaths
+
+	// Payload bookkeeping for the RST-cause rules and half-close.
+	if seg.Len > 0 {
+		if e.lastPayloadFrame == 0 || p.lastPayloadFrame > e.lastPayloadFrame {
+			e.lastTurnFrame = seg.Frame
+		}
+		e.sentPayload = true
+		e.lastPayloadFrame, e.lastPayloadTime = seg.Frame, seg.Time
+		if e.finSent && e.finSeq.Less(seg.Seq.Add(seg.Len)) {
+			// RFC 9293 §3.10.7.4: no data may follow the FIN.
+			c.addAnomaly(DataAfterFIN, s, Error, e.finFrame, seg.Frame)
+			label = DataAfterClose
+		}
+		if p.finSent && acks(seg, p.finSeq) {
+			// e keeps sending after it received p's FIN: p half-closed.
+			if !e.dataAfterClose {
+				e.dataAfterClose = true
+				label = DataAfterClose
+			}
+			e.dataAfterPeerFIN = seg.Seq.Add(seg.Len)
+			if e.dataAfterPeerFINFrame == 0 {
+				e.dataAfterPeerFINFrame = seg.Frame
+			}
+		}
+	}
+	// e acknowledges data p sent knowing e had closed its sending side: e
+	// only shut down writing (shutdown(SHUT_WR)) and keeps reading.
+	if f&flow.ACK != 0 && e.finSent && e.rstFrame == 0 && p.dataAfterPeerFINFrame != 0 &&
+		!e.ackedDataAfterFIN && p.dataAfterPeerFIN.LessEq(seg.Ack) {
+		e.ackedDataAfterFIN = true
+		c.addAnomaly(HalfClose, s, Info, e.finFrame, p.dataAfterPeerFINFrame, seg.Frame)
+	}
+
+	if f&flow.FIN != 0 {
+		label, explain = c.sendFIN(cfg, seg, s, finRetrans)
+	} else if f&flow.ACK != 0 && p.finSent && acks(seg, p.finSeq) {
+		switch {
+		case e.peerFinAckFrame == 0:
+			e.peerFinAckFrame = seg.Frame
+			if e.finSent {
+				label = Wave4
+			} else {
+				label = Wave2
+				if linux {
+					explain = "tcp_fin → tcp_send_ack: the peer's FIN acknowledged; this side stays in CLOSE_WAIT until the application calls close()"
+				}
+			}
+		case e.peerFinRetrans && seg.Len == 0:
+			e.peerFinRetrans = false
+			if e.state == TimeWait {
+				label = TimeWaitACK
+				if linux {
+					explain = "tcp_timewait_state_process: retransmitted FIN in TIME_WAIT → TCP_TW_ACK, TIME_WAIT timer restarted"
+				}
+			} else {
+				label = FINACKRepeat
+			}
+		}
+	}
+	if label == NoLabel && e.challengeFrame != 0 && f == flow.ACK && seg.Len == 0 {
+		label = ChallengeACK
+		e.challengeFrame = 0
+		if linux {
+			explain = "tcp_validate_incoming → tcp_send_challenge_ack: RST in window but not at rcv_nxt (RFC 5961 §3.2); TCPChallengeACK"
+		}
+	}
+	if label == NoLabel && f&flow.ACK != 0 && f&(flow.SYN|flow.FIN|flow.RST) == 0 && seg.Len <= 1 &&
+		snd.Seen && seg.Seq == snd.NextSeq-1 && e.keepAlives < 2 {
+		e.keepAlives++
+		label = KeepAlive
+	}
+
+	c.receive(cfg, seg, s, finRetrans)
+	if label != NoLabel {
+		c.record(cfg, seg, s, label, explain, snd, rcv)
+	}
+}
+
+// receive runs the receiver's machine for a non-SYN, non-RST segment from s.
+func (c *conn) receive(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) {
+	p := &c.ep[s.Peer()]
+	f := seg.Flags
+	linux := cfg.Profile.KernelPaths
+	// ACK of p's FIN.
+	if p.finSent && acks(seg, p.finSeq) && (p.finAckFrame == 0 || p.state == FinWait1 || p.state == Closing || p.state == LastAck) {
+		p.finAckFrame, p.finAckTime = seg.Frame, seg.Time
+		switch p.state {
+		case FinWait1:
+			r := "RFC 9293 §3.10.7.4: FIN-WAIT-1, our FIN acknowledged → FIN-WAIT-2"
+			if linux {
+				r = "tcp_rcv_state_process: FIN_WAIT_1, our FIN acknowledged → FIN_WAIT_2"
+			}
+			c.tentative(cfg, p, FinWait2, seg, pendFINACK, 0, r)
+		case Closing:
+			r := "RFC 9293 §3.10.7.4: CLOSING, our FIN acknowledged → TIME-WAIT"
+			if linux {
+				r = "tcp_rcv_state_process: CLOSING, our FIN acknowledged → tcp_time_wait(TIME_WAIT)"
+			}
+			c.tentative(cfg, p, TimeWait, seg, pendFINACK, 0, r)
+		case LastAck:
+			r := "RFC 9293 §3.10.7.4: LAST-ACK, our FIN acknowledged → CLOSED"
+			if linux {
+				r = "tcp_rcv_state_process: LAST_ACK, our FIN acknowledged → tcp_done (CLOSED)"
+			}
+			c.tentative(cfg, p, Closed, seg, pendFINACK, 0, r)
+		}
+	}
+	// e acknowledges p's SYN: the handshake completes at p.
+	if p.state == SynReceived && p.isnSet && acks(seg, p.isn) {
+		r := "RFC 9293 §3.10.7.4: SYN-RECEIVED, our SYN acknowledged → ESTABLISHED"
+		if linux {
+			r = "tcp_check_req → tcp_create_openreq_child: handshake complete, ESTABLISHED"
+		}
+		c.tentative(cfg, p, Established, seg, pendSYNACK, 0, r)
+		c.estab = true
+	}
+	// e's FIN reaches p.
+	if f&flow.FIN != 0 && !finRetrans {
+		end := seg.End()
+		switch p.state {
+		case Established, SynReceived, Unknown:
+			r := "RFC 9293 §3.10.7.4: FIN received in ESTABLISHED → CLOSE-WAIT"
+			if linux {
+				r = "tcp_fin: ESTABLISHED → CLOSE_WAIT (the application reads EOF)"
+			}
+			c.tentative(cfg, p, CloseWait, seg, pendData, end, r)
+		case FinWait1:
+			r := "RFC 9293 §3.10.7.4: FIN received in FIN-WAIT-1 → CLOSING"
+			if linux {
+				r = "tcp_fin: FIN_WAIT_1 → CLOSING (simultaneous close)"
+			}
+			c.tentative(cfg, p, Closing, seg, pendData, end, r)
+		case FinWait2:
+			r := "RFC 9293 §3.10.7.4: FIN received in FIN-WAIT-2 → TIME-WAIT"
+			if linux {
+				r = "tcp_fin: FIN_WAIT_2 → tcp_time_wait(TIME_WAIT)"
+			}
+			c.tentative(cfg, p, TimeWait, seg, pendData, end, r)
+		}
+	}
+	if f&flow.FIN != 0 && finRetrans && p.state == TimeWait {
+		// tcp_timewait_state_process: a retransmitted FIN restarts the
+		// TIME_WAIT timer (inet_twsk_reschedule) and is re-ACKed.
+		p.since = seg.Time
+	}
+}
+
+// sendFIN runs the sender's machine for a FIN from s and returns its label.
+func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) (Label, string) {
+	e, p := &c.ep[s], &c.ep[s.Peer()]
+	linux := cfg.Profile.KernelPaths
+	if finRetrans {
+		a := c.addAnomaly(FINRetransmitted, s, Info, e.finFrame, seg.Frame)
+		if n := len(a.frames); n >= 4 {
+			a.sev = Warning
+		}
+		if e.finAckFrame != 0 {
+			// The peer had acknowledged this FIN: that ACK never arrived
+			// (or arrived after the RTO). Undo what we assumed it did.
+			c.undoCause(e, pendFINACK)
+			if e.state == LastAck {
+				l := c.addAnomaly(LostFinalACK, s, Warning, e.finAckFrame, seg.Frame)
+				if l.refFrame == 0 {
+					l.refFrame = e.finAckFrame
+					l.dur = seg.Time.Sub(e.finAckTime)
+				}
+			} else {
+				a.refFrame = e.finAckFrame
+			}
+		}
+		if p.peerFinAckFrame != 0 || p.state == TimeWait {
+			p.peerFinRetrans = true
+		}
+		explain := ""
+		if linux {
+			explain = "tcp_retransmit_timer: FIN not acknowledged within the RTO, sent again (TcpRetransSegs)"
+		}
+		return FINRetransmission, explain
+	}
+
+	acksPeer := p.finSent && acks(seg, p.finSeq)
+	crossing := p.finSent && !acksPeer
+	label := Wave1
+	switch {
+	case acksPeer && e.peerFinAckFrame != 0:
+		label = Wave3
+	case acksPeer:
+		label = Wave23
+		c.threeWay = true
+	case crossing:
+		c.simul = true
+		c.addAnomaly(SimultaneousClose, s, Info, p.finFrame, seg.Frame)
+		// e sent its FIN before p's FIN reached it: the CLOSE_WAIT we
+		// assumed for e had not happened yet.
+		if e.state == CloseWait {
+			c.undo(e, p.finFrame)
+		}
+	}
+	if acksPeer && e.peerFinAckFrame == 0 {
+		e.peerFinAckFrame = seg.Frame
+	}
+
+	explain := ""
+	switch e.state {
+	case Established, SynReceived, Unknown:
+		r := "RFC 9293 §3.10.4: CLOSE in ESTABLISHED → FIN-WAIT-1, FIN sent"
+		if linux {
+			r = "tcp_close → tcp_close_state: ESTABLISHED → FIN_WAIT_1, tcp_send_fin"
+			explain = "the application called close() or shutdown(SHUT_WR) first (active close)"
+		}
+		c.setState(cfg, e, FinWait1, seg.Frame, seg.Time, false, r)
+	case CloseWait:
+		r := "RFC 9293 §3.10.4: CLOSE in CLOSE-WAIT → LAST-ACK, FIN sent"
+		if linux {
+			r = "tcp_close → tcp_close_state: CLOSE_WAIT → LAST_ACK, tcp_send_fin"
+			explain = "the application closed after reading the peer's EOF (passive close)"
+		}
+		c.setState(cfg, e, LastAck, seg.Frame, seg.Time, false, r)
+	}
+	e.finSent = true
+	e.finSeq = seg.Seq.Add(seg.Len)
+	e.finFrame, e.finTime = seg.Frame, seg.Time
+	if e.closeFrame == 0 {
+		e.closeFrame, e.closeTime = seg.Frame, seg.Time
+	}
+	if !c.anyFIN {
+		c.anyFIN = true
+		c.firstFIN = s
+	}
+	if crossing && e.state == FinWait1 {
+		r := "RFC 9293 §3.10.7.4: FIN received in FIN-WAIT-1 → CLOSING"
+		if linux {
+			r = "tcp_fin: FIN_WAIT_1 → CLOSING (simultaneous close: the peer's FIN crossed ours)"
+		}
+		c.tentative(cfg, e, Closing, seg, pendData, p.finSeq.Add(1), r)
+	}
+	return label, explain
+}
+
+// syn runs both machines for a SYN or SYN-ACK from s.
+func (c *conn) syn(cfg *Config, seg *flow.Segment, s Side) {
+	e, p := &c.ep[s], &c.ep[s.Peer()]
+	linux := cfg.Profile.KernelPaths
+	if seg.Flags&flow.ACK == 0 {
+		if !e.isnSet {
+			e.isnSet, e.isn = true, seg.Seq
+		}
+		switch e.state {
+		case Unknown, Closed, Listen:
+			r := "RFC 9293 §3.10.1: OPEN → SYN-SENT"
+			if linux {
+				r = "tcp_v4_connect → tcp_connect: SYN sent"
+			}
+			c.setState(cfg, e, SynSent, seg.Frame, seg.Time, false, r)
+		}
+		switch p.state {
+		case Unknown, Closed, Listen:
+			r := "RFC 9293 §3.10.7.2: SYN in LISTEN → SYN-RECEIVED"
+			if linux {
+				r = "tcp_conn_request: SYN queued as a request socket (SYN_RECV)"
+			}
+			c.tentative(cfg, p, SynReceived, seg, pendData, seg.End(), r)
+		case SynSent:
+			c.tentative(cfg, p, SynReceived, seg, pendData, seg.End(), "simultaneous open: SYN in SYN-SENT → SYN-RECEIVED")
+		}
+		c.keepSyn(0, seg, s)
+		return
+	}
+	if !e.isnSet {
+		e.isnSet, e.isn = true, seg.Seq
+	}
+	switch e.state {
+	case Unknown, Closed, Listen:
+		c.setState(cfg, e, SynReceived, seg.Frame, seg.Time, false, "SYN-ACK sent: SYN_RECEIVED")
+	}
+	if p.state == SynSent && (!p.isnSet || seg.Ack == p.isn.Add(1)) {
+		r := "RFC 9293 §3.10.7.3: SYN-ACK in SYN-SENT → ESTABLISHED"
+		if linux {
+			r = "tcp_rcv_synsent_state_process: SYN-ACK accepted → ESTABLISHED"
+		}
+		c.tentative(cfg, p, Established, seg, pendData, seg.End(), r)
+		c.estab = true
+	}
+	c.keepSyn(1, seg, s)
+}
+
+// keepSyn keeps the first SYN (i=0) and SYN-ACK (i=1) aside: they are shown
+// only when the connection never got established.
+func (c *conn) keepSyn(i int, seg *flow.Segment, s Side) {
+	if c.haveSyn[i] {
+		return
+	}
+	c.haveSyn[i] = true
+	l := SYNLabel
+	if i == 1 {
+		l = SYNACKLabel
+	}
+	c.synSegs[i] = LabelledSegment{Frame: seg.Frame, Time: seg.Time, From: s, Flags: seg.Flags,
+		Seq: 0, Ack: 0, Len: seg.Len, Label: l}
+	if seg.Flags&flow.ACK != 0 && c.ep[s.Peer()].isnSet {
+		c.synSegs[i].Ack = uint32(seg.Ack - c.ep[s.Peer()].isn)
+	}
+}
+
+// record keeps a labelled segment, bounded by the per-flow cap.
+func (c *conn) record(cfg *Config, seg *flow.Segment, s Side, l Label, explain string, snd, rcv *flow.Half) {
+	if len(c.segs) >= cfg.MaxSegments {
+		c.omitted++
+		return
+	}
+	ls := LabelledSegment{Frame: seg.Frame, Time: seg.Time, From: s, Flags: seg.Flags,
+		Seq: snd.RelSeq(seg.Seq), Len: seg.Len, Label: l, Explain: explain}
+	if seg.Flags&flow.ACK != 0 {
+		ls.Ack = rcv.RelSeq(seg.Ack)
+	}
+	c.segs = append(c.segs, ls)
+}
+

@@ -1,0 +1,214 @@
+package analyzer
+
+import (
+	"finwave/flow"
+)
+
+// sendRST runs both machines for a RST sent by s: why the sender reset
+// (an anomaly naming the likely cause) and whether the receiver accepted it.
+func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) {
+	e, p := &c.ep[s], &c.ep[s.Peer()]
+	linux := cfg.Profile.KernelPaths
+	before := e.state
+	if !c.acceptRST(cfg, seg, s, snd, rcv) && isSynchronized(before) {
+		// The receiver did not take it: nothing shows the claimed sender
+		// sent it or changed state (a blind or stale RST).
+		c.record(cfg, seg, s, RST, "not accepted by the receiver: its sequence number is not the expected one", snd, rcv)
+		return
+	}
+	explain := ""
+	reason := "RFC 9293 §3.10.7: RST sent, connection aborted"
+
+	switch before {
+	case Unknown, Closed, Listen:
+		switch {
+		case p.state == SynSent || (before != Closed && !c.estab && c.haveSyn[0] && !c.haveSyn[1]):
+			explain = "no socket listening on the port: the SYN is refused"
+			if linux {
+				explain = "tcp_v4_send_reset: no socket listening on the port (connection refused, TcpOutRsts)"
+			}
+		case e.fw2Timeout:
+			a := c.addAnomaly(RSTAfterFinWait2Timeout, s, Warning, e.finFrame, p.lastPayloadFrame, seg.Frame)
+			a.dur = e.since.Sub(e.finAckTime)
+			explain = "no socket: the orphaned FIN_WAIT_2 had timed out (tcp_fin_timeout), so the peer's late data is refused"
+		case e.rstFrame != 0:
+			explain = "no socket: answering a segment that arrived after this side's reset"
+		default:
+			explain = "no socket for this connection any more: the segment is answered with RST"
+			if linux {
+				explain = "tcp_v4_send_reset: no socket for this 4-tuple (already closed); TcpOutRsts"
+			}
+		}
+		reason = "RST sent for a segment with no socket"
+	case FinWait1, FinWait2, Closing, LastAck, TimeWait:
+		// e had sent its FIN. A RST now answers data the peer sent after
+		// that FIN: the socket was orphaned by close(), which cannot take
+		// more data (Linux), or e aborted after a shutdown().
+		if p.lastPayloadFrame > e.finFrame && cfg.Profile.ResetOnDataAfterClose {
+			if before == FinWait2 && cfg.FinTimeout > 0 && seg.Time.Sub(e.since) >= cfg.FinTimeout {
+				a := c.addAnomaly(RSTAfterFinWait2Timeout, s, Warning, e.finFrame, p.lastPayloadFrame, seg.Frame)
+				a.dur = seg.Time.Sub(e.since)
+			} else {
+				a := c.addAnomaly(RSTDataAfterClose, s, Warning, e.finFrame, p.lastPayloadFrame, seg.Frame)
+				a.refFrame = p.lastPayloadFrame
+			}
+			reason = "RFC 2525 §2.17: data after close() on an orphaned socket → RST"
+			if linux {
+				reason = "tcp_rcv_state_process: data after close() in " + before.String() + " → tcp_reset (TCPAbortOnData)"
+				explain = "the application had closed the socket; the peer's data cannot be delivered, so the kernel resets"
+			}
+		} else {
+			c.abortCause(cfg, seg, s)
+			reason, explain = abortReason(cfg, c.findAnomaly(RSTUnreadData, s) != nil)
+		}
+	case Established, CloseWait, SynReceived:
+		c.abortCause(cfg, seg, s)
+		reason, explain = abortReason(cfg, c.findAnomaly(RSTUnreadData, s) != nil)
+	case SynSent:
+		reason = "RST sent in SYN_SENT: the connection attempt is abandoned"
+	}
+
+	if e.state != Closed {
+		c.setState(cfg, e, Closed, seg.Frame, seg.Time, false, reason)
+	}
+	e.npend = 0
+	if e.rstFrame == 0 {
+		e.rstFrame = seg.Frame
+	}
+	if e.closeFrame == 0 && before != Closed && before != Unknown && before != Listen {
+		e.closeFrame, e.closeTime = seg.Frame, seg.Time
+	}
+	if c.firstRST == 0 {
+		c.firstRST, c.rstSide = seg.Frame, s
+	}
+
+	c.record(cfg, seg, s, RST, explain, snd, rcv)
+}
+
+func isSynchronized(s State) bool {
+	switch s {
+	case Established, FinWait1, FinWait2, CloseWait, Closing, LastAck, TimeWait:
+		return true
+	}
+	return false
+}
+
+// abortCause tells, for an abortive close (RST from a synchronized state),
+// unread data from a linger-0 abort, as well as the wire allows.
+//
+// Linux tcp_close sends RST instead of FIN when received data was never
+// read (TCPAbortOnClose, RFC 2525 §2.17), and when SO_LINGER is {1, 0}
+// (tcp_disconnect, counted as TCPAbortOnData); both RSTs look the same. The
+// conversation tells them apart: if the peer spoke last and its data was not
+// a reply the sender was waiting for (the sender is the server, or the
+// client never sent anything), the data most likely sat unread.
+func (c *conn) abortCause(cfg *Config, seg *flow.Segment, s Side) {
+	e, p := &c.ep[s], &c.ep[s.Peer()]
+	peerSpokeLast := p.lastPayloadFrame != 0 && p.lastPayloadFrame > e.lastPayloadFrame
+	awaitedReply := s == Client && e.sentPayload
+	if peerSpokeLast && !awaitedReply && cfg.Profile.ResetOnUnreadClose {
+		a := c.addAnomaly(RSTUnreadData, s, Warning, p.lastPayloadFrame, seg.Frame)
+		a.refFrame = p.lastPayloadFrame
+		return
+	}
+	a := c.addAnomaly(RSTLingerZero, s, Warning, seg.Frame)
+	if peerSpokeLast {
+		a.note = "after-reply"
+		a.refFrame = p.lastPayloadFrame
+	}
+}
+
+func abortReason(cfg *Config, unread bool) (reason, explain string) {
+	if !cfg.Profile.KernelPaths {
+		return "RFC 9293 §3.10.5: ABORT → RST sent, CLOSED", ""
+	}
+	if unread {
+		return "tcp_close: unread data in the receive queue → tcp_set_state(CLOSE), tcp_send_active_reset (TCPAbortOnClose)",
+			"close() with unread received data: RST instead of FIN"
+	}
+	return "tcp_close → tcp_disconnect → tcp_send_active_reset (SO_LINGER {1,0}; counted as TCPAbortOnData)",
+		"abortive close: SO_LINGER with a zero timeout, or an application abort"
+}
+
+// acceptRST runs the receiver's machine for a RST from s and reports whether
+// the receiver accepted it (RFC 9293 §3.10.7, RFC 5961 §3,
+// tcp_validate_incoming, tcp_timewait_state_process). A receiver with no
+// connection (CLOSED, UNKNOWN) counts as accepting: there is nothing to
+// refuse.
+func (c *conn) acceptRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) bool {
+	e, p := &c.ep[s], &c.ep[s.Peer()]
+	linux := cfg.Profile.KernelPaths
+	switch p.state {
+	case Closed, Unknown, Listen:
+		return true
+	case SynSent:
+		// RFC 9293 §3.10.7.3: acceptable if it acknowledges our SYN.
+		if seg.Flags&flow.ACK != 0 && (!p.isnSet || seg.Ack == p.isn.Add(1)) {
+			r := "RFC 9293 §3.10.7.3: RST acknowledging our SYN → CLOSED (connection refused)"
+			if linux {
+				r = "tcp_rcv_synsent_state_process → tcp_reset: ECONNREFUSED"
+			}
+			c.tentative(cfg, p, Closed, seg, pendRST, 0, r)
+			return true
+		}
+		return false
+	}
+	// rcv_nxt of the receiver, as far as the capture shows: everything the
+	// RST's sender had sent before it.
+	rcvNxt := snd.NextSeq
+	if !snd.Seen {
+		rcvNxt = seg.Seq
+	}
+	exact := seg.Seq == rcvNxt
+	// tcp_reset_check: after a FIN, a RST at the FIN's own sequence number
+	// is accepted too (CLOSE_WAIT, LAST_ACK, CLOSING).
+	if !exact && linux && e.finSent && seg.Seq == e.finSeq &&
+		(p.state == CloseWait || p.state == LastAck || p.state == Closing) {
+		exact = true
+	}
+	wnd := rcv.Window
+	if wnd == 0 {
+		wnd = 1
+	}
+	inWindow := seg.Seq.InWindow(rcvNxt, wnd)
+
+	if p.state == TimeWait {
+		// tcp_timewait_state_process: only a RST at rcv_nxt is in window.
+		if !exact {
+			a := c.addAnomaly(RSTOutOfWindow, s, Warning, seg.Frame)
+			a.note = "time-wait"
+			return false
+		}
+		if !cfg.Profile.RSTKillsTimeWait || cfg.RFC1337 {
+			return true // RFC 1337: TIME_WAIT ignores it, but it was in window
+		}
+		a := c.addAnomaly(TimeWaitAssassination, p.side, Warning, seg.Frame)
+		a.dur = seg.Time.Sub(p.since)
+		r := "RFC 793: RST in TIME-WAIT → CLOSED (the hazard RFC 1337 describes)"
+		if linux {
+			r = "tcp_timewait_state_process: RST in TIME_WAIT kills it (tcp_rfc1337=0): TIME_WAIT assassination"
+		}
+		c.tentative(cfg, p, Closed, seg, pendRST, 0, r)
+		return true
+	}
+	switch {
+	case exact || (inWindow && !cfg.Profile.ChallengeACK):
+		r := "RFC 9293 §3.10.7.4: acceptable RST → CLOSED"
+		if linux {
+			r = "tcp_validate_incoming → tcp_reset: connection reset by peer (ECONNRESET)"
+		}
+		c.tentative(cfg, p, Closed, seg, pendRST, 0, r)
+		return true
+	case inWindow:
+		// RFC 5961 §3.2: in window but not exact: challenge ACK, ignore.
+		p.challengeFrame = seg.Frame
+		a := c.addAnomaly(RSTOutOfWindow, s, Warning, seg.Frame)
+		a.note = "challenge"
+	default:
+		a := c.addAnomaly(RSTOutOfWindow, s, Warning, seg.Frame)
+		if a.note == "" {
+			a.note = "outside"
+		}
+	}
+	return false
+}
