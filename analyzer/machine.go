@@ -526,4 +526,3 @@ func (c *conn) record(cfg *Config, seg *flow.Segment, s Side, l Label, explain s
 	}
 	c.segs = append(c.segs, ls)
 }
-
