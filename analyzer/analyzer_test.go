@@ -1,0 +1,138 @@
+package analyzer
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"finwave/flow"
+)
+
+// wire builds segments for whole connections, for tests through the
+// Analyzer and its flow table.
+type wire struct {
+	frame int64
+	now   time.Time
+}
+
+func (w *wire) seg(src, dst flow.Endpoint, f flow.Flags, seq, ack flow.Seq, n uint32) *flow.Segment {
+	w.frame++
+	w.now = w.now.Add(time.Millisecond)
+	return &flow.Segment{Frame: w.frame, Time: w.now, Src: src, Dst: dst, Seq: seq, Ack: ack,
+		Flags: f, Len: n, Window: 502, WScale: flow.NoOption, MSS: flow.NoOption}
+}
+
+func clientN(i int) flow.Endpoint {
+	return flow.Endpoint{Addr: netip.MustParseAddr("10.1.0.1"), Port: uint16(30000 + i)}
+}
+
+var server80 = flow.Endpoint{Addr: netip.MustParseAddr("10.1.0.2"), Port: 80}
+
+func TestAnalyzer_streamsAndReuse(t *testing.T) {
+	var got []*Teardown
+	a := New(DefaultConfig(), func(td *Teardown) { got = append(got, td) })
+	w := &wire{now: time.Unix(1_700_000_000, 0)}
+	c, s := clientN(1), server80
+	feed := func(segs ...*flow.Segment) {
+		for _, sg := range segs {
+			a.Segment(sg)
+		}
+	}
+	// Connection 1: the server closes first, so it holds TIME_WAIT.
+	feed(w.seg(c, s, syn, 100, 0, 0), w.seg(s, c, synack, 900, 101, 0), w.seg(c, s, ack, 101, 901, 0),
+		w.seg(s, c, finack, 901, 101, 0), w.seg(c, s, finack, 101, 902, 0), w.seg(s, c, ack, 902, 102, 0))
+	// Connection 2 on the same 4-tuple, 2 s later, with a newer ISN.
+	w.now = w.now.Add(2 * time.Second)
+	feed(w.seg(c, s, syn, 5000, 0, 0), w.seg(s, c, synack, 7000, 5001, 0), w.seg(c, s, ack, 5001, 7001, 0),
+		w.seg(c, s, rstack, 5001, 7001, 0))
+	a.Close()
+	if len(got) != 2 {
+		t.Fatalf("%d teardowns, want 2", len(got))
+	}
+	first, second := got[0], got[1]
+	if first.Stream != 0 || second.Stream != 1 {
+		t.Errorf("streams %d, %d, want 0, 1", first.Stream, second.Stream)
+	}
+	if first.Pattern != PatternThreeWay || first.Closer != CloserServer || first.Roles != RolesObserved {
+		t.Errorf("first: %v %v %v", first.Pattern, first.Closer, first.Roles)
+	}
+	if first.Client != c || first.Server != s {
+		t.Errorf("roles: client %v server %v", first.Client, first.Server)
+	}
+	if !second.HasAnomaly(SYNInTimeWait) {
+		t.Errorf("second connection: want syn-in-time-wait, got %+v", second.Anomalies)
+	}
+	if second.Pattern != PatternReset || second.ZeekConnState != "RSTO" {
+		t.Errorf("second: pattern %v zeek %q", second.Pattern, second.ZeekConnState)
+	}
+}
+
+func TestAnalyzer_midstreamRolesInferred(t *testing.T) {
+	var got []*Teardown
+	a := New(DefaultConfig(), func(td *Teardown) { got = append(got, td) })
+	w := &wire{now: time.Unix(1_700_000_000, 0)}
+	c, s := clientN(2), server80
+	a.Segment(w.seg(s, c, ack|flow.PSH, 5000, 800, 100))
+	a.Segment(w.seg(s, c, finack, 5100, 800, 0))
+	a.Close()
+	if len(got) != 1 {
+		t.Fatalf("%d teardowns", len(got))
+	}
+	td := got[0]
+	if td.Roles != RolesInferred || td.Client != c || td.Server != s {
+		t.Errorf("roles %v client %v server %v: the lower port is the server", td.Roles, td.Client, td.Server)
+	}
+	if td.Closer != CloserServer || td.Pattern != PatternHalfOpen || td.ServerEnd.State != FinWait1 {
+		t.Errorf("closer %v pattern %v server %v", td.Closer, td.Pattern, td.ServerEnd.State)
+	}
+}
+
+// TestAnalyzer_allocs enforces zero allocations per segment in steady state:
+// data and ACKs on established connections.
+func TestAnalyzer_allocs(t *testing.T) {
+	a := New(DefaultConfig(), nil)
+	w := &wire{now: time.Unix(1_700_000_000, 0)}
+	const n = 64
+	for i := 0; i < n; i++ {
+		c := clientN(i)
+		a.Segment(w.seg(c, server80, syn, 100, 0, 0))
+		a.Segment(w.seg(server80, c, synack, 900, 101, 0))
+		a.Segment(w.seg(c, server80, ack, 101, 901, 0))
+	}
+	segs := make([]*flow.Segment, 0, 2*n)
+	for i := 0; i < n; i++ {
+		c := clientN(i)
+		segs = append(segs, w.seg(c, server80, ack|flow.PSH, 101, 901, 100), w.seg(server80, c, ack, 901, 201, 0))
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		sg := segs[i%len(segs)]
+		sg.Seq += 100 // keep the data new
+		sg.Time = sg.Time.Add(time.Microsecond)
+		a.Segment(sg)
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per segment, want 0", allocs)
+	}
+}
+
+func BenchmarkAnalyzer_shortConnections(b *testing.B) {
+	a := New(DefaultConfig(), func(*Teardown) {})
+	w := &wire{now: time.Unix(1_700_000_000, 0)}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		c := clientN(i % 20000)
+		c.Addr = netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		isn := flow.Seq(i * 7919)
+		a.Segment(w.seg(c, server80, syn, isn, 0, 0))
+		a.Segment(w.seg(server80, c, synack, 900, isn+1, 0))
+		a.Segment(w.seg(c, server80, ack, isn+1, 901, 0))
+		a.Segment(w.seg(c, server80, ack|flow.PSH, isn+1, 901, 100))
+		a.Segment(w.seg(server80, c, ack|flow.PSH, 901, isn+101, 500))
+		a.Segment(w.seg(c, server80, finack, isn+101, 1401, 0))
+		a.Segment(w.seg(server80, c, finack, 1401, isn+102, 0))
+		a.Segment(w.seg(c, server80, ack, isn+102, 1402, 0))
+	}
+	a.Close()
+}
