@@ -1,0 +1,132 @@
+package check
+
+import (
+	"slices"
+
+	"finwave/analyzer"
+	"finwave/flow"
+)
+
+// KindCount is the number of anomalies of one kind in a flow.
+type KindCount struct {
+	Kind analyzer.Kind
+	N    int
+}
+
+// Flow is the compact summary of one analysed flow that rules are judged
+// against: a few dozen bytes instead of a Teardown with its segments.
+type Flow struct {
+	Stream                   int64
+	Client, Server           flow.Endpoint
+	Roles                    analyzer.Roles
+	Pattern                  analyzer.Pattern
+	Closer                   analyzer.Closer
+	ClientState, ServerState analyzer.State
+	ZeekConnState            string
+	Finish                   flow.Finish
+	Profile                  string
+	Kinds                    []KindCount // ascending kind, N > 0
+}
+
+// count returns the number of anomalies of kind k.
+func (f *Flow) count(k analyzer.Kind) int {
+	for _, kc := range f.Kinds {
+		if kc.Kind == k {
+			return kc.N
+		}
+	}
+	return 0
+}
+
+// kindSet returns the distinct kinds, ascending.
+func (f *Flow) kindSet() []analyzer.Kind {
+	ks := make([]analyzer.Kind, len(f.Kinds))
+	for i, kc := range f.Kinds {
+		ks[i] = kc.Kind
+	}
+	return ks
+}
+
+// field returns the value of a compared property, spelled as in JSON.
+func (f *Flow) field(fl Field) string {
+	switch fl {
+	case FieldCloser:
+		return f.Closer.String()
+	case FieldPattern:
+		return f.Pattern.String()
+	case FieldClientState:
+		return f.ClientState.String()
+	case FieldServerState:
+		return f.ServerState.String()
+	case FieldZeekConnState:
+		return f.ZeekConnState
+	case FieldRoles:
+		return f.Roles.String()
+	case FieldFinish:
+		return f.Finish.String()
+	default:
+		return f.Profile
+	}
+}
+
+// FlowOf condenses a teardown.
+func FlowOf(t *analyzer.Teardown) Flow {
+	f := Flow{
+		Stream: t.Stream, Client: t.Client, Server: t.Server, Roles: t.Roles,
+		Pattern: t.Pattern, Closer: t.Closer,
+		ClientState: t.ClientEnd.State, ServerState: t.ServerEnd.State,
+		ZeekConnState: t.ZeekConnState, Finish: t.Finish, Profile: t.Profile,
+	}
+	for i := range t.Anomalies {
+		k := t.Anomalies[i].Kind
+		j, found := slices.BinarySearchFunc(f.Kinds, k, func(kc KindCount, k analyzer.Kind) int { return int(kc.Kind) - int(k) })
+		if found {
+			f.Kinds[j].N++
+		} else {
+			f.Kinds = slices.Insert(f.Kinds, j, KindCount{Kind: k, N: 1})
+		}
+	}
+	return f
+}
+
+// Facts collects what the rules of one capture need, flow by flow as the
+// analyzer emits them.
+type Facts struct {
+	Flows []Flow
+	// Labels maps frame numbers to segment labels; nil unless frame rules
+	// asked for them.
+	Labels map[int64]analyzer.Label
+}
+
+// NewFacts returns an empty collection; frames says whether to keep the
+// label of every segment (only needed for `frame` rules).
+func NewFacts(frames bool) *Facts {
+	f := &Facts{}
+	if frames {
+		f.Labels = map[int64]analyzer.Label{}
+	}
+	return f
+}
+
+// Add records one finished flow. It does not keep t.
+func (f *Facts) Add(t *analyzer.Teardown) {
+	f.Flows = append(f.Flows, FlowOf(t))
+	if f.Labels != nil {
+		for i := range t.Segments {
+			f.Labels[t.Segments[i].Frame] = t.Segments[i].Label
+		}
+	}
+}
+
+// sort orders flows by stream, the order findings are printed in.
+func (f *Facts) sort() {
+	slices.SortFunc(f.Flows, func(a, b Flow) int {
+		switch {
+		case a.Stream < b.Stream:
+			return -1
+		case a.Stream > b.Stream:
+			return 1
+		}
+		return 0
+	})
+}
