@@ -19,7 +19,28 @@ type ladderRow struct {
 	text           string // flags and numbers inside the arrow
 	toServer       bool
 	rst            bool
+	evidence       int // 1 + highest severity of a warning/error anomaly citing the frame, 0 none
 	label, explain string
+}
+
+// evidence returns 1 + the highest severity (warning or error) of the
+// anomalies citing frame, 0 when none does. Flows have few anomalies: a scan
+// is cheaper than a map.
+func evidence(t *analyzer.Teardown, frame int64) int {
+	best := 0
+	for i := range t.Anomalies {
+		a := &t.Anomalies[i]
+		if a.Severity < analyzer.Warning || int(a.Severity)+1 <= best {
+			continue
+		}
+		for _, f := range a.Frames {
+			if f == frame {
+				best = int(a.Severity) + 1
+				break
+			}
+		}
+	}
+	return best
 }
 
 // stateCell formats the state a change led to: "?" marks a change the
@@ -52,8 +73,8 @@ func arrowText(b []byte, s *analyzer.LabelledSegment) []byte {
 	return b
 }
 
-// ladder appends the ladder diagram of t's labelled segments: frame,
-// relative time, client state after, an arrow in the direction of travel,
+// ladder appends the ladder diagram of t's labelled segments: frame (marked
+// when an anomaly of severity warning or error cites it), relative time, client state after, an arrow in the direction of travel,
 // server state after, label and explanation. It returns whether tentative
 // or undone marks were used, for the legend.
 func ladder(b []byte, t *analyzer.Teardown, color bool) (out []byte, tentative, undone bool) {
@@ -66,6 +87,7 @@ func ladder(b []byte, t *analyzer.Teardown, color bool) (out []byte, tentative, 
 		s := &t.Segments[i]
 		r := &rows[i]
 		r.frame = strconv.FormatInt(s.Frame, 10)
+		r.evidence = evidence(t, s.Frame)
 		r.time = relSeconds(s.Time, t.FirstTime)
 		for j := range s.Changes {
 			c := &s.Changes[j]
@@ -129,7 +151,15 @@ func ladder(b []byte, t *analyzer.Teardown, color bool) (out []byte, tentative, 
 		r := &rows[i]
 		b = append(b, ' ')
 		b = padLeft(b, r.frame, wFrame)
-		b = append(b, "   "...)
+		// Frames cited by a warning or error anomaly carry its marker.
+		if r.evidence > 0 {
+			sev := analyzer.Severity(r.evidence - 1)
+			b = append(b, ' ')
+			b = paint(b, color, severityColor(sev), severityMarker(sev))
+			b = append(b, ' ')
+		} else {
+			b = append(b, "   "...)
+		}
 		b = padLeft(b, r.time, wTime)
 		b = append(b, "   "...)
 		b = pad(b, r.client, wClient)
