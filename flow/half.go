@@ -11,14 +11,14 @@ import "time"
 type Half struct {
 	Seen bool
 	SYN  bool // sent a SYN
-	ISN  Seq  // SYN's seq when SYN, else Base
+	ISN  Seq  // the latest SYN's seq when SYN, else Base
 
-	// Base is the origin of relative sequence numbers, as Wireshark's
-	// analyze_sequence_numbers (packet-tcp.c) sets tcp_flow_t.base_seq: the
-	// SYN's seq when the first segment of this side is a SYN; else the
-	// first seq seen minus 1 (so the first segment is relative 1); or, if
-	// the peer acknowledged something before this side sent anything, the
-	// peer's first ACK minus 1. Once set it does not change.
+	// Base is the origin of relative sequence numbers, as Wireshark 4.0
+	// sets tcp_flow_t.base_seq (packet-tcp.c; checked with tshark in
+	// wireshark_test.go): the seq of the latest SYN or SYN-ACK this side
+	// sent; without one, the first seq seen minus 1 (so the first segment
+	// is relative 1) or, if the peer acknowledged something before this
+	// side sent anything, the peer's first ACK minus 1.
 	Base    Seq
 	BaseSet bool
 
@@ -59,13 +59,11 @@ func (h *Half) Observe(seg *Segment, peer *Half) {
 		h.Seen = true
 		h.WScale = NoOption
 	}
-	if !h.BaseSet {
-		h.BaseSet = true
-		if syn {
-			h.Base = seg.Seq
-		} else {
-			h.Base = seg.Seq - 1
-		}
+	switch {
+	case syn:
+		h.Base, h.BaseSet = seg.Seq, true
+	case !h.BaseSet:
+		h.Base, h.BaseSet = seg.Seq-1, true
 	}
 	if seg.Flags&ACK != 0 && !peer.BaseSet {
 		// packet-tcp.c: "get the ISN from the first segment with the
@@ -74,10 +72,8 @@ func (h *Half) Observe(seg *Segment, peer *Half) {
 		peer.Base = seg.Ack - 1
 	}
 	if syn {
-		if !h.SYN {
-			h.SYN = true
-			h.ISN = seg.Seq
-		}
+		h.SYN = true
+		h.ISN = seg.Seq
 		h.WScale = seg.WScale
 	} else if !h.SYN {
 		h.ISN = h.Base

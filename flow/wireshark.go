@@ -3,23 +3,23 @@ package flow
 // Stream ids equal to Wireshark's tcp.stream.
 //
 // Wireshark (epan/dissectors/packet-tcp.c, dissect_tcp and
-// analyze_sequence_numbers; checked against tshark 4.0) numbers TCP
-// conversations in order of first appearance: any decoded TCP segment
-// whose address/port pair has no conversation creates one. It never
-// expires a conversation, so a 4-tuple keeps its stream until a segment
-// starts a new one. A new conversation on a known 4-tuple starts when:
+// analyze_sequence_numbers; checked against tshark 4.0.17 by
+// wireshark_test.go) numbers TCP conversations in order of first
+// appearance: any decoded TCP segment whose address/port pair has no
+// conversation creates one. It never expires a conversation, so a 4-tuple
+// keeps its stream until a segment starts a new one, which happens only
+// when a SYN without ACK arrives whose direction already has a base_seq
+// (TCP_S_BASE_SEQ_SET) different from the SYN's seq (TCP_A_REUSED_PORTS).
+// Consequences, all verified with tshark 4.0: a SYN retransmission keeps
+// the stream; so does a SYN with the old ISN after a full close or a RST;
+// a SYN-ACK with a new ISN does not split; a SYN from the side that has
+// sent nothing yet and was never acknowledged keeps the stream. (Later
+// Wireshark releases also split on a SYN after FIN/RST, via the
+// conversation completeness flags; finwave follows the 4.0 rule.)
 //
-//   - a SYN without ACK arrives, its direction already has a base_seq
-//     (TCP_S_BASE_SEQ_SET), and either its seq differs from that base_seq
-//     or the conversation already saw a FIN or a RST (the completeness
-//     flags, TCP_COMPLETENESS_FIN/RST). A SYN retransmission with the same
-//     ISN before any FIN/RST stays in the stream.
-//   - a SYN+ACK arrives whose direction has a base_seq different from its
-//     seq (the server side of a reuse whose SYN was not captured).
-//
-// base_seq of a direction is set by its first segment (the seq of a SYN,
-// else seq-1), or, before that, by the first ACK of the other direction
-// (ack-1). So a SYN from the side that so far only received is compared
+// base_seq of a direction is set by every SYN it sends (SYN-ACK
+// included) to the SYN's seq; otherwise by its first segment (seq-1) or,
+// before that, by the first ACK of the other direction (ack-1). So a SYN from the side that so far only received is compared
 // with the ACK its peer sent.
 //
 // finwave finishes conns (idle, done, evicted) long before the end of a
@@ -40,8 +40,6 @@ package flow
 type wsState struct {
 	base    [2]Seq
 	baseSet [2]bool
-	fin     bool // some FIN was seen (either direction)
-	rst     bool // some RST was seen
 }
 
 // newStream reports whether seg, travelling in dir, starts a new stream on
@@ -50,32 +48,23 @@ func (w *wsState) newStream(dir Dir, seg *Segment) bool {
 	if !w.baseSet[dir] {
 		return false
 	}
-	switch seg.Flags & (SYN | ACK) {
-	case SYN:
-		return seg.Seq != w.base[dir] || w.fin || w.rst
-	case SYN | ACK:
-		return seg.Seq != w.base[dir]
-	}
-	return false
+	return seg.Flags&(SYN|ACK) == SYN && seg.Seq != w.base[dir]
 }
 
 // observe folds seg (direction dir) in, after newStream said it belongs.
 func (w *wsState) observe(dir Dir, seg *Segment) {
-	if !w.baseSet[dir] {
-		w.baseSet[dir] = true
-		if seg.Flags&SYN != 0 {
-			w.base[dir] = seg.Seq
-		} else {
-			w.base[dir] = seg.Seq - 1
-		}
+	switch {
+	case seg.Flags&SYN != 0:
+		// Every SYN (with or without ACK) re-bases its direction.
+		w.base[dir], w.baseSet[dir] = seg.Seq, true
+	case !w.baseSet[dir]:
+		w.base[dir], w.baseSet[dir] = seg.Seq-1, true
 	}
 	rev := dir.Reverse()
 	if seg.Flags&ACK != 0 && !w.baseSet[rev] {
 		w.baseSet[rev] = true
 		w.base[rev] = seg.Ack - 1
 	}
-	w.fin = w.fin || seg.Flags&FIN != 0
-	w.rst = w.rst || seg.Flags&RST != 0
 }
 
 // tomb records a finished conn.
