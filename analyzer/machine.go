@@ -191,7 +191,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	}
 	// What e's own segment proves about what e had received.
 	finRetrans := f&flow.FIN != 0 && e.finSent && seg.Seq.Add(seg.Len) == e.finSeq
-	c.confirm(e, seg.Frame, seg.Ack, f&flow.ACK != 0, !finRetrans && f&flow.RST == 0)
+	c.confirm(e, seg.Frame, seg.Ack, f&flow.ACK != 0, !finRetrans)
 	if f&flow.RST == 0 && e.npend > 0 && e.state == Closed {
 		// e speaks after a RST we thought it accepted: it did not.
 		c.undoCause(e, pendRST)
