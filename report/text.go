@@ -151,7 +151,7 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool) []byte {
 		b = append(b, " STATE? = the capture shows the segment, not yet that the endpoint got it (no ACK back)\n"...)
 	}
 	if undone {
-		b = append(b, " "+notReceived+" = a later retransmission proved the segment never arrived; no state change\n"...)
+		b = append(b, " "+notReceived+" = later segments showed the endpoint never got it (lost, or no socket to take it): no state change\n"...)
 	}
 
 	// End states.
