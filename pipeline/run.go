@@ -1,0 +1,161 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"finwave/capture"
+	"finwave/flow"
+)
+
+// Sink receives decoded segments in capture order. *analyzer.Analyzer is a
+// Sink. The segment is reused for the next frame: a Sink must copy what it
+// keeps.
+type Sink interface {
+	Segment(seg *flow.Segment)
+}
+
+// Progress is a snapshot handed to a progress hook.
+type Progress struct {
+	Stats   *Stats        // counters so far (read only)
+	Offset  int64         // bytes consumed from the input when the source knows it, else -1
+	Elapsed time.Duration // wall time since Run started
+}
+
+// Runner holds the optional hooks of a run. The zero Runner is valid.
+type Runner struct {
+	// OnProgress, when set, is called about every Interval of wall time
+	// (checked every 1024 frames, never per frame) and once at the end.
+	OnProgress func(p Progress)
+	Interval   time.Duration // default 200ms
+}
+
+// checkEvery is how many frames pass between looks at the context and the
+// clock: often enough to react to SIGINT within microseconds of CPU time,
+// rare enough to cost nothing per frame.
+const checkEvery = 1024
+
+// offsetter is implemented by sources that know how far into their input
+// they are (bytes of the decompressed stream).
+type offsetter interface{ Offset() int64 }
+
+// Run is (&Runner{}).Run.
+func Run(ctx context.Context, src capture.Source, sink Sink, st *Stats) error {
+	var r Runner
+	return r.Run(ctx, src, sink, st)
+}
+
+// Run reads src to its end, feeding every TCP segment to sink and counting
+// into st. It returns nil at the end of input, ctx.Err() when the context was
+// cancelled, or the source's first read error (also kept in st.ReadErr). In
+// every case all frames read so far have been given to sink; the caller
+// closes the analyzer to flush open flows.
+func (r *Runner) Run(ctx context.Context, src capture.Source, sink Sink, st *Stats) error {
+	var (
+		fr    capture.Frame
+		seg   flow.Segment
+		dec   = flow.NewDecoder()
+		done  = ctx.Done()
+		start time.Time
+		last  time.Time
+		every = r.Interval
+	)
+	if every <= 0 {
+		every = 200 * time.Millisecond
+	}
+	if r.OnProgress != nil {
+		start = time.Now()
+		last = start
+	}
+	var err error
+loop:
+	for n := 0; ; n++ {
+		if n == checkEvery {
+			n = 0
+			if done != nil {
+				select {
+				case <-done:
+					err = ctx.Err()
+				default:
+				}
+				if err != nil {
+					break loop
+				}
+			}
+			if r.OnProgress != nil {
+				if now := time.Now(); now.Sub(last) >= every {
+					last = now
+					r.OnProgress(r.progress(src, st, now.Sub(start)))
+				}
+			}
+		}
+		if e := src.Next(&fr); e != nil {
+			if e != io.EOF {
+				err = e
+				if st.ReadErr == nil {
+					st.ReadErr = e
+				}
+			}
+			break loop
+		}
+		st.Frames++
+		st.Bytes += int64(len(fr.Data))
+		if !fr.Time.IsZero() {
+			if st.First.IsZero() || fr.Time.Before(st.First) {
+				st.First = fr.Time
+			}
+			if fr.Time.After(st.Last) {
+				st.Last = fr.Time
+			}
+		}
+		if e := dec.Decode(fr.LinkType, fr.Data, fr.OrigLen, fr.Number, fr.Time, &seg); e != nil {
+			st.count(e)
+			continue
+		}
+		st.TCPSegments++
+		sink.Segment(&seg)
+	}
+	if r.OnProgress != nil {
+		r.OnProgress(r.progress(src, st, time.Since(start)))
+	}
+	return err
+}
+
+func (r *Runner) progress(src capture.Source, st *Stats, elapsed time.Duration) Progress {
+	p := Progress{Stats: st, Offset: -1, Elapsed: elapsed}
+	if o, ok := src.(offsetter); ok {
+		p.Offset = o.Offset()
+	}
+	return p
+}
+
+// count files a decode error under its reason. The decoder returns its
+// sentinels unwrapped (comparing is free); errors.Is covers wrapping.
+func (s *Stats) count(err error) {
+	switch err {
+	case flow.ErrNotTCP:
+		s.NotTCP++
+		return
+	case flow.ErrTruncated:
+		s.Truncated++
+		return
+	case flow.ErrMalformed:
+		s.Malformed++
+		return
+	case flow.ErrUnsupportedLink:
+		s.UnsupportedLink++
+		return
+	}
+	switch {
+	case errors.Is(err, flow.ErrNotTCP):
+		s.NotTCP++
+	case errors.Is(err, flow.ErrTruncated):
+		s.Truncated++
+	case errors.Is(err, flow.ErrUnsupportedLink):
+		s.UnsupportedLink++
+	default:
+		s.Malformed++
+	}
+}

@@ -1,0 +1,54 @@
+package pipeline
+
+import (
+	"time"
+
+	"finwave/capture"
+)
+
+// Skip reasons, the keys of Stats.Skipped and report.Capture.Skipped.
+const (
+	ReasonNotTCP          = "not tcp"
+	ReasonMalformed       = "malformed"
+	ReasonTruncated       = "truncated"
+	ReasonUnsupportedLink = "unsupported link type"
+)
+
+// Stats counts what Run read. The zero value is ready to use; Run adds to
+// it, so one Stats may span several runs (it never resets).
+type Stats struct {
+	Frames      int64 // frames read
+	TCPSegments int64 // frames decoded as TCP and given to the sink
+	Bytes       int64 // captured bytes read (frame data, without record headers)
+
+	NotTCP          int64 // well-formed frames without TCP (ARP, UDP, ICMP, ...)
+	Malformed       int64 // headers that contradict themselves
+	Truncated       int64 // captured too short to hold the IP and TCP headers
+	UnsupportedLink int64 // link types the decoder does not know
+
+	First, Last time.Time // earliest and latest frame timestamps (zero: none)
+
+	// ReadErr is the first error of the source other than io.EOF, usually
+	// a *capture.ReadError naming file, frame and offset.
+	ReadErr error
+}
+
+// Skipped returns the skipped frames by reason, only reasons with a count.
+func (s *Stats) Skipped() map[string]int64 {
+	m := map[string]int64{}
+	for _, r := range [...]struct {
+		k string
+		n int64
+	}{{ReasonNotTCP, s.NotTCP}, {ReasonMalformed, s.Malformed}, {ReasonTruncated, s.Truncated}, {ReasonUnsupportedLink, s.UnsupportedLink}} {
+		if r.n > 0 {
+			m[r.k] = r.n
+		}
+	}
+	return m
+}
+
+// ReadError returns ReadErr as a *capture.ReadError when it is one.
+func (s *Stats) ReadError() (*capture.ReadError, bool) {
+	re, ok := s.ReadErr.(*capture.ReadError)
+	return re, ok
+}
