@@ -124,9 +124,9 @@ func (p pkt) frame(tb testing.TB, link layers.LinkType) []byte {
 	switch link {
 	case linkSLL:
 		h := make([]byte, 16)
-		binary.BigEndian.PutUint16(h[0:], 0)  // to us
-		binary.BigEndian.PutUint16(h[2:], 1)  // ARPHRD_ETHER
-		binary.BigEndian.PutUint16(h[4:], 6)  // addr len
+		binary.BigEndian.PutUint16(h[0:], 0) // to us
+		binary.BigEndian.PutUint16(h[2:], 1) // ARPHRD_ETHER
+		binary.BigEndian.PutUint16(h[4:], 6) // addr len
 		copy(h[6:], macA)
 		binary.BigEndian.PutUint16(h[14:], uint16(et))
 		return append(h, ip...)

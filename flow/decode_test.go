@@ -1,0 +1,353 @@
+package flow
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+var synOpts = []layers.TCPOption{
+	{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{0x05, 0xb4}},
+	{OptionType: layers.TCPOptionKindSACKPermitted, OptionLength: 2},
+	{OptionType: layers.TCPOptionKindTimestamps, OptionLength: 10, OptionData: []byte{0, 0, 0x12, 0x34, 0, 0, 0, 7}},
+	{OptionType: layers.TCPOptionKindNop, OptionLength: 1},
+	{OptionType: layers.TCPOptionKindWindowScale, OptionLength: 3, OptionData: []byte{7}},
+}
+
+func basePkt(v6 bool) pkt {
+	p := pkt{src: ip4a, dst: ip4b, sport: 40001, dport: 80, seq: 4294967000, ack: 77,
+		flags: SYN | ACK | ECE, win: 64240, payload: 100, opts: synOpts}
+	if v6 {
+		p.src, p.dst = ip6a, ip6b
+	}
+	return p
+}
+
+// checkSeg compares every Segment field with the pkt it was built from.
+func checkSeg(t *testing.T, seg *Segment, p pkt, frame int64, ts time.Time) {
+	t.Helper()
+	want := Segment{
+		Frame: frame, Time: ts,
+		Src: Endpoint{p.src, p.sport}, Dst: Endpoint{p.dst, p.dport},
+		Seq: Seq(p.seq), Ack: Seq(p.ack), Flags: p.flags, Window: p.win,
+		Len: uint32(p.payload), WScale: NoOption, MSS: NoOption,
+	}
+	if p.opts != nil {
+		want.WScale, want.MSS, want.TSVal, want.TSEcr, want.HasTS, want.SACKOK = 7, 1460, 0x1234, 7, true, true
+	}
+	if *seg != want {
+		t.Errorf("decoded\n %+v\nwant\n %+v", *seg, want)
+	}
+}
+
+func TestDecodeLinkTypes(t *testing.T) {
+	ts := time.Unix(1_700_000_000, 123456789)
+	cases := []struct {
+		name  string
+		link  layers.LinkType
+		v4    bool
+		v6    bool
+		vlans []uint16
+	}{
+		{"ethernet", linkEthernet, true, true, nil},
+		{"ethernet 802.1Q", linkEthernet, true, true, []uint16{etherVLAN}},
+		{"ethernet QinQ 802.1ad", linkEthernet, true, true, []uint16{etherQinQ, etherVLAN}},
+		{"sll", linkSLL, true, true, nil},
+		{"sll2", linkSLL2, true, true, nil},
+		{"raw 101", linkRaw, true, true, nil},
+		{"raw DLT 12", linkRawDLT12, true, true, nil},
+		{"raw DLT 14", linkRawDLT14, true, true, nil},
+		{"ipv4 228", linkIPv4, true, false, nil},
+		{"ipv6 229", linkIPv6, false, true, nil},
+		{"null", linkNull, true, true, nil},
+		{"loop", linkLoop, true, true, nil},
+	}
+	d := NewDecoder()
+	for _, c := range cases {
+		for _, v6 := range []bool{false, true} {
+			if v6 && !c.v6 || !v6 && !c.v4 {
+				continue
+			}
+			p := basePkt(v6)
+			p.vlans = c.vlans
+			var data []byte
+			if c.link == linkLoop {
+				data = p.loopFrame(t)
+			} else {
+				data = p.frame(t, c.link)
+			}
+			var seg Segment
+			name := c.name
+			if v6 {
+				name += " v6"
+			}
+			t.Run(name, func(t *testing.T) {
+				if err := d.Decode(c.link, data, len(data), 42, ts, &seg); err != nil {
+					t.Fatalf("Decode: %v", err)
+				}
+				checkSeg(t, &seg, p, 42, ts)
+			})
+		}
+	}
+}
+
+func TestDecodeNullFamilies(t *testing.T) {
+	d := NewDecoder()
+	p := basePkt(true)
+	ls, _ := p.ipLayers()
+	ip := serialize(t, ls...)
+	for _, af := range []uint32{10, 23, 24, 28, 30} {
+		for _, bigEndian := range []bool{false, true} {
+			h := []byte{byte(af), 0, 0, 0}
+			if bigEndian {
+				h = []byte{0, 0, 0, byte(af)}
+			}
+			var seg Segment
+			if err := d.Decode(linkNull, append(h, ip...), 0, 1, time.Time{}, &seg); err != nil {
+				t.Errorf("AF %d big-endian %v: %v", af, bigEndian, err)
+			}
+		}
+	}
+	var seg Segment
+	if err := d.Decode(linkNull, append([]byte{7, 0, 0, 0}, ip...), 0, 1, time.Time{}, &seg); !errors.Is(err, ErrUnsupportedLink) {
+		t.Errorf("AF 7: %v, want ErrUnsupportedLink", err)
+	}
+	if err := d.Decode(layers.LinkType(147), ip, 0, 1, time.Time{}, &seg); !errors.Is(err, ErrUnsupportedLink) {
+		t.Errorf("link 147: %v, want ErrUnsupportedLink", err)
+	}
+}
+
+func TestDecodeIPv6Extensions(t *testing.T) {
+	d := NewDecoder()
+	p := basePkt(true)
+	p.opts = nil
+	hbh := &layers.IPv6HopByHop{}
+	hbh.NextHeader = layers.IPProtocolIPv6Destination
+	hbh.Options = []*layers.IPv6HopByHopOption{{OptionType: 0x1e, OptionLength: 4, OptionData: []byte{1, 2, 3, 4}}}
+	dst := &layers.IPv6Destination{}
+	dst.NextHeader = layers.IPProtocolIPv6Routing
+	dst.Options = []*layers.IPv6DestinationOption{{OptionType: 0x1e, OptionLength: 12, OptionData: make([]byte, 12)}}
+	rt := &layers.IPv6Routing{RoutingType: 4, Data: make([]byte, 16)}
+	rt.NextHeader = layers.IPProtocolIPv6Fragment
+	frag := &layers.IPv6Fragment{NextHeader: layers.IPProtocolTCP, Identification: 9, MoreFragments: true}
+	p.ext6 = []gopacket.SerializableLayer{hbh, dst, rt, frag}
+	ls, _ := p.ipLayers()
+	ls[0].(*layers.IPv6).NextHeader = layers.IPProtocolIPv6HopByHop
+	ip := serialize(t, ls...)
+	var seg Segment
+	if err := d.Decode(linkRaw, ip, len(ip), 3, time.Time{}, &seg); err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	checkSeg(t, &seg, p, 3, time.Time{})
+
+	// A non-first fragment carries no TCP header.
+	frag.FragmentOffset = 100
+	ip = serialize(t, ls...)
+	before := d.Fragments
+	if err := d.Decode(linkRaw, ip, len(ip), 3, time.Time{}, &seg); !errors.Is(err, ErrNotTCP) {
+		t.Fatalf("non-first fragment: %v, want ErrNotTCP", err)
+	}
+	if d.Fragments != before+1 {
+		t.Errorf("Fragments = %d, want %d", d.Fragments, before+1)
+	}
+}
+
+func TestDecodeIPv4OptionsAndFragments(t *testing.T) {
+	d := NewDecoder()
+	p := basePkt(false)
+	ls, _ := p.ipLayers()
+	ip4 := ls[0].(*layers.IPv4)
+	ip4.Options = []layers.IPv4Option{{OptionType: 0x94, OptionLength: 4, OptionData: []byte{0, 0}}} // router alert
+	data := serialize(t, ls...)
+	if data[0]&0x0F != 6 {
+		t.Fatalf("IHL %d, want 6", data[0]&0x0F)
+	}
+	var seg Segment
+	if err := d.Decode(linkRaw, data, len(data), 1, time.Time{}, &seg); err != nil {
+		t.Fatal(err)
+	}
+	checkSeg(t, &seg, p, 1, time.Time{})
+
+	ip4.FragOffset = 185
+	data = serialize(t, ls...)
+	if err := d.Decode(linkRaw, data, len(data), 1, time.Time{}, &seg); !errors.Is(err, ErrNotTCP) {
+		t.Errorf("non-first fragment: %v, want ErrNotTCP", err)
+	}
+	// First fragment (MF set, offset 0) carries the TCP header.
+	ip4.FragOffset, ip4.Flags = 0, layers.IPv4MoreFragments
+	data = serialize(t, ls...)
+	if err := d.Decode(linkRaw, data, len(data), 1, time.Time{}, &seg); err != nil {
+		t.Errorf("first fragment: %v", err)
+	}
+}
+
+func TestDecodeTruncatedSnaplen(t *testing.T) {
+	d := NewDecoder()
+	for _, v6 := range []bool{false, true} {
+		p := basePkt(v6)
+		data := p.frame(t, linkEthernet)
+		ipHdr := 20
+		if v6 {
+			ipHdr = 40
+		}
+		// Cut inside the payload, then inside the options (snaplen 68
+		// style): the fixed header is there, so the segment decodes
+		// with its real length and Truncated set.
+		for _, cut := range []int{14 + ipHdr + 40 + 10, 14 + ipHdr + 24} {
+			var seg Segment
+			if err := d.Decode(linkEthernet, data[:cut], len(data), 1, time.Time{}, &seg); err != nil {
+				t.Fatalf("v6=%v cut %d: %v", v6, cut, err)
+			}
+			if seg.Len != 100 || !seg.Truncated || seg.Seq != Seq(p.seq) {
+				t.Errorf("v6=%v cut %d: Len %d Truncated %v Seq %d", v6, cut, seg.Len, seg.Truncated, seg.Seq)
+			}
+		}
+		// Cut inside the fixed TCP header, and inside the IP header.
+		for _, cut := range []int{14 + ipHdr + 19, 14 + ipHdr - 1, 10} {
+			var seg Segment
+			if err := d.Decode(linkEthernet, data[:cut], len(data), 1, time.Time{}, &seg); !errors.Is(err, ErrTruncated) {
+				t.Errorf("v6=%v cut %d: %v, want ErrTruncated", v6, cut, err)
+			}
+		}
+		var seg Segment
+		if err := d.Decode(linkEthernet, data, len(data), 1, time.Time{}, &seg); err != nil || seg.Truncated {
+			t.Errorf("v6=%v whole frame: err %v Truncated %v", v6, err, seg.Truncated)
+		}
+	}
+}
+
+func TestDecodeMalformed(t *testing.T) {
+	d := NewDecoder()
+	p := basePkt(false)
+	p.opts = nil
+	good := p.frame(t, linkEthernet)
+	tcpOff := 14 + 20
+	mut := func(f func(b []byte)) []byte {
+		b := append([]byte(nil), good...)
+		f(b)
+		return b
+	}
+	cases := []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"data offset 4", mut(func(b []byte) { b[tcpOff+12] = 4 << 4 }), ErrMalformed},
+		{"data offset beyond packet", mut(func(b []byte) { b[tcpOff+12] = 15 << 4; b[16], b[17] = 0, 20 + 40 }), ErrMalformed},
+		{"IHL 4", mut(func(b []byte) { b[14] = 0x44 }), ErrMalformed},
+		{"IP version 5", mut(func(b []byte) { b[14] = 0x55 }), ErrMalformed},
+		{"total length below IHL", mut(func(b []byte) { b[16], b[17] = 0, 12 }), ErrMalformed},
+		{"UDP", mut(func(b []byte) { b[14+9] = 17 }), ErrNotTCP},
+		{"ARP", mut(func(b []byte) { b[12], b[13] = 0x08, 0x06 }), ErrNotTCP},
+	}
+	for _, c := range cases {
+		var seg Segment
+		if err := d.Decode(linkEthernet, c.data, len(c.data), 1, time.Time{}, &seg); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+}
+
+// TSO super-frames captured on the sender carry IPv4 total length 0: the
+// captured length counts.
+func TestDecodeTSOLengthZero(t *testing.T) {
+	d := NewDecoder()
+	p := basePkt(false)
+	p.opts = nil
+	p.payload = 3000
+	data := p.frame(t, linkEthernet)
+	data[16], data[17] = 0, 0
+	var seg Segment
+	if err := d.Decode(linkEthernet, data, len(data), 1, time.Time{}, &seg); err != nil {
+		t.Fatal(err)
+	}
+	if seg.Len != 3000 || seg.Truncated {
+		t.Errorf("Len %d Truncated %v, want 3000 false", seg.Len, seg.Truncated)
+	}
+}
+
+// Ethernet pads frames to 60 octets; the padding is not payload.
+func TestDecodeEthernetPadding(t *testing.T) {
+	d := NewDecoder()
+	p := basePkt(false)
+	p.opts, p.payload, p.flags = nil, 0, ACK
+	data := append(p.frame(t, linkEthernet), 0, 0, 0, 0, 0, 0)
+	var seg Segment
+	if err := d.Decode(linkEthernet, data, len(data), 1, time.Time{}, &seg); err != nil {
+		t.Fatal(err)
+	}
+	if seg.Len != 0 {
+		t.Errorf("Len %d, want 0", seg.Len)
+	}
+}
+
+func TestDecodeWScaleClamp(t *testing.T) {
+	d := NewDecoder()
+	p := basePkt(false)
+	p.opts = []layers.TCPOption{{OptionType: layers.TCPOptionKindWindowScale, OptionLength: 3, OptionData: []byte{20}}}
+	data := p.frame(t, linkRaw)
+	var seg Segment
+	if err := d.Decode(linkRaw, data, len(data), 1, time.Time{}, &seg); err != nil {
+		t.Fatal(err)
+	}
+	if seg.WScale != 14 {
+		t.Errorf("WScale %d, want 14 (RFC 7323 §2.3)", seg.WScale)
+	}
+}
+
+func allocFrames(t testing.TB) []struct {
+	link layers.LinkType
+	data []byte
+} {
+	var out []struct {
+		link layers.LinkType
+		data []byte
+	}
+	for _, v6 := range []bool{false, true} {
+		p := basePkt(v6)
+		for _, l := range []layers.LinkType{linkEthernet, linkSLL2, linkRaw} {
+			out = append(out, struct {
+				link layers.LinkType
+				data []byte
+			}{l, p.frame(t, l)})
+		}
+	}
+	return out
+}
+
+func TestDecodeNoAllocs(t *testing.T) {
+	d := NewDecoder()
+	frames := allocFrames(t)
+	var seg Segment
+	ts := time.Unix(1, 0)
+	n := testing.AllocsPerRun(200, func() {
+		for _, f := range frames {
+			if err := d.Decode(f.link, f.data, len(f.data), 1, ts, &seg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Error paths must not allocate either.
+		_ = d.Decode(linkEthernet, frames[0].data[:30], 0, 1, ts, &seg)
+	})
+	if n != 0 {
+		t.Errorf("Decode allocates %.1f times per run, want 0", n)
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	d := NewDecoder()
+	frames := allocFrames(b)
+	var seg Segment
+	ts := time.Unix(1, 0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f := frames[i%len(frames)]
+		if err := d.Decode(f.link, f.data, len(f.data), int64(i), ts, &seg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
