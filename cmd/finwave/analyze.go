@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"finwave/analyzer"
+	"finwave/capture"
+	"finwave/pipeline"
+	"finwave/report"
+)
+
+// analyzeFlags are the flags of `finwave [flags] FILE...`.
+type analyzeFlags struct {
+	analysisFlags
+	json    bool
+	all     bool
+	summary bool
+	stream  int64
+	only    string
+	failOn  string
+	noColor bool
+	quiet   bool
+}
+
+func cmdAnalyze(ctx context.Context, args []string, e *env) error {
+	var f analyzeFlags
+	fs := newFlagSet("finwave")
+	f.register(fs)
+	fs.BoolVar(&f.json, "json", false, "write one JSON document per capture (report/SCHEMA.md)")
+	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading")
+	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
+	fs.Int64Var(&f.stream, "stream", -1, "report only this tcp.stream `N` (Wireshark's numbering)")
+	fs.StringVar(&f.only, "only", "", "report only flows with one of these anomaly `KINDS` (comma list)")
+	fs.StringVar(&f.failOn, "fail-on", "", "exit 1 when any of these anomaly `KINDS` (comma list, or any) is found")
+	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
+	fs.BoolVar(&f.quiet, "q", false, "no report and no progress: only errors and the exit status (with --fail-on)")
+	fs.BoolVar(&f.quiet, "quiet", false, "same as -q")
+	files, err := parseArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		writeHelp(e.stdout)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return usagef("no capture file given (use - to read a capture from stdin)")
+	}
+	cfg, err := f.config()
+	if err != nil {
+		return err
+	}
+	opts := report.DefaultOptions()
+	opts.All, opts.SummaryOnly, opts.Stream = f.all, f.summary, f.stream
+	if f.stream < -1 {
+		return usagef("--stream %d: want a stream number (0 or more)", f.stream)
+	}
+	if f.only != "" {
+		if opts.Only, err = parseKinds("only", f.only, false); err != nil {
+			return err
+		}
+	}
+	var failOn [256]bool
+	if f.failOn != "" {
+		ks, err := parseKinds("fail-on", f.failOn, true)
+		if err != nil {
+			return err
+		}
+		for _, k := range ks {
+			failOn[k] = true
+		}
+	}
+	if n := countStdin(files); n > 1 {
+		return usagef("stdin (-) given %d times", n)
+	}
+	opts.Color = !f.json && useColor(e, f.noColor)
+
+	var r report.Renderer
+	switch {
+	case f.quiet:
+		r = discard{}
+	case f.json:
+		r = report.NewJSON(e.stdout, opts)
+	default:
+		r = report.NewText(e.stdout, opts)
+	}
+	progress := !f.quiet && isTerminal(e.stderr)
+
+	var bad, found int
+	for _, path := range files {
+		res, err := analyzeOne(ctx, path, cfg, r, &failOn, progress, e)
+		found += res.found
+		if err != nil {
+			var we *writeError
+			if errors.As(err, &we) {
+				return err // the output is gone (closed pipe): stop
+			}
+			fmt.Fprintf(e.stderr, "finwave: %v\n", err)
+			bad++
+		}
+		if res.interrupted {
+			fmt.Fprintf(e.stderr, "finwave: interrupted: reported the %d frames read from %s\n", res.frames, displayName(path))
+			break
+		}
+	}
+	switch {
+	case bad > 0:
+		return &inputError{n: bad}
+	case found > 0:
+		return errFindings
+	}
+	return nil
+}
+
+// result is what one capture's analysis tells the exit code.
+type result struct {
+	found       int   // anomalies of a --fail-on kind
+	frames      int64 // frames read
+	interrupted bool
+}
+
+// writeError is a failure to write the report itself.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "writing report: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// analyzeOne reads one capture through the pipeline into the renderer.
+// A capture that cannot be opened returns an error before any output. A
+// capture damaged part way is reported (up to the damage) and the read error
+// is returned too.
+func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.Renderer,
+	failOn *[256]bool, progress bool, e *env) (result, error) {
+	var res result
+	src, err := openCapture(path, e)
+	if err != nil {
+		return res, err
+	}
+	defer src.Close()
+
+	var werr error
+	a := analyzer.New(cfg, func(t *analyzer.Teardown) {
+		for i := range t.Anomalies {
+			if failOn[t.Anomalies[i].Kind] {
+				res.found++
+			}
+		}
+		if werr == nil {
+			werr = r.Flow(t)
+		}
+	})
+	var st pipeline.Stats
+	var runner pipeline.Runner
+	var pl *progressLine
+	if progress {
+		pl = newProgressLine(e.stderr, path)
+		runner.OnProgress = pl.update
+	}
+	runErr := runner.Run(ctx, src, a, &st)
+	a.Close()
+	if pl != nil {
+		pl.clear()
+	}
+	res.frames = st.Frames
+	res.interrupted = errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded)
+
+	as := a.Stats()
+	c := &report.Capture{
+		File:        displayName(path),
+		Frames:      st.Frames,
+		TCPSegments: st.TCPSegments,
+		Skipped:     st.Skipped(),
+		First:       st.First,
+		Last:        st.Last,
+		Profile:     cfg.Profile.Name,
+		Flows:       as.Flows,
+		Evicted:     as.Evicted,
+	}
+	if st.ReadErr != nil {
+		c.ReadError = st.ReadErr.Error()
+	}
+	if werr == nil {
+		werr = r.Finish(c)
+	}
+	if werr != nil {
+		return res, &writeError{werr}
+	}
+	if st.ReadErr != nil {
+		return res, st.ReadErr
+	}
+	if runErr != nil && !res.interrupted {
+		return res, runErr
+	}
+	return res, nil
+}
+
+// openCapture opens path; "-" reads the process's stdin.
+func openCapture(path string, e *env) (capture.Source, error) {
+	if path == "-" {
+		if e.stdin == nil {
+			return nil, errors.New("capture <stdin>: no standard input")
+		}
+		return capture.NewReader(capture.StdinName, e.stdin)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("capture %s: is a directory", path)
+	}
+	return capture.Open(path)
+}
+
+func displayName(path string) string {
+	if path == "-" {
+		return capture.StdinName
+	}
+	return path
+}
+
+func countStdin(files []string) int {
+	n := 0
+	for _, f := range files {
+		if f == "-" {
+			n++
+		}
+	}
+	return n
+}
+
+// discard is the renderer of -q.
+type discard struct{}
+
+func (discard) Flow(*analyzer.Teardown) error { return nil }
+func (discard) Finish(*report.Capture) error  { return nil }

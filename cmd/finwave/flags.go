@@ -1,0 +1,135 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"finwave/analyzer"
+)
+
+// analysisFlags are the flags shared by analysis and check: they build the
+// analyzer.Config.
+type analysisFlags struct {
+	profile     string
+	rfc1337     bool
+	finTimeout  time.Duration
+	stuckAfter  time.Duration
+	idleTimeout time.Duration
+	maxFlows    int
+}
+
+func (a *analysisFlags) register(fs *flag.FlagSet) {
+	d := analyzer.DefaultConfig()
+	fs.StringVar(&a.profile, "profile", d.Profile.Name, "close machine `profile`: linux or rfc793")
+	fs.BoolVar(&a.rfc1337, "rfc1337", d.RFC1337, "model net.ipv4.tcp_rfc1337=1: a RST does not end TIME_WAIT")
+	fs.DurationVar(&a.finTimeout, "fin-timeout", d.FinTimeout, "orphaned FIN_WAIT_2 lifetime (net.ipv4.tcp_fin_timeout)")
+	fs.DurationVar(&a.stuckAfter, "stuck-after", d.StuckAfter, "CLOSE_WAIT or FIN_WAIT_2 longer than this is reported stuck")
+	fs.DurationVar(&a.idleTimeout, "idle-timeout", d.IdleTimeout, "a flow without segments for this long (capture time) is finished")
+	fs.IntVar(&a.maxFlows, "max-flows", d.MaxFlows, "cap on open flows; the oldest idle flows are finished early beyond it")
+}
+
+// config validates the flags and returns the analyzer configuration.
+func (a *analysisFlags) config() (analyzer.Config, error) {
+	cfg := analyzer.DefaultConfig()
+	p, ok := analyzer.ProfileByName(a.profile)
+	if !ok {
+		return cfg, usagef("--profile %q: want linux or rfc793", a.profile)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"fin-timeout", a.finTimeout}, {"stuck-after", a.stuckAfter}, {"idle-timeout", a.idleTimeout}} {
+		if d.v <= 0 {
+			return cfg, usagef("--%s %v: must be positive", d.name, d.v)
+		}
+	}
+	if a.maxFlows <= 0 {
+		return cfg, usagef("--max-flows %d: must be positive", a.maxFlows)
+	}
+	cfg.Profile = p
+	cfg.RFC1337 = a.rfc1337
+	cfg.FinTimeout = a.finTimeout
+	cfg.StuckAfter = a.stuckAfter
+	cfg.IdleTimeout = a.idleTimeout
+	cfg.MaxFlows = a.maxFlows
+	return cfg, nil
+}
+
+// newFlagSet returns a flag set that reports errors to run instead of
+// printing them or exiting.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseArgs parses flags anywhere among the arguments (`finwave x.pcap
+// --json` works), returning the positional arguments in order. After "--"
+// everything is positional; "-" (stdin) is positional.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef("%v", err)
+		}
+		rest := fs.Args()
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// parseKinds parses a comma-separated list of anomaly kinds for flag name;
+// any also accepts "any" (every kind).
+func parseKinds(flagName, s string, any bool) ([]analyzer.Kind, error) {
+	if any && s == "any" {
+		return analyzer.Kinds(), nil
+	}
+	var out []analyzer.Kind
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		k, ok := analyzer.ParseKind(name)
+		if !ok {
+			valid := kindNames()
+			if any {
+				valid = "any, " + valid
+			}
+			return nil, usagef("--%s: unknown anomaly kind %q; valid kinds: %s", flagName, name, valid)
+		}
+		out = append(out, k)
+	}
+	if len(out) == 0 {
+		return nil, usagef("--%s: empty list of anomaly kinds", flagName)
+	}
+	return out, nil
+}
+
+func kindNames() string {
+	var b strings.Builder
+	for i, k := range analyzer.Kinds() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k.String())
+	}
+	return b.String()
+}
+
+func lookupEnv(k string) (string, bool) { return os.LookupEnv(k) }

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"finwave/analyzer"
+)
+
+const helpHead = `finwave explains how TCP connections end.
+
+It reads packet captures (pcap, pcapng, gzip of either, or stdin), follows
+every TCP connection, runs a close state machine for each endpoint (Linux or
+RFC 793 behaviour), labels the FIN/ACK/RST segments of each teardown and
+reports what went wrong: TIME_WAIT assassination, RST on close with unread
+data, SO_LINGER 0 aborts, lost final ACKs, stuck CLOSE_WAIT, ...
+
+Usage:
+  finwave [flags] CAPTURE...          analyse each capture (its own report)
+  finwave check [flags] CAPTURE...    check captures against .expect files
+  finwave help [kinds|check]          this text; anomaly kinds and labels; check
+
+Examples:
+  finwave trace.pcap                          summary, then the flows worth reading
+  finwave --all --stream 3 trace.pcapng       every segment of tcp.stream 3
+  tcpdump -i eth0 -w - 'tcp port 443' | finwave -      analyse from stdin
+  finwave --json trace.pcap.gz | jq '.flows[] | select(.anomalies != [])'
+  finwave -q --fail-on rst-unread-data,lost-final-ack trace.pcap   CI gate (exit 1 if found)
+  finwave check fixtures/*.pcap*              compare with the kernel's truth
+
+Flags (may come before or after the captures; -- ends them):
+`
+
+const helpTail = `
+Exit status:
+  0  success: no --fail-on anomaly found (check: every rule held)
+  1  a --fail-on anomaly was found (check: a rule failed)
+  2  usage error, or a capture that could not be opened or read to its end.
+     A capture damaged part way is still reported up to the damage; the
+     error names file, frame and byte offset on stderr.
+
+Colour is used only when stdout is a terminal and NO_COLOR is not set; a
+progress line is drawn only when stderr is a terminal. SIGINT/SIGTERM stop
+reading and report what was read.
+
+Run 'finwave help kinds' for the anomaly kinds and segment labels.
+`
+
+// writeHelp prints the main help, with flags and the kind list.
+func writeHelp(w io.Writer) {
+	var b strings.Builder
+	b.WriteString(helpHead)
+	b.WriteString(flagHelp)
+	b.WriteString("\nAnomaly kinds (for --only and --fail-on):\n")
+	writeKinds(&b)
+	b.WriteString(helpTail)
+	io.WriteString(w, b.String())
+}
+
+// flagHelp is written by hand: grouped and ordered for reading, unlike
+// flag.PrintDefaults. TestHelpListsEveryFlag keeps it complete.
+const flagHelp = `  Analysis:
+    --profile linux|rfc793   close machine behaviour (default linux)
+    --rfc1337                model net.ipv4.tcp_rfc1337=1: a RST does not end TIME_WAIT
+    --fin-timeout D          orphaned FIN_WAIT_2 lifetime, tcp_fin_timeout (default 1m0s)
+    --stuck-after D          CLOSE_WAIT/FIN_WAIT_2 longer than D is stuck (default 5s)
+    --idle-timeout D         finish a flow idle this long, capture time (default 5m0s)
+    --max-flows N            cap on open flows; oldest idle finished early (default 1048576)
+  Output:
+    --json                   one JSON document per capture (report/SCHEMA.md)
+    --all                    report every flow, not only those worth reading
+    --summary                summary tables only
+    --stream N               only tcp.stream N (Wireshark's numbering)
+    --only KINDS             only flows with one of these anomalies (comma list)
+    --no-color               no colour even on a terminal
+    -q, --quiet              no report: errors and exit status only
+  CI:
+    --fail-on KINDS|any      exit 1 when one of these anomalies is found
+`
+
+func writeKinds(b *strings.Builder) {
+	for _, k := range analyzer.Kinds() {
+		fmt.Fprintf(b, "  %-28s %s\n", k.String(), k.Describe())
+	}
+}
+
+// labelMeaning is the one-line meaning of each segment label. The analyzer
+// has Kind.Describe but nothing for labels yet, so the table lives here;
+// TestLabelTableComplete keeps it in step with analyzer.Label.
+var labelMeaning = map[analyzer.Label]string{
+	analyzer.Wave1:             "first FIN of the close (the active closer)",
+	analyzer.Wave2:             "ACK of the first FIN, sent alone",
+	analyzer.Wave3:             "the passive closer's FIN",
+	analyzer.Wave23:            "ACK of the first FIN and the passive closer's FIN in one segment",
+	analyzer.Wave4:             "final ACK of the last FIN",
+	analyzer.FINRetransmission: "a FIN sent again",
+	analyzer.TimeWaitACK:       "TIME_WAIT re-ACK of a retransmitted FIN",
+	analyzer.RST:               "a reset",
+	analyzer.ChallengeACK:      "RFC 5961 challenge ACK answering an inexact RST or a SYN",
+	analyzer.KeepAlive:         "keep-alive probe (seq = snd.nxt-1)",
+	analyzer.SYNLabel:          "connection request",
+	analyzer.SYNACKLabel:       "connection request accepted",
+	analyzer.DataAfterClose:    "data sent by or toward a side after it closed",
+	analyzer.FINACKRepeat:      "another ACK of a FIN already acknowledged (not TIME_WAIT)",
+}
+
+// labels lists the labels in declaration order.
+func labels() []analyzer.Label {
+	var out []analyzer.Label
+	for l := analyzer.Label(1); l.String() != "invalid"; l++ {
+		out = append(out, l)
+	}
+	return out
+}
+
+func writeKindsHelp(w io.Writer) {
+	var b strings.Builder
+	b.WriteString("Anomaly kinds (JSON \"kind\"; --only, --fail-on, check rules):\n")
+	writeKinds(&b)
+	b.WriteString("\nSegment labels (JSON \"label\"; check frame rules):\n")
+	for _, l := range labels() {
+		fmt.Fprintf(&b, "  %-28s %s\n", l.String(), labelMeaning[l])
+	}
+	b.WriteString("\nTeardown patterns (JSON \"pattern\"):\n")
+	for p := analyzer.PatternOpen; p <= analyzer.PatternUnanswered; p++ {
+		fmt.Fprintf(&b, "  %s\n", p.String())
+	}
+	io.WriteString(w, b.String())
+}
+
+const checkHelp = `Usage: finwave check [--expect FILE] [-q] [analysis flags] CAPTURE...
+
+Analyses each capture and checks it against its expectation file: the
+capture's name without .gz/.pcap/.pcapng/.cap, plus .expect (or --expect FILE
+for every capture). Option lines in the file (profile, rfc1337, fin-timeout,
+stuck-after, ...) override the analysis flags. The format is described in
+docs/expect-format.md.
+
+Prints each rule as ok or FAIL with file:line and, for failures, what was
+found. Exit status: 0 every rule held, 1 a rule failed, 2 a capture or
+expectation file could not be read or parsed.
+
+Example:
+  finwave check fixtures/*.pcap*
+  finwave check --expect my.expect --profile rfc793 trace.pcap
+`
+
+func writeCheckHelp(w io.Writer) { io.WriteString(w, checkHelp) }
+
+// cmdHelp is `finwave help [kinds|check]`.
+func cmdHelp(args []string, e *env) error {
+	switch {
+	case len(args) == 0:
+		writeHelp(e.stdout)
+	case args[0] == "kinds" || args[0] == "labels":
+		writeKindsHelp(e.stdout)
+	case args[0] == "check":
+		writeCheckHelp(e.stdout)
+	default:
+		return usagef("help: unknown topic %q (want kinds or check)", args[0])
+	}
+	return nil
+}
