@@ -76,41 +76,46 @@ type Decoder struct {
 func NewDecoder() *Decoder { return &Decoder{} }
 
 // Decode classifies one frame into seg, which is fully overwritten. data are
-// the captured bytes, origLen the original wire length (0 if unknown), frame
+// the captured bytes, origLen the original wire length (<= 0 if unknown:
+// IP lengths are then trusted as they are), frame
 // the 1-based frame number and ts the capture timestamp. It never allocates.
 // On error seg holds only Frame and Time.
 func (d *Decoder) Decode(link layers.LinkType, data []byte, origLen int, frame int64, ts time.Time, seg *Segment) error {
 	*seg = Segment{Frame: frame, Time: ts, WScale: NoOption, MSS: NoOption}
-	// wireShort: the capture dropped octets at the end of the frame.
-	wireShort := origLen > len(data)
+	// extra: octets the wire frame had beyond the captured ones (snaplen),
+	// or -1 when origLen is unknown (<= 0).
+	extra := -1
+	if origLen > 0 {
+		extra = max(origLen-len(data), 0)
+	}
 	switch link {
 	case linkEthernet:
 		if len(data) < 14 {
 			return ErrTruncated
 		}
-		return d.ether(uint16(data[12])<<8|uint16(data[13]), data[14:], wireShort, seg)
+		return d.ether(uint16(data[12])<<8|uint16(data[13]), data[14:], extra, seg)
 	case linkSLL:
 		// struct sll_header: type, arphrd, addr len, addr[8], protocol.
 		if len(data) < 16 {
 			return ErrTruncated
 		}
-		return d.ether(uint16(data[14])<<8|uint16(data[15]), data[16:], wireShort, seg)
+		return d.ether(uint16(data[14])<<8|uint16(data[15]), data[16:], extra, seg)
 	case linkSLL2:
 		// struct sll2_header: protocol first, then reserved, ifindex,
 		// arphrd, packet type, addr len, addr[8]: 20 octets.
 		if len(data) < 20 {
 			return ErrTruncated
 		}
-		return d.ether(uint16(data[0])<<8|uint16(data[1]), data[20:], wireShort, seg)
+		return d.ether(uint16(data[0])<<8|uint16(data[1]), data[20:], extra, seg)
 	case linkRaw, linkRawDLT12, linkRawDLT14:
 		if len(data) < 1 {
 			return ErrTruncated
 		}
-		return d.ipByVersion(data, wireShort, seg)
+		return d.ipByVersion(data, extra, seg)
 	case linkIPv4:
-		return d.ipv4(data, wireShort, seg)
+		return d.ipv4(data, extra, seg)
 	case linkIPv6:
-		return d.ipv6(data, wireShort, seg)
+		return d.ipv6(data, extra, seg)
 	case linkNull, linkLoop:
 		if len(data) < 4 {
 			return ErrTruncated
@@ -125,9 +130,9 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, origLen int, frame i
 		}
 		switch af {
 		case 2: // AF_INET everywhere
-			return d.ipv4(data[4:], wireShort, seg)
+			return d.ipv4(data[4:], extra, seg)
 		case 10, 23, 24, 28, 30: // AF_INET6: Linux, Windows, NetBSD/OpenBSD, FreeBSD, Darwin
-			return d.ipv6(data[4:], wireShort, seg)
+			return d.ipv6(data[4:], extra, seg)
 		}
 		return ErrUnsupportedLink
 	}
@@ -136,13 +141,13 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, origLen int, frame i
 
 // ether follows an EtherType, skipping 802.1Q/802.1ad tags (4 octets each:
 // TCI then the inner EtherType).
-func (d *Decoder) ether(typ uint16, b []byte, wireShort bool, seg *Segment) error {
+func (d *Decoder) ether(typ uint16, b []byte, extra int, seg *Segment) error {
 	for i := 0; ; i++ {
 		switch typ {
 		case etherIPv4:
-			return d.ipv4(b, wireShort, seg)
+			return d.ipv4(b, extra, seg)
 		case etherIPv6:
-			return d.ipv6(b, wireShort, seg)
+			return d.ipv6(b, extra, seg)
 		case etherVLAN, etherQinQ, etherQinQv1:
 			if i >= maxVLANTags {
 				return ErrMalformed
@@ -159,18 +164,18 @@ func (d *Decoder) ether(typ uint16, b []byte, wireShort bool, seg *Segment) erro
 }
 
 // ipByVersion dispatches raw IP on the version nibble.
-func (d *Decoder) ipByVersion(b []byte, wireShort bool, seg *Segment) error {
+func (d *Decoder) ipByVersion(b []byte, extra int, seg *Segment) error {
 	switch b[0] >> 4 {
 	case 4:
-		return d.ipv4(b, wireShort, seg)
+		return d.ipv4(b, extra, seg)
 	case 6:
-		return d.ipv6(b, wireShort, seg)
+		return d.ipv6(b, extra, seg)
 	}
 	return ErrNotTCP
 }
 
 // ipv4 parses an IPv4 header (RFC 791 §3.1) and hands the TCP part on.
-func (d *Decoder) ipv4(b []byte, wireShort bool, seg *Segment) error {
+func (d *Decoder) ipv4(b []byte, extra int, seg *Segment) error {
 	if len(b) < 20 {
 		return ErrTruncated
 	}
@@ -182,12 +187,17 @@ func (d *Decoder) ipv4(b []byte, wireShort bool, seg *Segment) error {
 		return ErrMalformed
 	}
 	total := int(b[2])<<8 | int(b[3])
-	if total == 0 {
-		// TSO/GSO super-frame captured on the sending host: the kernel
-		// hands the tap a frame longer than 64 KiB may be, with total
-		// length 0. The captured octets are all we know.
-		total = len(b)
-		seg.Truncated = wireShort // real length unknown: say so
+	switch {
+	case total == 0:
+		// TSO/GSO super-frame captured on the sending host: total
+		// length 0, the frame is as long as the wire length says (or,
+		// when unknown, as what was captured).
+		total = len(b) + max(extra, 0)
+	case extra >= 0 && total > len(b)+extra:
+		// The header claims more than the wire frame held: a lie, not
+		// snaplen. Wireshark (packet-ip.c, "IPv4 total length exceeds
+		// packet length") falls back to the frame length; so do we.
+		total = len(b) + extra
 	}
 	if total < ihl {
 		return ErrMalformed
@@ -207,7 +217,7 @@ func (d *Decoder) ipv4(b []byte, wireShort bool, seg *Segment) error {
 	// Ethernet pads short frames to 60 octets: the IP total length, not
 	// the captured length, bounds the TCP segment.
 	end := min(total, len(b))
-	return d.tcp(b[ihl:end], total-ihl, wireShort, seg)
+	return d.tcp(b[ihl:end], total-ihl, extra, seg)
 }
 
 // IPv6 next-header values the decoder walks (RFC 8200 §4).
@@ -228,7 +238,7 @@ const maxIPv6Ext = 16
 // ipv6 parses the fixed IPv6 header and skips extension headers (RFC 8200
 // §4: hop-by-hop, routing, destination options, fragment; and AH, RFC 4302
 // §2.2, whose length counts 4-octet units minus 2).
-func (d *Decoder) ipv6(b []byte, wireShort bool, seg *Segment) error {
+func (d *Decoder) ipv6(b []byte, extra int, seg *Segment) error {
 	if len(b) < 40 {
 		return ErrTruncated
 	}
@@ -236,10 +246,13 @@ func (d *Decoder) ipv6(b []byte, wireShort bool, seg *Segment) error {
 		return ErrMalformed
 	}
 	plen := int(b[4])<<8 | int(b[5])
-	if plen == 0 {
-		// Jumbogram (RFC 2675) or a GSO super-frame: use what was captured.
-		plen = len(b) - 40
-		seg.Truncated = wireShort
+	switch wire := len(b) - 40 + max(extra, 0); {
+	case plen == 0:
+		// Jumbogram (RFC 2675) or a GSO super-frame: the frame length counts.
+		plen = wire
+	case extra >= 0 && plen > wire:
+		// Longer than the wire frame: clamp, as for IPv4.
+		plen = wire
 	}
 	next := b[6]
 	seg.Src.Addr = netip.AddrFrom16([16]byte(b[8:24]))
@@ -251,7 +264,7 @@ func (d *Decoder) ipv6(b []byte, wireShort bool, seg *Segment) error {
 	rest := plen // declared octets from p[0] on
 	for i := 0; ; i++ {
 		if next == ipv6TCP {
-			return d.tcp(p, rest, wireShort, seg)
+			return d.tcp(p, rest, extra, seg)
 		}
 		if i >= maxIPv6Ext {
 			return ErrMalformed
@@ -294,7 +307,7 @@ func (d *Decoder) ipv6(b []byte, wireShort bool, seg *Segment) error {
 
 // tcp parses the TCP header (RFC 9293 §3.1). b holds the captured octets
 // of the segment, declared its length according to the IP header.
-func (d *Decoder) tcp(b []byte, declared int, wireShort bool, seg *Segment) error {
+func (d *Decoder) tcp(b []byte, declared int, extra int, seg *Segment) error {
 	if len(b) < 20 {
 		if declared < 20 {
 			return ErrMalformed

@@ -351,3 +351,33 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// An IP length longer than the wire frame (origLen) is a lie, not snaplen:
+// the frame length counts, as in Wireshark (kday4.pcap frame 10 of the
+// tcpdump corpus). With origLen unknown the header is trusted.
+func TestDecodeIPLengthBeyondWire(t *testing.T) {
+	d := NewDecoder()
+	for _, v6 := range []bool{false, true} {
+		p := basePkt(v6)
+		p.opts, p.payload = nil, 10
+		data := p.frame(t, linkEthernet)
+		if v6 {
+			data[14+4], data[14+5] = 0x03, 0x00 // payload length 768
+		} else {
+			data[14+2], data[14+3] = 0x03, 0x34 // total length 820
+		}
+		var seg Segment
+		if err := d.Decode(linkEthernet, data, len(data), 1, time.Time{}, &seg); err != nil {
+			t.Fatal(err)
+		}
+		if seg.Len != 10 || seg.Truncated {
+			t.Errorf("v6=%v wire length known: Len %d Truncated %v, want 10 false", v6, seg.Len, seg.Truncated)
+		}
+		if err := d.Decode(linkEthernet, data, 0, 1, time.Time{}, &seg); err != nil {
+			t.Fatal(err)
+		}
+		if seg.Len <= 10 || !seg.Truncated {
+			t.Errorf("v6=%v wire length unknown: Len %d Truncated %v, want header's length, truncated", v6, seg.Len, seg.Truncated)
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package flow
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+const corpusDir = "../../shared/captures/tcpdump-tests"
+
+type packetSource interface {
+	ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+}
+
+// openCapture opens a pcap or pcapng file. Test helper only: the capture
+// package owns real file handling.
+func openCapture(path string) (packetSource, func(int) layers.LinkType, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	br := bufio.NewReader(f)
+	magic, _ := br.Peek(4)
+	if len(magic) == 4 && magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d && magic[3] == 0x0a {
+		r, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{})
+		if err != nil {
+			f.Close()
+			return nil, nil, nil, err
+		}
+		link := func(ifc int) layers.LinkType {
+			if i, err := r.Interface(ifc); err == nil {
+				return i.LinkType
+			}
+			return r.LinkType()
+		}
+		return ngSource{r}, link, func() { f.Close() }, nil
+	}
+	r, err := pcapgo.NewReader(br)
+	if err != nil {
+		f.Close()
+		return nil, nil, nil, err
+	}
+	lt := r.LinkType()
+	return r, func(int) layers.LinkType { return lt }, func() { f.Close() }, nil
+}
+
+type ngSource struct{ r *pcapgo.NgReader }
+
+func (s ngSource) ReadPacketData() ([]byte, gopacket.CaptureInfo, error) { return s.r.ReadPacketData() }
+
+// TestCorpusNoPanic runs every frame of every public test capture through
+// the decoder, the table and Half: nothing may panic, and every error is
+// one of the sentinels.
+func TestCorpusNoPanic(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(corpusDir, "*"))
+	if len(files) == 0 {
+		t.Skipf("no captures in %s", corpusDir)
+	}
+	d := NewDecoder()
+	var frames, tcp, finished int
+	errs := map[error]int{}
+	for _, path := range files {
+		if filepath.Ext(path) != ".pcap" && filepath.Ext(path) != ".pcapng" {
+			continue
+		}
+		src, link, closeFn, err := openCapture(path)
+		if err != nil {
+			continue // not a capture pcapgo understands
+		}
+		tab := NewTable(TableConfig{IdleTimeout: time.Minute, MaxFlows: 64,
+			OnFinish: func(*Conn, Finish, time.Time) { finished++ }})
+		var seg Segment
+		for n := int64(1); ; n++ {
+			data, ci, err := src.ReadPacketData()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					t.Logf("%s: frame %d: %v", filepath.Base(path), n, err)
+				}
+				break
+			}
+			frames++
+			err = d.Decode(link(ci.InterfaceIndex), data, ci.Length, n, ci.Timestamp, &seg)
+			if err != nil {
+				switch err {
+				case ErrNotTCP, ErrUnsupportedLink, ErrMalformed, ErrTruncated:
+					errs[err]++
+				default:
+					t.Fatalf("%s: frame %d: non-sentinel error %v", path, n, err)
+				}
+				continue
+			}
+			tcp++
+			c, dir, _ := tab.Track(&seg)
+			c.Half[dir].Observe(&seg, &c.Half[dir.Reverse()])
+			if seg.Flags&FIN != 0 {
+				tab.MarkDone(c, seg.Time.Add(time.Second))
+			}
+		}
+		tab.Close()
+		closeFn()
+	}
+	t.Logf("%d frames, %d TCP segments, %d conns finished, errors %v", frames, tcp, finished, errs)
+	if tcp == 0 {
+		t.Errorf("no TCP segment decoded from the corpus")
+	}
+}
