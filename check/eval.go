@@ -71,7 +71,10 @@ func evalFlowRule(r *Rule, facts *Facts) (bool, string) {
 		all = false
 		failed++
 		if len(shown) < maxShown {
-			shown = append(shown, "stream "+strconv.FormatInt(f.Stream, 10)+": "+found)
+			if r.sel.kind != selStream {
+				found = "stream " + strconv.FormatInt(f.Stream, 10) + ": " + found
+			}
+			shown = append(shown, found)
 		}
 	}
 	if matched == 0 {

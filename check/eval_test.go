@@ -62,7 +62,7 @@ func TestEvaluate(t *testing.T) {
 		{"anomaly lost-final-ack = 0", true, ""},
 		{"flow 0 closer = client", true, ""},
 		{"flow 0 closer != client", false, "closer client"},
-		{"flow 1 closer = client", false, "stream 1: closer server"},
+		{"flow 1 closer = client", false, "closer server"},
 		{"flow 0 pattern = four-way", true, ""},
 		{"flow 0 client_state = TIME-WAIT", true, ""},
 		{"flow 0 client_state = FIN_WAIT_2", false, "client_state TIME_WAIT"},

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// seg describes one hand-made TCP segment: fromClient picks the direction.
+type seg struct {
+	fromClient bool
+	flags      string // letters: S F R A P
+	seq, ack   uint32
+	payload    int
+}
+
+const (
+	clientISN = 1000
+	serverISN = 5000
+)
+
+// fourWayWithFINRetransmission is a connection with a handshake, one
+// request, and a client close whose FIN is sent twice (same sequence
+// number: a retransmission, RFC 9293 §3.10.7.4; tshark marks the second
+// tcp.analysis.retransmission), then the server's FIN and the final ACK.
+var fourWayWithFINRetransmission = []seg{
+	{true, "S", clientISN, 0, 0},
+	{false, "SA", serverISN, clientISN + 1, 0},
+	{true, "A", clientISN + 1, serverISN + 1, 0},
+	{true, "PA", clientISN + 1, serverISN + 1, 10},
+	{false, "A", serverISN + 1, clientISN + 11, 0},
+	{true, "FA", clientISN + 11, serverISN + 1, 0},
+	{true, "FA", clientISN + 11, serverISN + 1, 0}, // frame 7: retransmitted FIN
+	{false, "A", serverISN + 1, clientISN + 12, 0},
+	{false, "FA", serverISN + 1, clientISN + 12, 0},
+	{true, "A", clientISN + 12, serverISN + 2, 0},
+}
+
+// cleanFourWay is the same connection closed without any retransmission.
+var cleanFourWay = []seg{
+	{true, "S", clientISN, 0, 0},
+	{false, "SA", serverISN, clientISN + 1, 0},
+	{true, "A", clientISN + 1, serverISN + 1, 0},
+	{true, "FA", clientISN + 1, serverISN + 1, 0},
+	{false, "A", serverISN + 1, clientISN + 2, 0},
+	{false, "FA", serverISN + 1, clientISN + 2, 0},
+	{true, "A", clientISN + 2, serverISN + 2, 0},
+}
+
+// pcapBytes serialises segments between 10.0.0.1:40001 and 10.0.0.2:80 as
+// an Ethernet pcap, one millisecond apart.
+func pcapBytes(t testing.TB, segs []seg) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	w := pcapgo.NewWriter(&out)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	cli, srv := net.IPv4(10, 0, 0, 1), net.IPv4(10, 0, 0, 2)
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i, s := range segs {
+		src, dst, sp, dp := cli, srv, layers.TCPPort(40001), layers.TCPPort(80)
+		if !s.fromClient {
+			src, dst, sp, dp = srv, cli, 80, 40001
+		}
+		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src, DstIP: dst}
+		tcp := &layers.TCP{SrcPort: sp, DstPort: dp, Seq: s.seq, Ack: s.ack, Window: 64240}
+		for _, c := range s.flags {
+			switch c {
+			case 'S':
+				tcp.SYN = true
+			case 'F':
+				tcp.FIN = true
+			case 'R':
+				tcp.RST = true
+			case 'A':
+				tcp.ACK = true
+			case 'P':
+				tcp.PSH = true
+			}
+		}
+		if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
+			t.Fatal(err)
+		}
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+			eth, ip, tcp, gopacket.Payload(make([]byte, s.payload))); err != nil {
+			t.Fatal(err)
+		}
+		data := buf.Bytes()
+		ci := gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(data), Length: len(data)}
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out.Bytes()
+}
+
+// writeFile writes b to name in a test directory and returns the path.
+func writeFile(t testing.TB, dir, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
