@@ -236,7 +236,7 @@ func TestDecodeMalformed(t *testing.T) {
 		want error
 	}{
 		{"data offset 4", mut(func(b []byte) { b[tcpOff+12] = 4 << 4 }), ErrMalformed},
-		{"data offset beyond packet", mut(func(b []byte) { b[tcpOff+12] = 15 << 4; b[16], b[17] = 0, 20 + 40 }), ErrMalformed},
+		{"data offset beyond packet", mut(func(b []byte) { b[tcpOff+12] = 15 << 4; b[16], b[17] = 0, 20+40 }), ErrMalformed},
 		{"IHL 4", mut(func(b []byte) { b[14] = 0x44 }), ErrMalformed},
 		{"IP version 5", mut(func(b []byte) { b[14] = 0x55 }), ErrMalformed},
 		{"total length below IHL", mut(func(b []byte) { b[16], b[17] = 0, 12 }), ErrMalformed},

@@ -9,9 +9,19 @@ import "time"
 // also when BaseSet); every ordering of sequence numbers goes through Seq,
 // so the state is correct across the 2^32 wrap.
 type Half struct {
-	Seen bool
-	SYN  bool // sent a SYN
-	ISN  Seq  // the latest SYN's seq when SYN, else Base
+	// Fields are ordered for packing (88 octets), not by topic.
+
+	Seen    bool
+	SYN     bool // sent a SYN
+	BaseSet bool // Base is valid
+	AckSeen bool
+	FIN     bool
+	RST     bool
+	HasTS   bool // TSVal is valid
+	nxtReal bool // NextSeq came from a segment other than RST
+	WScale  int8 // from this side's SYN, NoOption if absent or no SYN seen
+
+	ISN Seq // the latest SYN's seq when SYN, else Base
 
 	// Base is the origin of relative sequence numbers, as Wireshark 4.0
 	// sets tcp_flow_t.base_seq (packet-tcp.c; checked with tshark in
@@ -19,16 +29,11 @@ type Half struct {
 	// sent; without one, the first seq seen minus 1 (so the first segment
 	// is relative 1) or, if the peer acknowledged something before this
 	// side sent anything, the peer's first ACK minus 1.
-	Base    Seq
-	BaseSet bool
+	Base Seq
 
 	NextSeq Seq // highest Seq+SeqLen sent (snd.nxt as observed); RST segments excluded
-	AckSeen bool
-	MaxAck  Seq // highest ACK sent
-	FIN     bool
+	MaxAck  Seq // highest ACK sent, valid when AckSeen
 	FINSeq  Seq // the sequence number the FIN occupies (Seq+Len of the FIN segment)
-	RST     bool
-	WScale  int8 // from this side's SYN, NoOption if absent or no SYN seen
 
 	// Window is the last window advertised, shifted by WScale when both
 	// SYNs carried the option (RFC 7323 §2.2: the field of a SYN is never
@@ -36,15 +41,12 @@ type Half struct {
 	// when the scale is unknown.
 	Window uint32
 
-	TSVal uint32 // last timestamp value (RFC 7323 §3), valid when HasTS
-	HasTS bool
+	TSVal uint32 // last timestamp value (RFC 7323 §3)
 
 	Packets, Bytes uint64 // segments sent, payload octets
 
 	LastData      time.Time // time of the last segment with payload
 	LastDataFrame int64
-
-	nxtReal bool // NextSeq came from a segment other than RST
 }
 
 // Reset returns h to the state of an endpoint that has sent nothing.

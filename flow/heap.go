@@ -4,7 +4,7 @@ package flow
 // rather than container/heap so that nothing is boxed and each Conn keeps
 // its own index (heapIdx) for O(log n) updates and removals.
 
-func (t *Table) heapLess(i, j int) bool { return t.done[i].deadline.Before(t.done[j].deadline) }
+func (t *Table) heapLess(i, j int) bool { return t.done[i].deadline < t.done[j].deadline }
 
 func (t *Table) heapSwap(i, j int) {
 	t.done[i], t.done[j] = t.done[j], t.done[i]

@@ -7,8 +7,8 @@ import (
 
 // Conn is one TCP connection: one Wireshark tcp.stream.
 //
-// unsafe.Sizeof(Conn{}) is 448 octets on 64-bit platforms (checked by
-// TestConnSize); with its map entry a tracked connection costs about 550
+// unsafe.Sizeof(Conn{}) is 456 octets on 64-bit platforms (checked by
+// TestConnSize); with its map entry a tracked connection costs about 540
 // octets plus whatever the user hangs on Data.
 type Conn struct {
 	ID   int64    // stream index: equals Wireshark's tcp.stream for the same capture
@@ -26,12 +26,12 @@ type Conn struct {
 
 	Data any // owned by the table's user (the analyzer); the table never reads it
 
-	key        Key       // canonical key (see canon)
-	ws         wsState   // what Wireshark's stream split depends on
-	active     time.Time // capture time of the last Track; orders the LRU list
-	deadline   time.Time // MarkDone deadline, valid when heapIdx >= 0
-	prev, next *Conn     // LRU list, least recently active first; next links the free list
-	heapIdx    int32     // index in Table.done, -1 when not marked done
+	key        Key     // canonical key (see canon)
+	ws         wsState // what Wireshark's stream split depends on
+	active     int64   // capture time (UnixNano) of the last Track; orders the LRU list
+	deadline   int64   // MarkDone deadline (UnixNano), valid when heapIdx >= 0
+	prev, next *Conn   // LRU list, least recently active first; next links the free list
+	heapIdx    int32   // index in Table.done, -1 when not marked done
 }
 
 // Dir returns the direction of segments sent by src.
@@ -82,6 +82,7 @@ type Table struct {
 	done    []*Conn // min-heap on deadline
 	tombs   tombstones
 	now     time.Time // capture time: the largest timestamp seen
+	nowNS   int64     // now.UnixNano()
 	nextID  int64
 	stats   TableStats
 	scratch []*Conn
@@ -180,7 +181,7 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 // touch records seg's activity on c: times, LRU position, stream state.
 func (t *Table) touch(c *Conn, seg *Segment, dir Dir) {
 	c.LastFrame, c.LastTime = seg.Frame, seg.Time
-	c.active = t.now
+	c.active = t.nowNS
 	t.lruRemove(c)
 	t.lruPush(c)
 	c.ws.observe(dir, seg)
@@ -192,13 +193,14 @@ func (t *Table) touch(c *Conn, seg *Segment, dir Dir) {
 func (t *Table) Advance(now time.Time) {
 	if !t.started || now.After(t.now) {
 		t.now = now
+		t.nowNS = now.UnixNano()
 		t.started = true
 	}
-	for len(t.done) > 0 && t.now.After(t.done[0].deadline) {
+	for len(t.done) > 0 && t.nowNS > t.done[0].deadline {
 		t.finish(t.done[0], FinishDone)
 	}
 	if t.cfg.IdleTimeout > 0 {
-		for t.lruHead != nil && t.now.Sub(t.lruHead.active) > t.cfg.IdleTimeout {
+		for t.lruHead != nil && t.nowNS-t.lruHead.active > int64(t.cfg.IdleTimeout) {
 			t.finish(t.lruHead, FinishIdle)
 		}
 	}
@@ -208,7 +210,7 @@ func (t *Table) Advance(now time.Time) {
 // (FinishDone) once capture time passes deadline. A later call replaces the
 // deadline; later segments do not cancel it.
 func (t *Table) MarkDone(c *Conn, deadline time.Time) {
-	c.deadline = deadline
+	c.deadline = deadline.UnixNano()
 	if c.heapIdx >= 0 {
 		t.heapFix(int(c.heapIdx))
 		return

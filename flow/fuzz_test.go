@@ -1,0 +1,47 @@
+package flow
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// FuzzDecode feeds arbitrary frames of arbitrary link types to the
+// decoder. It must not panic, must return only the sentinel errors, and a
+// decoded segment must be self-consistent.
+func FuzzDecode(f *testing.F) {
+	for _, fr := range allocFrames(f) {
+		f.Add(uint16(fr.link), fr.data)
+	}
+	for _, l := range []layers.LinkType{linkNull, linkSLL, linkIPv4, linkIPv6} {
+		p := basePkt(l == linkIPv6)
+		f.Add(uint16(l), p.frame(f, l))
+	}
+	p := basePkt(false)
+	p.vlans = []uint16{etherQinQ, etherVLAN}
+	f.Add(uint16(linkEthernet), p.frame(f, linkEthernet))
+	f.Add(uint16(linkLoop), basePkt(true).loopFrame(f))
+	d := NewDecoder()
+	tab := NewTable(TableConfig{MaxFlows: 4, IdleTimeout: time.Second})
+	f.Fuzz(func(t *testing.T, link uint16, data []byte) {
+		var seg Segment
+		err := d.Decode(layers.LinkType(link), data, len(data), 1, time.Unix(int64(len(data)), 0), &seg)
+		if err != nil {
+			if !errors.Is(err, ErrNotTCP) && !errors.Is(err, ErrUnsupportedLink) &&
+				!errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTruncated) {
+				t.Fatalf("non-sentinel error %v", err)
+			}
+			return
+		}
+		if !seg.Src.Addr.IsValid() || !seg.Dst.Addr.IsValid() {
+			t.Fatalf("decoded segment without addresses: %+v", seg)
+		}
+		if seg.Len > 65535+1<<16 {
+			t.Fatalf("Len %d beyond any IP length", seg.Len)
+		}
+		c, dir, _ := tab.Track(&seg)
+		c.Half[dir].Observe(&seg, &c.Half[dir.Reverse()])
+	})
+}
