@@ -2,12 +2,14 @@
 // connections.
 //
 // It decodes link, network and transport headers without allocating
-// (gopacket's DecodingLayerParser over preallocated layers), classifies each
+// (by hand: see Decoder for why not gopacket's DecodingLayerParser; tests
+// cross-check against gopacket-serialized frames), classifies each
 // TCP segment once into a small Segment value, keeps a table of connections
 // keyed by their 4-tuple with both directions' sequence state (ISN, next
 // sequence, highest ACK, FIN sequence, window scale, timestamps), and evicts
 // connections as they finish or go idle, so memory follows open connections,
-// not file size.
+// not file size. Connection ids equal Wireshark's tcp.stream, including
+// across port reuse and for connections finished early (see wireshark.go).
 //
 // Sequence numbers are compared only through Seq, which is wrap-safe.
 //

@@ -60,7 +60,9 @@ type TableConfig struct {
 	OnFinish func(c *Conn, why Finish, now time.Time)
 }
 
-// DefaultMaxFinished is the default TableConfig.MaxFinished: about 6 MiB.
+// DefaultMaxFinished is the default TableConfig.MaxFinished: at most about
+// 11 MiB of records (88 octets each plus the map entry), allocated only as
+// conns finish.
 const DefaultMaxFinished = 1 << 16
 
 // TableStats counts what a Table did.
@@ -140,8 +142,9 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 	var prior tomb
 	havePrior := false
 	if tb := t.tombs.get(key); tb != nil {
+		a, _ := tb.endpoints()
 		d := DirAB
-		if seg.Src != tb.a {
+		if seg.Src != a {
 			d = DirBA
 		}
 		if !tb.ws.newStream(d, seg) {
@@ -156,7 +159,7 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 	c.key = key
 	if havePrior {
 		c.ID = prior.id
-		c.A, c.B = prior.a, prior.b
+		c.A, c.B = prior.endpoints()
 		c.ws = prior.ws
 		c.Resumed = true
 		for d := range c.Half {
@@ -248,7 +251,7 @@ func (t *Table) finish(c *Conn, why Finish) {
 		t.heapRemove(int(c.heapIdx))
 	}
 	if why != FinishReused && why != FinishEnd {
-		t.tombs.put(c.key, tomb{id: c.ID, a: c.A, b: c.B, ws: c.ws})
+		t.tombs.put(tomb{key: c.key, id: c.ID, ws: c.ws, aSrc: c.A == c.key.Src})
 	}
 	t.stats.Finished[why]++
 	if t.cfg.OnFinish != nil {

@@ -67,20 +67,21 @@ func (w *wsState) observe(dir Dir, seg *Segment) {
 	}
 }
 
-// tomb records a finished conn.
+// tomb records a finished conn: 88 octets plus its map entry.
 type tomb struct {
-	key  Key
+	key  Key // canonical
 	id   int64
-	a, b Endpoint
 	ws   wsState
+	aSrc bool // Conn.A was key.Src
 	live bool
 }
 
-// tombstones is a FIFO ring of tombs indexed by canonical key. Memory is
-// fixed at init: the ring plus a map of at most cap entries.
+// tombstones is a FIFO ring of tombs indexed by canonical key. It grows as
+// conns finish, up to its capacity, then overwrites the oldest.
 type tombstones struct {
 	ring []tomb
-	head int // next slot to overwrite
+	cap  int
+	head int // next slot to overwrite once full
 	idx  map[Key]int32
 }
 
@@ -88,7 +89,7 @@ func (s *tombstones) init(n int) {
 	if n <= 0 {
 		return
 	}
-	s.ring = make([]tomb, n)
+	s.cap = n
 	s.idx = make(map[Key]int32)
 }
 
@@ -113,17 +114,30 @@ func (s *tombstones) drop(k Key) {
 	}
 }
 
-func (s *tombstones) put(k Key, tb tomb) {
-	if s.ring == nil {
+func (s *tombstones) put(tb tomb) {
+	if s.idx == nil {
 		return
 	}
-	s.drop(k)
+	s.drop(tb.key)
+	tb.live = true
+	if len(s.ring) < s.cap {
+		s.idx[tb.key] = int32(len(s.ring))
+		s.ring = append(s.ring, tb)
+		return
+	}
 	old := &s.ring[s.head]
 	if old.live {
 		delete(s.idx, old.key)
 	}
-	tb.key, tb.live = k, true
 	*old = tb
-	s.idx[k] = int32(s.head)
-	s.head = (s.head + 1) % len(s.ring)
+	s.idx[tb.key] = int32(s.head)
+	s.head = (s.head + 1) % s.cap
+}
+
+// endpoints returns Conn.A and Conn.B of the finished conn.
+func (tb *tomb) endpoints() (a, b Endpoint) {
+	if tb.aSrc {
+		return tb.key.Src, tb.key.Dst
+	}
+	return tb.key.Dst, tb.key.Src
 }
