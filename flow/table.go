@@ -56,7 +56,8 @@ type TableConfig struct {
 	// keeps none.
 	MaxFinished int
 	// OnFinish is called before the conn is freed; the Conn is recycled
-	// after it returns, so it must not be retained.
+	// after it returns, so it must not be retained. OnFinish must not call
+	// Track, Advance or Close.
 	OnFinish func(c *Conn, why Finish, now time.Time)
 }
 
@@ -212,7 +213,13 @@ func (t *Table) Advance(now time.Time) {
 // MarkDone says the conn's teardown is complete: the table finishes it
 // (FinishDone) once capture time passes deadline. A later call replaces the
 // deadline; later segments do not cancel it.
+//
+// c must be open: a call for a conn that is being finished (from OnFinish)
+// or already recycled is ignored.
 func (t *Table) MarkDone(c *Conn, deadline time.Time) {
+	if t.conns[c.key] != c {
+		return
+	}
 	c.deadline = deadline.UnixNano()
 	if c.heapIdx >= 0 {
 		t.heapFix(int(c.heapIdx))

@@ -114,6 +114,18 @@ func TestTableMarkDone(t *testing.T) {
 	}
 }
 
+func TestTableMarkDoneFromOnFinish(t *testing.T) {
+	var tab *Table
+	tab = NewTable(TableConfig{IdleTimeout: time.Second, OnFinish: func(c *Conn, _ Finish, now time.Time) {
+		tab.MarkDone(c, now.Add(time.Hour)) // must be ignored
+	}})
+	track(tab, tseg(epA, epB, ACK, 1, 1, 0))
+	tab.Advance(t0.Add(2 * time.Second))
+	if len(tab.done) != 0 || tab.Len() != 0 {
+		t.Errorf("finished conn re-entered the done heap: %d, Len %d", len(tab.done), tab.Len())
+	}
+}
+
 func TestTableDoneHeapOrder(t *testing.T) {
 	tab, recs := newTestTable(TableConfig{})
 	deadlines := []int{5, 3, 9, 1, 7, 2, 8}
