@@ -250,10 +250,16 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 			e.peerFinAckFrame = seg.Frame
 			if e.finSent {
 				label = Wave4
+				switch {
+				case linux && e.state == TimeWait:
+					explain = "final ACK: tcp_fin → tcp_time_wait, this side holds TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN)"
+				case linux:
+					explain = "final ACK of the peer's FIN"
+				}
 			} else {
 				label = Wave2
 				if linux {
-					explain = "tcp_fin → tcp_send_ack: the peer's FIN acknowledged; this side stays in CLOSE_WAIT until the application calls close()"
+					explain = "tcp_fin: ESTABLISHED → CLOSE_WAIT, FIN acknowledged; the application now reads EOF and should close()"
 				}
 			}
 		case e.peerFinRetrans && seg.Len == 0:
@@ -389,6 +395,7 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 		return FINRetransmission, explain
 	}
 
+	explain := ""
 	acksPeer := p.finSent && acks(seg, p.finSeq)
 	crossing := p.finSent && !acksPeer
 	label := Wave1
@@ -398,6 +405,9 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 	case acksPeer:
 		label = Wave23
 		c.threeWay = true
+		if linux {
+			explain = "close() right after EOF, before the delayed ACK went out: ACK of the peer's FIN and our FIN in one segment (tcp_send_fin)"
+		}
 	case crossing:
 		c.simul = true
 		c.addAnomaly(SimultaneousClose, s, Info, p.finFrame, seg.Frame)
@@ -411,20 +421,21 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 		e.peerFinAckFrame = seg.Frame
 	}
 
-	explain := ""
 	switch e.state {
 	case Established, SynReceived, Unknown:
 		r := "RFC 9293 §3.10.4: CLOSE in ESTABLISHED → FIN-WAIT-1, FIN sent"
 		if linux {
 			r = "tcp_close → tcp_close_state: ESTABLISHED → FIN_WAIT_1, tcp_send_fin"
-			explain = "the application called close() or shutdown(SHUT_WR) first (active close)"
+			explain = "close() or shutdown(SHUT_WR): tcp_close_state ESTABLISHED → FIN_WAIT_1, tcp_send_fin (active close)"
 		}
 		c.setState(cfg, e, FinWait1, seg.Frame, seg.Time, false, r)
 	case CloseWait:
 		r := "RFC 9293 §3.10.4: CLOSE in CLOSE-WAIT → LAST-ACK, FIN sent"
 		if linux {
 			r = "tcp_close → tcp_close_state: CLOSE_WAIT → LAST_ACK, tcp_send_fin"
-			explain = "the application closed after reading the peer's EOF (passive close)"
+			if explain == "" {
+				explain = "close() after EOF: tcp_close_state CLOSE_WAIT → LAST_ACK, tcp_send_fin (passive close)"
+			}
 		}
 		c.setState(cfg, e, LastAck, seg.Frame, seg.Time, false, r)
 	}

@@ -30,7 +30,7 @@ func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Ha
 		case e.fw2Timeout:
 			a := c.addAnomaly(RSTAfterFinWait2Timeout, s, Warning, e.finFrame, p.lastPayloadFrame, seg.Frame)
 			a.dur = e.since.Sub(e.finAckTime)
-			explain = "no socket: the orphaned FIN_WAIT_2 had timed out (tcp_fin_timeout), so the peer's late data is refused"
+			explain = "no socket: the orphaned FIN_WAIT_2 timed out (tcp_fin_timeout); tcp_v4_send_reset answers the late data"
 		case e.rstFrame != 0:
 			explain = "no socket: answering a segment that arrived after this side's reset"
 		default:
@@ -55,7 +55,7 @@ func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Ha
 			reason = "RFC 2525 §2.17: data after close() on an orphaned socket → RST"
 			if linux {
 				reason = "tcp_rcv_state_process: data after close() in " + before.String() + " → tcp_reset (TCPAbortOnData)"
-				explain = "the application had closed the socket; the peer's data cannot be delivered, so the kernel resets"
+				explain = "data after close(): the orphaned socket cannot deliver it; tcp_rcv_state_process → tcp_reset (TCPAbortOnData)"
 			}
 		} else {
 			c.abortCause(cfg, seg, s)
