@@ -146,3 +146,24 @@ func TestParseAcceptedSpellings(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: any input parses or fails with ParseErrors, never panics, and
+// what parses can be evaluated.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"flows = 1", "flow * lacks half-close", "frame 3 label = wave-1",
+		"flow client=[::1]:80 anomalies = none", "option profile linux\nflow 0 anomaly half-close >= 1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := Parse("fuzz", strings.NewReader(s))
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v is not a ParseError", err)
+			}
+			return
+		}
+		facts := NewFacts(e.NeedFrames())
+		Evaluate(e, facts)
+	})
+}

@@ -71,7 +71,7 @@ func (r *Runner) Run(ctx context.Context, src capture.Source, sink Sink, st *Sta
 	}
 	var err error
 loop:
-	for n := 0; ; n++ {
+	for n := checkEvery; ; n++ { // look at ctx before the first frame too
 		if n == checkEvery {
 			n = 0
 			if done != nil {

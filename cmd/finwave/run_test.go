@@ -258,3 +258,24 @@ func TestParseArgs(t *testing.T) {
 		t.Errorf("json=%v stream=%d pos=%q", *j, *s, pos)
 	}
 }
+
+// TestInterruptReportsWhatWasRead: a cancelled context (SIGINT) still
+// flushes the flows and writes the report; the exit status stays that of
+// the findings.
+func TestInterruptReportsWhatWasRead(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "r.pcap", pcapBytes(t, fourWayWithFINRetransmission))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var o, e bytes.Buffer
+	code := run(ctx, []string{"--json", path, path}, nil, &o, &e)
+	if code != exitOK {
+		t.Errorf("exit %d", code)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(o.Bytes(), &doc); err != nil {
+		t.Fatalf("want exactly one valid JSON document (the second file is not started): %v\n%s", err, o.String())
+	}
+	if !strings.Contains(e.String(), "interrupted") {
+		t.Errorf("stderr %q", e.String())
+	}
+}
