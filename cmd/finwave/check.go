@@ -46,7 +46,14 @@ func cmdCheck(ctx context.Context, args []string, e *env) error {
 		}
 		exp, err := check.ParseFile(expPath)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "finwave: check %s: %v\n", path, err)
+			// One line per bad expectation line, each file:line: what.
+			errs := []error{err}
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				errs = j.Unwrap()
+			}
+			for _, err := range errs {
+				fmt.Fprintf(e.stderr, "finwave: %v\n", err)
+			}
 			bad++
 			continue
 		}

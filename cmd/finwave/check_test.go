@@ -53,6 +53,13 @@ frame 10 label = wave-4
 		t.Errorf("bad expectation: exit %d, stderr %q", code, errOut)
 	}
 
+	twoBad := writeFile(t, dir, "twobad.expect", []byte("flows = x\nflows = 1\nflow 0 has nothing\n"))
+	_, _, errOut = runCLI(t, nil, "check", "--expect", twoBad, cap)
+	lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "finwave: "+twoBad+":1: ") || !strings.HasPrefix(lines[1], "finwave: "+twoBad+":3: ") {
+		t.Errorf("two bad lines: stderr %q", errOut)
+	}
+
 	lonely := writeFile(t, dir, "lonely.pcap", pcapBytes(t, cleanFourWay))
 	code, _, errOut = runCLI(t, nil, "check", lonely)
 	if code != exitUsage || !strings.Contains(errOut, "lonely.expect") {
