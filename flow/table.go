@@ -45,7 +45,9 @@ func (c *Conn) Dir(src Endpoint) Dir {
 // TableConfig configures a Table.
 type TableConfig struct {
 	// IdleTimeout finishes a conn (FinishIdle) when capture time passes
-	// LastTime+IdleTimeout. Zero disables idle expiry.
+	// the capture time of its last segment plus IdleTimeout (that is
+	// LastTime+IdleTimeout unless timestamps went backwards: capture time
+	// never does). Zero disables idle expiry.
 	IdleTimeout time.Duration
 	// MaxFlows caps open conns: creating one more finishes the least
 	// recently active (FinishEvicted). Zero means no cap.
