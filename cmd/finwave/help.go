@@ -38,7 +38,7 @@ Exit status:
   1  a --fail-on anomaly was found (check: a rule failed)
   2  usage error, or a capture that could not be opened or read to its end.
      A capture damaged part way is still reported up to the damage; the
-     error names file, frame and byte offset on stderr.
+     error names file, frame and byte offset on stderr. 2 wins over 1.
 
 Colour is used only when stdout is a terminal and NO_COLOR is not set; a
 progress line is drawn only when stderr is a terminal. SIGINT/SIGTERM stop
