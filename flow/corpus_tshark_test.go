@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -24,18 +26,36 @@ func TestCorpusMatchesTshark(t *testing.T) {
 	if len(files) == 0 {
 		t.Skipf("no captures in %s", corpusDir)
 	}
+	// tshark dominates the run time: one per CPU.
+	type result struct {
+		path         string
+		ours, theirs map[int64]string
+		err          error
+	}
+	results := make([]result, len(files))
+	sem := make(chan struct{}, runtime.NumCPU())
+	var wg sync.WaitGroup
+	for i, path := range files {
+		results[i].path = path
+		results[i].ours = ourCorpusView(path)
+		if len(results[i].ours) == 0 {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i].theirs, results[i].err = tsharkCorpusView(path)
+		}()
+	}
+	wg.Wait()
 	var compared, skipped, segs int
-	for _, path := range files {
-		ours := ourCorpusView(path)
+	for _, r := range results {
+		ours, theirs := r.ours, r.theirs
 		if len(ours) == 0 {
 			continue
 		}
-		theirs, err := tsharkCorpusView(path)
-		if err != nil {
-			skipped++
-			continue
-		}
-		if !sameKeys(ours, theirs) {
+		if r.err != nil || !sameKeys(ours, theirs) {
 			skipped++
 			continue
 		}
@@ -49,7 +69,7 @@ func TestCorpusMatchesTshark(t *testing.T) {
 				w, o = strings.Fields(w)[0], strings.Fields(o)[0]
 			}
 			if w != o {
-				t.Errorf("%s frame %d: tshark %q, finwave %q", filepath.Base(path), fr, w, o)
+				t.Errorf("%s frame %d: tshark %q, finwave %q", filepath.Base(r.path), fr, w, o)
 			}
 		}
 	}
