@@ -34,7 +34,13 @@ package flow
 //
 // Other known divergences: Wireshark reassembles IP fragments and sees the
 // TCP segment at the last fragment; finwave decodes the first fragment's
-// TCP header at the first fragment. TCP inside ICMP errors is not decoded.
+// TCP header at the first fragment (tshark 4.0 then shows the stream id but
+// no relative seq or length). TCP inside ICMP errors and tunnels is not
+// decoded. IPv6 BIG TCP frames (payload length 0 without a jumbo option,
+// tcpdump corpus bigtcp-ipv6.pcap) are TCP segments to finwave but not to
+// tshark 4.0; they occur mid-connection, so ids differ only if such a frame
+// is the first of its conn. wireshark_test.go, corpus_tshark_test.go and
+// realcapture_test.go compare ids, relative seqs and lengths with tshark.
 
 // wsState is the per-conn state the stream split depends on.
 type wsState struct {
