@@ -37,7 +37,8 @@ func lex(expr string) ([]token, error) {
 	i := 0
 	for i < len(expr) {
 		c := expr[i]
-		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\\' {
+			// A backslash escapes a keyword used as a name ("ip proto \tcp").
 			i++
 			continue
 		}
