@@ -65,6 +65,9 @@ func FuzzAnalyzer(f *testing.F) {
 	f.Add([]byte{0, 0x03, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0x14, 0, 0, 0, 0, 1, 0, 1, 0, 0x81, 0x04, 1, 2, 3, 4, 0, 0, 0xf0, 1})
 	f.Add([]byte{2, 0x02, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 1, 0, 3, 0x12, 0, 0, 0, 0, 1, 0, 1, 1})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// A hang is a bug too: panic so the fuzzer keeps the input.
+		wd := time.AfterFunc(20*time.Second, func() { panic("analyzer hung on this input") })
+		defer wd.Stop()
 		segs := segmentsFromBytes(data)
 		cfg := DefaultConfig()
 		cfg.MaxFlows = 4 // exercise eviction
