@@ -1,0 +1,56 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+
+	"finwave/analyzer"
+)
+
+// NewStreamText returns a text renderer for live capture: each selected
+// flow's report is written as soon as Flow is called (finish order, the
+// order teardowns complete), and Finish writes the summary tables only, as
+// the flows are already out. Selection is NewText's: without All, Stream
+// or Only, only flows worth reading are printed; the summary counts every
+// flow.
+func NewStreamText(w io.Writer, o Options) Renderer { return &streamText{w: w, o: o} }
+
+type streamText struct {
+	w   io.Writer
+	o   Options
+	sum summary
+	buf []byte
+}
+
+func (r *streamText) Flow(t *analyzer.Teardown) error {
+	r.sum.add(t)
+	if !r.o.textListed(t) {
+		return nil
+	}
+	r.sum.listed++
+	r.buf = appendFlowText(r.buf[:0], t, r.o.Color)
+	r.buf = append(r.buf, '\n')
+	if _, err := r.w.Write(r.buf); err != nil {
+		return fmt.Errorf("report: write text: %w", err)
+	}
+	return nil
+}
+
+func (r *streamText) Finish(c *Capture) error {
+	if c == nil {
+		c = &Capture{}
+	}
+	o := r.o
+	o.SummaryOnly = true // the flows were written as they finished
+	var b bytes.Buffer
+	appendSummaryText(&b, c, &r.sum, &o)
+	if r.sum.listed > 0 {
+		fmt.Fprintf(&b, "\n %s reported above as they finished\n", plural(r.sum.listed, "flow", "flows"))
+	}
+	r.sum = summary{}
+	if _, err := r.w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("report: write text: %w", err)
+	}
+	return nil
+}
