@@ -12,6 +12,9 @@ type Stats struct {
 	Open    int   // flows open now
 	Evicted int64 // flows finished early by the MaxFlows cap
 	Idle    int64 // flows finished by the idle timeout
+	// Duplicates counts segments ignored as the same packet captured
+	// twice within a millisecond (tcpdump -i any on bridged hosts).
+	Duplicates int64
 }
 
 // Analyzer runs the close machines over a stream of segments in capture
@@ -60,6 +63,10 @@ func (a *Analyzer) Segment(seg *flow.Segment) {
 		c.Data = k
 	}
 	s := k.sideOf[dir]
+	if k.last[s].duplicate(seg) {
+		a.stats.Duplicates++
+		return
+	}
 	snd, rcv := &c.Half[dir], &c.Half[dir.Reverse()]
 	k.zeek.ObserveSegment(dir == flow.DirAB, seg)
 	k.step(&a.cfg, seg, s, snd, rcv)

@@ -136,3 +136,35 @@ func BenchmarkAnalyzer_shortConnections(b *testing.B) {
 	}
 	a.Close()
 }
+
+// TestAnalyzer_duplicateCapture: tcpdump -i any sees a packet once per
+// interface it crosses; the copy must not look like a retransmission.
+func TestAnalyzer_duplicateCapture(t *testing.T) {
+	var got []*Teardown
+	a := New(DefaultConfig(), func(td *Teardown) { got = append(got, td) })
+	w := &wire{now: time.Unix(1_700_000_000, 0)}
+	c, s := clientN(3), server80
+	twice := func(sg *flow.Segment) {
+		a.Segment(sg)
+		cp := *sg
+		cp.Frame = sg.Frame + 1000
+		cp.Time = sg.Time.Add(20 * time.Microsecond)
+		a.Segment(&cp)
+	}
+	twice(w.seg(c, s, syn, 100, 0, 0))
+	twice(w.seg(s, c, synack, 900, 101, 0))
+	twice(w.seg(c, s, ack, 101, 901, 0))
+	twice(w.seg(c, s, finack, 101, 901, 0))
+	twice(w.seg(s, c, finack, 901, 102, 0))
+	twice(w.seg(c, s, ack, 102, 902, 0))
+	a.Close()
+	if len(got) != 1 {
+		t.Fatalf("%d teardowns", len(got))
+	}
+	if td := got[0]; len(td.Anomalies) != 0 || td.Pattern != PatternThreeWay {
+		t.Errorf("pattern %v anomalies %+v: copies must be ignored", td.Pattern, td.Anomalies)
+	}
+	if n := a.Stats().Duplicates; n != 6 {
+		t.Errorf("%d duplicates counted, want 6", n)
+	}
+}

@@ -86,8 +86,39 @@ type endpoint struct {
 	dataAfterPeerFINFrame int64
 }
 
+// lastSeg is the identity of the last segment one side sent, to recognise
+// the same packet captured twice (tcpdump -i any sees a packet on every
+// interface it crosses: veth, bridge, uplink).
+type lastSeg struct {
+	seq, ack flow.Seq
+	flags    flow.Flags
+	win      uint16
+	n        uint32
+	tsval    uint32
+	t        time.Time
+	set      bool
+}
+
+// dupWindow is how close in time two identical segments must be to count
+// as one packet captured twice. Linux never retransmits that fast (the
+// minimum RTO is 200 ms, a tail loss probe takes at least 10 ms).
+const dupWindow = time.Millisecond
+
+// duplicate reports whether seg repeats the last segment of its side within
+// dupWindow, and remembers seg otherwise.
+func (l *lastSeg) duplicate(seg *flow.Segment) bool {
+	d := seg.Time.Sub(l.t)
+	if l.set && l.seq == seg.Seq && l.ack == seg.Ack && l.flags == seg.Flags && l.win == seg.Window &&
+		l.n == seg.Len && l.tsval == seg.TSVal && d >= -dupWindow && d <= dupWindow {
+		return true
+	}
+	*l = lastSeg{seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, win: seg.Window, n: seg.Len, tsval: seg.TSVal, t: seg.Time, set: true}
+	return false
+}
+
 // conn is the analyzer's state for one flow, hung on flow.Conn.Data.
 type conn struct {
+	last   [2]lastSeg // indexed by Side
 	stream int64
 	roles  Roles
 	sideOf [2]Side // sideOf[dir]: the side that sends segments of dir
