@@ -169,11 +169,18 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.
 	res.interrupted = errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded)
 
 	as := a.Stats()
+	skipped := st.Skipped()
+	if as.Duplicates > 0 {
+		if skipped == nil {
+			skipped = map[string]int64{}
+		}
+		skipped["duplicate capture"] = as.Duplicates
+	}
 	c := &report.Capture{
 		File:        displayName(path),
 		Frames:      st.Frames,
 		TCPSegments: st.TCPSegments,
-		Skipped:     st.Skipped(),
+		Skipped:     skipped,
 		First:       st.First,
 		Last:        st.Last,
 		Profile:     cfg.Profile.Name,
