@@ -13,7 +13,7 @@ type Stats struct {
 	Evicted int64 // flows finished early by the MaxFlows cap
 	Idle    int64 // flows finished by the idle timeout
 	// Duplicates counts segments ignored as the same packet captured
-	// twice within a millisecond (tcpdump -i any on bridged hosts).
+	// twice within half a millisecond (tcpdump -i any on bridged hosts).
 	Duplicates int64
 }
 

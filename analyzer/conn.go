@@ -102,14 +102,14 @@ type lastSeg struct {
 // dupWindow is how close in time two identical segments must be to count
 // as one packet captured twice. Linux never retransmits that fast (the
 // minimum RTO is 200 ms, a tail loss probe takes at least 10 ms).
-const dupWindow = time.Millisecond
+const dupWindow = 500 * time.Microsecond
 
 // duplicate reports whether seg repeats the last segment of its side within
 // dupWindow, and remembers seg otherwise.
 func (l *lastSeg) duplicate(seg *flow.Segment) bool {
 	d := seg.Time.Sub(l.t)
 	if l.set && l.seq == seg.Seq && l.ack == seg.Ack && l.flags == seg.Flags && l.win == seg.Window &&
-		l.n == seg.Len && l.tsval == seg.TSVal && d >= -dupWindow && d <= dupWindow {
+		l.n == seg.Len && l.tsval == seg.TSVal && d > -dupWindow && d < dupWindow {
 		return true
 	}
 	*l = lastSeg{seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, win: seg.Window, n: seg.Len, tsval: seg.TSVal, t: seg.Time, set: true}
