@@ -55,6 +55,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		switch args[0] {
 		case "check":
 			return cmdCheck(ctx, args[1:], e)
+		case "live":
+			return cmdLive(ctx, args[1:], e)
 		case "help":
 			return cmdHelp(args[1:], e)
 		}

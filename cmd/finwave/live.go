@@ -1,0 +1,399 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"finwave/analyzer"
+	"finwave/capture"
+	"finwave/capture/bpf"
+	"finwave/capture/live"
+	"finwave/pipeline"
+	"finwave/report"
+)
+
+const liveHelp = `Usage: finwave live -i IFACE [flags] [FILTER EXPRESSION]
+
+Capture on a Linux interface (AF_PACKET, TPACKET_V3 ring; root or
+CAP_NET_RAW) and report each TCP flow's teardown as soon as it completes
+(its grace for late retransmissions passed) or its idle timeout passes.
+Ctrl-C (SIGINT) or SIGTERM stops: every open flow is finished and reported
+as cut off by the end of the capture, then the summary tables, with the
+packets the kernel dropped, are printed, and finwave exits 0.
+
+The filter uses tcpdump's syntax (a common subset: host, net, port,
+portrange, ip/ip6/tcp/udp, tcp[flags], and/or/not) and is compiled to
+classic BPF and attached in the kernel; only TCP ever reaches finwave.
+
+Examples:
+  finwave live -i eth0 -f 'tcp port 443'
+  finwave live -i any --json 'host 10.0.0.1' | jq 'select(.anomalies != [])'
+  finwave live -i lo -w teardown.pcap --duration 30s
+
+Flags:
+`
+
+// liveFlags are the flags of `finwave live`.
+type liveFlags struct {
+	analysisFlags
+	iface    string
+	filter   string
+	write    string
+	count    int64
+	duration time.Duration
+	json     bool
+	all      bool
+	only     string
+	noColor  bool
+	status   string
+}
+
+func (f *liveFlags) flagSet() *flag.FlagSet {
+	fs := newFlagSet("finwave live")
+	f.register(fs)
+	fs.StringVar(&f.iface, "i", "", "capture on interface `IFACE` (any: every interface)")
+	fs.StringVar(&f.iface, "interface", "", "same as -i")
+	fs.StringVar(&f.filter, "f", "", "tcpdump filter `EXPR`, compiled to BPF and attached in the kernel")
+	fs.StringVar(&f.write, "w", "", "also write the analysed packets to `FILE` (pcap, nanosecond timestamps)")
+	fs.Int64Var(&f.count, "c", 0, "stop after `COUNT` packets")
+	fs.DurationVar(&f.duration, "duration", 0, "stop after `D` (e.g. 30s, 5m)")
+	fs.BoolVar(&f.json, "json", false, "one JSON object per flow as it finishes, then a summary object (report/SCHEMA.md)")
+	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading (text)")
+	fs.StringVar(&f.only, "only", "", "report only flows with one of these anomaly `KINDS` (comma list)")
+	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
+	fs.StringVar(&f.status, "status", "auto", "periodic status line on stderr: auto (when a terminal), always, never")
+	return fs
+}
+
+func writeLiveHelp(w io.Writer) {
+	var f liveFlags
+	fs := f.flagSet()
+	fs.SetOutput(w)
+	fmt.Fprint(w, liveHelp)
+	fs.PrintDefaults()
+}
+
+// cmdLive is `finwave live`: one pipeline, a live source.
+func cmdLive(ctx context.Context, args []string, e *env) error {
+	var f liveFlags
+	fs := f.flagSet()
+	pos, err := parseArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		writeLiveHelp(e.stdout)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if f.iface == "" {
+		return usagef("live: no interface given (-i IFACE, or -i any)")
+	}
+	if len(pos) > 0 {
+		if f.filter != "" {
+			return usagef("live: filter given both with -f and as arguments (%q)", strings.Join(pos, " "))
+		}
+		f.filter = strings.Join(pos, " ") // tcpdump style: the expression after the flags
+	}
+	if f.count < 0 {
+		return usagef("live: -c %d: want a packet count (1 or more)", f.count)
+	}
+	if f.duration < 0 {
+		return usagef("live: --duration %v: must be positive", f.duration)
+	}
+	var showStatus bool
+	switch f.status {
+	case "auto":
+		showStatus = isTerminal(e.stderr)
+	case "always":
+		showStatus = true
+	case "never":
+	default:
+		return usagef("live: --status %q: want auto, always or never", f.status)
+	}
+	cfg, err := f.config()
+	if err != nil {
+		return err
+	}
+	opts := report.DefaultOptions()
+	opts.All = f.all
+	if f.only != "" {
+		if opts.Only, err = parseKinds("only", f.only, false); err != nil {
+			return err
+		}
+	}
+	opts.Color = !f.json && useColor(e, f.noColor)
+	// A filter finwave cannot compile is a usage error, before any socket.
+	if f.filter != "" {
+		if _, err := bpf.Compile(f.filter, layers.LinkTypeEthernet, 0); err != nil {
+			var se *bpf.SyntaxError
+			if errors.As(err, &se) {
+				return usagef("live: %v", err)
+			}
+		}
+	}
+	if f.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.duration)
+		defer cancel()
+	}
+
+	var r report.Renderer
+	if f.json {
+		r = report.NewJSONLines(e.stdout, opts)
+	} else {
+		r = report.NewStreamText(e.stdout, opts)
+	}
+	var (
+		werr     error
+		reported int64
+		a        *analyzer.Analyzer
+		st       pipeline.Stats
+		src      *live.Source
+		status   *liveStatus
+	)
+	a = analyzer.New(cfg, func(t *analyzer.Teardown) {
+		reported++
+		if werr == nil {
+			werr = r.Flow(t)
+		}
+	})
+	if showStatus {
+		status = &liveStatus{w: e.stderr, iface: f.iface}
+	}
+	update := func() {
+		if status != nil && src != nil {
+			status.draw(&st, a.Stats(), reported, src)
+		}
+	}
+	src, err = live.Open(ctx, live.Config{
+		Interface: f.iface,
+		Filter:    f.filter,
+		Count:     f.count,
+		OnTick: func(now time.Time) {
+			// Frames wait in a TPACKET_V3 block up to its retire timeout:
+			// move the analyzer's clock only to where nothing can be pending.
+			a.Advance(now.Add(-tickLag))
+			update()
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+
+	var in capture.Source = src
+	var tee *teeSource
+	if f.write != "" {
+		if tee, err = newTee(src, f.write); err != nil {
+			return err
+		}
+		in = tee
+	}
+	fmt.Fprintf(e.stderr, "finwave: listening on %s, link-type %v, filter %q (SIGINT or SIGTERM stops)\n",
+		f.iface, src.LinkType(), kernelFilterText(f.filter))
+
+	runner := pipeline.Runner{Interval: time.Second}
+	if status != nil {
+		runner.OnProgress = func(pipeline.Progress) { update() }
+	}
+	runErr := runner.Run(ctx, in, a, &st)
+	ks, ksErr := src.Stats()
+	src.Close()
+	a.Close() // every open flow: finished as cut off by the end of the capture
+	if status != nil {
+		status.clear()
+	}
+	as := a.Stats()
+	c := &report.Capture{
+		File:        "live:" + f.iface,
+		Frames:      st.Frames,
+		TCPSegments: st.TCPSegments,
+		Skipped:     st.Skipped(),
+		First:       st.First,
+		Last:        st.Last,
+		Profile:     cfg.Profile.Name,
+		Flows:       as.Flows,
+		Evicted:     as.Evicted,
+	}
+	if st.ReadErr != nil {
+		c.ReadError = st.ReadErr.Error()
+	}
+	if werr == nil {
+		werr = writeLiveStats(e.stdout, f.json, f.iface, ks, ksErr, as)
+	}
+	if werr == nil {
+		werr = r.Finish(c)
+	}
+	var teeErr error
+	if tee != nil {
+		teeErr = tee.close()
+		if teeErr == nil {
+			fmt.Fprintf(e.stderr, "finwave: wrote %d packets to %s\n", tee.n, f.write)
+		}
+	}
+	switch {
+	case werr != nil:
+		return &writeError{werr}
+	case teeErr != nil:
+		return teeErr
+	case st.ReadErr != nil:
+		return st.ReadErr
+	case runErr != nil && !errors.Is(runErr, context.Canceled) && !errors.Is(runErr, context.DeadlineExceeded):
+		return runErr
+	}
+	return nil
+}
+
+// tickLag is how far behind the wall clock an idle tick moves capture
+// time: more than the ring's block retire timeout (20ms).
+const tickLag = 100 * time.Millisecond
+
+func kernelFilterText(user string) string {
+	if strings.TrimSpace(user) == "" {
+		return "tcp"
+	}
+	return "tcp and (" + user + ")"
+}
+
+// writeLiveStats writes what only a live capture knows, just before the
+// summary: kernel counters and flows finished on the clock. Drops are
+// called out, because a segment missing from the analysis can change its
+// conclusions.
+func writeLiveStats(w io.Writer, asJSON bool, iface string, ks live.Stats, ksErr error, as analyzer.Stats) error {
+	if asJSON {
+		v := struct {
+			Type         string  `json:"type"`
+			Interface    string  `json:"interface"`
+			KernelPass   uint64  `json:"kernel_packets"`
+			KernelDrops  uint64  `json:"kernel_drops"`
+			QueueFreezes uint64  `json:"kernel_queue_freezes"`
+			StatsError   *string `json:"kernel_stats_error"`
+			IdleFlows    int64   `json:"flows_idle"`
+			Evicted      int64   `json:"flows_evicted"`
+		}{"live", iface, ks.Packets, ks.Drops, ks.QueueFreezes, nil, as.Idle, as.Evicted}
+		if ksErr != nil {
+			s := ksErr.Error()
+			v.StatsError = &s
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(b, '\n'))
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("\n")
+	if ksErr != nil {
+		fmt.Fprintf(&b, "⚠ kernel statistics unavailable (%v): drops unknown\n", ksErr)
+	} else if ks.Drops > 0 {
+		fmt.Fprintf(&b, "⚠ the kernel dropped %d of %d packets (ring full): segments are missing, conclusions about the affected flows may be wrong\n",
+			ks.Drops, ks.Packets)
+	} else {
+		fmt.Fprintf(&b, "kernel: %d packets passed the filter, 0 dropped\n", ks.Packets)
+	}
+	if as.Idle > 0 {
+		fmt.Fprintf(&b, "%d flows finished by the idle timeout (--idle-timeout)\n", as.Idle)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// liveStatus is the periodic one-line status on a terminal's stderr.
+type liveStatus struct {
+	w     io.Writer
+	iface string
+	last  time.Time
+	drawn bool
+}
+
+func (s *liveStatus) draw(st *pipeline.Stats, as analyzer.Stats, reported int64, src *live.Source) {
+	now := time.Now()
+	if now.Sub(s.last) < time.Second {
+		return
+	}
+	s.last = now
+	drops := "?"
+	if ks, err := src.Stats(); err == nil {
+		drops = fmt.Sprint(ks.Drops)
+	}
+	line := fmt.Sprintf("live %s: %d packets, %d flows open, %d reported, %s kernel drops", s.iface, st.Frames, as.Open, reported, drops)
+	if as.Evicted > 0 {
+		line += fmt.Sprintf(", %d evicted", as.Evicted)
+	}
+	fmt.Fprintf(s.w, "\r\x1b[K%s", line)
+	s.drawn = true
+}
+
+func (s *liveStatus) clear() {
+	if s.drawn {
+		fmt.Fprint(s.w, "\r\x1b[K")
+		s.drawn = false
+	}
+}
+
+// teeSource writes every frame it hands on to a pcap file: exactly the
+// frames the pipeline analyses, in order, so reading the file back gives
+// the same frame numbers. Timestamps keep nanoseconds.
+type teeSource struct {
+	capture.Source
+	f   *os.File
+	bw  *bufio.Writer
+	w   *pcapgo.Writer
+	n   int64
+	err error
+	ci  gopacket.CaptureInfo
+}
+
+func newTee(src *live.Source, path string) (*teeSource, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("live: -w: %w", err)
+	}
+	t := &teeSource{Source: src, f: f, bw: bufio.NewWriterSize(f, 1<<16)}
+	t.w = pcapgo.NewWriterNanos(t.bw)
+	if err := t.w.WriteFileHeader(uint32(bpf.DefaultSnaplen), src.LinkType()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("live: -w %s: %w", path, err)
+	}
+	return t, nil
+}
+
+func (t *teeSource) Next(f *capture.Frame) error {
+	if err := t.Source.Next(f); err != nil {
+		return err
+	}
+	if t.err == nil {
+		t.ci.Timestamp, t.ci.CaptureLength, t.ci.Length = f.Time, len(f.Data), f.OrigLen
+		if t.err = t.w.WritePacket(t.ci, f.Data); t.err == nil {
+			t.n++
+		}
+	}
+	return nil
+}
+
+func (t *teeSource) close() error {
+	err := t.err
+	if ferr := t.bw.Flush(); err == nil {
+		err = ferr
+	}
+	if cerr := t.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("live: -w %s: %w", t.f.Name(), err)
+	}
+	return nil
+}
