@@ -116,7 +116,7 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 	} else {
 		k = new(conn)
 	}
-	*k = conn{stream: c.ID}
+	*k = conn{stream: c.ID, continued: c.Resumed}
 	clientIsSrc := true
 	switch {
 	case seg.Flags&(flow.SYN|flow.ACK) == flow.SYN:

@@ -118,13 +118,14 @@ func (l *lastSeg) duplicate(seg *flow.Segment) bool {
 
 // conn is the analyzer's state for one flow, hung on flow.Conn.Data.
 type conn struct {
-	last   [2]lastSeg // indexed by Side
-	stream int64
-	roles  Roles
-	sideOf [2]Side // sideOf[dir]: the side that sends segments of dir
-	ep     [2]endpoint
-	client flow.Endpoint
-	server flow.Endpoint
+	last      [2]lastSeg // indexed by Side
+	stream    int64
+	continued bool // continues a stream already reported (flow.Conn.Resumed)
+	roles     Roles
+	sideOf    [2]Side // sideOf[dir]: the side that sends segments of dir
+	ep        [2]endpoint
+	client    flow.Endpoint
+	server    flow.Endpoint
 
 	changes  []Change
 	segs     []LabelledSegment

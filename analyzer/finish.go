@@ -40,6 +40,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		FirstTime:  c.firstTime,
 		LastTime:   c.lastTime,
 		Finish:     why,
+		Continued:  c.continued,
 		Profile:    cfg.Profile.Name,
 		Sent:       c.sent,
 	}

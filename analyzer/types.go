@@ -313,7 +313,11 @@ type Teardown struct {
 	Anomalies       []Anomaly
 	Sent            [2]DirStats // indexed by Side
 	Finish          flow.Finish // why the flow was finished
-	Profile         string      // "linux" or "rfc793"
+	// Continued is set when this flow continues a stream the analysis had
+	// already finished and reported (its 4-tuple came back without a new
+	// SYN after the grace or idle timeout): same Stream, analysed afresh.
+	Continued bool
+	Profile   string // "linux" or "rfc793"
 }
 
 // End returns the end state of side s.

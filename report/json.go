@@ -41,6 +41,7 @@ type jsonFlow struct {
 	Packets              jsonSides     `json:"packets"`
 	Bytes                jsonSides     `json:"bytes"`
 	Finish               string        `json:"finish"`
+	Continued            bool          `json:"continued"`
 	Profile              string        `json:"profile"`
 	Segments             []jsonSegment `json:"segments"`
 	SegmentsOmitted      int           `json:"segments_omitted"`
@@ -146,6 +147,7 @@ func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
 		Packets:              jsonSides{t.Sent[analyzer.Client].Packets, t.Sent[analyzer.Server].Packets},
 		Bytes:                jsonSides{t.Sent[analyzer.Client].Bytes, t.Sent[analyzer.Server].Bytes},
 		Finish:               t.Finish.String(),
+		Continued:            t.Continued,
 		Profile:              t.Profile,
 		Segments:             make([]jsonSegment, len(t.Segments)),
 		SegmentsOmitted:      t.SegmentsOmitted,

@@ -130,6 +130,9 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool) []byte {
 		b = append(b, " of data"...)
 	}
 	b = append(b, '\n')
+	if t.Continued {
+		b = append(b, "continues a flow reported above with the same stream id: its 4-tuple came back after the analysis had finished it\n"...)
+	}
 	if t.Roles == analyzer.RolesInferred {
 		b = append(b, "roles inferred: no SYN in the capture, the lower (well-known) port is taken as the server\n"...)
 	}
