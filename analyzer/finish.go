@@ -12,22 +12,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	c.runTimers(cfg, now)
 	// States that lasted too long, still held at the end.
 	for i := range c.ep {
-		e := &c.ep[i]
-		d := now.Sub(e.since)
-		switch e.state {
-		case CloseWait:
-			if d >= cfg.StuckAfter {
-				a := c.addAnomaly(CloseWaitStuck, e.side, Warning, c.peerOf(e.side).finFrame, e.peerFinAckFrame)
-				a.dur = d
-				a.note = "still"
-			}
-		case FinWait2:
-			if d >= cfg.StuckAfter {
-				a := c.addAnomaly(FinWait2Stuck, e.side, Info, e.finFrame, e.finAckFrame)
-				a.dur = d
-				a.note = "still"
-			}
-		}
+		c.stuck(cfg, &c.ep[i], now, true)
 	}
 
 	t := &Teardown{

@@ -29,21 +29,29 @@ func (c *conn) setState(cfg *Config, e *endpoint, to State, frame int64, t time.
 
 // leaving runs the rules that look at how long a state lasted, just before
 // e leaves it.
-func (c *conn) leaving(cfg *Config, e *endpoint, t time.Time) {
+func (c *conn) leaving(cfg *Config, e *endpoint, t time.Time) { c.stuck(cfg, e, t, false) }
+
+// stuck reports CLOSE_WAIT or FIN_WAIT_2 held for --stuck-after or more,
+// measured up to t: when e left the state, or (still) when the analysis
+// ended. A FIN_WAIT_2 ended by tcp_fin_timeout is the timer's doing, not a
+// stuck peer.
+func (c *conn) stuck(cfg *Config, e *endpoint, t time.Time, still bool) {
 	d := t.Sub(e.since)
-	switch e.state {
-	case CloseWait:
-		if d >= cfg.StuckAfter {
-			a := c.addAnomaly(CloseWaitStuck, e.side, Warning, c.peerOf(e.side).finFrame, e.peerFinAckFrame)
-			a.dur = d
-			a.note = "closed late"
-		}
-	case FinWait2:
-		if d >= cfg.StuckAfter && !e.fw2Timeout {
-			a := c.addAnomaly(FinWait2Stuck, e.side, Info, e.finFrame, e.finAckFrame)
-			a.dur = d
-			a.note = "ended late"
-		}
+	if d < cfg.StuckAfter {
+		return
+	}
+	var a *anomaly
+	switch {
+	case e.state == CloseWait:
+		a = c.addAnomaly(CloseWaitStuck, e.side, Warning, c.peerOf(e.side).finFrame, e.peerFinAckFrame)
+	case e.state == FinWait2 && !e.fw2Timeout:
+		a = c.addAnomaly(FinWait2Stuck, e.side, Info, e.finFrame, e.finAckFrame)
+	default:
+		return
+	}
+	a.dur = d
+	if still {
+		a.note = "still"
 	}
 }
 
