@@ -1,0 +1,10 @@
+package main
+
+import (
+	"fmt"
+	"io"
+)
+
+func cmdKernel(args []string, stdout, stderr io.Writer) error {
+	return fmt.Errorf("kernel: %w", errSkip)
+}
