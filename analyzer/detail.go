@@ -38,7 +38,7 @@ func (k Kind) Describe() string {
 	case HalfClose:
 		return "data kept flowing toward the side that closed first, which kept reading (shutdown(SHUT_WR)) (info)"
 	case InvalidFlags:
-		return "impossible flag combination (SYN+FIN, SYN+RST, FIN+RST): crafted or broken traffic"
+		return "impossible flag combination (SYN+FIN, SYN+RST, FIN+RST) or RST with data: crafted or broken traffic"
 	}
 	return ""
 }
@@ -178,7 +178,8 @@ func (c *conn) detail(cfg *Config, a *anomaly, t *Teardown) string {
 			"and the %s acknowledged it (frame %d). This is shutdown(SHUT_WR), a legitimate half-close.",
 			who, c.ep[a.side].finFrame, peer, c.ep[a.side.Peer()].dataAfterPeerFINFrame, who, a.frames[len(a.frames)-1])
 	case InvalidFlags:
-		return fmt.Sprintf("The %s sent segments with an impossible combination of control flags (frames %s): no TCP stack does this; "+
+		return fmt.Sprintf("The %s sent segments with an impossible combination of control flags, or a RST carrying data (frames %s): "+
+			"no Linux path does this (a RST may carry diagnostic text by RFC 1122 §4.2.2.12, rarely seen); "+
 			"it is crafted traffic (a scan or fingerprinting) or corruption.", who, frameList(a.frames))
 	}
 	return ""

@@ -49,7 +49,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	// Attach each change to the segment that caused it.
 	for i := range segs {
 		for _, ch := range c.changes {
-			if ch.Frame == segs[i].Frame {
+			if ch.Frame == segs[i].Frame && ch.Frame != retracted {
 				segs[i].Changes = append(segs[i].Changes, ch)
 			}
 		}

@@ -119,6 +119,27 @@ func (c *conn) undo(e *endpoint, frame int64) bool {
 	return undone
 }
 
+// retract withdraws the pending changes of e caused at or after frame, as
+// if they had not been recorded: the segment did reach e, but only after e
+// had acted (crossing FINs), and the change is recorded again where it
+// happened.
+func (c *conn) retract(e *endpoint, frame int64) {
+	for e.npend > 0 {
+		p := e.pend[e.npend-1]
+		if p.frame < frame {
+			break
+		}
+		e.npend--
+		if p.idx >= 0 {
+			c.changes[p.idx].Frame = retracted
+		}
+		e.state = p.from
+	}
+}
+
+// retracted marks a withdrawn change; finish leaves it out.
+const retracted = -1
+
 // undoCause reverts the latest pending change of e of the given cause (and
 // every pending change after it).
 func (c *conn) undoCause(e *endpoint, kind pendKind) bool {
@@ -189,7 +210,11 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	}
 	c.lastFrame, c.lastTime = seg.Frame, seg.Time
 
-	if bad := f.Has(flow.SYN|flow.FIN) || f.Has(flow.SYN|flow.RST) || f.Has(flow.FIN|flow.RST); bad {
+	// RFC 9293 §3.5.3 and RFC 1122 §4.2.2.12 let a RST carry diagnostic
+	// text, but no Linux path does (tcp_v4_send_reset, tcp_send_active_reset
+	// build bare headers): reported with the impossible combinations.
+	if bad := f.Has(flow.SYN|flow.FIN) || f.Has(flow.SYN|flow.RST) || f.Has(flow.FIN|flow.RST) ||
+		(f&flow.RST != 0 && seg.Len > 0); bad {
 		c.addAnomaly(InvalidFlags, s, Error, seg.Frame)
 	}
 
@@ -422,7 +447,7 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 		// e sent its FIN before p's FIN reached it: the CLOSE_WAIT we
 		// assumed for e had not happened yet.
 		if e.state == CloseWait {
-			c.undo(e, p.finFrame)
+			c.retract(e, p.finFrame)
 		}
 	}
 	if acksPeer && e.peerFinAckFrame == 0 {
@@ -446,6 +471,9 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 			}
 		}
 		c.setState(cfg, e, LastAck, seg.Frame, seg.Time, false, r)
+	}
+	if crossing && linux {
+		explain = "close() while the peer's FIN was in flight: tcp_close_state ESTABLISHED → FIN_WAIT_1, then tcp_fin → CLOSING (simultaneous close)"
 	}
 	e.finSent = true
 	e.finSeq = seg.Seq.Add(seg.Len)

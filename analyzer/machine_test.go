@@ -147,6 +147,11 @@ func TestEstablished_Fin_simultaneous(t *testing.T) {
 	s.wantLabel(td, c.Frame, Wave4)
 	s.wantLabel(td, d.Frame, Wave4)
 	wantAnomalies(t, td, "server simultaneous-close")
+	// The client's FIN reached the server only after the server's own FIN
+	// left: at frame a the server changed nothing (no lost segment either).
+	if ch := td.Segments[0].Changes; len(ch) != 1 || ch[0].Side != Client {
+		t.Errorf("frame %d changes %+v, want only the client's", a.Frame, ch)
+	}
 }
 
 func TestEstablished_Rst_unreadData(t *testing.T) {
