@@ -178,7 +178,7 @@ func kernelProgram(filter string, link layers.LinkType, snaplen int, dropOutgoin
 // openError gives the socket errors a user meets their words.
 func openError(iface string, err error) error {
 	switch {
-	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EACCES):
+	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EACCES), errors.Is(err, os.ErrPermission):
 		return fmt.Errorf("live: interface %q: %w", iface, ErrNotPermitted)
 	case errors.Is(err, syscall.ENETDOWN):
 		return fmt.Errorf("live: interface %q: %w", iface, ErrInterfaceDown)
