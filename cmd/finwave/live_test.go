@@ -396,3 +396,30 @@ func TestLiveEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveUsage: mistakes a user makes get clear words and exit 2 before
+// any capture starts.
+func TestLiveUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"live"}, "no interface given"},
+		{[]string{"live", "-i", "lo", "-f", "tcp port"}, `filter "tcp port"`},
+		{[]string{"live", "-i", "lo", "host", "example.com"}, "host names are not resolved"},
+		{[]string{"live", "-i", "lo", "-f", "tcp", "port 80"}, "both with -f and as arguments"},
+		{[]string{"live", "-i", "lo", "--status", "sometimes"}, "--status"},
+		{[]string{"live", "-i", "lo", "-c", "-1"}, "-c -1"},
+		{[]string{"live", "-i", "fwnosuch0"}, `interface "fwnosuch0": no such interface`},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), c.args, nil, &out, &errb)
+		if code != exitUsage || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", c.args, code, errb.String(), exitUsage, c.want)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"live", "--help"}, nil, &out, &errb); code != exitOK || !strings.Contains(out.String(), "finwave live -i IFACE") {
+		t.Errorf("live --help: exit %d, %q", code, out.String())
+	}
+}
