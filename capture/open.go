@@ -61,7 +61,7 @@ func (b *base) Close() error {
 	}
 	b.closed = true
 	if b.err == nil {
-		b.err = fmt.Errorf("capture %s: %w", b.name, os.ErrClosed)
+		b.err = &ReadError{File: b.name, Frame: b.frame + 1, Offset: b.s.off, Err: os.ErrClosed}
 	}
 	var err error
 	if b.gz != nil {
@@ -140,5 +140,5 @@ func (s *stream) readErrGzip(err error) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return fmt.Errorf("%w gzip header (%w)", ErrTruncated, err)
 	}
-	return fmt.Errorf("gzip: %w", err)
+	return fmt.Errorf("%w gzip header: %w", ErrCorrupt, err)
 }

@@ -88,7 +88,7 @@ func (s *stream) readErr(err error) error {
 	case s.gz && errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w gzip stream (%w)", ErrTruncated, err)
 	case s.gz:
-		return fmt.Errorf("gzip: %w", err)
+		return fmt.Errorf("%w gzip stream: %w", ErrCorrupt, err)
 	default:
 		return fmt.Errorf("read: %w", err)
 	}
