@@ -123,9 +123,9 @@ func TestPcapngSimpleAndObsoleteBlocksAndUnknown(t *testing.T) {
 	b := cat(
 		ngSHB(le),
 		custom,
-		ngIDB(le, uint16(layers.LinkTypeEthernet), 8),
+		ngIDB(le, uint16(layers.LinkTypeEthernet), 6),
 		nrb,
-		ngSPB(le, []byte{1, 2, 3, 4, 5, 6, 7, 8}, 100), // cut to snaplen 8 (§4.4)
+		ngSPB(le, []byte{1, 2, 3, 4, 5, 6}, 100), // padded to 8; caplen = snaplen 6 (§4.4)
 		ngSPB(le, []byte{1, 2, 3}, 3),                  // padded to 4 in the block: caplen = origlen
 		ngOPB(le, 0, 5_000_000, []byte{7, 7}, 9),
 		isb,
@@ -134,7 +134,7 @@ func TestPcapngSimpleAndObsoleteBlocksAndUnknown(t *testing.T) {
 	if len(fr) != 3 {
 		t.Fatalf("%d frames, want 3", len(fr))
 	}
-	if len(fr[0].Data) != 8 || fr[0].OrigLen != 100 || !fr[0].Time.IsZero() {
+	if len(fr[0].Data) != 6 || fr[0].OrigLen != 100 || !fr[0].Time.IsZero() {
 		t.Errorf("SPB 1: len %d orig %d time %v", len(fr[0].Data), fr[0].OrigLen, fr[0].Time)
 	}
 	if !bytes.Equal(fr[1].Data, []byte{1, 2, 3}) {
