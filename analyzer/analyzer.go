@@ -116,7 +116,7 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 	} else {
 		k = new(conn)
 	}
-	*k = conn{stream: c.ID, continued: c.Resumed}
+	*k = conn{stream: c.ID, continued: c.Resumed, changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0]}
 	clientIsSrc := true
 	switch {
 	case seg.Flags&(flow.SYN|flow.ACK) == flow.SYN:
@@ -190,7 +190,11 @@ func (a *Analyzer) onFinish(c *flow.Conn, why flow.Finish, now time.Time) {
 			}
 		}
 	}
-	*k = conn{}
+	// Keep the slices' backing arrays for the next flow (finish copied
+	// what the Teardown needs; anomaly frames were handed over, so the
+	// anomalies are cleared).
+	clear(k.anoms)
+	*k = conn{changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0]}
 	a.free = append(a.free, k)
 	if a.emit != nil {
 		a.emit(t)

@@ -36,7 +36,9 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 
 	// Segments: the SYNs kept aside are shown when the connection never
 	// got established, or when nothing else was labelled.
-	var segs []LabelledSegment
+	// One backing array for the segments and one for all their changes.
+	segs := make([]LabelledSegment, 0, len(c.segs)+len(c.synSegs))
+	chs := make([]Change, 0, len(c.changes))
 	if !c.estab || len(c.segs) == 0 || t.Pattern == PatternRefused || t.Pattern == PatternUnanswered {
 		for i := range c.synSegs {
 			if c.haveSyn[i] {
@@ -48,10 +50,14 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	sort.SliceStable(segs, func(i, j int) bool { return segs[i].Frame < segs[j].Frame })
 	// Attach each change to the segment that caused it.
 	for i := range segs {
+		start := len(chs)
 		for _, ch := range c.changes {
 			if ch.Frame == segs[i].Frame && ch.Frame != retracted {
-				segs[i].Changes = append(segs[i].Changes, ch)
+				chs = append(chs, ch)
 			}
+		}
+		if len(chs) > start {
+			segs[i].Changes = chs[start:len(chs):len(chs)]
 		}
 		// Sender's change first, then the receiver's.
 		from := segs[i].From
