@@ -47,6 +47,8 @@ func newPcap(b base) (*pcapReader, error) {
 	if major := r.bo.Uint16(h[4:]); major != 2 {
 		return nil, &ReadError{File: r.name, Err: fmt.Errorf("%w pcap file header: major version %d, want 2", ErrCorrupt, major)}
 	}
+	// thiszone (h[8:12]) is ignored, as libpcap does: it is always 0 in
+	// practice and timestamps are UTC.
 	r.snaplen = r.bo.Uint32(h[16:])
 	// The link-type field also carries FCS information in its upper bits
 	// (LT_LINKTYPE in libpcap's pcap-common.h keeps the low 26 bits).

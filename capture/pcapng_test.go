@@ -126,7 +126,7 @@ func TestPcapngSimpleAndObsoleteBlocksAndUnknown(t *testing.T) {
 		ngIDB(le, uint16(layers.LinkTypeEthernet), 6),
 		nrb,
 		ngSPB(le, []byte{1, 2, 3, 4, 5, 6}, 100), // padded to 8; caplen = snaplen 6 (§4.4)
-		ngSPB(le, []byte{1, 2, 3}, 3),                  // padded to 4 in the block: caplen = origlen
+		ngSPB(le, []byte{1, 2, 3}, 3),            // padded to 4 in the block: caplen = origlen
 		ngOPB(le, 0, 5_000_000, []byte{7, 7}, 9),
 		isb,
 	)
