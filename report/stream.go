@@ -46,7 +46,7 @@ func (r *streamText) Finish(c *Capture) error {
 	var b bytes.Buffer
 	appendSummaryText(&b, c, &r.sum, &o)
 	if r.sum.listed > 0 {
-		fmt.Fprintf(&b, "\n %s reported above as they finished\n", plural(r.sum.listed, "flow", "flows"))
+		fmt.Fprintf(&b, "\n %s reported above, each as it finished\n", plural(r.sum.listed, "flow", "flows"))
 	}
 	r.sum = summary{}
 	if _, err := r.w.Write(b.Bytes()); err != nil {

@@ -295,7 +295,6 @@ func writeLiveStats(w io.Writer, asJSON bool, iface string, ks live.Stats, ksErr
 		return err
 	}
 	var b strings.Builder
-	b.WriteString("\n")
 	if ksErr != nil {
 		fmt.Fprintf(&b, "⚠ kernel statistics unavailable (%v): drops unknown\n", ksErr)
 	} else if ks.Drops > 0 {

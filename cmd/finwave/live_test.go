@@ -38,13 +38,14 @@ const (
 	portNormal  = 7001 // client closes first, server reads EOF, waits, closes: FIN/ACK FIN/ACK
 	portUnread  = 7002 // server closes with unread data: RST (LINUX_MIB_TCPABORTONCLOSE)
 	portLinger0 = 7003 // client closes with SO_LINGER {1, 0}: RST (LINUX_MIB_TCPABORTONDATA)
+	portOpen    = 7004 // still open when finwave is stopped: cut off by the end of the capture
 )
 
 func liveHelper(mode, addr string) error {
 	switch mode {
 	case "server":
 		var lns []net.Listener
-		for _, p := range []int{portNormal, portUnread, portLinger0} {
+		for _, p := range []int{portNormal, portUnread, portLinger0, portOpen} {
 			ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(p)))
 			if err != nil {
 				return err
@@ -78,7 +79,15 @@ func liveHelper(mode, addr string) error {
 			}
 			done <- err
 		}()
-		for range 3 {
+		go func() { // open: hold until the client goes away
+			c, err := lns[3].Accept()
+			if err == nil {
+				io.Copy(io.Discard, c)
+				c.Close()
+			}
+			done <- err
+		}()
+		for range 4 {
 			if err := <-done; err != nil {
 				return err
 			}
@@ -119,6 +128,15 @@ func liveHelper(mode, addr string) error {
 		c.SetLinger(0)
 		c.Close()
 		time.Sleep(300 * time.Millisecond)
+		return nil
+	case "hold":
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(addr, strconv.Itoa(portOpen)), 5*time.Second)
+		if err != nil {
+			return err
+		}
+		c.Write([]byte("hold"))
+		fmt.Println("connected")
+		time.Sleep(time.Minute) // killed by the test
 		return nil
 	}
 	return fmt.Errorf("unknown helper mode %q", mode)
@@ -190,6 +208,7 @@ type liveFlow struct {
 	Closer      string `json:"closer"`
 	ClientState string `json:"client_state"`
 	ServerState string `json:"server_state"`
+	Finish      string `json:"finish"`
 	Segments    []struct {
 		Frame int64  `json:"frame"`
 		From  string `json:"from"`
@@ -250,7 +269,7 @@ func TestLiveEndToEnd(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Wait()
+	defer func() { t0 := time.Now(); srv.Wait(); t.Logf("server wait %v", time.Since(t0)) }()
 	if l, err := bufio.NewReader(srvOut).ReadString('\n'); err != nil || l != "ready\n" {
 		t.Fatalf("server helper: %q, %v", l, err)
 	}
@@ -317,6 +336,20 @@ func TestLiveEndToEnd(t *testing.T) {
 			t.Fatalf("only %d flows streamed in 20 s: %q", len(byPort), streamed)
 		}
 	}
+	// A fourth connection, still open at SIGINT. Its SYN comes more than
+	// the 2 s grace after the last teardown, so reading the -w file back
+	// finishes the first three flows the way the live clock did ("done").
+	hold := exec.CommandContext(ctx, "ip", "netns", "exec", nsA, os.Args[0], "-test.run=^$")
+	hold.Env = append(os.Environ(), "FINWAVE_LIVE_HELPER=hold", "FINWAVE_LIVE_ADDR=192.0.2.2")
+	holdOut, _ := hold.StdoutPipe()
+	if err := hold.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { t0 := time.Now(); hold.Process.Kill(); hold.Wait(); t.Logf("hold wait %v", time.Since(t0)) }()
+	if l, err := bufio.NewReader(holdOut).ReadString('\n'); err != nil || l != "connected\n" {
+		t.Fatalf("hold helper: %q, %v", l, err)
+	}
+	time.Sleep(300 * time.Millisecond) // the handshake and data reach the ring
 	if err := fw.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -327,9 +360,20 @@ func TestLiveEndToEnd(t *testing.T) {
 	if err := fw.Wait(); err != nil {
 		t.Fatalf("finwave after SIGINT: %v (want exit 0)\n%s", err, errRest.String())
 	}
-	if len(rest) != 2 || !strings.HasPrefix(rest[0], `{"type":"live"`) || !strings.HasPrefix(rest[1], `{"type":"summary"`) {
-		t.Fatalf("after SIGINT: %q, want the live counters and the summary", rest)
+	if len(rest) != 3 || !strings.HasPrefix(rest[0], `{"type":"flow"`) || !strings.HasPrefix(rest[1], `{"type":"live"`) || !strings.HasPrefix(rest[2], `{"type":"summary"`) {
+		t.Fatalf("after SIGINT: %q, want the open flow, the live counters and the summary", rest)
 	}
+	var open liveFlow
+	if err := json.Unmarshal([]byte(rest[0]), &open); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(open.Server, ":"+strconv.Itoa(portOpen)) || open.Pattern != "open" || open.Finish != "end-of-capture" ||
+		open.ClientState != "ESTABLISHED" || open.ServerState != "ESTABLISHED" {
+		t.Errorf("flow open at SIGINT: server %s pattern %s finish %s states %s/%s; want :%d open end-of-capture ESTABLISHED/ESTABLISHED",
+			open.Server, open.Pattern, open.Finish, open.ClientState, open.ServerState, portOpen)
+	}
+	streamed = append(streamed, rest[0])
+	rest = rest[1:]
 	var ls struct {
 		KernelPackets uint64 `json:"kernel_packets"`
 		KernelDrops   uint64 `json:"kernel_drops"`
@@ -349,6 +393,9 @@ func TestLiveEndToEnd(t *testing.T) {
 		if f == nil {
 			t.Errorf("port %d: no report", p)
 			continue
+		}
+		if f.Finish != "done" {
+			t.Errorf("port %d: finish %s, want done (reported as its teardown completed)", p, f.Finish)
 		}
 		if f.Pattern != w.pattern || f.Closer != w.closer || f.kinds() != w.kinds || f.ClientState != w.client || f.ServerState != w.server {
 			t.Errorf("port %d: pattern %s closer %s anomalies %q states %s/%s; want %s %s %q %s/%s",
@@ -392,7 +439,9 @@ func TestLiveEndToEnd(t *testing.T) {
 	}
 	for _, raw := range doc.Flows {
 		if n := norm(raw); !live[n] {
-			t.Errorf("file flow differs from every live flow:\n%s\nlive:\n%s", n, strings.Join(streamed, "\n"))
+			keep, _ := os.ReadFile(pcap)
+			os.WriteFile(filepath.Join(os.TempDir(), "finwave-live-failed.pcap"), keep, 0o644)
+			t.Errorf("file flow differs from every live flow (capture kept in %s):\n%s\nlive:\n%s", filepath.Join(os.TempDir(), "finwave-live-failed.pcap"), n, strings.Join(streamed, "\n"))
 		}
 	}
 }
