@@ -17,14 +17,38 @@ type tomb struct {
 // client→server key; expired entries are swept as new ones come in, so it
 // holds at most the TIME_WAITs of the last TIME_WAIT period (and never more
 // than max).
+//
+// Keys and values are stored without pointers (twKey, twVal: 36+9 octets
+// instead of 64+56): the map holds up to a TIME_WAIT period of closes (60 s
+// of a busy server, hundreds of thousands of entries) and the garbage
+// collector need not scan it.
 type tombstones struct {
-	m       map[flow.Key]tomb
+	m       map[twKey]twVal
 	max     int
 	inserts int
 }
 
+// twKey is a flow.Key in a pointer-free form (IPv4 as IPv4-mapped IPv6;
+// zones are dropped: TIME_WAIT 4-tuples on two zones of one link-local
+// address are not told apart).
+type twKey struct {
+	src, dst     [16]byte
+	sport, dport uint16
+}
+
+// twVal is a tomb in a pointer-free form: the endpoint in TIME_WAIT is the
+// key's source or destination, until is UnixNano.
+type twVal struct {
+	until int64
+	srcTW bool
+}
+
+func toTWKey(k flow.Key) twKey {
+	return twKey{src: k.Src.Addr.As16(), dst: k.Dst.Addr.As16(), sport: k.Src.Port, dport: k.Dst.Port}
+}
+
 func (t *tombstones) init(max int) {
-	t.m = make(map[flow.Key]tomb)
+	t.m = make(map[twKey]twVal)
 	t.max = max
 }
 
@@ -32,8 +56,9 @@ func (t *tombstones) add(k flow.Key, v tomb, now time.Time) {
 	t.inserts++
 	if t.inserts >= 1024 || len(t.m) >= t.max {
 		t.inserts = 0
+		nowNS := now.UnixNano()
 		for key, old := range t.m {
-			if !old.until.After(now) {
+			if old.until <= nowNS {
 				delete(t.m, key)
 			}
 		}
@@ -41,17 +66,23 @@ func (t *tombstones) add(k flow.Key, v tomb, now time.Time) {
 			return // full of live TIME_WAITs: forget this one
 		}
 	}
-	t.m[k] = v
+	t.m[toTWKey(k)] = twVal{until: v.until.UnixNano(), srcTW: v.addr == k.Src}
 }
 
 // lookup finds a live TIME_WAIT on the 4-tuple of k, in either direction.
 func (t *tombstones) lookup(k flow.Key, now time.Time) (tomb, bool) {
+	nowNS := now.UnixNano()
 	for _, key := range [...]flow.Key{k, k.Reverse()} {
-		if v, ok := t.m[key]; ok {
-			if v.until.After(now) {
-				return v, true
+		tk := toTWKey(key)
+		if v, ok := t.m[tk]; ok {
+			if v.until > nowNS {
+				addr := key.Dst
+				if v.srcTW {
+					addr = key.Src
+				}
+				return tomb{addr: addr, until: time.Unix(0, v.until).In(now.Location())}, true
 			}
-			delete(t.m, key)
+			delete(t.m, tk)
 		}
 	}
 	return tomb{}, false
