@@ -19,6 +19,7 @@ data, SO_LINGER 0 aborts, lost final ACKs, stuck CLOSE_WAIT, ...
 Usage:
   finwave [flags] CAPTURE...          analyse each capture (its own report)
   finwave check [flags] CAPTURE...    check captures against .expect files
+  finwave live -i IFACE [flags] [FILTER]   sniff an interface, report flows as they end (root)
   finwave help [kinds|check]          this text; anomaly kinds and labels; check
 
 Examples:
@@ -28,6 +29,7 @@ Examples:
   finwave --json trace.pcap.gz | jq '.flows[] | select(.anomalies != [])'
   finwave -q --fail-on rst-unread-data,lost-final-ack trace.pcap   CI gate (exit 1 if found)
   finwave check fixtures/*.pcap*              compare with the kernel's truth
+  sudo finwave live -i eth0 'tcp port 443'    who is resetting our connections, live
 
 Flags (may come before or after the captures; -- ends them):
 `
