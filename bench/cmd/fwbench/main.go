@@ -34,6 +34,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdKernel(args[1:], stdout, stderr)
 	case "run":
 		err = cmdRun(args[1:], stdout, stderr)
+	case "kernel-worker": // internal: runs inside kernel's namespace
+		err = kernelWorker(args[1:], stdout)
 	case "bare":
 		err = cmdBare(args[1:], stdout)
 	case "-h", "-help", "--help", "help":
