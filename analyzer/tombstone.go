@@ -22,10 +22,23 @@ type tomb struct {
 // instead of 64+56): the map holds up to a TIME_WAIT period of closes (60 s
 // of a busy server, hundreds of thousands of entries) and the garbage
 // collector need not scan it.
+//
+// Expiry is first in, first out: TIME_WAIT ends (until) are added in
+// nearly increasing order, so add pops expired entries from the front of
+// queue instead of sweeping the map (constant time per entry). An entry
+// whose until is not in order only lives longer in the map; lookup checks
+// until anyway.
 type tombstones struct {
-	m       map[twKey]twVal
-	max     int
-	inserts int
+	m     map[twKey]twVal
+	max   int
+	queue []twQueued
+	head  int
+}
+
+// twQueued is one add, in order.
+type twQueued struct {
+	key   twKey
+	until int64
 }
 
 // twKey is a flow.Key in a pointer-free form (IPv4 as IPv4-mapped IPv6;
@@ -53,20 +66,25 @@ func (t *tombstones) init(max int) {
 }
 
 func (t *tombstones) add(k flow.Key, v tomb, now time.Time) {
-	t.inserts++
-	if t.inserts >= 1024 || len(t.m) >= t.max {
-		t.inserts = 0
-		nowNS := now.UnixNano()
-		for key, old := range t.m {
-			if old.until <= nowNS {
-				delete(t.m, key)
-			}
+	nowNS := now.UnixNano()
+	for t.head < len(t.queue) && t.queue[t.head].until <= nowNS {
+		q := t.queue[t.head]
+		if old, ok := t.m[q.key]; ok && old.until <= nowNS {
+			delete(t.m, q.key)
 		}
-		if len(t.m) >= t.max {
-			return // full of live TIME_WAITs: forget this one
-		}
+		t.head++
 	}
-	t.m[toTWKey(k)] = twVal{until: v.until.UnixNano(), srcTW: v.addr == k.Src}
+	if t.head > 1024 && t.head*2 > len(t.queue) {
+		n := copy(t.queue, t.queue[t.head:])
+		t.queue, t.head = t.queue[:n], 0
+	}
+	if len(t.m) >= t.max {
+		return // full of live TIME_WAITs: forget this one
+	}
+	tk := toTWKey(k)
+	until := v.until.UnixNano()
+	t.m[tk] = twVal{until: until, srcTW: v.addr == k.Src}
+	t.queue = append(t.queue, twQueued{key: tk, until: until})
 }
 
 // lookup finds a live TIME_WAIT on the 4-tuple of k, in either direction.
