@@ -10,6 +10,13 @@ import (
 // finish turns the flow's state into its Teardown at capture time now.
 func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	c.runTimers(cfg, now)
+	for i := range c.ep {
+		if e := &c.ep[i]; e.state == SynReceived && !e.isnSet {
+			// We assumed e took the SYN, but it never answered: nothing
+			// shows a socket there (a firewall, a full backlog, no host).
+			c.retract(e, 0)
+		}
+	}
 	// States that lasted too long, still held at the end.
 	for i := range c.ep {
 		c.stuck(cfg, &c.ep[i], now, true)
@@ -106,8 +113,13 @@ func (c *conn) endState(cfg *Config, s Side) EndState {
 			break
 		}
 	}
-	if es.State == Unknown && c.estab {
-		es.State = Established
+	if es.State == Unknown {
+		// Nothing seen of this endpoint's socket: mid-stream it must have
+		// been established; otherwise there is no socket to speak of.
+		es.State = Closed
+		if c.estab {
+			es.State = Established
+		}
 	}
 	return es
 }

@@ -54,6 +54,10 @@ func TestSynSent_noAnswer(t *testing.T) {
 	if td.Pattern != PatternUnanswered || td.Closer != CloserNone {
 		t.Errorf("pattern %v closer %v, want unanswered none", td.Pattern, td.Closer)
 	}
+	// The server never answered: no evidence of a SYN_RECV socket.
+	if td.ClientEnd.State != SynSent || td.ServerEnd.State != Closed {
+		t.Errorf("end states %v %v, want SYN_SENT CLOSED", td.ClientEnd.State, td.ServerEnd.State)
+	}
 }
 
 // ===================================================================
