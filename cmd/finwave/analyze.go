@@ -136,7 +136,7 @@ func (e *writeError) Unwrap() error { return e.err }
 func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.Renderer,
 	failOn *[256]bool, progress bool, e *env) (result, error) {
 	var res result
-	src, err := openCapture(path, e)
+	src, err := openCapture(ctx, path, e)
 	if err != nil {
 		return res, err
 	}
@@ -167,6 +167,9 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.
 	}
 	res.frames = st.Frames
 	res.interrupted = errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded)
+	if res.interrupted && ctx.Err() != nil && errors.Is(st.ReadErr, ctx.Err()) {
+		st.ReadErr = nil // the signal cut a read of stdin: not damage
+	}
 
 	as := a.Stats()
 	skipped := st.Skipped()
@@ -205,13 +208,14 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.
 	return res, nil
 }
 
-// openCapture opens path; "-" reads the process's stdin.
-func openCapture(path string, e *env) (capture.Source, error) {
+// openCapture opens path; "-" reads the process's stdin, giving up when
+// ctx ends (ctxReader).
+func openCapture(ctx context.Context, path string, e *env) (capture.Source, error) {
 	if path == "-" {
 		if e.stdin == nil {
 			return nil, errors.New("capture <stdin>: no standard input")
 		}
-		return capture.NewReader(capture.StdinName, e.stdin)
+		return capture.NewReader(capture.StdinName, newCtxReader(ctx, e.stdin))
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("capture %s: is a directory", path)
