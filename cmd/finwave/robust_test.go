@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -137,11 +138,29 @@ func TestTruncatedFixtures(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 6))
 	dir := t.TempDir()
 	var cuts, ok, bad int
+	type input struct {
+		name string
+		data []byte
+	}
+	var inputs []input
 	for _, p := range paths {
 		full, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
+		inputs = append(inputs, input{p, full})
+	}
+	// gzip-compressed copies of a few fixtures: a cut inside the deflate
+	// stream or its trailer.
+	for _, in := range inputs[:min(4, len(inputs))] {
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		zw.Write(in.data)
+		zw.Close()
+		inputs = append(inputs, input{in.name + ".gz", z.Bytes()})
+	}
+	for _, in := range inputs {
+		p, full := in.name, in.data
 		offs := []int{0, 1, 23, 24, 25, 24 + 16, len(full) - 1}
 		for range 20 {
 			offs = append(offs, rng.IntN(len(full)))
