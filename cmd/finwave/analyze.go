@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 
 	"finwave/analyzer"
 	"finwave/capture"
@@ -24,6 +25,7 @@ type analyzeFlags struct {
 	failOn  string
 	noColor bool
 	quiet   bool
+	jobs    int
 }
 
 func cmdAnalyze(ctx context.Context, args []string, e *env) error {
@@ -39,6 +41,7 @@ func cmdAnalyze(ctx context.Context, args []string, e *env) error {
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
 	fs.BoolVar(&f.quiet, "q", false, "no report and no progress: only errors and the exit status (with --fail-on)")
 	fs.BoolVar(&f.quiet, "quiet", false, "same as -q")
+	fs.IntVar(&f.jobs, "j", runtime.NumCPU(), "goroutines to use for one capture: read ahead, analyse and render concurrently (1: one goroutine)")
 	files, err := parseArgs(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		writeHelp(e.stdout)
@@ -74,6 +77,9 @@ func cmdAnalyze(ctx context.Context, args []string, e *env) error {
 			failOn[k] = true
 		}
 	}
+	if f.jobs < 1 {
+		return usagef("-j %d: want 1 or more", f.jobs)
+	}
 	if n := countStdin(files); n > 1 {
 		return usagef("stdin (-) given %d times", n)
 	}
@@ -92,7 +98,7 @@ func cmdAnalyze(ctx context.Context, args []string, e *env) error {
 
 	var bad, found int
 	for _, path := range files {
-		res, err := analyzeOne(ctx, path, cfg, r, &failOn, progress, e)
+		res, err := analyzeOne(ctx, path, cfg, r, &failOn, progress, f.jobs, e)
 		found += res.found
 		if err != nil {
 			var we *writeError
@@ -134,16 +140,19 @@ func (e *writeError) Unwrap() error { return e.err }
 // capture damaged part way is reported (up to the damage) and the read error
 // is returned too.
 func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.Renderer,
-	failOn *[256]bool, progress bool, e *env) (result, error) {
+	failOn *[256]bool, progress bool, jobs int, e *env) (result, error) {
 	var res result
 	src, err := openCapture(ctx, path, e)
 	if err != nil {
 		return res, err
 	}
+	if path != "-" {
+		src = parallelSource(src, jobs)
+	}
 	defer src.Close()
 
 	var werr error
-	a := analyzer.New(cfg, func(t *analyzer.Teardown) {
+	emit, waitEmit := asyncEmit(func(t *analyzer.Teardown) {
 		for i := range t.Anomalies {
 			if failOn[t.Anomalies[i].Kind] {
 				res.found++
@@ -152,7 +161,8 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.
 		if werr == nil {
 			werr = r.Flow(t)
 		}
-	})
+	}, jobs)
+	a := analyzer.New(cfg, emit)
 	var st pipeline.Stats
 	var runner pipeline.Runner
 	var pl *progressLine
@@ -162,6 +172,7 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.
 	}
 	runErr := runner.Run(ctx, src, a, &st)
 	a.Close()
+	waitEmit() // res.found and werr are final from here on
 	if pl != nil {
 		pl.clear()
 	}
