@@ -152,7 +152,7 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.
 	defer src.Close()
 
 	var werr error
-	emit, waitEmit := asyncEmit(func(t *analyzer.Teardown) {
+	emit := func(t *analyzer.Teardown) {
 		for i := range t.Anomalies {
 			if failOn[t.Anomalies[i].Kind] {
 				res.found++
@@ -161,8 +161,7 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.
 		if werr == nil {
 			werr = r.Flow(t)
 		}
-	}, jobs)
-	a := analyzer.New(cfg, emit)
+	}
 	var st pipeline.Stats
 	var runner pipeline.Runner
 	var pl *progressLine
@@ -170,9 +169,7 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.
 		pl = newProgressLine(e.stderr, path)
 		runner.OnProgress = pl.update
 	}
-	runErr := runner.Run(ctx, src, a, &st)
-	a.Close()
-	waitEmit() // res.found and werr are final from here on
+	as, runErr := analyzeSource(ctx, &runner, src, cfg, emit, jobs, &st)
 	if pl != nil {
 		pl.clear()
 	}
@@ -182,7 +179,6 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.
 		st.ReadErr = nil // the signal cut a read of stdin: not damage
 	}
 
-	as := a.Stats()
 	skipped := st.Skipped()
 	if as.Duplicates > 0 {
 		if skipped == nil {

@@ -1,0 +1,273 @@
+package pipeline
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+
+	"finwave/analyzer"
+	"finwave/capture"
+	"finwave/flow"
+)
+
+// Sharded analysis (finwave -j N).
+//
+// The calling goroutine reads and decodes frames (Runner.Run) and routes
+// every segment into batches. Each batch goes to all N workers. Worker w
+// owns the flows whose symmetric 4-tuple hash is w: it feeds them to its
+// own analyzer (flow table, close machines) and, for every other segment,
+// only advances its analyzer's capture time (Analyzer.Advance), which is
+// all a single analyzer's flow table does with a segment of another flow
+// before looking it up. So each flow finishes at the same capture time,
+// with the same state, as with one analyzer: flows of one 4-tuple never
+// leave their worker, so port-reuse splits (flow/wireshark.go) and
+// TIME_WAIT reuse are decided as before.
+//
+// Stream ids: each worker numbers its streams in order of first appearance
+// (local ids). Wireshark's tcp.stream is the order of first appearance over
+// the whole capture, i.e. the rank of a stream's first frame. A merging
+// goroutine takes the workers' results batch by batch, in batch order: the
+// streams started in a batch (with their first frames) are merged in frame
+// order and given the next global ids, then the flows finished during the
+// batch are renumbered (a flow finishes after it starts, in the same or a
+// later batch) and emitted. Emission order differs from one analyzer's
+// (finish order across workers), which the renderers do not depend on:
+// they sort listed flows by stream id, ties (a continued stream) in arrival
+// order, and both parts of a continued stream come from the same worker in
+// order.
+//
+// Known differences from one analyzer, all at caps: --max-flows and the
+// TIME_WAIT and finished-stream records (flow.TableConfig.MaxFinished) are
+// per worker, so when a cap is reached the flows evicted or forgotten are
+// not the same ones. Memory: 8 octets per stream for the id map, plus one
+// analyzer per worker.
+
+// shardBatch is how many segments one batch carries.
+const shardBatch = 1024
+
+// batchesInFlight bounds the batches between the reader and the merger.
+const batchesInFlight = 16
+
+type segBatch struct {
+	segs  []flow.Segment
+	shard []uint8
+}
+
+type started struct {
+	local int64
+	frame int64
+}
+
+// shardOut is what one worker did with one batch (batch nil: at Close).
+type shardOut struct {
+	batch    *segBatch
+	started  []started
+	finished []*analyzer.Teardown
+}
+
+// Sharded runs one capture through N analyzers.
+type Sharded struct {
+	// N is the number of workers (at most 256).
+	N int
+	// Config configures every analyzer.
+	Config analyzer.Config
+	// Emit receives every finished flow with its global stream id, on one
+	// goroutine (not the caller's) and never concurrently; it owns t.
+	Emit func(t *analyzer.Teardown)
+
+	analyzers []*analyzer.Analyzer
+}
+
+// Stats sums the analyzers' counters; valid after Run.
+func (s *Sharded) Stats() analyzer.Stats {
+	var sum analyzer.Stats
+	for _, a := range s.analyzers {
+		st := a.Stats()
+		sum.Flows += st.Flows
+		sum.Open += st.Open
+		sum.Evicted += st.Evicted
+		sum.Idle += st.Idle
+		sum.Duplicates += st.Duplicates
+	}
+	return sum
+}
+
+// Run reads src to its end like Runner.Run, analyses every flow (closing
+// the analyzers at the end, which Runner.Run leaves to the caller) and
+// returns once Emit has seen every flow.
+func (s *Sharded) Run(ctx context.Context, r *Runner, src capture.Source, st *Stats) error {
+	n := min(max(s.N, 1), 256)
+	free := make(chan *segBatch, batchesInFlight)
+	for range batchesInFlight {
+		free <- &segBatch{segs: make([]flow.Segment, 0, shardBatch), shard: make([]uint8, 0, shardBatch)}
+	}
+	ins := make([]chan *segBatch, n)
+	outs := make([]chan *shardOut, n)
+	s.analyzers = make([]*analyzer.Analyzer, n)
+	var wg sync.WaitGroup
+	for w := range n {
+		ins[w] = make(chan *segBatch, batchesInFlight)
+		outs[w] = make(chan *shardOut, batchesInFlight)
+		cur := &shardOut{}
+		a := analyzer.New(s.Config, func(t *analyzer.Teardown) { cur.finished = append(cur.finished, t) })
+		s.analyzers[w] = a
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range ins[w] {
+				cur.batch = b
+				for i := range b.segs {
+					seg := &b.segs[i]
+					if int(b.shard[i]) != w {
+						a.Advance(seg.Time)
+						continue
+					}
+					before := a.Streams()
+					a.Segment(seg)
+					if a.Streams() != before {
+						cur.started = append(cur.started, started{local: before, frame: seg.Frame})
+					}
+				}
+				outs[w] <- cur
+				cur = &shardOut{}
+			}
+			a.Close()
+			outs[w] <- cur // batch nil: the flows open at the end
+			close(outs[w])
+		}()
+	}
+	mergeDone := make(chan struct{})
+	go func() {
+		defer close(mergeDone)
+		s.merge(outs, free)
+	}()
+
+	rt := &router{n: uint32(n), free: free, ins: ins}
+	rt.cur = <-free
+	err := r.Run(ctx, src, rt, st)
+	rt.send()
+	for _, in := range ins {
+		close(in)
+	}
+	wg.Wait()
+	<-mergeDone
+	return err
+}
+
+// merge renumbers and emits the workers' flows, batch by batch.
+func (s *Sharded) merge(outs []chan *shardOut, free chan<- *segBatch) {
+	n := len(outs)
+	global := make([][]int64, n) // global[w][local id]
+	var next int64
+	batch := make([]*shardOut, n)
+	var starts []struct {
+		w int
+		started
+	}
+	for {
+		open := 0
+		for w := range outs {
+			batch[w] = nil
+			if o, ok := <-outs[w]; ok {
+				batch[w] = o
+				open++
+			}
+		}
+		if open == 0 {
+			return
+		}
+		starts = starts[:0]
+		for w, o := range batch {
+			if o == nil {
+				continue
+			}
+			for _, st := range o.started {
+				starts = append(starts, struct {
+					w int
+					started
+				}{w, st})
+			}
+		}
+		slices.SortFunc(starts, func(a, b struct {
+			w int
+			started
+		}) int {
+			return cmp.Compare(a.frame, b.frame)
+		})
+		for _, st := range starts {
+			// Local ids are handed out in order: st.local == len(global[w]).
+			global[st.w] = append(global[st.w], next)
+			next++
+		}
+		var b *segBatch
+		for w, o := range batch {
+			if o == nil {
+				continue
+			}
+			for _, t := range o.finished {
+				if id := t.Stream; id >= 0 && id < int64(len(global[w])) {
+					t.Stream = global[w][id]
+				}
+				if s.Emit != nil {
+					s.Emit(t)
+				}
+			}
+			if o.batch != nil {
+				b = o.batch
+			}
+		}
+		if b != nil {
+			b.segs, b.shard = b.segs[:0], b.shard[:0]
+			free <- b
+		}
+	}
+}
+
+// router is the Sink of the reading goroutine: it copies each segment
+// into the current batch with its shard.
+type router struct {
+	n    uint32
+	free chan *segBatch
+	ins  []chan *segBatch
+	cur  *segBatch
+}
+
+func (r *router) Segment(seg *flow.Segment) {
+	b := r.cur
+	b.segs = append(b.segs, *seg)
+	b.shard = append(b.shard, uint8(shardOf(seg)%r.n))
+	if len(b.segs) == shardBatch {
+		r.send()
+		r.cur = <-r.free
+	}
+}
+
+// send hands the current batch to every worker (an empty one too: it
+// keeps the merger's batch count simple).
+func (r *router) send() {
+	if r.cur == nil || len(r.cur.segs) == 0 {
+		return
+	}
+	for _, in := range r.ins {
+		in <- r.cur
+	}
+	r.cur = nil
+}
+
+// shardOf hashes the 4-tuple symmetrically: both directions of a flow
+// give the same value.
+func shardOf(seg *flow.Segment) uint32 {
+	return endpointHash(seg.Src) + endpointHash(seg.Dst)
+}
+
+func endpointHash(e flow.Endpoint) uint32 {
+	a := e.Addr.As16()
+	var h uint64 = 14695981039346656037
+	for _, x := range a[8:] { // the low 64 bits vary; the prefix rarely does
+		h = (h ^ uint64(x)) * 1099511628211
+	}
+	h = (h ^ uint64(e.Port)) * 1099511628211
+	h ^= h >> 29
+	return uint32(h)
+}
