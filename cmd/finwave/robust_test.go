@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // publicCorpus is the tcpdump test suite's captures (../shared/captures
@@ -43,6 +44,20 @@ func runSafe(ctx context.Context, args ...string) (o runOutcome) {
 	}()
 	o.code = run(ctx, args, nil, &out, &errOut)
 	return o
+}
+
+// hangLimit is how long one small capture may take before the test binary
+// is stopped with the file's name (a hang would otherwise only show as the
+// go test timeout, naming no file).
+const hangLimit = 60 * time.Second
+
+// runWatched is runSafe with a watchdog naming name if the run hangs.
+func runWatched(name string, args ...string) runOutcome {
+	dog := time.AfterFunc(hangLimit, func() {
+		panic(fmt.Sprintf("finwave %q: still running after %v: a hang on %s", args, hangLimit, name))
+	})
+	defer dog.Stop()
+	return runSafe(context.Background(), args...)
 }
 
 // checkJSONRun asserts the contract for one capture run with --json.
@@ -111,7 +126,7 @@ func TestPublicCaptures(t *testing.T) {
 			continue
 		}
 		path := filepath.Join(publicCorpus, ent.Name())
-		o := runSafe(context.Background(), "--json", path)
+		o := runWatched(path, "--json", path)
 		checkJSONRun(t, path, o, false)
 		n++
 		if o.code != exitOK {
@@ -173,7 +188,7 @@ func TestTruncatedFixtures(t *testing.T) {
 			if err := os.WriteFile(name, full[:off], 0o644); err != nil {
 				t.Fatal(err)
 			}
-			o := runSafe(context.Background(), "--json", "--all", name)
+			o := runWatched(name, "--json", "--all", name)
 			checkJSONRun(t, name, o, true)
 			cuts++
 			if o.code == exitOK {
