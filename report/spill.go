@@ -13,6 +13,9 @@ import (
 // the spill moves to a temporary file.
 const defaultSpillMem = 8 << 20
 
+// spillWindow is how much of the spill file each is read at a time.
+const spillWindow = 1 << 20
+
 // spillEntry locates one rendered flow in the spill.
 type spillEntry struct {
 	stream int64
@@ -98,16 +101,31 @@ func (s *spill) each(fn func(stream int64, b []byte) error) error {
 	if err := s.w.Flush(); err != nil {
 		return fmt.Errorf("report: spill flush: %w", err)
 	}
-	var buf []byte
+	// Flows finish in nearly stream order, so consecutive entries are
+	// mostly close together in the file: read a window of spillWindow
+	// bytes at a time and serve the entries inside it from memory (one
+	// system call per window, not per flow).
+	var win []byte
+	var winOff int64 = -1
 	for _, e := range s.index {
-		if cap(buf) < int(e.n) {
-			buf = make([]byte, e.n)
+		end := e.off + int64(e.n)
+		if winOff < 0 || e.off < winOff || end > winOff+int64(len(win)) {
+			n := max(int64(e.n), spillWindow)
+			n = min(n, max(s.size-e.off, int64(e.n)))
+			if int64(cap(win)) < n {
+				win = make([]byte, n)
+			}
+			win = win[:n]
+			m, err := s.file.ReadAt(win, e.off)
+			if err != nil && err != io.EOF {
+				return fmt.Errorf("report: spill read: %w", err)
+			}
+			if m < int(e.n) {
+				return fmt.Errorf("report: spill read: short read at offset %d", e.off)
+			}
+			win, winOff = win[:m], e.off
 		}
-		buf = buf[:e.n]
-		if _, err := s.file.ReadAt(buf, e.off); err != nil && err != io.EOF {
-			return fmt.Errorf("report: spill read: %w", err)
-		}
-		if err := fn(e.stream, buf); err != nil {
+		if err := fn(e.stream, win[e.off-winOff:end-winOff]); err != nil {
 			return err
 		}
 	}
