@@ -106,7 +106,10 @@ func evalFlow(r *Rule, f *Flow) (bool, string) {
 		got := f.field(r.field)
 		return (got == r.value) == (r.op == OpEq), r.field.String() + " " + got
 	case ruleFlowHas, ruleFlowLacks:
-		n := f.count(r.kinds[0])
+		n := 0
+		for _, k := range r.kinds {
+			n += f.count(k)
+		}
 		return (n > 0) == (r.kind == ruleFlowHas), "anomalies " + kindSetString(f.kindSet())
 	case ruleFlowCount:
 		n := int64(f.count(r.kinds[0]))

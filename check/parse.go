@@ -241,11 +241,15 @@ func parseFlowRule(f []string) (Rule, error) {
 		if f[2] == "lacks" {
 			r.kind = ruleFlowLacks
 		}
-		k, err := parseKind(f[3])
-		if err != nil {
-			return r, err
+		// KIND|KIND...: has at least one of them / lacks every one. For
+		// causes the wire cannot tell apart (rst-unread-data|rst-linger-zero).
+		for _, name := range strings.Split(f[3], "|") {
+			k, err := parseKind(name)
+			if err != nil {
+				return r, err
+			}
+			r.kinds = append(r.kinds, k)
 		}
-		r.kinds = []analyzer.Kind{k}
 		return r, nil
 	case "anomaly":
 		if len(f) != 6 {
