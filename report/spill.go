@@ -101,29 +101,34 @@ func (s *spill) each(fn func(stream int64, b []byte) error) error {
 	if err := s.w.Flush(); err != nil {
 		return fmt.Errorf("report: spill flush: %w", err)
 	}
-	// Flows finish in nearly stream order, so consecutive entries are
-	// mostly close together in the file: read a window of spillWindow
-	// bytes at a time and serve the entries inside it from memory (one
-	// system call per window, not per flow).
+	// Flows often finish in nearly stream order, so consecutive entries
+	// are often adjacent in the file: one read covers the run of
+	// following entries that lie within spillWindow bytes after this one
+	// (one system call per run, not per flow); a scattered entry is read
+	// alone.
 	var win []byte
 	var winOff int64 = -1
-	for _, e := range s.index {
+	for i, e := range s.index {
 		end := e.off + int64(e.n)
 		if winOff < 0 || e.off < winOff || end > winOff+int64(len(win)) {
-			n := max(int64(e.n), spillWindow)
-			n = min(n, max(s.size-e.off, int64(e.n)))
+			hi := end
+			for k := i + 1; k < len(s.index); k++ {
+				f := s.index[k]
+				fe := f.off + int64(f.n)
+				if f.off < e.off || fe-e.off > spillWindow {
+					break
+				}
+				hi = max(hi, fe)
+			}
+			n := hi - e.off
 			if int64(cap(win)) < n {
 				win = make([]byte, n)
 			}
 			win = win[:n]
-			m, err := s.file.ReadAt(win, e.off)
-			if err != nil && err != io.EOF {
+			if _, err := s.file.ReadAt(win, e.off); err != nil && err != io.EOF {
 				return fmt.Errorf("report: spill read: %w", err)
 			}
-			if m < int(e.n) {
-				return fmt.Errorf("report: spill read: short read at offset %d", e.off)
-			}
-			win, winOff = win[:m], e.off
+			winOff = e.off
 		}
 		if err := fn(e.stream, win[e.off-winOff:end-winOff]); err != nil {
 			return err
