@@ -105,12 +105,17 @@ func (s *Sharded) Run(ctx context.Context, r *Runner, src capture.Source, st *St
 	ins := make([]chan *segBatch, n)
 	outs := make([]chan *shardOut, n)
 	s.analyzers = make([]*analyzer.Analyzer, n)
+	// --max-flows caps the whole analysis: each shard holds its share.
+	cfg := s.Config
+	if cfg.MaxFlows > 0 {
+		cfg.MaxFlows = max(1, (cfg.MaxFlows+n-1)/n)
+	}
 	var wg sync.WaitGroup
 	for w := range n {
 		ins[w] = make(chan *segBatch, batchesInFlight)
 		outs[w] = make(chan *shardOut, batchesInFlight)
 		cur := &shardOut{}
-		a := analyzer.New(s.Config, func(t *analyzer.Teardown) { cur.finished = append(cur.finished, t) })
+		a := analyzer.New(cfg, func(t *analyzer.Teardown) { cur.finished = append(cur.finished, t) })
 		s.analyzers[w] = a
 		wg.Add(1)
 		go func() {
