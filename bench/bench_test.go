@@ -131,3 +131,29 @@ type nopRenderer struct{}
 
 func (nopRenderer) Flow(*analyzer.Teardown) error { return nil }
 func (nopRenderer) Finish(*report.Capture) error  { return nil }
+
+// BenchmarkAnalyseSharded is finwave -j 2 without the CLI: two analyzers
+// by flow hash, text report.
+func BenchmarkAnalyseSharded(b *testing.B) {
+	path, st := synthFile(b)
+	b.SetBytes(st.Bytes)
+	b.ReportAllocs()
+	for b.Loop() {
+		src, err := capture.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := report.NewText(io.Discard, report.DefaultOptions())
+		sh := &pipeline.Sharded{N: 2, Config: analyzer.DefaultConfig(), Emit: func(t *analyzer.Teardown) { _ = r.Flow(t) }}
+		var ps pipeline.Stats
+		pf := pipeline.Prefetch(src)
+		if err := sh.Run(context.Background(), &pipeline.Runner{}, pf, &ps); err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Finish(&report.Capture{File: path, Frames: ps.Frames}); err != nil {
+			b.Fatal(err)
+		}
+		pf.Close()
+	}
+	b.ReportMetric(float64(st.Frames)*float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+}
