@@ -1,7 +1,8 @@
 package analyzer
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 	"time"
 
 	"finwave/flow"
@@ -54,7 +55,8 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		}
 	}
 	segs = append(segs, c.segs...)
-	sort.SliceStable(segs, func(i, j int) bool { return segs[i].Frame < segs[j].Frame })
+	// slices' sorts: no reflection, no allocation (sort.Slice* allocate).
+	slices.SortStableFunc(segs, func(a, b LabelledSegment) int { return cmp.Compare(a.Frame, b.Frame) })
 	// Attach each change to the segment that caused it.
 	for i := range segs {
 		start := len(chs)
@@ -68,16 +70,21 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		}
 		// Sender's change first, then the receiver's.
 		from := segs[i].From
-		sort.SliceStable(segs[i].Changes, func(a, b int) bool {
-			return segs[i].Changes[a].Side == from && segs[i].Changes[b].Side != from
-		})
+		if len(segs[i].Changes) > 1 {
+			slices.SortStableFunc(segs[i].Changes, func(a, b Change) int {
+				return cmp.Compare(senderLast(a.Side, from), senderLast(b.Side, from))
+			})
+		}
 	}
 	t.Segments = segs
 	t.SegmentsOmitted = c.omitted
 
 	for i := range c.anoms {
 		a := &c.anoms[i]
-		sort.Slice(a.frames, func(x, y int) bool { return a.frames[x] < a.frames[y] })
+		slices.Sort(a.frames)
+		if t.Anomalies == nil {
+			t.Anomalies = make([]Anomaly, 0, len(c.anoms))
+		}
 		t.Anomalies = append(t.Anomalies, Anomaly{
 			Kind:     a.kind,
 			Endpoint: a.side,
@@ -86,14 +93,22 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 			Detail:   c.detail(cfg, a, t),
 		})
 	}
-	sort.SliceStable(t.Anomalies, func(i, j int) bool {
-		ai, aj := t.Anomalies[i], t.Anomalies[j]
+	slices.SortStableFunc(t.Anomalies, func(ai, aj Anomaly) int {
 		if ai.Severity != aj.Severity {
-			return ai.Severity > aj.Severity
+			return cmp.Compare(aj.Severity, ai.Severity)
 		}
-		return firstFrame(ai.Frames) < firstFrame(aj.Frames)
+		return cmp.Compare(firstFrame(ai.Frames), firstFrame(aj.Frames))
 	})
 	return t
+}
+
+// senderLast is 0 for the sender's side, 1 for the other: sorting on it
+// puts the sender's change first.
+func senderLast(s, from Side) int {
+	if s == from {
+		return 0
+	}
+	return 1
 }
 
 func firstFrame(f []int64) int64 {
