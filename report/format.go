@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"finwave/analyzer"
@@ -138,15 +139,38 @@ func humanBytes(n uint64) string {
 // wrap appends text word-wrapped to lines of at most cols columns, each
 // starting with indent. Words longer than a line are not broken.
 func wrap(b []byte, text, indent string, cols int) []byte {
-	for _, para := range strings.Split(text, "\n") {
-		words := strings.Fields(para)
-		if len(words) == 0 {
-			continue
-		}
-		b = append(b, indent...)
-		col := width(indent)
-		start := col
-		for _, w := range words {
+	// Paragraphs split at '\n', words as strings.Fields splits them
+	// (unicode.IsSpace), without allocating either.
+	iw := width(indent)
+	for {
+		para, rest, more := strings.Cut(text, "\n")
+		col, start := -1, iw
+		for i := 0; i < len(para); {
+			r, size := rune(para[i]), 1
+			if r >= utf8.RuneSelf {
+				r, size = utf8.DecodeRuneInString(para[i:])
+			}
+			if unicode.IsSpace(r) {
+				i += size
+				continue
+			}
+			j := i + size
+			for j < len(para) {
+				r, size := rune(para[j]), 1
+				if r >= utf8.RuneSelf {
+					r, size = utf8.DecodeRuneInString(para[j:])
+				}
+				if unicode.IsSpace(r) {
+					break
+				}
+				j += size
+			}
+			w := para[i:j]
+			i = j
+			if col < 0 {
+				b = append(b, indent...)
+				col = iw
+			}
 			ww := width(w)
 			if col > start && col+1+ww > cols {
 				b = append(b, '\n')
@@ -160,9 +184,14 @@ func wrap(b []byte, text, indent string, cols int) []byte {
 			b = append(b, w...)
 			col += ww
 		}
-		b = append(b, '\n')
+		if col >= 0 {
+			b = append(b, '\n')
+		}
+		if !more {
+			return b
+		}
+		text = rest
 	}
-	return b
 }
 
 // frameList formats evidence frames "12, 13", eliding long lists.
