@@ -77,7 +77,7 @@ func TestSignalFlushesJSON(t *testing.T) {
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
-			time.Sleep(100 * time.Millisecond) // let it decode what it read
+			time.Sleep(300 * time.Millisecond) // let it decode what it read
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
