@@ -80,8 +80,8 @@ type TableStats struct {
 // Table tracks connections by 4-tuple. It is not safe for concurrent use.
 type Table struct {
 	cfg     TableConfig
-	conns   map[Key]*Conn
-	lruHead *Conn // least recently active
+	conns   map[mapKey]*Conn // by packKey(canonical key)
+	lruHead *Conn            // least recently active
 	lruTail *Conn
 	free    *Conn
 	done    []*Conn // min-heap on deadline
@@ -100,7 +100,7 @@ func NewTable(cfg TableConfig) *Table {
 	if n == 0 {
 		n = DefaultMaxFinished
 	}
-	t := &Table{cfg: cfg, conns: make(map[Key]*Conn)}
+	t := &Table{cfg: cfg, conns: make(map[mapKey]*Conn)}
 	t.tombs.init(max(n, 0))
 	return t
 }
@@ -131,7 +131,8 @@ func canon(k Key) Key {
 func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 	t.Advance(seg.Time)
 	key := canon(seg.Key())
-	c = t.conns[key]
+	mk := packKey(key)
+	c = t.conns[mk]
 	if c != nil {
 		dir = c.Dir(seg.Src)
 		if !c.ws.newStream(dir, seg) {
@@ -176,7 +177,7 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 		c.A, c.B = seg.Src, seg.Dst
 	}
 	c.FirstFrame, c.FirstTime = seg.Frame, seg.Time
-	t.conns[key] = c
+	t.conns[mk] = c
 	t.stats.Created++
 	t.stats.Peak = max(t.stats.Peak, len(t.conns))
 	dir = c.Dir(seg.Src)
@@ -219,7 +220,7 @@ func (t *Table) Advance(now time.Time) {
 // c must be open: a call for a conn that is being finished (from OnFinish)
 // or already recycled is ignored.
 func (t *Table) MarkDone(c *Conn, deadline time.Time) {
-	if t.conns[c.key] != c {
+	if t.conns[packKey(c.key)] != c {
 		return
 	}
 	c.deadline = deadline.UnixNano()
@@ -254,7 +255,7 @@ func (t *Table) Close() {
 
 // finish removes c, reports it and recycles it.
 func (t *Table) finish(c *Conn, why Finish) {
-	delete(t.conns, c.key)
+	delete(t.conns, packKey(c.key))
 	t.lruRemove(c)
 	if c.heapIdx >= 0 {
 		t.heapRemove(int(c.heapIdx))

@@ -87,8 +87,8 @@ type tomb struct {
 type tombstones struct {
 	ring []tomb
 	cap  int
-	head int // next slot to overwrite once full
-	idx  map[Key]int32
+	head int              // next slot to overwrite once full
+	idx  map[mapKey]int32 // by packKey(tomb.key)
 }
 
 func (s *tombstones) init(n int) {
@@ -96,14 +96,14 @@ func (s *tombstones) init(n int) {
 		return
 	}
 	s.cap = n
-	s.idx = make(map[Key]int32)
+	s.idx = make(map[mapKey]int32)
 }
 
 func (s *tombstones) get(k Key) *tomb {
 	if s.idx == nil {
 		return nil
 	}
-	i, ok := s.idx[k]
+	i, ok := s.idx[packKey(k)]
 	if !ok {
 		return nil
 	}
@@ -114,9 +114,10 @@ func (s *tombstones) drop(k Key) {
 	if s.idx == nil {
 		return
 	}
-	if i, ok := s.idx[k]; ok {
+	mk := packKey(k)
+	if i, ok := s.idx[mk]; ok {
 		s.ring[i].live = false
-		delete(s.idx, k)
+		delete(s.idx, mk)
 	}
 }
 
@@ -127,16 +128,16 @@ func (s *tombstones) put(tb tomb) {
 	s.drop(tb.key)
 	tb.live = true
 	if len(s.ring) < s.cap {
-		s.idx[tb.key] = int32(len(s.ring))
+		s.idx[packKey(tb.key)] = int32(len(s.ring))
 		s.ring = append(s.ring, tb)
 		return
 	}
 	old := &s.ring[s.head]
 	if old.live {
-		delete(s.idx, old.key)
+		delete(s.idx, packKey(old.key))
 	}
 	*old = tb
-	s.idx[tb.key] = int32(s.head)
+	s.idx[packKey(tb.key)] = int32(s.head)
 	s.head = (s.head + 1) % s.cap
 }
 
