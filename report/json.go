@@ -235,6 +235,7 @@ type jsonRenderer struct {
 	spill spill
 	buf   bytes.Buffer
 	enc   *json.Encoder
+	fbuf  []byte // one flow, appendJSONFlow
 }
 
 func newJSON(w io.Writer, o Options, lines bool) *jsonRenderer {
@@ -263,17 +264,11 @@ func (r *jsonRenderer) Flow(t *analyzer.Teardown) error {
 	f := toJSONFlow(t)
 	if r.lines {
 		f.Type = "flow"
-		b, err := r.encode(f)
-		if err != nil {
-			return err
-		}
-		return r.write(append(b, '\n'))
+		r.fbuf = append(appendJSONFlow(r.fbuf[:0], f), '\n')
+		return r.write(r.fbuf)
 	}
-	b, err := r.encode(f)
-	if err != nil {
-		return err
-	}
-	return r.spill.add(t.Stream, b)
+	r.fbuf = appendJSONFlow(r.fbuf[:0], f)
+	return r.spill.add(t.Stream, r.fbuf)
 }
 
 func (r *jsonRenderer) write(b []byte) error {
