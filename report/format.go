@@ -146,20 +146,29 @@ func wrap(b []byte, text, indent string, cols int) []byte {
 		para, rest, more := strings.Cut(text, "\n")
 		col, start := -1, iw
 		for i := 0; i < len(para); {
-			r, size := rune(para[i]), 1
-			if r >= utf8.RuneSelf {
-				r, size = utf8.DecodeRuneInString(para[i:])
-			}
-			if unicode.IsSpace(r) {
+			if c := para[i]; c < utf8.RuneSelf {
+				if asciiSpace(c) {
+					i++
+					continue
+				}
+			} else if r, size := utf8.DecodeRuneInString(para[i:]); unicode.IsSpace(r) {
 				i += size
 				continue
 			}
+			size := 1
+			if para[i] >= utf8.RuneSelf {
+				_, size = utf8.DecodeRuneInString(para[i:])
+			}
 			j := i + size
 			for j < len(para) {
-				r, size := rune(para[j]), 1
-				if r >= utf8.RuneSelf {
-					r, size = utf8.DecodeRuneInString(para[j:])
+				if c := para[j]; c < utf8.RuneSelf {
+					if asciiSpace(c) {
+						break
+					}
+					j++
+					continue
 				}
+				r, size := utf8.DecodeRuneInString(para[j:])
 				if unicode.IsSpace(r) {
 					break
 				}
@@ -193,6 +202,9 @@ func wrap(b []byte, text, indent string, cols int) []byte {
 		text = rest
 	}
 }
+
+// asciiSpace is unicode.IsSpace for ASCII: '\t', '\n', '\v', '\f', '\r', ' '.
+func asciiSpace(c byte) bool { return c == ' ' || c-'\t' <= '\r'-'\t' }
 
 // frameList formats evidence frames "12, 13", eliding long lists.
 func frameList(frames []int64) string {
