@@ -68,7 +68,7 @@ const flagHelp = `  Analysis:
     --fin-timeout D          orphaned FIN_WAIT_2 lifetime, tcp_fin_timeout (default 1m0s)
     --stuck-after D          CLOSE_WAIT/FIN_WAIT_2 longer than D is stuck (default 5s)
     --idle-timeout D         finish a flow idle this long, capture time (default 5m0s)
-    --max-flows N            cap on open flows; oldest idle finished early (default 1048576)
+    --max-flows N            cap on open flows; oldest idle finished early (default 250000)
   Output:
     --json                   one JSON document per capture (report/SCHEMA.md)
     --all                    report every flow, not only those worth reading
