@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -316,7 +317,15 @@ func (r *jsonRenderer) Finish(c *Capture) error {
 	if c == nil {
 		c = &Capture{}
 	}
+	// Buffered: the flows go out in 64 KiB writes, not one write each.
+	w := r.w
+	bw := bufio.NewWriterSize(w, 64<<10)
+	r.w = bw
 	err := r.finish(c)
+	if ferr := bw.Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("report: write json: %w", ferr)
+	}
+	r.w = w
 	if rerr := r.spill.reset(); err == nil {
 		err = rerr
 	}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"fmt"
@@ -48,12 +49,18 @@ func (r *textRenderer) Finish(c *Capture) error {
 	appendSummaryText(&b, c, &r.sum, &r.o)
 	err := r.write(b.Bytes())
 	if err == nil {
+		// Buffered: one write per 64 KiB, not two per flow.
+		bw := bufio.NewWriterSize(r.w, 64<<10)
 		err = r.spill.each(func(_ int64, fb []byte) error {
-			if err := r.write([]byte{'\n'}); err != nil {
-				return err
+			_ = bw.WriteByte('\n')
+			if _, err := bw.Write(fb); err != nil {
+				return fmt.Errorf("report: write text: %w", err)
 			}
-			return r.write(fb)
+			return nil
 		})
+		if ferr := bw.Flush(); err == nil && ferr != nil {
+			err = fmt.Errorf("report: write text: %w", ferr)
+		}
 	}
 	if rerr := r.spill.reset(); err == nil {
 		err = rerr
