@@ -15,7 +15,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		if e := &c.ep[i]; e.state == SynReceived && !e.isnSet {
 			// We assumed e took the SYN, but it never answered: nothing
 			// shows a socket there (a firewall, a full backlog, no host).
-			c.retract(e, 0)
+			c.revert(e, 0, lost)
 		}
 	}
 	// States that lasted too long, still held at the end.

@@ -99,56 +99,53 @@ func (c *conn) confirm(e *endpoint, frame int64, ack flow.Seq, ackOK, otherOK bo
 	e.npend = n
 }
 
-// undo reverts the pending changes of e caused at or after frame, latest
-// first: later evidence showed the segments never reached e.
-func (c *conn) undo(e *endpoint, frame int64) bool {
-	undone := false
-	for e.npend > 0 {
-		p := e.pend[e.npend-1]
-		if p.frame < frame {
-			break
-		}
-		e.npend--
-		if p.idx >= 0 {
-			c.changes[p.idx].Undone = true
-			c.changes[p.idx].Tentative = false
-		}
-		e.state = p.from
-		undone = true
-	}
-	return undone
-}
+// withdrawal says why a pending change is taken back.
+type withdrawal uint8
 
-// retract withdraws the pending changes of e caused at or after frame, as
-// if they had not been recorded: the segment did reach e, but only after e
-// had acted (crossing FINs), and the change is recorded again where it
-// happened.
-func (c *conn) retract(e *endpoint, frame int64) {
-	for e.npend > 0 {
-		p := e.pend[e.npend-1]
-		if p.frame < frame {
-			break
-		}
-		e.npend--
-		if p.idx >= 0 {
-			c.changes[p.idx].Frame = retracted
-		}
-		e.state = p.from
-	}
-}
+const (
+	// lost: later evidence showed the cause never reached the endpoint
+	// (a retransmission of what it should have acknowledged, a RST from a
+	// socket that was never there). The change stays in the record, Undone.
+	lost withdrawal = iota
+	// late: the cause reached the endpoint only after the endpoint had
+	// acted (crossing FINs); the change is recorded again where it
+	// happened, so this record is dropped.
+	late
+)
 
-// retracted marks a withdrawn change; finish leaves it out.
+// retracted marks a dropped change (Frame); finish leaves it out.
 const retracted = -1
 
+// revert takes back the pending changes of e caused at or after frame,
+// latest first, restoring the state each one left.
+func (c *conn) revert(e *endpoint, frame int64, why withdrawal) {
+	for e.npend > 0 {
+		p := e.pend[e.npend-1]
+		if p.frame < frame {
+			break
+		}
+		e.npend--
+		if p.idx >= 0 {
+			ch := &c.changes[p.idx]
+			if why == late {
+				ch.Frame = retracted
+			} else {
+				ch.Undone, ch.Tentative = true, false
+			}
+		}
+		e.state = p.from
+	}
+}
+
 // undoCause reverts the latest pending change of e of the given cause (and
-// every pending change after it).
-func (c *conn) undoCause(e *endpoint, kind pendKind) bool {
+// every pending change after it) as lost.
+func (c *conn) undoCause(e *endpoint, kind pendKind) {
 	for i := e.npend - 1; i >= 0; i-- {
 		if e.pend[i].cause == kind {
-			return c.undo(e, e.pend[i].frame)
+			c.revert(e, e.pend[i].frame, lost)
+			return
 		}
 	}
-	return false
 }
 
 // runTimers applies the timers that would have fired by now.
@@ -220,7 +217,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 
 	if f&flow.RST != 0 && e.state == SynReceived && !e.isnSet {
 		// We assumed e took the SYN; its RST says no socket did.
-		c.undo(e, 0)
+		c.revert(e, 0, lost)
 	}
 	// What e's own segment proves about what e had received.
 	finRetrans := f&flow.FIN != 0 && e.finSent && seg.Seq.Add(seg.Len) == e.finSeq
@@ -447,7 +444,7 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 		// e sent its FIN before p's FIN reached it: the CLOSE_WAIT we
 		// assumed for e had not happened yet.
 		if e.state == CloseWait {
-			c.retract(e, p.finFrame)
+			c.revert(e, p.finFrame, late)
 		}
 	}
 	if acksPeer && e.peerFinAckFrame == 0 {
