@@ -63,45 +63,53 @@ func pcapBytes(t testing.TB, segs []seg) []byte {
 	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
 		t.Fatal(err)
 	}
-	cli, srv := net.IPv4(10, 0, 0, 1), net.IPv4(10, 0, 0, 2)
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	for i, s := range segs {
-		src, dst, sp, dp := cli, srv, layers.TCPPort(40001), layers.TCPPort(80)
-		if !s.fromClient {
-			src, dst, sp, dp = srv, cli, 80, 40001
-		}
-		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
-		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src, DstIP: dst}
-		tcp := &layers.TCP{SrcPort: sp, DstPort: dp, Seq: s.seq, Ack: s.ack, Window: 64240}
-		for _, c := range s.flags {
-			switch c {
-			case 'S':
-				tcp.SYN = true
-			case 'F':
-				tcp.FIN = true
-			case 'R':
-				tcp.RST = true
-			case 'A':
-				tcp.ACK = true
-			case 'P':
-				tcp.PSH = true
-			}
-		}
-		if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
-			t.Fatal(err)
-		}
-		buf := gopacket.NewSerializeBuffer()
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
-			eth, ip, tcp, gopacket.Payload(make([]byte, s.payload))); err != nil {
-			t.Fatal(err)
-		}
-		data := buf.Bytes()
+		data := ethTCPFrame(t, 40001, s.fromClient, s.flags, s.seq, s.ack, s.payload)
 		ci := gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(data), Length: len(data)}
 		if err := w.WritePacket(ci, data); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return out.Bytes()
+}
+
+// ethTCPFrame serialises one Ethernet/IPv4/TCP frame between
+// 10.0.0.1:cport (the client) and 10.0.0.2:80, with valid checksums.
+// flags holds the letters S F R A P.
+func ethTCPFrame(t testing.TB, cport uint16, fromClient bool, flags string, seq, ack uint32, payload int) []byte {
+	t.Helper()
+	cli, srv := net.IPv4(10, 0, 0, 1), net.IPv4(10, 0, 0, 2)
+	src, dst, sp, dp := cli, srv, layers.TCPPort(cport), layers.TCPPort(80)
+	if !fromClient {
+		src, dst, sp, dp = srv, cli, 80, layers.TCPPort(cport)
+	}
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src, DstIP: dst}
+	tcp := &layers.TCP{SrcPort: sp, DstPort: dp, Seq: seq, Ack: ack, Window: 64240}
+	for _, c := range flags {
+		switch c {
+		case 'S':
+			tcp.SYN = true
+		case 'F':
+			tcp.FIN = true
+		case 'R':
+			tcp.RST = true
+		case 'A':
+			tcp.ACK = true
+		case 'P':
+			tcp.PSH = true
+		}
+	}
+	if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
+		t.Fatal(err)
+	}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+		eth, ip, tcp, gopacket.Payload(make([]byte, payload))); err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte(nil), buf.Bytes()...)
 }
 
 // writeFile writes b to name in a test directory and returns the path.

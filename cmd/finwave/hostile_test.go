@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"net"
 	"runtime"
 	"strings"
 	"testing"
@@ -39,37 +38,7 @@ var hostileT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // and 10.0.0.2:80.
 func hostileFrame(t testing.TB, p hpkt) []byte {
 	t.Helper()
-	cli, srv := net.IPv4(10, 0, 0, 1), net.IPv4(10, 0, 0, 2)
-	src, dst, sp, dp := cli, srv, layers.TCPPort(p.cport), layers.TCPPort(80)
-	if !p.fromClient {
-		src, dst, sp, dp = srv, cli, 80, layers.TCPPort(p.cport)
-	}
-	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
-	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src, DstIP: dst}
-	tcp := &layers.TCP{SrcPort: sp, DstPort: dp, Seq: p.seq, Ack: p.ack, Window: 64240}
-	for _, c := range p.flags {
-		switch c {
-		case 'S':
-			tcp.SYN = true
-		case 'F':
-			tcp.FIN = true
-		case 'R':
-			tcp.RST = true
-		case 'A':
-			tcp.ACK = true
-		case 'P':
-			tcp.PSH = true
-		}
-	}
-	if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
-		t.Fatal(err)
-	}
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
-		eth, ip, tcp, gopacket.Payload(bytes.Repeat([]byte{'x'}, p.payload))); err != nil {
-		t.Fatal(err)
-	}
-	b := append([]byte(nil), buf.Bytes()...)
+	b := ethTCPFrame(t, p.cport, p.fromClient, p.flags, p.seq, p.ack, p.payload)
 	if p.mutate != nil {
 		p.mutate(b)
 	}
