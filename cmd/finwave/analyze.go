@@ -129,6 +129,34 @@ type result struct {
 	interrupted bool
 }
 
+// captureSummary describes one analysed capture (file or live) for the
+// report: the pipeline's frame counts, the analyzer's flow counts, and the
+// duplicate captures the analyzer dropped among the skipped frames.
+func captureSummary(name string, st *pipeline.Stats, as analyzer.Stats, profile string) *report.Capture {
+	skipped := st.Skipped()
+	if as.Duplicates > 0 {
+		if skipped == nil {
+			skipped = map[string]int64{}
+		}
+		skipped["duplicate capture"] = as.Duplicates
+	}
+	c := &report.Capture{
+		File:        name,
+		Frames:      st.Frames,
+		TCPSegments: st.TCPSegments,
+		Skipped:     skipped,
+		First:       st.First,
+		Last:        st.Last,
+		Profile:     profile,
+		Flows:       as.Flows,
+		Evicted:     as.Evicted,
+	}
+	if st.ReadErr != nil {
+		c.ReadError = st.ReadErr.Error()
+	}
+	return c
+}
+
 // writeError is a failure to write the report itself.
 type writeError struct{ err error }
 
@@ -179,27 +207,7 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.
 		st.ReadErr = nil // the signal cut a read of stdin: not damage
 	}
 
-	skipped := st.Skipped()
-	if as.Duplicates > 0 {
-		if skipped == nil {
-			skipped = map[string]int64{}
-		}
-		skipped["duplicate capture"] = as.Duplicates
-	}
-	c := &report.Capture{
-		File:        displayName(path),
-		Frames:      st.Frames,
-		TCPSegments: st.TCPSegments,
-		Skipped:     skipped,
-		First:       st.First,
-		Last:        st.Last,
-		Profile:     cfg.Profile.Name,
-		Flows:       as.Flows,
-		Evicted:     as.Evicted,
-	}
-	if st.ReadErr != nil {
-		c.ReadError = st.ReadErr.Error()
-	}
+	c := captureSummary(displayName(path), &st, as, cfg.Profile.Name)
 	if werr == nil {
 		werr = r.Finish(c)
 	}

@@ -216,20 +216,7 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 		status.clear()
 	}
 	as := a.Stats()
-	c := &report.Capture{
-		File:        "live:" + f.iface,
-		Frames:      st.Frames,
-		TCPSegments: st.TCPSegments,
-		Skipped:     st.Skipped(),
-		First:       st.First,
-		Last:        st.Last,
-		Profile:     cfg.Profile.Name,
-		Flows:       as.Flows,
-		Evicted:     as.Evicted,
-	}
-	if st.ReadErr != nil {
-		c.ReadError = st.ReadErr.Error()
-	}
+	c := captureSummary("live:"+f.iface, &st, as, cfg.Profile.Name)
 	if werr == nil {
 		werr = writeLiveStats(e.stdout, f.json, f.iface, ks, ksErr, as)
 	}
