@@ -1,7 +1,7 @@
 package analyzer
 
 import (
-	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -43,144 +43,160 @@ func (k Kind) Describe() string {
 	return ""
 }
 
-func frameList(fs []int64) string {
-	s := ""
+// para builds a detail paragraph by appending: no fmt, one allocation (the
+// final string) per paragraph, the buffer reused across flows.
+type para struct{ b []byte }
+
+// s appends strings.
+func (p *para) s(parts ...string) *para {
+	for _, x := range parts {
+		p.b = append(p.b, x...)
+	}
+	return p
+}
+
+// n appends a decimal integer (a frame number or a count).
+func (p *para) n(v int64) *para {
+	p.b = strconv.AppendInt(p.b, v, 10)
+	return p
+}
+
+// frames appends a list of frame numbers: "3, 7, 12".
+func (p *para) frames(fs []int64) *para {
 	for i, f := range fs {
 		if i > 0 {
-			s += ", "
+			p.b = append(p.b, ", "...)
 		}
-		s += fmt.Sprint(f)
+		p.b = strconv.AppendInt(p.b, f, 10)
 	}
-	return s
+	return p
 }
 
-func ms(d time.Duration) string {
+// ms appends a duration for people: "850 µs", "200 ms", "61.0 s".
+func (p *para) ms(d time.Duration) *para {
 	switch {
 	case d < time.Millisecond:
-		return fmt.Sprintf("%d µs", d.Microseconds())
+		p.b = append(strconv.AppendInt(p.b, d.Microseconds(), 10), " µs"...)
 	case d < 10*time.Second:
-		return fmt.Sprintf("%d ms", d.Milliseconds())
+		p.b = append(strconv.AppendInt(p.b, d.Milliseconds(), 10), " ms"...)
+	default:
+		p.b = append(strconv.AppendFloat(p.b, d.Seconds(), 'f', 1, 64), " s"...)
 	}
-	return fmt.Sprintf("%.1f s", d.Seconds())
+	return p
 }
 
-// detail writes the explanation paragraph of one anomaly.
-func (c *conn) detail(cfg *Config, a *anomaly, t *Teardown) string {
+// detail writes the explanation paragraph of one anomaly, using p's buffer.
+func (c *conn) detail(p *para, cfg *Config, a *anomaly) string {
+	p.b = p.b[:0]
+	c.appendDetail(p, cfg, a)
+	return string(p.b)
+}
+
+// appendDetail appends the explanation paragraph of one anomaly to p.
+func (c *conn) appendDetail(p *para, cfg *Config, a *anomaly) {
 	who := a.side.String()
 	peer := a.side.Peer().String()
 	linux := cfg.Profile.KernelPaths
+	last := func() int64 { return a.frames[len(a.frames)-1] }
 	switch a.kind {
 	case FINRetransmitted:
-		n := len(a.frames) - 1
-		s := fmt.Sprintf("The %s sent its FIN %d more time(s) (frames %s).", who, n, frameList(a.frames))
+		p.s("The ", who, " sent its FIN ").n(int64(len(a.frames) - 1)).s(" more time(s) (frames ").frames(a.frames).s(").")
 		if a.refFrame != 0 {
-			s += fmt.Sprintf(" The %s had acknowledged it in frame %d, so that ACK did not reach the %s in time.", peer, a.refFrame, who)
+			p.s(" The ", peer, " had acknowledged it in frame ").n(a.refFrame).s(", so that ACK did not reach the ", who, " in time.")
 		} else if c.ep[a.side].finAckFrame == 0 {
-			s += fmt.Sprintf(" The capture shows no ACK of it from the %s: the FIN or its ACK was lost, or the %s is gone.", peer, peer)
+			p.s(" The capture shows no ACK of it from the ", peer, ": the FIN or its ACK was lost, or the ", peer, " is gone.")
 		}
 		if linux {
-			s += " Linux retransmits an unacknowledged FIN on the RTO; an orphaned socket gives up after tcp_orphan_retries (default 8) and resets."
+			p.s(" Linux retransmits an unacknowledged FIN on the RTO; an orphaned socket gives up after tcp_orphan_retries (default 8) and resets.")
 		}
-		s += " Once is harmless; repeated, look for loss on the path or an unresponsive peer."
-		return s
+		p.s(" Once is harmless; repeated, look for loss on the path or an unresponsive peer.")
 	case LostFinalACK:
-		return fmt.Sprintf("The %s sent its FIN again %s after the %s's final ACK (frame %d): that ACK never reached the %s, "+
-			"which stayed in LAST_ACK. The %s, in TIME_WAIT, answers the retransmission: this is what TIME_WAIT is for. "+
-			"Once is harmless; often, look for loss on the path toward the %s.",
-			who, ms(a.dur), peer, a.refFrame, who, peer, who)
+		p.s("The ", who, " sent its FIN again ").ms(a.dur).s(" after the ", peer, "'s final ACK (frame ").n(a.refFrame).
+			s("): that ACK never reached the ", who, ", which stayed in LAST_ACK. The ", peer,
+				", in TIME_WAIT, answers the retransmission: this is what TIME_WAIT is for. Once is harmless; often, look for loss on the path toward the ",
+				who, ".")
 	case TimeWaitAssassination:
-		s := fmt.Sprintf("A RST (frame %s) reached the %s while it was in TIME_WAIT (%s after entering it) and ended it early. "+
-			"RFC 1337 calls this TIME_WAIT assassination: old duplicates of this connection can now be accepted by a new one on the same 4-tuple.",
-			frameList(a.frames), who, ms(a.dur))
+		p.s("A RST (frame ").frames(a.frames).s(") reached the ", who, " while it was in TIME_WAIT (").ms(a.dur).
+			s(" after entering it) and ended it early. RFC 1337 calls this TIME_WAIT assassination: old duplicates of this connection can now be accepted by a new one on the same 4-tuple.")
 		if linux {
-			s += " Linux kills TIME_WAIT on an in-window RST unless net.ipv4.tcp_rfc1337=1 (tcp_timewait_state_process). Check what sent the RST: a middlebox, a scanner, or the peer answering a stale ACK."
+			p.s(" Linux kills TIME_WAIT on an in-window RST unless net.ipv4.tcp_rfc1337=1 (tcp_timewait_state_process). Check what sent the RST: a middlebox, a scanner, or the peer answering a stale ACK.")
 		}
-		return s
 	case RSTUnreadData:
-		s := fmt.Sprintf("The %s reset the connection (frame %d) instead of closing it with FIN. The %s's last data (frame %d) "+
-			"was never answered, so it was most likely still unread when the %s's application called close().",
-			who, a.frames[len(a.frames)-1], peer, a.refFrame, who)
+		p.s("The ", who, " reset the connection (frame ").n(last()).s(") instead of closing it with FIN. The ", peer, "'s last data (frame ").n(a.refFrame).
+			s(") was never answered, so it was most likely still unread when the ", who, "'s application called close().")
 		if linux {
-			s += " Linux tcp_close sends RST when the receive queue holds unread data (nstat TcpExtTCPAbortOnClose; RFC 2525 §2.17)."
+			p.s(" Linux tcp_close sends RST when the receive queue holds unread data (nstat TcpExtTCPAbortOnClose; RFC 2525 §2.17).")
 		}
-		s += fmt.Sprintf(" Check the %s's application: it closes without reading the whole request (pipelined or unexpected data). A SO_LINGER {1,0} abort looks the same on the wire.", who)
-		return s
+		p.s(" Check the ", who, "'s application: it closes without reading the whole request (pipelined or unexpected data). A SO_LINGER {1,0} abort looks the same on the wire.")
 	case RSTLingerZero:
-		s := fmt.Sprintf("The %s aborted the connection with RST (frame %d) and nothing it had received appears unread", who, a.frames[0])
+		p.s("The ", who, " aborted the connection with RST (frame ").n(a.frames[0]).s(") and nothing it had received appears unread")
 		if a.note == "after-reply" {
-			s += fmt.Sprintf(" (the %s's last data, frame %d, answered the %s's request)", peer, a.refFrame, who)
+			p.s(" (the ", peer, "'s last data, frame ").n(a.refFrame).s(", answered the ", who, "'s request)")
 		}
-		s += ": an abortive close, most likely SO_LINGER {1, 0} then close(), or an application abort."
+		p.s(": an abortive close, most likely SO_LINGER {1, 0} then close(), or an application abort.")
 		if linux {
-			s += " Linux: tcp_close → tcp_disconnect → tcp_send_active_reset, counted as TcpExtTCPAbortOnData. If data was in fact unread, TcpExtTCPAbortOnClose counts it instead."
+			p.s(" Linux: tcp_close → tcp_disconnect → tcp_send_active_reset, counted as TcpExtTCPAbortOnData. If data was in fact unread, TcpExtTCPAbortOnClose counts it instead.")
 		}
-		s += " Intentional in some clients (to skip TIME_WAIT); otherwise check the application's socket options."
-		return s
+		p.s(" Intentional in some clients (to skip TIME_WAIT); otherwise check the application's socket options.")
 	case RSTDataAfterClose:
-		s := fmt.Sprintf("The %s had closed (FIN, frame %d), but the %s kept sending (frame %d); the %s answered with RST (frame %d).",
-			who, c.ep[a.side].finFrame, peer, a.refFrame, who, a.frames[len(a.frames)-1])
+		p.s("The ", who, " had closed (FIN, frame ").n(c.ep[a.side].finFrame).s("), but the ", peer, " kept sending (frame ").n(a.refFrame).
+			s("); the ", who, " answered with RST (frame ").n(last()).s(").")
 		if linux {
-			s += " After close() the socket is orphaned and cannot deliver data: tcp_rcv_state_process resets it (TcpExtTCPAbortOnData)."
+			p.s(" After close() the socket is orphaned and cannot deliver data: tcp_rcv_state_process resets it (TcpExtTCPAbortOnData).")
 		}
-		s += fmt.Sprintf(" The %s's data is lost. Check the protocol: the %s closed while the %s still had something to say (use shutdown(SHUT_WR) and read to EOF before close()).", peer, who, peer)
-		return s
+		p.s(" The ", peer, "'s data is lost. Check the protocol: the ", who, " closed while the ", peer,
+			" still had something to say (use shutdown(SHUT_WR) and read to EOF before close()).")
 	case RSTAfterFinWait2Timeout:
-		return fmt.Sprintf("The %s closed and its FIN was acknowledged, but the %s did not close. After tcp_fin_timeout (%s here) the "+
-			"orphaned FIN_WAIT_2 was destroyed; when the %s finally wrote (frame %d), the %s had no socket left and reset (frames %s). "+
-			"Check why the %s kept the connection half-open so long (a CLOSE_WAIT leak).",
-			who, peer, cfg.FinTimeout, peer, c.ep[a.side.Peer()].lastPayloadFrame, who, frameList(a.frames), peer)
+		p.s("The ", who, " closed and its FIN was acknowledged, but the ", peer, " did not close. After tcp_fin_timeout (", cfg.FinTimeout.String(),
+			" here) the orphaned FIN_WAIT_2 was destroyed; when the ", peer, " finally wrote (frame ").n(c.ep[a.side.Peer()].lastPayloadFrame).
+			s("), the ", who, " had no socket left and reset (frames ").frames(a.frames).
+			s("). Check why the ", peer, " kept the connection half-open so long (a CLOSE_WAIT leak).")
 	case RSTOutOfWindow:
-		var why string
+		p.s("A RST claiming to come from the ", who, " (frames ").frames(a.frames).s(") was not accepted: ")
 		switch a.note {
 		case "challenge":
-			why = fmt.Sprintf("its sequence number was inside the %s's window but not the exact next one, so the %s ignored it", peer, peer)
+			p.s("its sequence number was inside the ", peer, "'s window but not the exact next one, so the ", peer, " ignored it")
 			if cfg.Profile.ChallengeACK {
-				why += " and answers with a challenge ACK (RFC 5961 §3.2; Linux TcpExtTCPChallengeACK)"
+				p.s(" and answers with a challenge ACK (RFC 5961 §3.2; Linux TcpExtTCPChallengeACK)")
 			}
 		case "time-wait":
-			why = fmt.Sprintf("the %s was in TIME_WAIT and its sequence number was not the next expected one, so it was dropped", peer)
+			p.s("the ", peer, " was in TIME_WAIT and its sequence number was not the next expected one, so it was dropped")
 		default:
-			why = fmt.Sprintf("its sequence number was outside the %s's receive window, so the %s ignored it", peer, peer)
+			p.s("its sequence number was outside the ", peer, "'s receive window, so the ", peer, " ignored it")
 		}
-		return fmt.Sprintf("A RST claiming to come from the %s (frames %s) was not accepted: %s. "+
-			"Blind or injected resets (a middlebox, an IPS, an attack) and stale RSTs after loss look like this. "+
-			"Check what sits on the path and whether the %s really sent it.", who, frameList(a.frames), why, who)
+		p.s(". Blind or injected resets (a middlebox, an IPS, an attack) and stale RSTs after loss look like this. Check what sits on the path and whether the ",
+			who, " really sent it.")
 	case CloseWaitStuck:
-		s := fmt.Sprintf("The %s acknowledged the %s's FIN (frame %d) but did not close its side for %s", who, peer, c.ep[a.side.Peer()].finFrame, ms(a.dur))
+		p.s("The ", who, " acknowledged the ", peer, "'s FIN (frame ").n(c.ep[a.side.Peer()].finFrame).s(") but did not close its side for ").ms(a.dur)
 		if a.note == "still" {
-			s += " and was still in CLOSE_WAIT when the analysis ended"
+			p.s(" and was still in CLOSE_WAIT when the analysis ended")
 		}
-		return s + fmt.Sprintf(". The %s's application has read EOF and not called close(): a socket leak or a slow handler. "+
-			"On the host, `ss -tn state close-wait` lists them.", who)
+		p.s(". The ", who, "'s application has read EOF and not called close(): a socket leak or a slow handler. On the host, `ss -tn state close-wait` lists them.")
 	case FinWait2Stuck:
-		s := fmt.Sprintf("The %s's FIN was acknowledged (frame %d) but the %s's FIN did not come for %s", who, c.ep[a.side].finAckFrame, peer, ms(a.dur))
+		p.s("The ", who, "'s FIN was acknowledged (frame ").n(c.ep[a.side].finAckFrame).s(") but the ", peer, "'s FIN did not come for ").ms(a.dur)
 		if a.note == "still" {
-			s += "; it was still in FIN_WAIT_2 when the analysis ended"
+			p.s("; it was still in FIN_WAIT_2 when the analysis ended")
 		}
-		s += fmt.Sprintf(". This mirrors the %s staying in CLOSE_WAIT, or a half-close where the %s keeps sending.", peer, peer)
+		p.s(". This mirrors the ", peer, " staying in CLOSE_WAIT, or a half-close where the ", peer, " keeps sending.")
 		if linux && cfg.Profile.OrphanFinWait2Timeout {
-			s += fmt.Sprintf(" If the %s called close(), Linux destroys the orphaned FIN_WAIT_2 after tcp_fin_timeout (%s).", who, cfg.FinTimeout)
+			p.s(" If the ", who, " called close(), Linux destroys the orphaned FIN_WAIT_2 after tcp_fin_timeout (", cfg.FinTimeout.String(), ").")
 		}
-		return s
 	case DataAfterFIN:
-		return fmt.Sprintf("The %s sent data beyond its own FIN (frames %s). No data may follow a FIN (RFC 9293 §3.10.7.4): a broken stack, "+
-			"a middlebox rewriting sequence numbers, or crafted traffic.", who, frameList(a.frames))
+		p.s("The ", who, " sent data beyond its own FIN (frames ").frames(a.frames).
+			s("). No data may follow a FIN (RFC 9293 §3.10.7.4): a broken stack, a middlebox rewriting sequence numbers, or crafted traffic.")
 	case SYNInTimeWait:
-		return fmt.Sprintf("A new SYN (frame %s) reused the 4-tuple while the %s's previous connection on it was still in TIME_WAIT (%s left). "+
-			"Linux accepts it when the SYN's sequence number (or timestamp) is newer than the old connection's, otherwise it re-ACKs the old one; "+
-			"frequent reuse means port exhaustion on the client side (check ip_local_port_range, tcp_tw_reuse, connection pooling).",
-			frameList(a.frames), who, ms(a.dur))
+		p.s("A new SYN (frame ").frames(a.frames).s(") reused the 4-tuple while the ", who, "'s previous connection on it was still in TIME_WAIT (").ms(a.dur).
+			s(" left). Linux accepts it when the SYN's sequence number (or timestamp) is newer than the old connection's, otherwise it re-ACKs the old one; " +
+				"frequent reuse means port exhaustion on the client side (check ip_local_port_range, tcp_tw_reuse, connection pooling).")
 	case SimultaneousClose:
-		return fmt.Sprintf("Both sides sent a FIN before receiving the other's (frames %s): a simultaneous close. Both end in TIME_WAIT "+
-			"(RFC 9293 §3.6). Harmless; it means both applications closed at about the same time.", frameList(a.frames))
+		p.s("Both sides sent a FIN before receiving the other's (frames ").frames(a.frames).
+			s("): a simultaneous close. Both end in TIME_WAIT (RFC 9293 §3.6). Harmless; it means both applications closed at about the same time.")
 	case HalfClose:
-		return fmt.Sprintf("The %s closed its sending side (FIN, frame %d) and kept receiving: the %s sent more data after the FIN (frame %d) "+
-			"and the %s acknowledged it (frame %d). This is shutdown(SHUT_WR), a legitimate half-close.",
-			who, c.ep[a.side].finFrame, peer, c.ep[a.side.Peer()].dataAfterPeerFINFrame, who, a.frames[len(a.frames)-1])
+		p.s("The ", who, " closed its sending side (FIN, frame ").n(c.ep[a.side].finFrame).s(") and kept receiving: the ", peer,
+			" sent more data after the FIN (frame ").n(c.ep[a.side.Peer()].dataAfterPeerFINFrame).s(") and the ", who, " acknowledged it (frame ").n(last()).
+			s("). This is shutdown(SHUT_WR), a legitimate half-close.")
 	case InvalidFlags:
-		return fmt.Sprintf("The %s sent segments with an impossible combination of control flags, or a RST carrying data (frames %s): "+
-			"no Linux path does this (a RST may carry diagnostic text by RFC 1122 §4.2.2.12, rarely seen); "+
-			"it is crafted traffic (a scan or fingerprinting) or corruption.", who, frameList(a.frames))
+		p.s("The ", who, " sent segments with an impossible combination of control flags, or a RST carrying data (frames ").frames(a.frames).
+			s("): no Linux path does this (a RST may carry diagnostic text by RFC 1122 §4.2.2.12, rarely seen); it is crafted traffic (a scan or fingerprinting) or corruption.")
 	}
-	return ""
 }

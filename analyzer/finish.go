@@ -9,7 +9,7 @@ import (
 )
 
 // finish turns the flow's state into its Teardown at capture time now.
-func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
+func (c *conn) finish(cfg *Config, p *para, why flow.Finish, now time.Time) *Teardown {
 	c.runTimers(cfg, now)
 	for i := range c.ep {
 		if e := &c.ep[i]; e.state == SynReceived && !e.isnSet {
@@ -90,7 +90,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 			Endpoint: a.side,
 			Frames:   a.frames,
 			Severity: a.sev,
-			Detail:   c.detail(cfg, a, t),
+			Detail:   c.detail(p, cfg, a),
 		})
 	}
 	slices.SortStableFunc(t.Anomalies, func(ai, aj Anomaly) int {
