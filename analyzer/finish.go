@@ -3,6 +3,7 @@ package analyzer
 import (
 	"cmp"
 	"slices"
+	"sync"
 	"time"
 
 	"finwave/flow"
@@ -23,7 +24,12 @@ func (c *conn) finish(cfg *Config, p *para, why flow.Finish, now time.Time) *Tea
 		c.stuck(cfg, &c.ep[i], now, true)
 	}
 
-	t := &Teardown{
+	t := newTeardown()
+	*t = Teardown{
+		Segments:   t.Segments[:0],
+		Anomalies:  t.anoms[:0],
+		changes:    t.changes[:0],
+		frames:     t.frames[:0],
 		Stream:     c.stream,
 		Client:     c.client,
 		Server:     c.server,
@@ -45,8 +51,8 @@ func (c *conn) finish(cfg *Config, p *para, why flow.Finish, now time.Time) *Tea
 	// Segments: the SYNs kept aside are shown when the connection never
 	// got established, or when nothing else was labelled.
 	// One backing array for the segments and one for all their changes.
-	segs := make([]LabelledSegment, 0, len(c.segs)+len(c.synSegs))
-	chs := make([]Change, 0, len(c.changes))
+	segs := slices.Grow(t.Segments, len(c.segs)+len(c.synSegs))
+	chs := slices.Grow(t.changes, len(c.changes))
 	if !c.estab || len(c.segs) == 0 || t.Pattern == PatternRefused || t.Pattern == PatternUnanswered {
 		for i := range c.synSegs {
 			if c.haveSyn[i] {
@@ -76,22 +82,37 @@ func (c *conn) finish(cfg *Config, p *para, why flow.Finish, now time.Time) *Tea
 			})
 		}
 	}
+	if segs == nil {
+		segs = []LabelledSegment{} // never nil, as before recycling
+	}
 	t.Segments = segs
+	t.changes = chs
 	t.SegmentsOmitted = c.omitted
 
+	n := 0
+	for i := range c.anoms {
+		n += len(c.anoms[i].frames)
+	}
+	fr := slices.Grow(t.frames, n)
 	for i := range c.anoms {
 		a := &c.anoms[i]
-		slices.Sort(a.frames)
-		if t.Anomalies == nil {
-			t.Anomalies = make([]Anomaly, 0, len(c.anoms))
-		}
+		start := len(fr)
+		fr = append(fr, a.frames...)
+		frames := fr[start:len(fr):len(fr)]
+		slices.Sort(frames)
 		t.Anomalies = append(t.Anomalies, Anomaly{
 			Kind:     a.kind,
 			Endpoint: a.side,
-			Frames:   a.frames,
+			Frames:   frames,
 			Severity: a.sev,
 			Detail:   c.detail(p, cfg, a),
 		})
+	}
+	t.frames = fr
+	t.anoms = t.Anomalies
+	if len(t.Anomalies) == 0 {
+		// "No anomalies" is a nil slice; the array waits for the next use.
+		t.Anomalies = nil
 	}
 	slices.SortStableFunc(t.Anomalies, func(ai, aj Anomaly) int {
 		if ai.Severity != aj.Severity {
@@ -100,6 +121,23 @@ func (c *conn) finish(cfg *Config, p *para, why flow.Finish, now time.Time) *Tea
 		return cmp.Compare(firstFrame(ai.Frames), firstFrame(aj.Frames))
 	})
 	return t
+}
+
+// teardowns holds recycled Teardowns (Recycle).
+var teardowns = sync.Pool{New: func() any { return new(Teardown) }}
+
+func newTeardown() *Teardown { return teardowns.Get().(*Teardown) }
+
+// Recycle gives t back for reuse by the flows that finish later: t and
+// everything reachable from it (segments, changes, anomalies, frames) must
+// not be used after the call; strings taken from it stay valid. Calling it
+// is optional (a Teardown not recycled is garbage collected); the emit
+// callback, or whoever it hands t to, calls it once done with t. Safe for
+// concurrent use.
+func Recycle(t *Teardown) {
+	if t != nil {
+		teardowns.Put(t)
+	}
 }
 
 // senderLast is 0 for the sender's side, 1 for the other: sorting on it

@@ -318,6 +318,13 @@ type Teardown struct {
 	// SYN after the grace or idle timeout): same Stream, analysed afresh.
 	Continued bool
 	Profile   string // "linux" or "rfc793"
+
+	// Backing arrays kept across Recycle: the segments' Changes and the
+	// anomalies' Frames are slices of changes and frames; anoms is
+	// Anomalies' array (Anomalies is nil when there are none).
+	changes []Change
+	frames  []int64
+	anoms   []Anomaly
 }
 
 // End returns the end state of side s.

@@ -189,6 +189,7 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.
 		if werr == nil {
 			werr = r.Flow(t)
 		}
+		analyzer.Recycle(t) // renderers keep nothing of t
 	}
 	var st pipeline.Stats
 	var runner pipeline.Runner
