@@ -13,6 +13,19 @@ const maxChanges = 96
 // maxFrames bounds the evidence frames kept per anomaly.
 const maxFrames = 16
 
+// change is a Change as the machines record it: no time (a change caused
+// by a frame happens at that frame's time, finish takes it from the
+// segment; a timer's change, Frame 0, is never shown) and half the size.
+type change struct {
+	frame     int64 // retracted: dropped (a late crossing FIN)
+	confirmed int64
+	reason    string
+	side      Side
+	from, to  State
+	tentative bool
+	undone    bool
+}
+
 // pending is a receiver-side change not yet confirmed by the receiver.
 type pending struct {
 	idx   int32    // index into conn.changes, -1 when not recorded (cap)
@@ -33,43 +46,22 @@ const (
 
 // endpoint is one side's close machine and what the capture showed of it.
 type endpoint struct {
-	side  Side
-	state State
 	since time.Time // when state was entered (TIME_WAIT: last restart)
 
 	pend  [6]pending
 	npend int
 
-	isnSet bool
-	isn    flow.Seq
-
-	finSent  bool
-	finSeq   flow.Seq // sequence number the FIN occupies
 	finFrame int64
-	finTime  time.Time
-
 	// finAckFrame is the first peer segment seen acknowledging our FIN.
 	finAckFrame int64
 	finAckTime  time.Time
 	// peerFinAckFrame is our first segment acknowledging the peer's FIN.
 	peerFinAckFrame int64
-	// peerFinRetrans is set when the peer retransmitted its FIN after our
-	// ACK of it, so our next ACK of it is a re-ACK.
-	peerFinRetrans bool
 
 	rstFrame   int64 // first RST we sent
 	closeFrame int64 // first FIN or RST we sent: when we ended our side
-	closeTime  time.Time
 
-	// orphan evidence: data toward us after our FIN that we acknowledged
-	// means shutdown(SHUT_WR), not close() (half-close).
-	ackedDataAfterFIN bool
-	// fw2Timeout: our FIN_WAIT_2 ended by tcp_fin_timeout (timer).
-	fw2Timeout bool
-
-	sentPayload      bool
 	lastPayloadFrame int64
-	lastPayloadTime  time.Time
 	// lastTurnFrame is the first frame of our latest run of payload (a
 	// turn in the conversation); used to tell unread data from a linger-0
 	// abort.
@@ -79,23 +71,42 @@ type endpoint struct {
 	// ACK is a challenge ACK.
 	challengeFrame int64
 	keepAlives     int
-	dataAfterClose bool // first data-after-close already labelled
+	// dataAfterPeerFINFrame: where dataAfterPeerFIN was sent.
+	dataAfterPeerFINFrame int64
+
 	// dataAfterPeerFIN is the end of the data we sent after acknowledging
 	// the peer's FIN (the peer half-closed and we kept writing).
-	dataAfterPeerFIN      flow.Seq
-	dataAfterPeerFINFrame int64
+	dataAfterPeerFIN flow.Seq
+	isn              flow.Seq
+	finSeq           flow.Seq // sequence number the FIN occupies
+
+	side  Side
+	state State
+
+	isnSet  bool
+	finSent bool
+	// peerFinRetrans is set when the peer retransmitted its FIN after our
+	// ACK of it, so our next ACK of it is a re-ACK.
+	peerFinRetrans bool
+	// orphan evidence: data toward us after our FIN that we acknowledged
+	// means shutdown(SHUT_WR), not close() (half-close).
+	ackedDataAfterFIN bool
+	// fw2Timeout: our FIN_WAIT_2 ended by tcp_fin_timeout (timer).
+	fw2Timeout     bool
+	sentPayload    bool
+	dataAfterClose bool // first data-after-close already labelled
 }
 
 // lastSeg is the identity of the last segment one side sent, to recognise
 // the same packet captured twice (tcpdump -i any sees a packet on every
 // interface it crosses: veth, bridge, uplink).
 type lastSeg struct {
+	t        time.Time
 	seq, ack flow.Seq
-	flags    flow.Flags
-	win      uint16
 	n        uint32
 	tsval    uint32
-	t        time.Time
+	win      uint16
+	flags    flow.Flags
 	set      bool
 }
 
@@ -127,7 +138,7 @@ type conn struct {
 	client    flow.Endpoint
 	server    flow.Endpoint
 
-	changes  []Change
+	changes  []change
 	segs     []LabelledSegment
 	omitted  int
 	anoms    []anomaly
@@ -143,7 +154,6 @@ type conn struct {
 	threeWay bool // a wave-2+3 was seen
 	estab    bool // a handshake completed or the flow started mid-stream
 	done     bool
-	doneAt   time.Time
 
 	firstFrame, lastFrame int64
 	firstTime, lastTime   time.Time

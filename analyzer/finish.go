@@ -66,9 +66,10 @@ func (c *conn) finish(cfg *Config, p *para, why flow.Finish, now time.Time) *Tea
 	// Attach each change to the segment that caused it.
 	for i := range segs {
 		start := len(chs)
-		for _, ch := range c.changes {
-			if ch.Frame == segs[i].Frame && ch.Frame != retracted {
-				chs = append(chs, ch)
+		for j := range c.changes {
+			if ch := &c.changes[j]; ch.frame == segs[i].Frame && ch.frame != retracted {
+				chs = append(chs, Change{Side: ch.side, From: ch.from, To: ch.to, Frame: ch.frame, Time: segs[i].Time,
+					Tentative: ch.tentative, Confirmed: ch.confirmed, Undone: ch.undone, Reason: ch.reason})
 			}
 		}
 		if len(chs) > start {
@@ -161,7 +162,7 @@ func (c *conn) endState(cfg *Config, s Side) EndState {
 	e := &c.ep[s]
 	es := EndState{State: e.state, Since: e.since, Until: c.untilOf(cfg, e)}
 	for i := e.npend - 1; i >= 0; i-- {
-		if idx := e.pend[i].idx; idx >= 0 && c.changes[idx].To == e.state && c.changes[idx].Tentative {
+		if idx := e.pend[i].idx; idx >= 0 && c.changes[idx].to == e.state && c.changes[idx].tentative {
 			es.Tentative = true
 			break
 		}

@@ -20,9 +20,9 @@ func (c *conn) setState(cfg *Config, e *endpoint, to State, frame int64, t time.
 	if len(c.changes) >= maxChanges {
 		return -1
 	}
-	c.changes = append(c.changes, Change{
-		Side: e.side, From: from, To: to, Frame: frame, Time: t,
-		Tentative: tentative, Reason: reason,
+	c.changes = append(c.changes, change{
+		side: e.side, from: from, to: to, frame: frame,
+		tentative: tentative, reason: reason,
 	})
 	return int32(len(c.changes) - 1)
 }
@@ -88,8 +88,8 @@ func (c *conn) confirm(e *endpoint, frame int64, ack flow.Seq, ackOK, otherOK bo
 		}
 		if ok {
 			if p.idx >= 0 {
-				c.changes[p.idx].Tentative = false
-				c.changes[p.idx].Confirmed = frame
+				c.changes[p.idx].tentative = false
+				c.changes[p.idx].confirmed = frame
 			}
 			continue
 		}
@@ -128,9 +128,9 @@ func (c *conn) revert(e *endpoint, frame int64, why withdrawal) {
 		if p.idx >= 0 {
 			ch := &c.changes[p.idx]
 			if why == late {
-				ch.Frame = retracted
+				ch.frame = retracted
 			} else {
-				ch.Undone, ch.Tentative = true, false
+				ch.undone, ch.tentative = true, false
 			}
 		}
 		e.state = p.from
@@ -246,7 +246,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 			e.lastTurnFrame = seg.Frame
 		}
 		e.sentPayload = true
-		e.lastPayloadFrame, e.lastPayloadTime = seg.Frame, seg.Time
+		e.lastPayloadFrame = seg.Frame
 		if e.finSent && e.finSeq.Less(seg.Seq.Add(seg.Len)) {
 			// RFC 9293 §3.10.7.4: no data may follow the FIN.
 			c.addAnomaly(DataAfterFIN, s, Error, e.finFrame, seg.Frame)
@@ -474,9 +474,9 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 	}
 	e.finSent = true
 	e.finSeq = seg.Seq.Add(seg.Len)
-	e.finFrame, e.finTime = seg.Frame, seg.Time
+	e.finFrame = seg.Frame
 	if e.closeFrame == 0 {
-		e.closeFrame, e.closeTime = seg.Frame, seg.Time
+		e.closeFrame = seg.Frame
 	}
 	if !c.anyFIN {
 		c.anyFIN = true

@@ -76,7 +76,7 @@ func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Ha
 		e.rstFrame = seg.Frame
 	}
 	if e.closeFrame == 0 && before != Closed && before != Unknown && before != Listen {
-		e.closeFrame, e.closeTime = seg.Frame, seg.Time
+		e.closeFrame = seg.Frame
 	}
 	if c.firstRST == 0 {
 		c.firstRST, c.rstSide = seg.Frame, s
