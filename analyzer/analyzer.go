@@ -25,7 +25,6 @@ type Analyzer struct {
 	table *flow.Table
 	free  []*conn // recycled per-flow state
 	tombs tombstones
-	para  para // detail paragraphs are built here
 	stats Stats
 }
 
@@ -168,7 +167,7 @@ func (a *Analyzer) onFinish(c *flow.Conn, why flow.Finish, now time.Time) {
 		return
 	}
 	c.Data = nil
-	t := k.finish(&a.cfg, &a.para, why, now)
+	t := k.finish(&a.cfg, why, now)
 	// Remember TIME_WAIT endpoints, for SYNs that reuse the 4-tuple.
 	for _, s := range [...]Side{Client, Server} {
 		if es := t.End(s); es.State == TimeWait && es.Until.After(now) {

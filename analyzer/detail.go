@@ -43,8 +43,8 @@ func (k Kind) Describe() string {
 	return ""
 }
 
-// para builds a detail paragraph by appending: no fmt, one allocation (the
-// final string) per paragraph, the buffer reused across flows.
+// para builds detail paragraphs by appending: no fmt, the buffer reused
+// across flows (a Teardown's text).
 type para struct{ b []byte }
 
 // s appends strings.
@@ -83,13 +83,6 @@ func (p *para) ms(d time.Duration) *para {
 		p.b = append(strconv.AppendFloat(p.b, d.Seconds(), 'f', 1, 64), " s"...)
 	}
 	return p
-}
-
-// detail writes the explanation paragraph of one anomaly, using p's buffer.
-func (c *conn) detail(p *para, cfg *Config, a *anomaly) string {
-	p.b = p.b[:0]
-	c.appendDetail(p, cfg, a)
-	return string(p.b)
 }
 
 // appendDetail appends the explanation paragraph of one anomaly to p.

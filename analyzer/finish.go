@@ -5,12 +5,13 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"finwave/flow"
 )
 
 // finish turns the flow's state into its Teardown at capture time now.
-func (c *conn) finish(cfg *Config, p *para, why flow.Finish, now time.Time) *Teardown {
+func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	c.runTimers(cfg, now)
 	for i := range c.ep {
 		if e := &c.ep[i]; e.state == SynReceived && !e.isnSet {
@@ -30,6 +31,7 @@ func (c *conn) finish(cfg *Config, p *para, why flow.Finish, now time.Time) *Tea
 		Anomalies:  t.anoms[:0],
 		changes:    t.changes[:0],
 		frames:     t.frames[:0],
+		text:       t.text[:0],
 		Stream:     c.stream,
 		Client:     c.client,
 		Server:     c.server,
@@ -95,19 +97,31 @@ func (c *conn) finish(cfg *Config, p *para, why flow.Finish, now time.Time) *Tea
 		n += len(c.anoms[i].frames)
 	}
 	fr := slices.Grow(t.frames, n)
+	// The detail paragraphs are appended to t.text, then sliced: no
+	// allocation per paragraph once t has been recycled a few times.
+	p := para{b: t.text[:0]}
+	var endsBuf [16]int
+	ends := endsBuf[:0]
 	for i := range c.anoms {
 		a := &c.anoms[i]
 		start := len(fr)
 		fr = append(fr, a.frames...)
 		frames := fr[start:len(fr):len(fr)]
 		slices.Sort(frames)
+		c.appendDetail(&p, cfg, a)
+		ends = append(ends, len(p.b))
 		t.Anomalies = append(t.Anomalies, Anomaly{
 			Kind:     a.kind,
 			Endpoint: a.side,
 			Frames:   frames,
 			Severity: a.sev,
-			Detail:   c.detail(p, cfg, a),
 		})
+	}
+	t.text = p.b
+	start := 0
+	for i, end := range ends {
+		t.Anomalies[i].Detail = textOf(t.text[start:end])
+		start = end
 	}
 	t.frames = fr
 	t.anoms = t.Anomalies
@@ -129,9 +143,21 @@ var teardowns = sync.Pool{New: func() any { return new(Teardown) }}
 
 func newTeardown() *Teardown { return teardowns.Get().(*Teardown) }
 
+// textOf returns b as a string without copying. b must not change while
+// the string is in use: it is a part of a Teardown's text, which is only
+// written again after the Teardown is recycled (see Recycle).
+func textOf(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
 // Recycle gives t back for reuse by the flows that finish later: t and
-// everything reachable from it (segments, changes, anomalies, frames) must
-// not be used after the call; strings taken from it stay valid. Calling it
+// everything reachable from it (segments, changes, anomalies, frames, and
+// the anomalies' Detail strings, which share t's memory) must not be used
+// after the call; copy a Detail to keep it. Other strings (reasons,
+// explanations, ZeekConnState, Profile) are constants. Calling it
 // is optional (a Teardown not recycled is garbage collected); the emit
 // callback, or whoever it hands t to, calls it once done with t. Safe for
 // concurrent use.

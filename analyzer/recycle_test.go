@@ -91,3 +91,42 @@ func TestRecycle_allocsPerFlow(t *testing.T) {
 		t.Errorf("%.1f allocations per connection (7 of them the test's segments), want at most 7", allocs)
 	}
 }
+
+// resetUnread feeds a connection of client port i that the server resets
+// with the client's request unread (one anomaly, with a detail paragraph).
+func resetUnread(a *Analyzer, w *wire, i int) {
+	c, s := clientN(i), server80
+	for _, sg := range []*flow.Segment{
+		w.seg(c, s, syn, 100, 0, 0), w.seg(s, c, synack, 900, 101, 0), w.seg(c, s, ack, 101, 901, 0),
+		w.seg(c, s, ack|flow.PSH, 101, 901, 100), w.seg(s, c, rstack, 901, 101, 0),
+	} {
+		a.Segment(sg)
+	}
+}
+
+// Detail paragraphs live in the Teardown's recycled text: a recycled
+// Teardown's details are the same as a fresh one's.
+func TestRecycle_details(t *testing.T) {
+	var got []*Teardown
+	a := New(DefaultConfig(), func(td *Teardown) { got = append(got, td) })
+	w := &wire{now: time.Unix(1_700_000_000, 0)}
+	resetUnread(a, w, 1)
+	a.Advance(w.now.Add(10 * time.Second))
+	Recycle(got[0])
+	w.frame = 0 // the second flow gets the same frame numbers
+	resetUnread(a, w, 2)
+	a.Close()
+
+	var fresh *Teardown
+	b := New(DefaultConfig(), func(td *Teardown) { fresh = td })
+	resetUnread(b, &wire{now: time.Unix(1_700_000_000, 0)}, 2)
+	b.Close()
+
+	second := got[len(got)-1]
+	if len(second.Anomalies) != 1 || len(fresh.Anomalies) != 1 {
+		t.Fatalf("anomalies: recycled %d, fresh %d, want 1 each", len(second.Anomalies), len(fresh.Anomalies))
+	}
+	if second.Anomalies[0].Detail != fresh.Anomalies[0].Detail || fresh.Anomalies[0].Detail == "" {
+		t.Errorf("recycled detail\n%q\nfresh\n%q", second.Anomalies[0].Detail, fresh.Anomalies[0].Detail)
+	}
+}

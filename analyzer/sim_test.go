@@ -107,7 +107,7 @@ func (s *sim) wantStates(client, server State) {
 
 // finish ends the analysis d after the last segment.
 func (s *sim) finish(d time.Duration) *Teardown {
-	return s.k.finish(&s.cfg, new(para), flow.FinishEnd, s.now.Add(d))
+	return s.k.finish(&s.cfg, flow.FinishEnd, s.now.Add(d))
 }
 
 func (s *sim) wantLabel(t *Teardown, frame int64, l Label) {

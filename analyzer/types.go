@@ -325,6 +325,7 @@ type Teardown struct {
 	changes []Change
 	frames  []int64
 	anoms   []Anomaly
+	text    []byte // the anomalies' Detail strings point into it
 }
 
 // End returns the end state of side s.
