@@ -144,7 +144,7 @@ func (t *Table) keyOf(ref int32) *mapKey {
 	if ref > 0 {
 		return &t.slots[ref-1].key
 	}
-	return &t.tombs.ring[-ref-1].key
+	return &t.tombs.at(int(-ref - 1)).key
 }
 
 // Track finds or creates the conn of seg and returns it with the direction
@@ -172,7 +172,7 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 	var prior tomb
 	havePrior := false
 	if ref < 0 {
-		tb := &t.tombs.ring[-ref-1]
+		tb := t.tombs.at(int(-ref - 1))
 		d := DirAB
 		if tb.aFirst != srcFirst {
 			d = DirBA
@@ -218,8 +218,10 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 func (t *Table) touch(c *Conn, seg *Segment, dir Dir) {
 	c.LastFrame, c.LastTime = seg.Frame, seg.Time
 	c.active = t.nowNS
-	t.lruRemove(c)
-	t.lruPush(c)
+	if t.lruTail != c { // else already the most recent: moving it is a no-op
+		t.lruRemove(c)
+		t.lruPush(c)
+	}
 	c.ws.observe(dir, seg)
 }
 

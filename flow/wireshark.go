@@ -85,21 +85,28 @@ type tomb struct {
 }
 
 // tombstones is a FIFO ring of tombs, found through the table's index
-// (entries with tombRef). It grows as conns finish, up to its capacity,
-// then overwrites the oldest. Invariant: ring[i].live exactly when the
-// index holds tombRef(i).
+// (entries with tombRef). It grows as conns finish, a chunk at a time (no
+// copying: each tomb is allocated once), up to its capacity, then
+// overwrites the oldest. Invariant: slot i is live exactly when the index
+// holds tombRef(i).
 type tombstones struct {
-	ring []tomb
-	cap  int // 0: keep none
-	head int // next slot to overwrite once full
-	n    int // live tombs
+	chunks [][]tomb // ring slot i is chunks[i/tombChunk][i%tombChunk]
+	len    int      // slots in use
+	cap    int      // 0: keep none
+	head   int      // next slot to overwrite once full
+	n      int      // live tombs
 }
+
+// tombChunk is the number of tombs allocated at once (72 KiB).
+const tombChunk = 1024
 
 func (s *tombstones) init(n int) { s.cap = n }
 
+func (s *tombstones) at(i int) *tomb { return &s.chunks[i/tombChunk][i%tombChunk] }
+
 // drop forgets the tomb in ring slot i, whose index entry is at pos.
 func (s *tombstones) drop(x *index, pos, i int) {
-	s.ring[i].live = false
+	s.at(i).live = false
 	s.n--
 	x.del(pos)
 }
@@ -108,19 +115,22 @@ func (s *tombstones) drop(x *index, pos, i int) {
 // entry (same key, same hash) becomes the tomb's. s.cap must be > 0.
 func (s *tombstones) put(x *index, ref int32, tb tomb) {
 	tb.live = true
-	i := len(s.ring)
+	i := s.len
 	if i < s.cap {
-		s.ring = append(s.ring, tb)
+		if i%tombChunk == 0 {
+			s.chunks = append(s.chunks, make([]tomb, min(tombChunk, s.cap-i)))
+		}
+		s.len++
 	} else {
 		i = s.head
 		s.head = (s.head + 1) % s.cap
-		if old := &s.ring[i]; old.live {
+		if old := s.at(i); old.live {
 			// Deleting first: it may move the conn's entry.
 			s.n--
 			x.del(x.findRef(old.hash, tombRef(i)))
 		}
-		s.ring[i] = tb
 	}
+	*s.at(i) = tb
 	s.n++
 	x.ents[x.findRef(tb.hash, ref)].ref = tombRef(i)
 }
