@@ -75,6 +75,13 @@ func packKey(k Key) (mk mapKey, srcFirst bool) {
 	}, srcFirst
 }
 
+// eq is k == *o written out field by field: the compiler's == on the
+// struct calls a generated function that compares memory.
+func (k *mapKey) eq(o *mapKey) bool {
+	return k.a[0] == o.a[0] && k.a[1] == o.a[1] && k.b[0] == o.b[0] && k.b[1] == o.b[1] &&
+		k.ports == o.ports && k.fams == o.fams
+}
+
 // ends returns the two endpoints of k, first one first.
 func (k *mapKey) ends() (first, second Endpoint) {
 	return Endpoint{unpackAddr(k.a, k.fams>>8), uint16(k.ports >> 16)},

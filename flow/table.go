@@ -133,7 +133,7 @@ func (t *Table) lookup(key *mapKey, h uint32) (pos int, ref int32) {
 		if e.ref == 0 {
 			return i, 0
 		}
-		if e.tag == h && *t.keyOf(e.ref) == *key {
+		if e.tag == h && t.keyOf(e.ref).eq(key) {
 			return i, e.ref
 		}
 	}
