@@ -154,6 +154,10 @@ func TestTableFinishOrderGolden(t *testing.T) {
 		{"fine", TableConfig{}, time.Nanosecond, 10_000, 400_000, 0x88ce30abdee8a56a},
 		{"ties", TableConfig{}, time.Millisecond, 10_000, 400_000, 0x55e5bf3772b04f24},
 		{"idle-cap", TableConfig{IdleTimeout: time.Second, MaxFlows: 3000, MaxFinished: 5000}, 100 * time.Microsecond, 10_000, 400_000, 0x9a0cc4d9898ffe7c},
+		// Held conns go idle before their done deadline; few tombs.
+		{"idle", TableConfig{IdleTimeout: 500 * time.Millisecond, MaxFinished: 2000}, time.Microsecond, 10_000, 400_000, 0xfd7db661e04e8203},
+		// In-flight conns are evicted and resume from their tombs.
+		{"resume", TableConfig{MaxFlows: 5, MaxFinished: 3000}, time.Microsecond, 10_000, 400_000, 0x7a09afb02077638e},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
