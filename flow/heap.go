@@ -1,32 +1,41 @@
 package flow
 
 // A binary min-heap of conns on their MarkDone deadline. Hand-written
-// rather than container/heap so that nothing is boxed and each Conn keeps
-// its own index (heapIdx) for O(log n) updates and removals.
+// rather than container/heap so that nothing is boxed.
+//
+// Entries carry their deadline and the conn's slot, and each slot's heap
+// position lives in Table.heapPos rather than in the Conn: sifting
+// compares and moves entries of two dense arrays without touching a
+// Conn. The comparisons and swaps are those of the original heap of
+// *Conn, so conns with equal deadlines still finish in the same order.
+
+type doneEnt struct {
+	deadline int64 // UnixNano
+	slot     int32
+}
 
 func (t *Table) heapLess(i, j int) bool { return t.done[i].deadline < t.done[j].deadline }
 
 func (t *Table) heapSwap(i, j int) {
 	t.done[i], t.done[j] = t.done[j], t.done[i]
-	t.done[i].heapIdx = int32(i)
-	t.done[j].heapIdx = int32(j)
+	t.heapPos[t.done[i].slot] = int32(i)
+	t.heapPos[t.done[j].slot] = int32(j)
 }
 
-func (t *Table) heapPush(c *Conn) {
-	c.heapIdx = int32(len(t.done))
-	t.done = append(t.done, c)
+func (t *Table) heapPush(slot int32, deadline int64) {
+	t.heapPos[slot] = int32(len(t.done))
+	t.done = append(t.done, doneEnt{deadline: deadline, slot: slot})
 	t.heapUp(len(t.done) - 1)
 }
 
 func (t *Table) heapRemove(i int) {
 	last := len(t.done) - 1
-	c := t.done[i]
+	slot := t.done[i].slot
 	if i != last {
 		t.heapSwap(i, last)
 	}
-	t.done[last] = nil
 	t.done = t.done[:last]
-	c.heapIdx = -1
+	t.heapPos[slot] = -1
 	if i != last {
 		t.heapFix(i)
 	}

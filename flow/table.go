@@ -7,9 +7,9 @@ import (
 
 // Conn is one TCP connection: one Wireshark tcp.stream.
 //
-// unsafe.Sizeof(Conn{}) is 456 octets on 64-bit platforms (checked by
-// TestConnSize); with its map entry a tracked connection costs about 540
-// octets plus whatever the user hangs on Data.
+// unsafe.Sizeof(Conn{}) is 432 octets on 64-bit platforms (checked by
+// TestConnSize); with its index entry and slot a tracked connection costs
+// about 460 octets plus whatever the user hangs on Data.
 type Conn struct {
 	ID   int64    // stream index: equals Wireshark's tcp.stream for the same capture
 	A, B Endpoint // A is the source of the first segment seen
@@ -26,12 +26,14 @@ type Conn struct {
 
 	Data any // owned by the table's user (the analyzer); the table never reads it
 
-	key        Key     // canonical key (see canon)
+	key        mapKey  // canonical key (see packKey)
 	ws         wsState // what Wireshark's stream split depends on
 	active     int64   // capture time (UnixNano) of the last Track; orders the LRU list
-	deadline   int64   // MarkDone deadline (UnixNano), valid when heapIdx >= 0
 	prev, next *Conn   // LRU list, least recently active first; next links the free list
-	heapIdx    int32   // index in Table.done, -1 when not marked done
+	hash       uint32  // connHash(&key)
+	slot       int32   // this Conn's permanent index in Table.slots and Table.heapPos
+	open       bool    // tracked: false while being finished and while free
+	aFirst     bool    // A is the first endpoint of key
 }
 
 // Dir returns the direction of segments sent by src.
@@ -64,8 +66,8 @@ type TableConfig struct {
 }
 
 // DefaultMaxFinished is the default TableConfig.MaxFinished: at most about
-// 11 MiB of records (88 octets each plus the map entry), allocated only as
-// conns finish.
+// 6 MiB of records (72 octets each plus two 8-octet index entries),
+// allocated only as conns finish.
 const DefaultMaxFinished = 1 << 16
 
 // TableStats counts what a Table did.
@@ -80,11 +82,15 @@ type TableStats struct {
 // Table tracks connections by 4-tuple. It is not safe for concurrent use.
 type Table struct {
 	cfg     TableConfig
-	conns   map[mapKey]*Conn // by packKey(canonical key)
-	lruHead *Conn            // least recently active
+	idx     index // open conns and tombs by canonical key
+	seed    hashSeed
+	slots   []*Conn // every Conn the table allocated, by Conn.slot
+	heapPos []int32 // by slot: index in done, -1 when not marked done
+	nopen   int     // open conns
+	lruHead *Conn   // least recently active
 	lruTail *Conn
 	free    *Conn
-	done    []*Conn // min-heap on deadline
+	done    []doneEnt // min-heap on deadline
 	tombs   tombstones
 	now     time.Time // capture time: the largest timestamp seen
 	nowNS   int64     // now.UnixNano()
@@ -100,13 +106,13 @@ func NewTable(cfg TableConfig) *Table {
 	if n == 0 {
 		n = DefaultMaxFinished
 	}
-	t := &Table{cfg: cfg, conns: make(map[mapKey]*Conn)}
+	t := &Table{cfg: cfg, seed: newHashSeed()}
 	t.tombs.init(max(n, 0))
 	return t
 }
 
 // Len returns the number of open conns.
-func (t *Table) Len() int { return len(t.conns) }
+func (t *Table) Len() int { return t.nopen }
 
 // Stats returns the counters so far.
 func (t *Table) Stats() TableStats { return t.stats }
@@ -114,12 +120,31 @@ func (t *Table) Stats() TableStats { return t.stats }
 // Now returns the capture time: the largest timestamp Track or Advance saw.
 func (t *Table) Now() time.Time { return t.now }
 
-// canon orders a key so both directions of a connection map to one entry.
-func canon(k Key) Key {
-	if c := k.Src.Addr.Compare(k.Dst.Addr); c > 0 || c == 0 && k.Src.Port > k.Dst.Port {
-		return k.Reverse()
+// lookup returns the position of key's entry in the index and its ref,
+// or the position of the empty entry where the key would go and ref 0.
+func (t *Table) lookup(key *mapKey, h uint32) (pos int, ref int32) {
+	x := &t.idx
+	if len(x.ents) == 0 {
+		return -1, 0
 	}
-	return k
+	m := x.mask()
+	for i := int(h) & m; ; i = (i + 1) & m {
+		e := x.ents[i]
+		if e.ref == 0 {
+			return i, 0
+		}
+		if e.tag == h && t.keyOf(e.ref).eq(key) {
+			return i, e.ref
+		}
+	}
+}
+
+// keyOf returns the key of an index entry's conn or tomb.
+func (t *Table) keyOf(ref int32) *mapKey {
+	if ref > 0 {
+		return &t.slots[ref-1].key
+	}
+	return &t.tombs.at(int(-ref - 1)).key
 }
 
 // Track finds or creates the conn of seg and returns it with the direction
@@ -130,40 +155,42 @@ func canon(k Key) Key {
 // calls c.Half[dir].Observe(seg, &c.Half[dir.Reverse()]).
 func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 	t.Advance(seg.Time)
-	key := canon(seg.Key())
-	mk := packKey(key)
-	c = t.conns[mk]
-	if c != nil {
+	key, srcFirst := packKey(seg.Key())
+	h := connHash(&key, &t.seed)
+	pos, ref := t.lookup(&key, h)
+	if ref > 0 {
+		c = t.slots[ref-1]
 		dir = c.Dir(seg.Src)
 		if !c.ws.newStream(dir, seg) {
 			t.touch(c, seg, dir)
 			return c, dir, false
 		}
 		t.finish(c, FinishReused)
-		c = nil
+		c, ref = nil, 0
 	}
 	// prior is copied out: evicting below may overwrite its ring slot.
 	var prior tomb
 	havePrior := false
-	if tb := t.tombs.get(key); tb != nil {
-		a, _ := tb.endpoints()
+	if ref < 0 {
+		tb := t.tombs.at(int(-ref - 1))
 		d := DirAB
-		if seg.Src != a {
+		if tb.aFirst != srcFirst {
 			d = DirBA
 		}
 		if !tb.ws.newStream(d, seg) {
 			prior, havePrior = *tb, true
 		}
-		t.tombs.drop(key)
+		t.tombs.drop(&t.idx, pos, int(-ref-1))
 	}
-	if t.cfg.MaxFlows > 0 && len(t.conns) >= t.cfg.MaxFlows && t.lruHead != nil {
+	if t.cfg.MaxFlows > 0 && t.nopen >= t.cfg.MaxFlows && t.lruHead != nil {
 		t.finish(t.lruHead, FinishEvicted)
 	}
 	c = t.alloc()
-	c.key = key
+	c.key, c.hash = key, h
 	if havePrior {
 		c.ID = prior.id
 		c.A, c.B = prior.endpoints()
+		c.aFirst = prior.aFirst
 		c.ws = prior.ws
 		c.Resumed = true
 		for d := range c.Half {
@@ -175,11 +202,13 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 		t.nextID++
 		t.stats.Streams = t.nextID
 		c.A, c.B = seg.Src, seg.Dst
+		c.aFirst = srcFirst
 	}
 	c.FirstFrame, c.FirstTime = seg.Frame, seg.Time
-	t.conns[mk] = c
+	t.idx.insert(h, connRef(c.slot))
+	t.nopen++
 	t.stats.Created++
-	t.stats.Peak = max(t.stats.Peak, len(t.conns))
+	t.stats.Peak = max(t.stats.Peak, t.nopen)
 	dir = c.Dir(seg.Src)
 	t.touch(c, seg, dir)
 	return c, dir, true
@@ -189,8 +218,10 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 func (t *Table) touch(c *Conn, seg *Segment, dir Dir) {
 	c.LastFrame, c.LastTime = seg.Frame, seg.Time
 	c.active = t.nowNS
-	t.lruRemove(c)
-	t.lruPush(c)
+	if t.lruTail != c { // else already the most recent: moving it is a no-op
+		t.lruRemove(c)
+		t.lruPush(c)
+	}
 	c.ws.observe(dir, seg)
 }
 
@@ -204,7 +235,7 @@ func (t *Table) Advance(now time.Time) {
 		t.started = true
 	}
 	for len(t.done) > 0 && t.nowNS > t.done[0].deadline {
-		t.finish(t.done[0], FinishDone)
+		t.finish(t.slots[t.done[0].slot], FinishDone)
 	}
 	if t.cfg.IdleTimeout > 0 {
 		for t.lruHead != nil && t.nowNS-t.lruHead.active > int64(t.cfg.IdleTimeout) {
@@ -220,22 +251,25 @@ func (t *Table) Advance(now time.Time) {
 // c must be open: a call for a conn that is being finished (from OnFinish)
 // or already recycled is ignored.
 func (t *Table) MarkDone(c *Conn, deadline time.Time) {
-	if t.conns[packKey(c.key)] != c {
+	if !c.open {
 		return
 	}
-	c.deadline = deadline.UnixNano()
-	if c.heapIdx >= 0 {
-		t.heapFix(int(c.heapIdx))
+	dl := deadline.UnixNano()
+	if i := t.heapPos[c.slot]; i >= 0 {
+		t.done[i].deadline = dl
+		t.heapFix(int(i))
 		return
 	}
-	t.heapPush(c)
+	t.heapPush(c.slot, dl)
 }
 
 // Close finishes every open conn (FinishEnd) in ascending ID order.
 func (t *Table) Close() {
 	s := t.scratch[:0]
-	for _, c := range t.conns {
-		s = append(s, c)
+	for _, c := range t.slots {
+		if c.open {
+			s = append(s, c)
+		}
 	}
 	slices.SortFunc(s, func(a, b *Conn) int {
 		switch {
@@ -255,31 +289,37 @@ func (t *Table) Close() {
 
 // finish removes c, reports it and recycles it.
 func (t *Table) finish(c *Conn, why Finish) {
-	delete(t.conns, packKey(c.key))
+	c.open = false
+	t.nopen--
 	t.lruRemove(c)
-	if c.heapIdx >= 0 {
-		t.heapRemove(int(c.heapIdx))
+	if i := t.heapPos[c.slot]; i >= 0 {
+		t.heapRemove(int(i))
 	}
-	if why != FinishReused && why != FinishEnd {
-		t.tombs.put(tomb{key: c.key, id: c.ID, ws: c.ws, aSrc: c.A == c.key.Src})
+	if why != FinishReused && why != FinishEnd && t.tombs.cap > 0 {
+		t.tombs.put(&t.idx, connRef(c.slot),
+			tomb{key: c.key, id: c.ID, ws: c.ws, hash: c.hash, aFirst: c.aFirst})
+	} else {
+		t.idx.del(t.idx.findRef(c.hash, connRef(c.slot)))
 	}
 	t.stats.Finished[why]++
 	if t.cfg.OnFinish != nil {
 		t.cfg.OnFinish(c, why, t.now)
 	}
-	*c = Conn{heapIdx: -1, next: t.free}
+	*c = Conn{slot: c.slot, next: t.free}
 	t.free = c
 }
 
-// alloc takes a Conn from the free list or the heap.
+// alloc takes a Conn from the free list or allocates one with a new slot.
 func (t *Table) alloc() *Conn {
 	c := t.free
 	if c == nil {
-		c = &Conn{}
+		c = &Conn{slot: int32(len(t.slots))}
+		t.slots = append(t.slots, c)
+		t.heapPos = append(t.heapPos, -1)
 	} else {
 		t.free = c.next
 	}
-	*c = Conn{heapIdx: -1}
+	*c = Conn{slot: c.slot, open: true}
 	c.Half[DirAB].Reset()
 	c.Half[DirBA].Reset()
 	return c

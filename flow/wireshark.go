@@ -73,78 +73,73 @@ func (w *wsState) observe(dir Dir, seg *Segment) {
 	}
 }
 
-// tomb records a finished conn: 88 octets plus its map entry.
+// tomb records a finished conn: 72 octets, no pointers, plus its index
+// entry.
 type tomb struct {
-	key  Key // canonical
-	id   int64
-	ws   wsState
-	aSrc bool // Conn.A was key.Src
-	live bool
+	key    mapKey // canonical
+	id     int64
+	hash   uint32 // connHash(&key)
+	ws     wsState
+	aFirst bool // Conn.A was key's first endpoint
+	live   bool // in the index; false once dropped or overwritten
 }
 
-// tombstones is a FIFO ring of tombs indexed by canonical key. It grows as
-// conns finish, up to its capacity, then overwrites the oldest.
+// tombstones is a FIFO ring of tombs, found through the table's index
+// (entries with tombRef). It grows as conns finish, a chunk at a time (no
+// copying: each tomb is allocated once), up to its capacity, then
+// overwrites the oldest. Invariant: slot i is live exactly when the index
+// holds tombRef(i).
 type tombstones struct {
-	ring []tomb
-	cap  int
-	head int              // next slot to overwrite once full
-	idx  map[mapKey]int32 // by packKey(tomb.key)
+	chunks [][]tomb // ring slot i is chunks[i/tombChunk][i%tombChunk]
+	len    int      // slots in use
+	cap    int      // 0: keep none
+	head   int      // next slot to overwrite once full
+	n      int      // live tombs
 }
 
-func (s *tombstones) init(n int) {
-	if n <= 0 {
-		return
-	}
-	s.cap = n
-	s.idx = make(map[mapKey]int32)
+// tombChunk is the number of tombs allocated at once (72 KiB).
+const tombChunk = 1024
+
+func (s *tombstones) init(n int) { s.cap = n }
+
+func (s *tombstones) at(i int) *tomb { return &s.chunks[i/tombChunk][i%tombChunk] }
+
+// drop forgets the tomb in ring slot i, whose index entry is at pos.
+func (s *tombstones) drop(x *index, pos, i int) {
+	s.at(i).live = false
+	s.n--
+	x.del(pos)
 }
 
-func (s *tombstones) get(k Key) *tomb {
-	if s.idx == nil {
-		return nil
-	}
-	i, ok := s.idx[packKey(k)]
-	if !ok {
-		return nil
-	}
-	return &s.ring[i]
-}
-
-func (s *tombstones) drop(k Key) {
-	if s.idx == nil {
-		return
-	}
-	mk := packKey(k)
-	if i, ok := s.idx[mk]; ok {
-		s.ring[i].live = false
-		delete(s.idx, mk)
-	}
-}
-
-func (s *tombstones) put(tb tomb) {
-	if s.idx == nil {
-		return
-	}
-	s.drop(tb.key)
+// put records tb, the tomb of the conn whose index entry is ref: that
+// entry (same key, same hash) becomes the tomb's. s.cap must be > 0.
+func (s *tombstones) put(x *index, ref int32, tb tomb) {
 	tb.live = true
-	if len(s.ring) < s.cap {
-		s.idx[packKey(tb.key)] = int32(len(s.ring))
-		s.ring = append(s.ring, tb)
-		return
+	i := s.len
+	if i < s.cap {
+		if i%tombChunk == 0 {
+			s.chunks = append(s.chunks, make([]tomb, min(tombChunk, s.cap-i)))
+		}
+		s.len++
+	} else {
+		i = s.head
+		s.head = (s.head + 1) % s.cap
+		if old := s.at(i); old.live {
+			// Deleting first: it may move the conn's entry.
+			s.n--
+			x.del(x.findRef(old.hash, tombRef(i)))
+		}
 	}
-	old := &s.ring[s.head]
-	if old.live {
-		delete(s.idx, packKey(old.key))
-	}
-	*old = tb
-	s.idx[packKey(tb.key)] = int32(s.head)
-	s.head = (s.head + 1) % s.cap
+	*s.at(i) = tb
+	s.n++
+	x.ents[x.findRef(tb.hash, ref)].ref = tombRef(i)
 }
 
 // endpoints returns Conn.A and Conn.B of the finished conn.
 func (tb *tomb) endpoints() (a, b Endpoint) {
-	if tb.aSrc {
-		return tb.key.Src, tb.key.Dst
+	first, second := tb.key.ends()
+	if tb.aFirst {
+		return first, second
 	}
-	return tb.key.Dst, tb.key.Src
+	return second, first
 }
