@@ -27,12 +27,13 @@ type change struct {
 }
 
 // pending is a receiver-side change not yet confirmed by the receiver.
+// 16 octets: an endpoint keeps six.
 type pending struct {
-	idx   int32    // index into conn.changes, -1 when not recorded (cap)
 	frame int64    // the frame that caused it
+	end   flow.Seq // for pendData: confirmed by an ACK at or beyond end
+	idx   int16    // index into conn.changes, -1 when not recorded (cap)
 	from  State    // state before the change, restored on undo
 	cause pendKind // what confirms or contradicts it
-	end   flow.Seq // for pendData: confirmed by an ACK at or beyond end
 }
 
 type pendKind uint8
@@ -127,6 +128,18 @@ func (l *lastSeg) duplicate(seg *flow.Segment) bool {
 	return false
 }
 
+// synSeg is a first SYN (or SYN-ACK) kept aside: a LabelledSegment with
+// its label implied (SYNLabel, SYNACKLabel), relative seq 0 and no
+// explanation, at half the size.
+type synSeg struct {
+	t     time.Time
+	frame int64
+	ack   uint32
+	n     uint32
+	flags flow.Flags
+	from  Side
+}
+
 // conn is the analyzer's state for one flow, hung on flow.Conn.Data.
 type conn struct {
 	last      [2]lastSeg // indexed by Side
@@ -142,7 +155,7 @@ type conn struct {
 	segs     []LabelledSegment
 	omitted  int
 	anoms    []anomaly
-	synSegs  [2]LabelledSegment // first SYN and first SYN-ACK, kept aside
+	synSegs  [2]synSeg // first SYN and first SYN-ACK, kept aside
 	haveSyn  [2]bool
 	sent     [2]DirStats
 	zeek     ZeekConn

@@ -58,7 +58,13 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	if !c.estab || len(c.segs) == 0 || t.Pattern == PatternRefused || t.Pattern == PatternUnanswered {
 		for i := range c.synSegs {
 			if c.haveSyn[i] {
-				segs = append(segs, c.synSegs[i])
+				ss := &c.synSegs[i]
+				l := SYNLabel
+				if i == 1 {
+					l = SYNACKLabel
+				}
+				segs = append(segs, LabelledSegment{Frame: ss.frame, Time: ss.t, From: ss.from, Flags: ss.flags,
+					Ack: ss.ack, Len: ss.n, Label: l})
 			}
 		}
 	}

@@ -9,7 +9,7 @@ import (
 // setState is the one place an endpoint changes state. It records the
 // change (bounded by maxChanges) and returns its index, -1 when the record
 // was dropped by the cap. Timer changes have frame 0.
-func (c *conn) setState(cfg *Config, e *endpoint, to State, frame int64, t time.Time, tentative bool, reason string) int32 {
+func (c *conn) setState(cfg *Config, e *endpoint, to State, frame int64, t time.Time, tentative bool, reason string) int16 {
 	from := e.state
 	if from == to {
 		return -1
@@ -24,7 +24,7 @@ func (c *conn) setState(cfg *Config, e *endpoint, to State, frame int64, t time.
 		side: e.side, from: from, to: to, frame: frame,
 		tentative: tentative, reason: reason,
 	})
-	return int32(len(c.changes) - 1)
+	return int16(len(c.changes) - 1) // < maxChanges
 }
 
 // leaving runs the rules that look at how long a state lasted, just before
@@ -546,14 +546,9 @@ func (c *conn) keepSyn(i int, seg *flow.Segment, s Side) {
 		return
 	}
 	c.haveSyn[i] = true
-	l := SYNLabel
-	if i == 1 {
-		l = SYNACKLabel
-	}
-	c.synSegs[i] = LabelledSegment{Frame: seg.Frame, Time: seg.Time, From: s, Flags: seg.Flags,
-		Seq: 0, Ack: 0, Len: seg.Len, Label: l}
+	c.synSegs[i] = synSeg{t: seg.Time, frame: seg.Frame, n: seg.Len, flags: seg.Flags, from: s}
 	if seg.Flags&flow.ACK != 0 && c.ep[s.Peer()].isnSet {
-		c.synSegs[i].Ack = uint32(seg.Ack - c.ep[s.Peer()].isn)
+		c.synSegs[i].ack = uint32(seg.Ack - c.ep[s.Peer()].isn)
 	}
 }
 
