@@ -25,7 +25,8 @@ type measurement struct {
 }
 
 // cmdRun measures, on one file and in one run, the bare decode loop,
-// finwave -j 1 and -j N (text summary and --json), tcptrace and tshark when
+// finwave -j 1 -q (the analysis without a report), finwave -j 1 and -j N
+// (text summary and --json), tcptrace and tshark when
 // installed. Every command writes to /dev/null; each runs -n times and the
 // fastest run is kept (peak memory of that run).
 func cmdRun(args []string, stdout, stderr io.Writer) error {
@@ -71,6 +72,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		tool bool
 	}{
 		{"bare gopacket loop", []string{self, "bare", file}, false},
+		{"finwave -j 1 -q", []string{*bin, "-j", "1", "-q", file}, false},
 		{"finwave -j 1", []string{*bin, "-j", "1", file}, false},
 		{"finwave -j 1 --json", []string{*bin, "-j", "1", "--json", file}, false},
 		{"finwave -j " + j, []string{*bin, "-j", j, file}, false},
