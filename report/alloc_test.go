@@ -1,8 +1,11 @@
 package report
 
 import (
+	"bytes"
 	"io"
 	"testing"
+
+	"finwave/analyzer"
 )
 
 // TestListedFlowAllocs: rendering a listed flow allocates nothing in steady
@@ -34,6 +37,53 @@ func TestListedFlowAllocs(t *testing.T) {
 		}
 		if err := r.Finish(&Capture{}); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// scribble overwrites everything t and its slices hold, as a caller
+// recycling a Teardown after Flow returns would.
+func scribble(t *analyzer.Teardown) {
+	for i := range t.Segments {
+		s := &t.Segments[i]
+		for j := range s.Changes {
+			s.Changes[j] = analyzer.Change{Reason: "recycled"}
+		}
+		*s = analyzer.LabelledSegment{Frame: -1, Changes: s.Changes, Explain: "recycled"}
+	}
+	for i := range t.Anomalies {
+		a := &t.Anomalies[i]
+		for j := range a.Frames {
+			a.Frames[j] = -1
+		}
+		*a = analyzer.Anomaly{Frames: a.Frames, Detail: "recycled"}
+	}
+	*t = analyzer.Teardown{Stream: t.Stream, Segments: t.Segments, Anomalies: t.Anomalies}
+}
+
+// TestNoTeardownRetained: the output does not change when every Teardown is
+// overwritten right after Flow returns (Renderer's contract).
+func TestNoTeardownRetained(t *testing.T) {
+	o := DefaultOptions()
+	o.All = true
+	for name, mk := range map[string]func(*bytes.Buffer) Renderer{
+		"text": textWith(o), "json": jsonWith(o),
+		"json lines": func(b *bytes.Buffer) Renderer { return NewJSONLines(b, o) },
+	} {
+		want := render(t, mk, scenarios(), scenarioCapture())
+		var got bytes.Buffer
+		r := mk(&got)
+		for _, td := range scenarios() {
+			if err := r.Flow(td); err != nil {
+				t.Fatal(err)
+			}
+			scribble(td)
+		}
+		if err := r.Finish(scenarioCapture()); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("%s: output changed when teardowns were recycled after Flow", name)
 		}
 	}
 }
