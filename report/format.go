@@ -206,9 +206,14 @@ func wrap(b []byte, text, indent string, cols int) []byte {
 		para, rest, more := strings.Cut(text, "\n")
 		col := -1
 		for i := 0; i < len(para); {
-			if n := spaceLen(para, i); n > 0 {
-				i += n
+			if k := byteClass[para[i]]; k == 1 {
+				i++
 				continue
+			} else if k == 2 {
+				if r, size := utf8.DecodeRuneInString(para[i:]); unicode.IsSpace(r) {
+					i += size
+					continue
+				}
 			}
 			j, ww := wordEnd(para, i)
 			if col < 0 {
@@ -238,33 +243,34 @@ func wrap(b []byte, text, indent string, cols int) []byte {
 	}
 }
 
-// spaceLen is the length in bytes of the white space rune at s[i], 0 when
-// s[i] starts anything else.
-func spaceLen(s string, i int) int {
-	if c := s[i]; c < utf8.RuneSelf {
-		if asciiSpace(c) {
-			return 1
+// byteClass sorts bytes for wrap: ASCII word bytes 0, ASCII white space
+// (unicode.IsSpace) 1, bytes of multi-byte runes 2.
+var byteClass = func() (c [256]uint8) {
+	for i := range c {
+		switch {
+		case i >= utf8.RuneSelf:
+			c[i] = 2
+		case asciiSpace(byte(i)):
+			c[i] = 1
 		}
-		return 0
 	}
-	if r, size := utf8.DecodeRuneInString(s[i:]); unicode.IsSpace(r) {
-		return size
-	}
-	return 0
-}
+	return c
+}()
 
 // wordEnd returns the end of the word starting at s[i] (a non-space) and
 // its width in runes, as utf8.RuneCountInString counts them.
 func wordEnd(s string, i int) (end, w int) {
 	j := i
 	for j < len(s) {
-		if c := s[j]; c < utf8.RuneSelf {
-			if asciiSpace(c) {
-				break
-			}
-			j++
-			w++
-			continue
+		// Runs of ASCII word bytes: one table look-up per byte.
+		k := j
+		for k < len(s) && byteClass[s[k]] == 0 {
+			k++
+		}
+		w += k - j
+		j = k
+		if j == len(s) || byteClass[s[j]] == 1 {
+			break
 		}
 		r, size := utf8.DecodeRuneInString(s[j:])
 		if unicode.IsSpace(r) {

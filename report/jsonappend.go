@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 	"time"
@@ -216,6 +217,15 @@ func appendJSONFloat(b []byte, f float64) []byte {
 	return b
 }
 
+// jsonPlain8 reports whether none of the eight bytes in v is below 0x20,
+// '"', '\\' or 0x80 and above (SWAR: a byte test sets that byte's top bit).
+func jsonPlain8(v uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
+	low := (v - 0x20*ones) &^ v & highs // bytes below 0x20 (for bytes below 0x80)
+	return (low | hasZero(v^('"'*ones)) | hasZero(v^('\\'*ones)) | v&highs) == 0
+}
+
 const hexDigits = "0123456789abcdef"
 
 // appendJSONString is encoding/json's string encoding with HTML escaping
@@ -225,6 +235,14 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs a look: no control
+		// character, '"', '\\' or non-ASCII byte.
+		for i+8 <= len(s) && jsonPlain8(binary.LittleEndian.Uint64([]byte(s[i:i+8]))) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
 				i++

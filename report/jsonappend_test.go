@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"net/netip"
@@ -92,6 +93,15 @@ func TestAppendJSONEdgeValues(t *testing.T) {
 			want := encodingJSON(t, f)
 			if got := appendJSONFlow(nil, td, typ); !bytes.Equal(got, want) {
 				t.Errorf("%d:\n got %s\nwant %s", i, got, want)
+			}
+		}
+	}
+	// A byte needing escape at every position of the eight-byte scan.
+	for _, special := range []string{"\x00", "\x1f", "\"", "\\", "\x7f", "\x80", "é", "\u2028", "\xff"} {
+		for pos := range 18 {
+			str := strings.Repeat("a", pos) + special + strings.Repeat("b", 17-pos)
+			if got, want := appendJSONString(nil, str), encodingJSON(t, str); !bytes.Equal(got, want) {
+				t.Errorf("%q: got %s, want %s", str, got, want)
 			}
 		}
 	}
