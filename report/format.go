@@ -1,6 +1,7 @@
 package report
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"finwave/analyzer"
+	"finwave/flow"
 )
 
 // ANSI SGR sequences; used only for severity markers and RST/anomaly
@@ -56,142 +58,180 @@ func severityMarker(s analyzer.Severity) string {
 // box drawing, arrows) is one column wide.
 func width(s string) int { return utf8.RuneCountInString(s) }
 
-// pad appends s left-aligned in a field of n columns.
-func pad(b []byte, s string, n int) []byte {
-	b = append(b, s...)
-	for i := width(s); i < n; i++ {
-		b = append(b, ' ')
+// spaces and dashRun are runs appended in slices instead of glyph by glyph.
+const spaces = "                                                                "
+
+var dashRun = strings.Repeat("─", 64)
+
+// appendSpaces appends n spaces (none when n <= 0).
+func appendSpaces(b []byte, n int) []byte {
+	for n > 0 {
+		k := min(n, len(spaces))
+		b = append(b, spaces[:k]...)
+		n -= k
 	}
 	return b
 }
 
-// padLeft appends s right-aligned in a field of n columns.
-func padLeft(b []byte, s string, n int) []byte {
-	for i := width(s); i < n; i++ {
-		b = append(b, ' ')
+// appendDashes appends n box-drawing dashes (none when n <= 0).
+func appendDashes(b []byte, n int) []byte {
+	const dash = len("─")
+	for n > 0 {
+		k := min(n, len(dashRun)/dash)
+		b = append(b, dashRun[:k*dash]...)
+		n -= k
 	}
-	return append(b, s...)
+	return b
+}
+
+// pad appends s left-aligned in a field of n columns; s is w columns wide.
+func pad(b []byte, s string, w, n int) []byte {
+	return appendSpaces(append(b, s...), n-w)
+}
+
+// padLeft appends s right-aligned in a field of n columns; s is w columns wide.
+func padLeft(b []byte, s string, w, n int) []byte {
+	return append(appendSpaces(b, n-w), s...)
 }
 
 // humanDuration formats d for people: "850 µs", "208 ms", "2.41 s",
 // "3m07s", "2h05m".
-func humanDuration(d time.Duration) string {
+func humanDuration(d time.Duration) string { return string(appendHumanDuration(nil, d)) }
+
+// appendHumanDuration appends humanDuration(d).
+func appendHumanDuration(b []byte, d time.Duration) []byte {
 	if d < 0 {
-		return "-" + humanDuration(-d)
+		return appendHumanDuration(append(b, '-'), -d)
 	}
 	switch {
 	case d == 0:
-		return "0 s"
+		return append(b, "0 s"...)
 	case d < time.Millisecond:
-		return strconv.FormatInt(int64(d/time.Microsecond), 10) + " µs"
+		return append(strconv.AppendInt(b, int64(d/time.Microsecond), 10), " µs"...)
 	case d < time.Second:
-		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'g', 3, 64) + " ms"
+		return append(strconv.AppendFloat(b, float64(d)/float64(time.Millisecond), 'g', 3, 64), " ms"...)
 	case d < time.Minute:
-		return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + " s"
+		return append(strconv.AppendFloat(b, d.Seconds(), 'f', 2, 64), " s"...)
 	case d < time.Hour:
 		d = d.Round(time.Second)
-		return strconv.Itoa(int(d/time.Minute)) + "m" + twoDigits(int(d%time.Minute/time.Second)) + "s"
+		b = strconv.AppendInt(b, int64(d/time.Minute), 10)
+		b = appendTwoDigits(append(b, 'm'), int(d%time.Minute/time.Second))
+		return append(b, 's')
 	}
 	d = d.Round(time.Minute)
-	return strconv.Itoa(int(d/time.Hour)) + "h" + twoDigits(int(d%time.Hour/time.Minute)) + "m"
+	b = strconv.AppendInt(b, int64(d/time.Hour), 10)
+	b = appendTwoDigits(append(b, 'h'), int(d%time.Hour/time.Minute))
+	return append(b, 'm')
 }
 
-func twoDigits(n int) string {
+// appendTwoDigits appends n (0 <= n < 100) with a leading zero below 10.
+func appendTwoDigits(b []byte, n int) []byte {
 	if n < 10 {
-		return "0" + strconv.Itoa(n)
+		b = append(b, '0')
 	}
-	return strconv.Itoa(n)
+	return strconv.AppendInt(b, int64(n), 10)
 }
 
-// relSeconds formats t relative to base in seconds with microsecond
+// appendRelSeconds appends t relative to base in seconds with microsecond
 // precision (pcap's usual resolution), "-" when either time is zero.
-func relSeconds(t, base time.Time) string {
+func appendRelSeconds(b []byte, t, base time.Time) []byte {
 	if t.IsZero() || base.IsZero() {
-		return "-"
+		return append(b, '-')
 	}
-	return strconv.FormatFloat(t.Sub(base).Seconds(), 'f', 6, 64)
+	return strconv.AppendFloat(b, t.Sub(base).Seconds(), 'f', 6, 64)
 }
 
 // plural returns "1 flow" / "2 flows".
-func plural(n int64, one, many string) string {
+func plural(n int64, one, many string) string { return string(appendPlural(nil, n, one, many)) }
+
+// appendPlural appends plural(n, one, many).
+func appendPlural(b []byte, n int64, one, many string) []byte {
 	if n == 1 {
-		return "1 " + one
+		return append(append(b, "1 "...), one...)
 	}
-	return strconv.FormatInt(n, 10) + " " + many
+	b = strconv.AppendInt(b, n, 10)
+	b = append(b, ' ')
+	return append(b, many...)
 }
 
-// humanBytes formats a byte count: "512 B", "1.4 kB", "3.2 MB".
-func humanBytes(n uint64) string {
+// byteUnits are humanBytes' units above bytes.
+var byteUnits = [...]string{"kB", "MB", "GB", "TB"}
+
+// appendHumanBytes appends a byte count: "512 B", "1.4 kB", "3.2 MB".
+func appendHumanBytes(b []byte, n uint64) []byte {
 	const unit = 1000
 	if n < unit {
-		return strconv.FormatUint(n, 10) + " B"
+		return append(strconv.AppendUint(b, n, 10), " B"...)
 	}
 	f := float64(n)
-	for _, u := range []string{"kB", "MB", "GB", "TB"} {
+	for _, u := range byteUnits {
 		f /= unit
 		if f < unit {
-			return strconv.FormatFloat(f, 'f', 1, 64) + " " + u
+			b = strconv.AppendFloat(b, f, 'f', 1, 64)
+			b = append(b, ' ')
+			return append(b, u...)
 		}
 	}
-	return strconv.FormatFloat(f, 'f', 1, 64) + " PB"
+	return append(strconv.AppendFloat(b, f, 'f', 1, 64), " PB"...)
 }
+
+// appendEndpoint appends e as flow.Endpoint.String does: ip:port, IPv6 as
+// [addr]:port, "invalid AddrPort" for the zero address.
+func appendEndpoint(b []byte, e flow.Endpoint) []byte {
+	if !e.Addr.IsValid() {
+		return append(b, "invalid AddrPort"...)
+	}
+	return netip.AddrPortFrom(e.Addr, e.Port).AppendTo(b)
+}
+
+// flagNames holds flow.Flags.String for every flag byte, computed once.
+var flagNames = func() (n [256]string) {
+	for i := range n {
+		n[i] = flow.Flags(i).String()
+	}
+	return n
+}()
+
+// flagsString is flow.Flags.String without allocating.
+func flagsString(f flow.Flags) string { return flagNames[f] }
 
 // wrap appends text word-wrapped to lines of at most cols columns, each
 // starting with indent. Words longer than a line are not broken.
 func wrap(b []byte, text, indent string, cols int) []byte {
 	// Paragraphs split at '\n', words as strings.Fields splits them
-	// (unicode.IsSpace), without allocating either.
+	// (unicode.IsSpace), without allocating either. A word's width is
+	// counted while it is scanned.
 	iw := width(indent)
 	for {
 		para, rest, more := strings.Cut(text, "\n")
-		col, start := -1, iw
+		col := -1
 		for i := 0; i < len(para); {
-			if c := para[i]; c < utf8.RuneSelf {
-				if asciiSpace(c) {
-					i++
-					continue
-				}
-			} else if r, size := utf8.DecodeRuneInString(para[i:]); unicode.IsSpace(r) {
-				i += size
+			if k := byteClass[para[i]]; k == 1 {
+				i++
 				continue
-			}
-			size := 1
-			if para[i] >= utf8.RuneSelf {
-				_, size = utf8.DecodeRuneInString(para[i:])
-			}
-			j := i + size
-			for j < len(para) {
-				if c := para[j]; c < utf8.RuneSelf {
-					if asciiSpace(c) {
-						break
-					}
-					j++
+			} else if k == 2 {
+				if r, size := utf8.DecodeRuneInString(para[i:]); unicode.IsSpace(r) {
+					i += size
 					continue
 				}
-				r, size := utf8.DecodeRuneInString(para[j:])
-				if unicode.IsSpace(r) {
-					break
-				}
-				j += size
 			}
-			w := para[i:j]
-			i = j
+			j, ww := wordEnd(para, i)
 			if col < 0 {
 				b = append(b, indent...)
 				col = iw
 			}
-			ww := width(w)
-			if col > start && col+1+ww > cols {
+			if col > iw && col+1+ww > cols {
 				b = append(b, '\n')
 				b = append(b, indent...)
-				col = start
+				col = iw
 			}
-			if col > start {
+			if col > iw {
 				b = append(b, ' ')
 				col++
 			}
-			b = append(b, w...)
+			b = append(b, para[i:j]...)
 			col += ww
+			i = j
 		}
 		if col >= 0 {
 			b = append(b, '\n')
@@ -203,24 +243,63 @@ func wrap(b []byte, text, indent string, cols int) []byte {
 	}
 }
 
+// byteClass sorts bytes for wrap: ASCII word bytes 0, ASCII white space
+// (unicode.IsSpace) 1, bytes of multi-byte runes 2.
+var byteClass = func() (c [256]uint8) {
+	for i := range c {
+		switch {
+		case i >= utf8.RuneSelf:
+			c[i] = 2
+		case asciiSpace(byte(i)):
+			c[i] = 1
+		}
+	}
+	return c
+}()
+
+// wordEnd returns the end of the word starting at s[i] (a non-space) and
+// its width in runes, as utf8.RuneCountInString counts them.
+func wordEnd(s string, i int) (end, w int) {
+	j := i
+	for j < len(s) {
+		// Runs of ASCII word bytes: one table look-up per byte.
+		k := j
+		for k < len(s) && byteClass[s[k]] == 0 {
+			k++
+		}
+		w += k - j
+		j = k
+		if j == len(s) || byteClass[s[j]] == 1 {
+			break
+		}
+		r, size := utf8.DecodeRuneInString(s[j:])
+		if unicode.IsSpace(r) {
+			break
+		}
+		j += size
+		w++
+	}
+	return j, w
+}
+
 // asciiSpace is unicode.IsSpace for ASCII: '\t', '\n', '\v', '\f', '\r', ' '.
 func asciiSpace(c byte) bool { return c == ' ' || c-'\t' <= '\r'-'\t' }
 
-// frameList formats evidence frames "12, 13", eliding long lists.
-func frameList(frames []int64) string {
+// appendFrameList appends evidence frames "12, 13", eliding long lists.
+func appendFrameList(b []byte, frames []int64) []byte {
 	const show = 8
-	var sb strings.Builder
 	for i, f := range frames {
 		if i == show && len(frames) > show+1 {
-			sb.WriteString(", … (+" + strconv.Itoa(len(frames)-show) + " more)")
-			break
+			b = append(b, ", … (+"...)
+			b = strconv.AppendInt(b, int64(len(frames)-show), 10)
+			return append(b, " more)"...)
 		}
 		if i > 0 {
-			sb.WriteString(", ")
+			b = append(b, ", "...)
 		}
-		sb.WriteString(strconv.FormatInt(f, 10))
+		b = strconv.AppendInt(b, f, 10)
 	}
-	return sb.String()
+	return b
 }
 
 // patternPhrase names a pattern in a flow header.

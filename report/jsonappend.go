@@ -1,149 +1,178 @@
 package report
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
+	"time"
 	"unicode/utf8"
+
+	"finwave/analyzer"
+	"finwave/flow"
 )
 
-// appendJSONFlow appends f as compact JSON, byte for byte what
-// encoding/json (SetEscapeHTML(false)) writes for the struct and its tags
-// (checked by TestAppendJSONFlowMatchesEncodingJSON), without reflection or
+// appendJSONFlow appends t as one compact JSON flow object (SCHEMA.md),
+// with "type" first when typ is not empty. It is byte for byte what
+// encoding/json (SetEscapeHTML(false)) writes for the reference struct
+// jsonFlow (checked by TestAppendJSONFlowMatchesEncodingJSON), written
+// straight from the Teardown without reflection, intermediate structs or
 // allocation: the JSON report lists every flow, so this is per flow.
-func appendJSONFlow(b []byte, f *jsonFlow) []byte {
+func appendJSONFlow(b []byte, t *analyzer.Teardown, typ string) []byte {
 	b = append(b, '{')
-	if f.Type != "" {
+	if typ != "" {
 		b = append(b, `"type":`...)
-		b = appendJSONString(b, f.Type)
+		b = appendJSONString(b, typ)
 		b = append(b, ',')
 	}
 	b = append(b, `"stream":`...)
-	b = strconv.AppendInt(b, f.Stream, 10)
-	b = appendKeyString(b, "client", f.Client)
-	b = appendKeyString(b, "server", f.Server)
-	b = appendKeyString(b, "roles", f.Roles)
-	b = appendKeyInt(b, "first_frame", f.FirstFrame)
-	b = appendKeyInt(b, "last_frame", f.LastFrame)
-	b = appendKeyStringPtr(b, "first_time", f.FirstTime)
-	b = appendKeyStringPtr(b, "last_time", f.LastTime)
+	b = strconv.AppendInt(b, t.Stream, 10)
+	b = appendKeyEndpoint(b, "client", t.Client)
+	b = appendKeyEndpoint(b, "server", t.Server)
+	b = appendKeyString(b, "roles", t.Roles.String())
+	b = appendKeyInt(b, "first_frame", t.FirstFrame)
+	b = appendKeyInt(b, "last_frame", t.LastFrame)
+	b = appendKeyTime(b, "first_time", t.FirstTime)
+	b = appendKeyTime(b, "last_time", t.LastTime)
 	b = append(b, `,"duration":`...)
-	b = appendJSONFloat(b, f.Duration)
-	b = appendKeyString(b, "pattern", f.Pattern)
-	b = appendKeyString(b, "closer", f.Closer)
-	b = appendKeyString(b, "client_state", f.ClientState)
-	b = appendKeyStringPtr(b, "client_state_since", f.ClientStateSince)
-	b = appendKeyStringPtr(b, "client_state_until", f.ClientStateUntil)
-	b = appendKeyBool(b, "client_state_tentative", f.ClientStateTentative)
-	b = appendKeyString(b, "server_state", f.ServerState)
-	b = appendKeyStringPtr(b, "server_state_since", f.ServerStateSince)
-	b = appendKeyStringPtr(b, "server_state_until", f.ServerStateUntil)
-	b = appendKeyBool(b, "server_state_tentative", f.ServerStateTentative)
-	b = appendKeyString(b, "zeek_conn_state", f.ZeekConnState)
+	var dur float64
+	if !t.FirstTime.IsZero() && !t.LastTime.IsZero() {
+		dur = t.LastTime.Sub(t.FirstTime).Seconds()
+	}
+	b = appendJSONFloat(b, dur)
+	b = appendKeyString(b, "pattern", t.Pattern.String())
+	b = appendKeyString(b, "closer", t.Closer.String())
+	b = appendJSONEnd(b, analyzer.Client, &t.ClientEnd)
+	b = appendJSONEnd(b, analyzer.Server, &t.ServerEnd)
+	b = appendKeyString(b, "zeek_conn_state", t.ZeekConnState)
 	b = append(b, `,"packets":{"client":`...)
-	b = strconv.AppendUint(b, f.Packets.Client, 10)
+	b = strconv.AppendUint(b, t.Sent[analyzer.Client].Packets, 10)
 	b = append(b, `,"server":`...)
-	b = strconv.AppendUint(b, f.Packets.Server, 10)
+	b = strconv.AppendUint(b, t.Sent[analyzer.Server].Packets, 10)
 	b = append(b, `},"bytes":{"client":`...)
-	b = strconv.AppendUint(b, f.Bytes.Client, 10)
+	b = strconv.AppendUint(b, t.Sent[analyzer.Client].Bytes, 10)
 	b = append(b, `,"server":`...)
-	b = strconv.AppendUint(b, f.Bytes.Server, 10)
+	b = strconv.AppendUint(b, t.Sent[analyzer.Server].Bytes, 10)
 	b = append(b, '}')
-	b = appendKeyString(b, "finish", f.Finish)
-	b = appendKeyBool(b, "continued", f.Continued)
-	b = appendKeyString(b, "profile", f.Profile)
-	b = append(b, `,"segments":`...)
-	if f.Segments == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range f.Segments {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONSegment(b, &f.Segments[i])
+	b = appendKeyString(b, "finish", t.Finish.String())
+	b = appendKeyBool(b, "continued", t.Continued)
+	b = appendKeyString(b, "profile", t.Profile)
+	b = append(b, `,"segments":[`...)
+	for i := range t.Segments {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		b = append(b, ']')
+		b = appendJSONSegment(b, &t.Segments[i], t.FirstTime)
 	}
-	b = appendKeyInt(b, "segments_omitted", int64(f.SegmentsOmitted))
-	b = append(b, `,"anomalies":`...)
-	if f.Anomalies == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range f.Anomalies {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONAnomaly(b, &f.Anomalies[i])
+	b = append(b, ']')
+	b = appendKeyInt(b, "segments_omitted", int64(t.SegmentsOmitted))
+	b = append(b, `,"anomalies":[`...)
+	for i := range t.Anomalies {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		b = append(b, ']')
+		b = appendJSONAnomaly(b, &t.Anomalies[i], t)
 	}
-	return append(b, '}')
+	return append(b, "]}"...)
 }
 
-func appendJSONSegment(b []byte, s *jsonSegment) []byte {
+// endKeys are the keys of each side's end state, indexed by Side.
+var endKeys = [2][4]string{
+	{"client_state", "client_state_since", "client_state_until", "client_state_tentative"},
+	{"server_state", "server_state_since", "server_state_until", "server_state_tentative"},
+}
+
+// appendJSONEnd appends one side's end state: state, since, until, tentative.
+func appendJSONEnd(b []byte, side analyzer.Side, e *analyzer.EndState) []byte {
+	k := &endKeys[side&1]
+	b = appendKeyString(b, k[0], e.State.String())
+	b = appendKeyTime(b, k[1], e.Since)
+	b = appendKeyTime(b, k[2], e.Until)
+	return appendKeyBool(b, k[3], e.Tentative)
+}
+
+// appendJSONSegment appends one labelled segment; first is the flow's first
+// time, origin of "time".
+func appendJSONSegment(b []byte, s *analyzer.LabelledSegment, first time.Time) []byte {
 	b = append(b, `{"frame":`...)
 	b = strconv.AppendInt(b, s.Frame, 10)
 	b = append(b, `,"time":`...)
-	if s.Time == nil {
+	if s.Time.IsZero() || first.IsZero() {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONFloat(b, *s.Time)
+		b = appendJSONFloat(b, s.Time.Sub(first).Seconds())
 	}
-	b = appendKeyStringPtr(b, "timestamp", s.Timestamp)
-	b = appendKeyString(b, "from", s.From)
-	b = appendKeyString(b, "flags", s.Flags)
+	b = appendKeyTime(b, "timestamp", s.Time)
+	b = appendKeyString(b, "from", s.From.String())
+	b = appendKeyString(b, "flags", flagsString(s.Flags))
 	b = appendKeyInt(b, "seq", int64(s.Seq))
 	b = appendKeyInt(b, "ack", int64(s.Ack))
 	b = appendKeyInt(b, "len", int64(s.Len))
-	b = appendKeyString(b, "label", s.Label)
-	b = append(b, `,"changes":`...)
-	if s.Changes == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range s.Changes {
-			c := &s.Changes[i]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"side":`...)
-			b = appendJSONString(b, c.Side)
-			b = appendKeyString(b, "from", c.From)
-			b = appendKeyString(b, "to", c.To)
-			b = appendKeyBool(b, "tentative", c.Tentative)
-			b = appendKeyInt(b, "confirmed_frame", c.ConfirmedFrame)
-			b = appendKeyBool(b, "undone", c.Undone)
-			b = appendKeyString(b, "reason", c.Reason)
-			b = append(b, '}')
+	b = appendKeyString(b, "label", s.Label.String())
+	b = append(b, `,"changes":[`...)
+	for i := range s.Changes {
+		c := &s.Changes[i]
+		if i > 0 {
+			b = append(b, ',')
 		}
-		b = append(b, ']')
+		b = append(b, `{"side":`...)
+		b = appendJSONString(b, c.Side.String())
+		b = appendKeyString(b, "from", c.From.String())
+		b = appendKeyString(b, "to", c.To.String())
+		b = appendKeyBool(b, "tentative", c.Tentative)
+		b = appendKeyInt(b, "confirmed_frame", c.Confirmed)
+		b = appendKeyBool(b, "undone", c.Undone)
+		b = appendKeyString(b, "reason", c.Reason)
+		b = append(b, '}')
 	}
+	b = append(b, ']')
 	b = appendKeyString(b, "explain", s.Explain)
 	return append(b, '}')
 }
 
-func appendJSONAnomaly(b []byte, a *jsonAnomaly) []byte {
+// appendJSONAnomaly appends one anomaly of t.
+func appendJSONAnomaly(b []byte, a *analyzer.Anomaly, t *analyzer.Teardown) []byte {
 	b = append(b, `{"kind":`...)
-	b = appendJSONString(b, a.Kind)
-	b = appendKeyString(b, "endpoint", a.Endpoint)
-	b = appendKeyString(b, "address", a.Address)
-	b = append(b, `,"frames":`...)
-	if a.Frames == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, f := range a.Frames {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, f, 10)
+	b = appendJSONString(b, a.Kind.String())
+	b = appendKeyString(b, "endpoint", a.Endpoint.String())
+	b = appendKeyEndpoint(b, "address", t.Endpoint(a.Endpoint))
+	b = append(b, `,"frames":[`...)
+	for i, f := range a.Frames {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		b = append(b, ']')
+		b = strconv.AppendInt(b, f, 10)
 	}
-	b = appendKeyString(b, "severity", a.Severity)
+	b = append(b, ']')
+	b = appendKeyString(b, "severity", a.Severity.String())
 	b = appendKeyString(b, "detail", a.Detail)
 	return append(b, '}')
+}
+
+// appendKeyEndpoint appends ,"key":"ip:port". Only an IPv6 zone (never
+// decoded from a capture) could need JSON escaping: that case goes through
+// appendJSONString.
+func appendKeyEndpoint(b []byte, k string, e flow.Endpoint) []byte {
+	if e.Addr.Zone() != "" {
+		return appendKeyString(b, k, e.String())
+	}
+	b = append(b, ',', '"')
+	b = append(b, k...)
+	b = append(b, '"', ':', '"')
+	b = appendEndpoint(b, e)
+	return append(b, '"')
+}
+
+// appendKeyTime appends ,"key":time as RFC 3339 with nanoseconds in UTC,
+// null when t is zero. The formatted time needs no JSON escaping.
+func appendKeyTime(b []byte, k string, t time.Time) []byte {
+	b = append(b, ',', '"')
+	b = append(b, k...)
+	if t.IsZero() {
+		return append(b, `":null`...)
+	}
+	b = append(b, '"', ':', '"')
+	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
 }
 
 // appendKey* append ,"key":value. Keys are plain ASCII, written as is.
@@ -152,15 +181,6 @@ func appendKeyString(b []byte, k, v string) []byte {
 	b = append(b, k...)
 	b = append(b, '"', ':')
 	return appendJSONString(b, v)
-}
-
-func appendKeyStringPtr(b []byte, k string, v *string) []byte {
-	if v == nil {
-		b = append(b, ',', '"')
-		b = append(b, k...)
-		return append(b, `":null`...)
-	}
-	return appendKeyString(b, k, *v)
 }
 
 func appendKeyInt(b []byte, k string, v int64) []byte {
@@ -197,6 +217,15 @@ func appendJSONFloat(b []byte, f float64) []byte {
 	return b
 }
 
+// jsonPlain8 reports whether none of the eight bytes in v is below 0x20,
+// '"', '\\' or 0x80 and above (SWAR: a byte test sets that byte's top bit).
+func jsonPlain8(v uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
+	low := (v - 0x20*ones) &^ v & highs // bytes below 0x20 (for bytes below 0x80)
+	return (low | hasZero(v^('"'*ones)) | hasZero(v^('\\'*ones)) | v&highs) == 0
+}
+
 const hexDigits = "0123456789abcdef"
 
 // appendJSONString is encoding/json's string encoding with HTML escaping
@@ -206,6 +235,14 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs a look: no control
+		// character, '"', '\\' or non-ASCII byte.
+		for i+8 <= len(s) && jsonPlain8(binary.LittleEndian.Uint64([]byte(s[i:i+8]))) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
 				i++

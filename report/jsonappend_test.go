@@ -6,10 +6,14 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"net/netip"
 
 	"finwave/analyzer"
 	"finwave/capture"
+	"finwave/flow"
 	"finwave/pipeline"
 )
 
@@ -47,7 +51,7 @@ func TestAppendJSONFlowMatchesEncodingJSON(t *testing.T) {
 				for _, typ := range []string{"", "flow"} {
 					f.Type = typ
 					want := encodingJSON(t, f)
-					got := appendJSONFlow(nil, f)
+					got := appendJSONFlow(nil, td, typ)
 					if !bytes.Equal(got, want) {
 						t.Fatalf("%s stream %d:\n got %s\nwant %s", p, td.Stream, got, want)
 					}
@@ -65,21 +69,45 @@ func TestAppendJSONFlowMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// TestAppendJSONEdgeValues: nulls, empty slices, escapes, floats.
+// TestAppendJSONEdgeValues: zero times, empty slices, escapes, floats,
+// addresses, against the encoding/json reference.
 func TestAppendJSONEdgeValues(t *testing.T) {
-	tiny, big := 1e-7, 3.5e22
-	for _, f := range []*jsonFlow{
+	odd := "a\"b\\c\n\r\t\b\f\x00\x1f\x7f<>&é\u2028\u2029\xff\xfe"
+	for i, td := range []*analyzer.Teardown{
 		{},
-		{Segments: []jsonSegment{}, Anomalies: []jsonAnomaly{}, Duration: 1e-7},
-		{Client: "a\"b\\c\n\r\t\b\f\x00\x1f\x7f<>&é\u2028\u2029\xff\xfe", Duration: 123456.789,
-			Segments:  []jsonSegment{{Time: &tiny, Changes: []jsonChange{{}}}, {Time: &big}},
-			Anomalies: []jsonAnomaly{{Frames: []int64{}}, {Frames: []int64{1, 2}}}},
-		{Duration: math.SmallestNonzeroFloat64},
-		{Duration: -2.5e-9},
+		{Client: ep("[2001:db8::1]:443"), Server: ep("[::ffff:10.0.0.1]:80"), FirstTime: at(0), LastTime: at(1e-7),
+			ZeekConnState: odd, Profile: odd},
+		{Client: flow.Endpoint{Addr: netip.MustParseAddr("fe80::1%eth\"0"), Port: 1}, FirstTime: at(0), LastTime: at(123456.789),
+			Segments: []analyzer.LabelledSegment{
+				{Time: at(1e-7), Explain: odd, Changes: []analyzer.Change{{Reason: odd}}},
+				{Time: at(9e9), Flags: 0xff},
+				{Flags: flow.FIN},
+			},
+			Anomalies: []analyzer.Anomaly{{Frames: []int64{}, Detail: odd}, {Frames: []int64{1, 2}, Endpoint: analyzer.Server}}},
+		{FirstTime: at(0), LastTime: at(0).Add(1)},
+		{FirstTime: at(1), LastTime: at(0)},
 	} {
-		want := encodingJSON(t, f)
-		if got := appendJSONFlow(nil, f); !bytes.Equal(got, want) {
-			t.Errorf("\n got %s\nwant %s", got, want)
+		for _, typ := range []string{"", "flow"} {
+			f := toJSONFlow(td)
+			f.Type = typ
+			want := encodingJSON(t, f)
+			if got := appendJSONFlow(nil, td, typ); !bytes.Equal(got, want) {
+				t.Errorf("%d:\n got %s\nwant %s", i, got, want)
+			}
+		}
+	}
+	// A byte needing escape at every position of the eight-byte scan.
+	for _, special := range []string{"\x00", "\x1f", "\"", "\\", "\x7f", "\x80", "é", "\u2028", "\xff"} {
+		for pos := range 18 {
+			str := strings.Repeat("a", pos) + special + strings.Repeat("b", 17-pos)
+			if got, want := appendJSONString(nil, str), encodingJSON(t, str); !bytes.Equal(got, want) {
+				t.Errorf("%q: got %s, want %s", str, got, want)
+			}
+		}
+	}
+	for _, d := range []float64{0, 1e-7, 3.5e22, 123456.789, math.SmallestNonzeroFloat64, -2.5e-9, 1e21, 1e-6} {
+		if got, want := appendJSONFloat(nil, d), encodingJSON(t, d); !bytes.Equal(got, want) {
+			t.Errorf("float %g: got %s, want %s", d, got, want)
 		}
 	}
 }
@@ -91,9 +119,10 @@ func FuzzAppendJSONString(f *testing.F) {
 		if math.IsNaN(d) || math.IsInf(d, 0) {
 			return
 		}
-		jf := &jsonFlow{Client: s, Duration: d}
-		want := encodingJSON(t, jf)
-		if got := appendJSONFlow(nil, jf); !bytes.Equal(got, want) {
+		if got, want := appendJSONString(nil, s), encodingJSON(t, s); !bytes.Equal(got, want) {
+			t.Fatalf("\n got %s\nwant %s", got, want)
+		}
+		if got, want := appendJSONFloat(nil, d), encodingJSON(t, d); !bytes.Equal(got, want) {
 			t.Fatalf("\n got %s\nwant %s", got, want)
 		}
 	})

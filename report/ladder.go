@@ -1,8 +1,10 @@
 package report
 
 import (
+	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"finwave/analyzer"
 	"finwave/flow"
@@ -12,15 +14,43 @@ import (
 // that endpoint (e.g. the peer retransmitted the FIN this ACK acknowledged).
 const notReceived = "(not received)"
 
+// cell is a formatted ladder cell: bytes [off, end) of ladderScratch.cells,
+// w columns wide.
+type cell struct{ off, end, w int }
+
 // ladderRow is one segment of the ladder, formatted but not yet padded.
 type ladderRow struct {
-	frame, time    string
-	client, server string // state after the segment, "" when unchanged
-	text           string // flags and numbers inside the arrow
+	frame, time    cell
+	client, server cell // state after the segment, empty when unchanged
+	text           cell // flags and numbers inside the arrow
+	label          cell
 	toServer       bool
 	rst            bool
-	evidence       int // 1 + highest severity of a warning/error anomaly citing the frame, 0 none
-	label, explain string
+	evidence       int    // 1 + highest severity of a warning/error anomaly citing the frame, 0 none
+	explain        string // from the segment: a string, never a slice of the Teardown
+}
+
+// ladderScratch is the ladder's reusable memory: the cells of every row in
+// one byte slice. It holds no reference to a Teardown after ladder returns
+// other than immutable strings.
+type ladderScratch struct {
+	rows  []ladderRow
+	cells []byte
+}
+
+// add closes the cell started at off: the bytes appended since.
+func (l *ladderScratch) add(off int) cell {
+	return cell{off, len(l.cells), utf8.RuneCount(l.cells[off:])}
+}
+
+// appendCell appends c left-aligned in a field of n columns.
+func (l *ladderScratch) appendCell(b []byte, c cell, n int) []byte {
+	return appendSpaces(append(b, l.cells[c.off:c.end]...), n-c.w)
+}
+
+// appendCellRight appends c right-aligned in a field of n columns.
+func (l *ladderScratch) appendCellRight(b []byte, c cell, n int) []byte {
+	return append(appendSpaces(b, n-c.w), l.cells[c.off:c.end]...)
 }
 
 // evidence returns 1 + the highest severity (warning or error) of the
@@ -43,23 +73,44 @@ func evidence(t *analyzer.Teardown, frame int64) int {
 	return best
 }
 
-// stateCell formats the state a change led to: "?" marks a change the
-// capture has not confirmed (no ACK back from that endpoint), and an undone
-// change shows as not received.
-func stateCell(c *analyzer.Change) (string, bool, bool) {
+// appendStateCell appends the state a change led to: "?" marks a change
+// the capture has not confirmed (no ACK back from that endpoint), and an
+// undone change shows as not received. It returns whether either mark was used.
+func appendStateCell(b []byte, c *analyzer.Change) (out []byte, tentative, undone bool) {
 	switch {
 	case c.Undone:
-		return notReceived, false, true
+		return append(b, notReceived...), false, true
 	case c.Tentative && c.Confirmed == 0:
-		return c.To.String() + "?", true, false
+		return append(append(b, c.To.String()...), '?'), true, false
 	}
-	return c.To.String(), false, false
+	return append(b, c.To.String()...), false, false
+}
+
+// appendStateChain appends the states side's changes on one segment led to:
+// several (FIN_WAIT_1 → CLOSING → TIME_WAIT) show as a chain.
+func appendStateChain(b []byte, s *analyzer.LabelledSegment, side analyzer.Side) (out []byte, tentative, undone bool) {
+	first := true
+	for j := range s.Changes {
+		c := &s.Changes[j]
+		if c.Side != side {
+			continue
+		}
+		if !first {
+			b = append(b, "→"...)
+		}
+		first = false
+		var tent, und bool
+		b, tent, und = appendStateCell(b, c)
+		tentative = tentative || tent
+		undone = undone || und
+	}
+	return b, tentative, undone
 }
 
 // arrowText is what the arrow carries: "FIN,ACK seq=201 ack=1449 len=0"
 // without len when zero and without ack when the ACK bit is clear.
 func arrowText(b []byte, s *analyzer.LabelledSegment) []byte {
-	b = append(b, s.Flags.String()...)
+	b = append(b, flagsString(s.Flags)...)
 	b = append(b, " seq="...)
 	b = strconv.AppendUint(b, uint64(s.Seq), 10)
 	if s.Flags.Has(flow.ACK) {
@@ -73,84 +124,93 @@ func arrowText(b []byte, s *analyzer.LabelledSegment) []byte {
 	return b
 }
 
+// rows formats t's labelled segments into l.rows (cells in l.cells) and
+// returns whether tentative or undone marks were used.
+func (l *ladderScratch) format(t *analyzer.Teardown) (tentative, undone bool) {
+	l.rows = slices.Grow(l.rows[:0], len(t.Segments))[:len(t.Segments)]
+	l.cells = l.cells[:0]
+	// lastFIN is the time of the previous FIN from each side, to show how
+	// long after it a retransmission came (the RTO the sender used).
+	var lastFIN [2]time.Time
+	for i := range t.Segments {
+		s := &t.Segments[i]
+		r := &l.rows[i]
+		*r = ladderRow{evidence: evidence(t, s.Frame), explain: s.Explain,
+			toServer: s.From == analyzer.Client, rst: s.Flags.Has(flow.RST)}
+		off := len(l.cells)
+		l.cells = strconv.AppendInt(l.cells, s.Frame, 10)
+		r.frame = l.add(off)
+		off = len(l.cells)
+		l.cells = appendRelSeconds(l.cells, s.Time, t.FirstTime)
+		r.time = l.add(off)
+		for _, side := range [2]analyzer.Side{analyzer.Client, analyzer.Server} {
+			off = len(l.cells)
+			var tent, und bool
+			l.cells, tent, und = appendStateChain(l.cells, s, side)
+			tentative = tentative || tent
+			undone = undone || und
+			if side == analyzer.Client {
+				r.client = l.add(off)
+			} else {
+				r.server = l.add(off)
+			}
+		}
+		off = len(l.cells)
+		l.cells = arrowText(l.cells, s)
+		r.text = l.add(off)
+		off = len(l.cells)
+		l.cells = append(l.cells, s.Label.String()...)
+		side := s.From & 1
+		if s.Flags.Has(flow.FIN) {
+			if s.Label == analyzer.FINRetransmission && !lastFIN[side].IsZero() && !s.Time.IsZero() {
+				l.cells = append(l.cells, " (+"...)
+				l.cells = appendHumanDuration(l.cells, s.Time.Sub(lastFIN[side]))
+				l.cells = append(l.cells, ')')
+			}
+			lastFIN[side] = s.Time
+		}
+		r.label = l.add(off)
+	}
+	return tentative, undone
+}
+
 // ladder appends the ladder diagram of t's labelled segments: frame (marked
 // when an anomaly of severity warning or error cites it), relative time, client state after, an arrow in the direction of travel,
 // server state after, label and explanation. It returns whether tentative
 // or undone marks were used, for the legend.
-func ladder(b []byte, t *analyzer.Teardown, color bool) (out []byte, tentative, undone bool) {
-	rows := make([]ladderRow, len(t.Segments))
-	// lastFIN is the time of the previous FIN from each side, to show how
-	// long after it a retransmission came (the RTO the sender used).
-	var lastFIN [2]time.Time
-	var tmp []byte
-	for i := range t.Segments {
-		s := &t.Segments[i]
-		r := &rows[i]
-		r.frame = strconv.FormatInt(s.Frame, 10)
-		r.evidence = evidence(t, s.Frame)
-		r.time = relSeconds(s.Time, t.FirstTime)
-		for j := range s.Changes {
-			c := &s.Changes[j]
-			cell, tent, und := stateCell(c)
-			tentative = tentative || tent
-			undone = undone || und
-			// Several changes of one side on one segment (FIN_WAIT_1 →
-			// CLOSING → TIME_WAIT) show as a chain.
-			dst := &r.server
-			if c.Side == analyzer.Client {
-				dst = &r.client
-			}
-			if *dst != "" {
-				*dst += "→"
-			}
-			*dst += cell
-		}
-		tmp = arrowText(tmp[:0], s)
-		r.text = string(tmp)
-		r.toServer = s.From == analyzer.Client
-		r.rst = s.Flags.Has(flow.RST)
-		r.label = s.Label.String()
-		side := s.From & 1
-		if s.Flags.Has(flow.FIN) {
-			if s.Label == analyzer.FINRetransmission && !lastFIN[side].IsZero() && !s.Time.IsZero() {
-				r.label += " (+" + humanDuration(s.Time.Sub(lastFIN[side])) + ")"
-			}
-			lastFIN[side] = s.Time
-		}
-		r.explain = s.Explain
-	}
-
-	wFrame, wTime, wClient, wServer, wText, wLabel := width("frame"), width("time(s)"), width("client"), width("server"), 0, 0
-	for i := range rows {
-		r := &rows[i]
-		wFrame = max(wFrame, width(r.frame))
-		wTime = max(wTime, width(r.time))
-		wClient = max(wClient, width(r.client))
-		wServer = max(wServer, width(r.server))
-		wText = max(wText, width(r.text))
-		wLabel = max(wLabel, width(r.label))
+func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out []byte, tentative, undone bool) {
+	tentative, undone = l.format(t)
+	wFrame, wTime, wClient, wServer, wText, wLabel := len("frame"), len("time(s)"), len("client"), len("server"), 0, 0
+	for i := range l.rows {
+		r := &l.rows[i]
+		wFrame = max(wFrame, r.frame.w)
+		wTime = max(wTime, r.time.w)
+		wClient = max(wClient, r.client.w)
+		wServer = max(wServer, r.server.w)
+		wText = max(wText, r.text.w)
+		wLabel = max(wLabel, r.label.w)
 	}
 	// Arrow: "── text ──▶" or "◀── text ──", both wText+7 columns wide, at
 	// least two dashes after the text.
 	wArrow := wText + 7
 
 	b = append(b, ' ')
-	b = padLeft(b, "frame", wFrame)
+	b = padLeft(b, "frame", len("frame"), wFrame)
 	b = append(b, "   "...)
-	b = padLeft(b, "time(s)", wTime)
+	b = padLeft(b, "time(s)", len("time(s)"), wTime)
 	b = append(b, "   "...)
-	b = pad(b, "client", wClient)
+	b = pad(b, "client", len("client"), wClient)
 	b = append(b, "  "...)
-	b = pad(b, "", wArrow)
+	b = appendSpaces(b, wArrow)
 	b = append(b, "  "...)
-	b = pad(b, "server", wServer)
+	b = pad(b, "server", len("server"), wServer)
 	b = append(b, "  label"...)
 	b = append(b, '\n')
 
-	for i := range rows {
-		r := &rows[i]
+	for i := range l.rows {
+		r := &l.rows[i]
 		b = append(b, ' ')
-		b = padLeft(b, r.frame, wFrame)
+		b = l.appendCellRight(b, r.frame, wFrame)
 		// Frames cited by a warning or error anomaly carry its marker.
 		if r.evidence > 0 {
 			sev := analyzer.Severity(r.evidence - 1)
@@ -160,46 +220,48 @@ func ladder(b []byte, t *analyzer.Teardown, color bool) (out []byte, tentative, 
 		} else {
 			b = append(b, "   "...)
 		}
-		b = padLeft(b, r.time, wTime)
+		b = l.appendCellRight(b, r.time, wTime)
 		b = append(b, "   "...)
-		b = pad(b, r.client, wClient)
+		b = l.appendCell(b, r.client, wClient)
 		b = append(b, "  "...)
-		tmp = tmp[:0]
-		dashes := wArrow - width(r.text) - 5
-		if r.toServer {
-			tmp = append(tmp, "── "...)
-			tmp = append(tmp, r.text...)
-			tmp = append(tmp, ' ')
-			tmp = appendDashes(tmp, dashes)
-			tmp = append(tmp, "▶"...)
-		} else {
-			tmp = append(tmp, "◀── "...)
-			tmp = append(tmp, r.text...)
-			tmp = append(tmp, ' ')
-			tmp = appendDashes(tmp, dashes)
+		red := color && r.rst
+		if red {
+			b = append(b, ansiRed...)
 		}
-		b = paint(b, color && r.rst, ansiRed, string(tmp))
-		b = append(b, "  "...)
-		b = pad(b, r.server, wServer)
-		b = append(b, "  "...)
-		if r.explain != "" {
-			b = paint(b, color && r.rst, ansiRed, r.label)
-			b = pad(b, "", wLabel-width(r.label)+2)
-			b = append(b, r.explain...)
+		dashes := wArrow - r.text.w - 5
+		if r.toServer {
+			b = append(b, "── "...)
+			b = l.appendCell(b, r.text, 0)
+			b = append(b, ' ')
+			b = appendDashes(b, dashes)
+			b = append(b, "▶"...)
 		} else {
-			b = paint(b, color && r.rst, ansiRed, r.label)
+			b = append(b, "◀── "...)
+			b = l.appendCell(b, r.text, 0)
+			b = append(b, ' ')
+			b = appendDashes(b, dashes)
+		}
+		if red {
+			b = append(b, ansiReset...)
+		}
+		b = append(b, "  "...)
+		b = l.appendCell(b, r.server, wServer)
+		b = append(b, "  "...)
+		if red {
+			b = append(b, ansiRed...)
+		}
+		b = l.appendCell(b, r.label, 0)
+		if red {
+			b = append(b, ansiReset...)
+		}
+		if r.explain != "" {
+			b = appendSpaces(b, wLabel-r.label.w+2)
+			b = append(b, r.explain...)
 		}
 		b = trimRight(b)
 		b = append(b, '\n')
 	}
 	return b, tentative, undone
-}
-
-func appendDashes(b []byte, n int) []byte {
-	for range n {
-		b = append(b, "─"...)
-	}
-	return b
 }
 
 // trimRight drops trailing spaces of the last line in b.

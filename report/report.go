@@ -39,7 +39,9 @@ func DefaultOptions() Options { return Options{Stream: -1} }
 // Renderer receives finished flows and writes a report per capture.
 type Renderer interface {
 	// Flow is called as flows finish, in finish order (not stream order).
-	// It does not keep t after returning.
+	// It keeps no reference to t or to any of its slices (Segments,
+	// Changes, Anomalies, Frames) after returning, only copies and
+	// immutable strings: the caller may recycle t as soon as Flow returns.
 	Flow(t *analyzer.Teardown) error
 	// Finish ends one capture: it writes everything out and resets the
 	// renderer for the next capture.

@@ -21,6 +21,7 @@ type streamText struct {
 	o   Options
 	sum summary
 	buf []byte
+	lad ladderScratch
 }
 
 func (r *streamText) Flow(t *analyzer.Teardown) error {
@@ -29,7 +30,7 @@ func (r *streamText) Flow(t *analyzer.Teardown) error {
 		return nil
 	}
 	r.sum.listed++
-	r.buf = appendFlowText(r.buf[:0], t, r.o.Color)
+	r.buf = appendFlowText(r.buf[:0], t, r.o.Color, &r.lad)
 	r.buf = append(r.buf, '\n')
 	if _, err := r.w.Write(r.buf); err != nil {
 		return fmt.Errorf("report: write text: %w", err)

@@ -25,7 +25,7 @@ func TestStreamText(t *testing.T) {
 			}
 			continue
 		}
-		flowText := appendFlowText(nil, td, false)
+		flowText := appendFlowText(nil, td, false, new(ladderScratch))
 		if !bytes.Equal(got, append(flowText, '\n')) {
 			t.Errorf("flow %d streamed as\n%s\nwant\n%s", td.Stream, got, flowText)
 		}

@@ -25,6 +25,7 @@ type textRenderer struct {
 	sum   summary
 	spill spill
 	buf   []byte
+	lad   ladderScratch
 }
 
 func newText(w io.Writer, o Options) *textRenderer {
@@ -37,7 +38,7 @@ func (r *textRenderer) Flow(t *analyzer.Teardown) error {
 		return nil
 	}
 	r.sum.listed++
-	r.buf = appendFlowText(r.buf[:0], t, r.o.Color)
+	r.buf = appendFlowText(r.buf[:0], t, r.o.Color, &r.lad)
 	return r.spill.add(t.Stream, r.buf)
 }
 
@@ -92,19 +93,20 @@ func finishPhrase(t *analyzer.Teardown) string {
 }
 
 // appendFlowText renders one flow: header, ladder, end states, anomalies.
-func appendFlowText(b []byte, t *analyzer.Teardown, color bool) []byte {
+// The ladder's cells are formatted in lad, reused from flow to flow.
+func appendFlowText(b []byte, t *analyzer.Teardown, color bool, lad *ladderScratch) []byte {
 	// Header: who, how long, how it ended.
 	b = append(b, "flow "...)
 	b = strconv.AppendInt(b, t.Stream, 10)
 	b = append(b, " · client "...)
-	b = append(b, t.Client.String()...)
+	b = appendEndpoint(b, t.Client)
 	b = append(b, " → server "...)
-	b = append(b, t.Server.String()...)
+	b = appendEndpoint(b, t.Server)
 	b = append(b, " · "...)
 	if t.FirstTime.IsZero() || t.LastTime.IsZero() {
 		b = append(b, "duration unknown"...)
 	} else {
-		b = append(b, humanDuration(t.LastTime.Sub(t.FirstTime))...)
+		b = appendHumanDuration(b, t.LastTime.Sub(t.FirstTime))
 	}
 	b = append(b, " · "...)
 	b = append(b, patternPhrase(t.Pattern)...)
@@ -131,9 +133,9 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool) []byte {
 		}
 		b = append(b, s.String()...)
 		b = append(b, " sent "...)
-		b = append(b, plural(int64(t.Sent[s].Packets), "packet", "packets")...)
+		b = appendPlural(b, int64(t.Sent[s].Packets), "packet", "packets")
 		b = append(b, ", "...)
-		b = append(b, humanBytes(t.Sent[s].Bytes)...)
+		b = appendHumanBytes(b, t.Sent[s].Bytes)
 		b = append(b, " of data"...)
 	}
 	b = append(b, '\n')
@@ -150,11 +152,11 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool) []byte {
 	if len(t.Segments) == 0 {
 		b = append(b, " (no teardown segment labelled in this flow)\n"...)
 	} else {
-		b, tentative, undone = ladder(b, t, color)
+		b, tentative, undone = lad.ladder(b, t, color)
 	}
 	if t.SegmentsOmitted > 0 {
 		b = append(b, " … "...)
-		b = append(b, plural(int64(t.SegmentsOmitted), "more labelled segment", "more labelled segments")...)
+		b = appendPlural(b, int64(t.SegmentsOmitted), "more labelled segment", "more labelled segments")
 		b = append(b, " not kept (per-flow cap)\n"...)
 	}
 	if tentative {
@@ -181,7 +183,7 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool) []byte {
 		}
 		if !e.Until.IsZero() {
 			b = append(b, " until "...)
-			b = append(b, relSeconds(e.Until, t.FirstTime)...)
+			b = appendRelSeconds(b, e.Until, t.FirstTime)
 			b = append(b, " s ("...)
 			if t.Profile != "" {
 				b = append(b, t.Profile...)
@@ -206,7 +208,7 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool) []byte {
 		b = append(b, " · "...)
 		b = append(b, a.Endpoint.String()...)
 		b = append(b, " ("...)
-		b = append(b, t.Endpoint(a.Endpoint).String()...)
+		b = appendEndpoint(b, t.Endpoint(a.Endpoint))
 		b = append(b, ')')
 		if len(a.Frames) > 0 {
 			if len(a.Frames) == 1 {
@@ -214,7 +216,7 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool) []byte {
 			} else {
 				b = append(b, " · frames "...)
 			}
-			b = append(b, frameList(a.Frames)...)
+			b = appendFrameList(b, a.Frames)
 		}
 		b = append(b, " · "...)
 		b = paint(b, color, sgr, a.Severity.String())

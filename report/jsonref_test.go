@@ -1,0 +1,144 @@
+package report
+
+import (
+	"finwave/analyzer"
+)
+
+// jsonFlow is the reference of the per-flow JSON (SCHEMA.md): what
+// encoding/json writes for it is what appendJSONFlow must write. Field
+// order here is output order; every key is always present (null for
+// unknown times) so consumers need no existence checks.
+type jsonFlow struct {
+	Type                 string        `json:"type,omitempty"` // "flow" in JSON lines only
+	Stream               int64         `json:"stream"`
+	Client               string        `json:"client"`
+	Server               string        `json:"server"`
+	Roles                string        `json:"roles"`
+	FirstFrame           int64         `json:"first_frame"`
+	LastFrame            int64         `json:"last_frame"`
+	FirstTime            *string       `json:"first_time"`
+	LastTime             *string       `json:"last_time"`
+	Duration             float64       `json:"duration"`
+	Pattern              string        `json:"pattern"`
+	Closer               string        `json:"closer"`
+	ClientState          string        `json:"client_state"`
+	ClientStateSince     *string       `json:"client_state_since"`
+	ClientStateUntil     *string       `json:"client_state_until"`
+	ClientStateTentative bool          `json:"client_state_tentative"`
+	ServerState          string        `json:"server_state"`
+	ServerStateSince     *string       `json:"server_state_since"`
+	ServerStateUntil     *string       `json:"server_state_until"`
+	ServerStateTentative bool          `json:"server_state_tentative"`
+	ZeekConnState        string        `json:"zeek_conn_state"`
+	Packets              jsonSides     `json:"packets"`
+	Bytes                jsonSides     `json:"bytes"`
+	Finish               string        `json:"finish"`
+	Continued            bool          `json:"continued"`
+	Profile              string        `json:"profile"`
+	Segments             []jsonSegment `json:"segments"`
+	SegmentsOmitted      int           `json:"segments_omitted"`
+	Anomalies            []jsonAnomaly `json:"anomalies"`
+}
+
+type jsonSides struct {
+	Client uint64 `json:"client"`
+	Server uint64 `json:"server"`
+}
+
+type jsonSegment struct {
+	Frame     int64        `json:"frame"`
+	Time      *float64     `json:"time"`      // seconds since the flow's first segment
+	Timestamp *string      `json:"timestamp"` // absolute, RFC 3339 UTC
+	From      string       `json:"from"`
+	Flags     string       `json:"flags"`
+	Seq       uint32       `json:"seq"`
+	Ack       uint32       `json:"ack"`
+	Len       uint32       `json:"len"`
+	Label     string       `json:"label"`
+	Changes   []jsonChange `json:"changes"`
+	Explain   string       `json:"explain"`
+}
+
+type jsonChange struct {
+	Side           string `json:"side"`
+	From           string `json:"from"`
+	To             string `json:"to"`
+	Tentative      bool   `json:"tentative"`
+	ConfirmedFrame int64  `json:"confirmed_frame"`
+	Undone         bool   `json:"undone"`
+	Reason         string `json:"reason"`
+}
+
+type jsonAnomaly struct {
+	Kind     string  `json:"kind"`
+	Endpoint string  `json:"endpoint"`
+	Address  string  `json:"address"`
+	Frames   []int64 `json:"frames"`
+	Severity string  `json:"severity"`
+	Detail   string  `json:"detail"`
+}
+
+// toJSONFlow converts a Teardown; the result shares no memory with t except
+// immutable strings.
+func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
+	f := &jsonFlow{
+		Stream:               t.Stream,
+		Client:               t.Client.String(),
+		Server:               t.Server.String(),
+		Roles:                t.Roles.String(),
+		FirstFrame:           t.FirstFrame,
+		LastFrame:            t.LastFrame,
+		FirstTime:            jsonTime(t.FirstTime),
+		LastTime:             jsonTime(t.LastTime),
+		Pattern:              t.Pattern.String(),
+		Closer:               t.Closer.String(),
+		ClientState:          t.ClientEnd.State.String(),
+		ClientStateSince:     jsonTime(t.ClientEnd.Since),
+		ClientStateUntil:     jsonTime(t.ClientEnd.Until),
+		ClientStateTentative: t.ClientEnd.Tentative,
+		ServerState:          t.ServerEnd.State.String(),
+		ServerStateSince:     jsonTime(t.ServerEnd.Since),
+		ServerStateUntil:     jsonTime(t.ServerEnd.Until),
+		ServerStateTentative: t.ServerEnd.Tentative,
+		ZeekConnState:        t.ZeekConnState,
+		Packets:              jsonSides{t.Sent[analyzer.Client].Packets, t.Sent[analyzer.Server].Packets},
+		Bytes:                jsonSides{t.Sent[analyzer.Client].Bytes, t.Sent[analyzer.Server].Bytes},
+		Finish:               t.Finish.String(),
+		Continued:            t.Continued,
+		Profile:              t.Profile,
+		Segments:             make([]jsonSegment, len(t.Segments)),
+		SegmentsOmitted:      t.SegmentsOmitted,
+		Anomalies:            make([]jsonAnomaly, len(t.Anomalies)),
+	}
+	if !t.FirstTime.IsZero() && !t.LastTime.IsZero() {
+		f.Duration = t.LastTime.Sub(t.FirstTime).Seconds()
+	}
+	for i := range t.Segments {
+		s := &t.Segments[i]
+		js := &f.Segments[i]
+		*js = jsonSegment{
+			Frame: s.Frame, Timestamp: jsonTime(s.Time), From: s.From.String(), Flags: s.Flags.String(),
+			Seq: s.Seq, Ack: s.Ack, Len: s.Len, Label: s.Label.String(),
+			Changes: make([]jsonChange, len(s.Changes)), Explain: s.Explain,
+		}
+		if !s.Time.IsZero() && !t.FirstTime.IsZero() {
+			rel := s.Time.Sub(t.FirstTime).Seconds()
+			js.Time = &rel
+		}
+		for j := range s.Changes {
+			c := &s.Changes[j]
+			js.Changes[j] = jsonChange{Side: c.Side.String(), From: c.From.String(), To: c.To.String(),
+				Tentative: c.Tentative, ConfirmedFrame: c.Confirmed, Undone: c.Undone, Reason: c.Reason}
+		}
+	}
+	for i := range t.Anomalies {
+		a := &t.Anomalies[i]
+		frames := a.Frames
+		if frames == nil {
+			frames = []int64{}
+		}
+		f.Anomalies[i] = jsonAnomaly{Kind: a.Kind.String(), Endpoint: a.Endpoint.String(),
+			Address: t.Endpoint(a.Endpoint).String(), Frames: frames, Severity: a.Severity.String(), Detail: a.Detail}
+	}
+	return f
+}
