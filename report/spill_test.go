@@ -58,17 +58,18 @@ func TestSpillManyFlows(t *testing.T) {
 		r.spill.limit = 1 << 20
 		done := make(chan error, 1)
 		go func() {
-			for _, i := range perm {
-				if err := r.Flow(tiny(i)); err != nil {
-					done <- err
-					return
+			err := func() error {
+				for _, i := range perm {
+					if err := r.Flow(tiny(i)); err != nil {
+						return err
+					}
 				}
-			}
-			if r.spill.file == nil {
-				done <- fmt.Errorf("spill never moved to a file")
-				return
-			}
-			err := r.Finish(&Capture{File: "many.pcap"})
+				if r.spill.file == nil {
+					return fmt.Errorf("spill never moved to a file")
+				}
+				return r.Finish(&Capture{File: "many.pcap"})
+			}()
+			// Closed on every path, so the reader below never waits forever.
 			pw.CloseWithError(err)
 			done <- err
 		}()
@@ -110,14 +111,15 @@ func TestSpillManyFlows(t *testing.T) {
 		r.spill.limit = 1 << 20
 		done := make(chan error, 1)
 		go func() {
-			for _, i := range perm {
-				if err := r.Flow(tiny(i)); err != nil {
-					done <- err
-					return
+			err := func() error {
+				for _, i := range perm {
+					if err := r.Flow(tiny(i)); err != nil {
+						return err
+					}
 				}
-			}
-			err := r.Finish(&Capture{File: "many.pcap", ReadError: "truncated"})
-			pw.CloseWithError(err)
+				return r.Finish(&Capture{File: "many.pcap", ReadError: "truncated"})
+			}()
+			pw.CloseWithError(err) // on every path, as above
 			done <- err
 		}()
 		dec := json.NewDecoder(pr)
