@@ -105,6 +105,9 @@ func (a *Analyzer) Stats() Stats {
 	return a.stats
 }
 
+// typicalChanges is the room for state changes a new conn starts with.
+const typicalChanges = 12
+
 // newConn starts the analysis of a flow at its first segment and decides
 // the roles: the SYN sender is the client; without a SYN the lower port is
 // the server's (well-known ports are low, ephemeral ports high).
@@ -117,6 +120,11 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 		k = new(conn)
 	}
 	*k = conn{stream: c.ID, continued: c.Resumed, changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0]}
+	if k.changes == nil {
+		// A whole connection makes about ten changes (handshake and four
+		// waves on both sides): room for them at once, not 1, 2, 4, 8, 16.
+		k.changes = make([]change, 0, typicalChanges)
+	}
 	clientIsSrc := true
 	switch {
 	case seg.Flags&(flow.SYN|flow.ACK) == flow.SYN:
