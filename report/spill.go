@@ -3,6 +3,8 @@ package report
 import (
 	"bufio"
 	"cmp"
+	"container/heap"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -16,26 +18,77 @@ const defaultSpillMem = 8 << 20
 // spillWindow is how much of the spill file each is read at a time.
 const spillWindow = 1 << 20
 
+// defaultSpillRun is how many index entries stay in memory (24 octets each,
+// 1.5 MiB) before they are sorted and written as one run to the index file.
+const defaultSpillRun = 64 << 10
+
+// defaultSpillRuns is how many runs the index file may hold before they are
+// merged into one (64 Mi flows at the default run length).
+const defaultSpillRuns = 1024
+
+// spillBlock is how much of each run a merge cursor reads at a time.
+const spillBlock = 4 << 10
+
+// spillBatch is how many merged entries each reads ahead of the rendered
+// bytes, so that runs of nearby offsets still share one read.
+const spillBatch = 4 << 10
+
+// runEntrySize is the size of an index entry in a run on disk: stream, offset
+// and length, little endian. No arrival number: a run is sorted by (stream,
+// arrival), and runs are written in arrival order, so the merge breaks ties
+// by run.
+const runEntrySize = 8 + 8 + 4
+
 // spillEntry locates one rendered flow in the spill.
 type spillEntry struct {
 	stream int64
 	off    int64
 	n      uint32
-	seq    uint32 // arrival order, breaks ties between equal streams
+	seq    uint32 // arrival order within the chunk, breaks ties between equal streams
 }
 
 // spill stores rendered flows out of order and replays them in stream order.
-// Invariant: bytes [0, len(mem)) are in memory while file is nil; once file
-// is set every byte lives in the file (mem was written to it first) and size
-// counts all of them.
+//
+// Bytes: [0, len(mem)) are in memory while file is nil; once file is set
+// every byte lives in the file (mem was written to it first) and size counts
+// all of them.
+//
+// Index: the entries of the last flows are in index, at most runMax of them.
+// When index is full it is sorted by (stream, arrival) and appended to
+// runFile as one run; runs holds where each run starts (runs end where the
+// next one starts, the last at runSize). When maxRuns runs are on disk they
+// are merged into one, in a new file. each merges the runs and index.
+//
+// Memory is therefore bounded whatever the number of flows: the bytes limit
+// (8 MiB), the index chunk (runMax × 24 octets: 1.5 MiB), the write buffers
+// (256 + 64 KiB), and while replaying one spillBlock per run (at most
+// maxRuns: 4 MiB), the read-ahead batch (96 KiB) and the window (1 MiB or
+// the largest flow); about 15 MiB at the defaults. The price past 64 Mi flows
+// is one rewrite of the index file every 64 Mi flows.
 type spill struct {
-	limit int
-	mem   []byte
-	file  *os.File
-	w     *bufio.Writer
-	size  int64
-	index []spillEntry
-	err   error
+	limit   int // bytes kept in memory; 0: defaultSpillMem
+	runMax  int // index entries kept in memory; 0: defaultSpillRun
+	maxRuns int // runs before they are merged into one; 0: defaultSpillRuns
+	mem     []byte
+	file    *os.File
+	w       *bufio.Writer
+	size    int64
+	index   []spillEntry
+	count   int // flows stored, in index and in runs
+
+	runFile *os.File
+	runW    *bufio.Writer
+	runs    []int64 // start of each run in runFile, in arrival order
+	runSize int64   // bytes written to runFile
+
+	err error
+}
+
+func (s *spill) runCap() int {
+	if s.runMax <= 0 {
+		return defaultSpillRun
+	}
+	return s.runMax
 }
 
 // add appends the rendering of one flow.
@@ -46,8 +99,19 @@ func (s *spill) add(stream int64, b []byte) error {
 	if len(b) > int(^uint32(0)) {
 		return fmt.Errorf("report: flow %d renders to %d bytes, too large", stream, len(b))
 	}
+	if len(s.index) == cap(s.index) {
+		// Grown by hand, so the chunk never holds more than runCap entries.
+		c := min(max(2*cap(s.index), 256), s.runCap())
+		s.index = append(make([]spillEntry, 0, c), s.index...)
+	}
 	s.index = append(s.index, spillEntry{stream: stream, off: s.size, n: uint32(len(b)), seq: uint32(len(s.index))})
+	s.count++
 	s.size += int64(len(b))
+	if len(s.index) >= s.runCap() {
+		if s.err = s.writeRun(); s.err != nil {
+			return s.err
+		}
+	}
 	if s.file == nil {
 		limit := s.limit
 		if limit <= 0 {
@@ -57,13 +121,11 @@ func (s *spill) add(stream int64, b []byte) error {
 		if len(s.mem) <= limit {
 			return nil
 		}
-		f, err := os.CreateTemp("", "finwave-report-*")
+		f, err := tempFile()
 		if err != nil {
 			s.err = fmt.Errorf("report: spill to temporary file: %w", err)
 			return s.err
 		}
-		// Unlinked at once where the OS allows it: nothing to clean up later.
-		_ = os.Remove(f.Name())
 		s.file = f
 		s.w = bufio.NewWriterSize(f, 256<<10)
 		b = s.mem
@@ -75,8 +137,239 @@ func (s *spill) add(stream int64, b []byte) error {
 	return s.err
 }
 
+// tempFile creates a temporary file, unlinked at once where the OS allows
+// it: nothing to clean up later.
+func tempFile() (*os.File, error) {
+	f, err := os.CreateTemp("", "finwave-report-*")
+	if err != nil {
+		return nil, err
+	}
+	_ = os.Remove(f.Name())
+	return f, nil
+}
+
+// sortIndex sorts the in-memory chunk by (stream, arrival).
+func (s *spill) sortIndex() {
+	slices.SortFunc(s.index, func(a, b spillEntry) int {
+		if c := cmp.Compare(a.stream, b.stream); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+}
+
+// writeRun sorts the in-memory chunk and appends it to the index file as a
+// run, then merges the runs if there are maxRuns of them.
+func (s *spill) writeRun() error {
+	if s.runFile == nil {
+		f, err := tempFile()
+		if err != nil {
+			return fmt.Errorf("report: spill index to temporary file: %w", err)
+		}
+		s.runFile = f
+		s.runW = bufio.NewWriterSize(f, 64<<10)
+	}
+	s.sortIndex()
+	s.runs = append(s.runs, s.runSize)
+	for _, e := range s.index {
+		if err := writeRunEntry(s.runW, e); err != nil {
+			return fmt.Errorf("report: spill index write: %w", err)
+		}
+	}
+	s.runSize += int64(len(s.index)) * runEntrySize
+	s.index = s.index[:0]
+	maxRuns := s.maxRuns
+	if maxRuns <= 0 {
+		maxRuns = defaultSpillRuns
+	}
+	if len(s.runs) >= max(maxRuns, 2) {
+		return s.mergeRuns()
+	}
+	return nil
+}
+
+func writeRunEntry(w *bufio.Writer, e spillEntry) error {
+	if w.Available() < runEntrySize {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	// Encoded in the writer's buffer: no copy, no allocation.
+	b := w.AvailableBuffer()
+	b = binary.LittleEndian.AppendUint64(b, uint64(e.stream))
+	b = binary.LittleEndian.AppendUint64(b, uint64(e.off))
+	b = binary.LittleEndian.AppendUint32(b, e.n)
+	_, err := w.Write(b)
+	return err
+}
+
+// mergeRuns merges every run into one, written to a new index file that
+// replaces the old one.
+func (s *spill) mergeRuns() error {
+	m, err := s.merger(false)
+	if err != nil {
+		return err
+	}
+	f, err := tempFile()
+	if err != nil {
+		return fmt.Errorf("report: spill index to temporary file: %w", err)
+	}
+	w := s.runW
+	w.Reset(f)
+	for {
+		e, ok, err := m.next()
+		if err != nil {
+			_ = f.Close()
+			return err
+		}
+		if !ok {
+			break
+		}
+		if err := writeRunEntry(w, e); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("report: spill index write: %w", err)
+		}
+	}
+	old := s.runFile
+	s.runFile = f
+	s.runs = append(s.runs[:0], 0)
+	if err := old.Close(); err != nil {
+		return fmt.Errorf("report: close spill index: %w", err)
+	}
+	return nil
+}
+
+// runCursor reads one sorted run: from the index file in spillBlock reads,
+// or the in-memory chunk (mem).
+type runCursor struct {
+	run      int    // arrival rank of the run: breaks ties between equal streams
+	pos, end int64  // part of the run not read yet from the index file
+	buf      []byte // one block of whole entries
+	unread   []byte // entries of buf not returned yet
+	onDisk   bool
+	mem      []spillEntry
+	e        spillEntry // current entry
+}
+
+// advance moves c to its next entry, reporting false at the end of the run.
+func (c *runCursor) advance(f *os.File) (bool, error) {
+	if !c.onDisk {
+		if len(c.mem) == 0 {
+			return false, nil
+		}
+		c.e, c.mem = c.mem[0], c.mem[1:]
+		return true, nil
+	}
+	if len(c.unread) == 0 {
+		if c.pos >= c.end {
+			return false, nil
+		}
+		n := min(int64(len(c.buf)), c.end-c.pos)
+		c.unread = c.buf[:n]
+		if _, err := f.ReadAt(c.unread, c.pos); err != nil {
+			return false, fmt.Errorf("report: spill index read: %w", err)
+		}
+		c.pos += n
+	}
+	b := c.unread
+	c.e = spillEntry{
+		stream: int64(binary.LittleEndian.Uint64(b[0:])),
+		off:    int64(binary.LittleEndian.Uint64(b[8:])),
+		n:      binary.LittleEndian.Uint32(b[16:]),
+	}
+	c.unread = b[runEntrySize:]
+	return true, nil
+}
+
+// runMerger yields the entries of several sorted runs in (stream, run)
+// order: a binary min-heap of run cursors (container/heap: pointers only,
+// nothing allocated per entry).
+type runMerger struct {
+	f *os.File
+	h []*runCursor
+}
+
+// merger returns a merge of the runs on disk and, with mem, the in-memory
+// chunk (sorted first) as the last run.
+func (s *spill) merger(mem bool) (*runMerger, error) {
+	if s.runW != nil {
+		if err := s.runW.Flush(); err != nil {
+			return nil, fmt.Errorf("report: spill index flush: %w", err)
+		}
+	}
+	// Blocks hold whole entries.
+	const block = spillBlock / runEntrySize * runEntrySize
+	m := &runMerger{f: s.runFile, h: make([]*runCursor, 0, len(s.runs)+1)}
+	cs := make([]runCursor, len(s.runs), len(s.runs)+1)
+	buf := make([]byte, len(s.runs)*block)
+	for i, start := range s.runs {
+		end := s.runSize
+		if i+1 < len(s.runs) {
+			end = s.runs[i+1]
+		}
+		cs[i] = runCursor{run: i, pos: start, end: end, buf: buf[i*block : (i+1)*block], onDisk: true}
+	}
+	if mem {
+		s.sortIndex()
+		cs = append(cs, runCursor{run: len(s.runs), mem: s.index})
+	}
+	for i := range cs {
+		c := &cs[i]
+		ok, err := c.advance(m.f)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			m.h = append(m.h, c)
+		}
+	}
+	heap.Init(m)
+	return m, nil
+}
+
+// heap.Interface: the smallest stream first, ties by run.
+
+func (m *runMerger) Len() int { return len(m.h) }
+
+func (m *runMerger) Less(i, j int) bool {
+	a, b := m.h[i], m.h[j]
+	if a.e.stream != b.e.stream {
+		return a.e.stream < b.e.stream
+	}
+	return a.run < b.run
+}
+
+func (m *runMerger) Swap(i, j int) { m.h[i], m.h[j] = m.h[j], m.h[i] }
+
+func (m *runMerger) Push(x any) { m.h = append(m.h, x.(*runCursor)) }
+
+func (m *runMerger) Pop() any {
+	c := m.h[len(m.h)-1]
+	m.h = m.h[:len(m.h)-1]
+	return c
+}
+
+// next returns the smallest entry left, or false when every run is done.
+func (m *runMerger) next() (spillEntry, bool, error) {
+	if len(m.h) == 0 {
+		return spillEntry{}, false, nil
+	}
+	c := m.h[0]
+	e := c.e
+	ok, err := c.advance(m.f)
+	if err != nil {
+		return e, false, err
+	}
+	if ok {
+		heap.Fix(m, 0)
+	} else {
+		heap.Pop(m)
+	}
+	return e, true, nil
+}
+
 // len returns the number of stored flows.
-func (s *spill) len() int { return len(s.index) }
+func (s *spill) len() int { return s.count }
 
 // each calls fn with every stored rendering in ascending stream order (ties
 // in arrival order). The slice given to fn is valid only during the call.
@@ -84,36 +377,71 @@ func (s *spill) each(fn func(stream int64, b []byte) error) error {
 	if s.err != nil {
 		return s.err
 	}
-	slices.SortFunc(s.index, func(a, b spillEntry) int {
-		if c := cmp.Compare(a.stream, b.stream); c != 0 {
-			return c
+	if s.file != nil {
+		if err := s.w.Flush(); err != nil {
+			return fmt.Errorf("report: spill flush: %w", err)
 		}
-		return cmp.Compare(a.seq, b.seq)
-	})
+	}
+	var rd spillReader
+	if len(s.runs) == 0 {
+		// The whole index is in memory: one batch.
+		s.sortIndex()
+		return s.emit(s.index, &rd, fn)
+	}
+	m, err := s.merger(true)
+	if err != nil {
+		return err
+	}
+	batch := make([]spillEntry, 0, spillBatch)
+	for {
+		batch = batch[:0]
+		for len(batch) < cap(batch) {
+			e, ok, err := m.next()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			batch = append(batch, e)
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := s.emit(batch, &rd, fn); err != nil {
+			return err
+		}
+	}
+}
+
+// spillReader is the window of the spill file last read.
+type spillReader struct {
+	win    []byte
+	winOff int64
+	valid  bool
+}
+
+// emit calls fn with the rendering of each entry of batch, in order.
+func (s *spill) emit(batch []spillEntry, rd *spillReader, fn func(stream int64, b []byte) error) error {
 	if s.file == nil {
-		for _, e := range s.index {
+		for _, e := range batch {
 			if err := fn(e.stream, s.mem[e.off:e.off+int64(e.n)]); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("report: spill flush: %w", err)
-	}
 	// Flows often finish in nearly stream order, so consecutive entries
 	// are often adjacent in the file: one read covers the run of
-	// following entries that lie within spillWindow bytes after this one
-	// (one system call per run, not per flow); a scattered entry is read
-	// alone.
-	var win []byte
-	var winOff int64 = -1
-	for i, e := range s.index {
+	// following entries (up to the end of the batch) that lie within
+	// spillWindow bytes after this one (one system call per run, not per
+	// flow); a scattered entry is read alone.
+	for i, e := range batch {
 		end := e.off + int64(e.n)
-		if winOff < 0 || e.off < winOff || end > winOff+int64(len(win)) {
+		if !rd.valid || e.off < rd.winOff || end > rd.winOff+int64(len(rd.win)) {
 			hi := end
-			for k := i + 1; k < len(s.index); k++ {
-				f := s.index[k]
+			for k := i + 1; k < len(batch); k++ {
+				f := batch[k]
 				fe := f.off + int64(f.n)
 				if f.off < e.off || fe-e.off > spillWindow {
 					break
@@ -121,32 +449,35 @@ func (s *spill) each(fn func(stream int64, b []byte) error) error {
 				hi = max(hi, fe)
 			}
 			n := hi - e.off
-			if int64(cap(win)) < n {
-				win = make([]byte, n)
+			if int64(cap(rd.win)) < n {
+				rd.win = make([]byte, n)
 			}
-			win = win[:n]
-			if _, err := s.file.ReadAt(win, e.off); err != nil && err != io.EOF {
+			rd.win = rd.win[:n]
+			if _, err := s.file.ReadAt(rd.win, e.off); err != nil && err != io.EOF {
 				return fmt.Errorf("report: spill read: %w", err)
 			}
-			winOff = e.off
+			rd.winOff, rd.valid = e.off, true
 		}
-		if err := fn(e.stream, win[e.off-winOff:end-winOff]); err != nil {
+		if err := fn(e.stream, rd.win[e.off-rd.winOff:end-rd.winOff]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// reset frees everything, closing the temporary file.
+// reset frees everything, closing the temporary files.
 func (s *spill) reset() error {
 	var err error
 	if s.file != nil {
-		err = s.file.Close()
+		if cerr := s.file.Close(); cerr != nil {
+			err = fmt.Errorf("report: close spill: %w", cerr)
+		}
 	}
-	limit := s.limit
-	*s = spill{limit: limit}
-	if err != nil {
-		return fmt.Errorf("report: close spill: %w", err)
+	if s.runFile != nil {
+		if cerr := s.runFile.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("report: close spill index: %w", cerr)
+		}
 	}
-	return nil
+	*s = spill{limit: s.limit, runMax: s.runMax, maxRuns: s.maxRuns}
+	return err
 }
