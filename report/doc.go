@@ -6,10 +6,12 @@
 // order flows finish (not stream order). A renderer renders the flow into
 // bytes at once, keeps nothing of the Teardown, and appends the bytes to a
 // spill store (memory up to a few MB, then a temporary file) indexed by
-// (stream, offset, length). Summary counters are updated incrementally. At
-// Renderer.Finish the summary is written, then the spilled flows in ascending
-// stream id (Wireshark's tcp.stream). Memory is therefore the counters, the
-// index (24 bytes per reported flow) and the in-memory part of the spill.
+// (stream, offset, length); the index is kept in sorted runs on a second
+// temporary file once it passes 64 Ki entries. Summary counters are updated
+// incrementally. At Renderer.Finish the summary is written, then the spilled
+// flows in ascending stream id (Wireshark's tcp.stream), the runs merged.
+// Memory is therefore the counters (the top-endpoint table is capped) and
+// about 15 MB of spill, whatever the number of flows (see spill).
 //
 // Invariants:
 //   - Output is deterministic: the same Flow calls (in any order) and the same
