@@ -49,7 +49,8 @@ type spillEntry struct {
 
 // spill stores rendered flows out of order and replays them in stream order.
 //
-// Bytes: [0, len(mem)) are in memory while file is nil; once file is set
+// Bytes: [0, len(mem)) are in memory while file is nil, never more than the
+// limit (the next flow that would pass it moves them to file); once file is set
 // every byte lives in the file (mem was written to it first) and size counts
 // all of them.
 //
@@ -117,8 +118,13 @@ func (s *spill) add(stream int64, b []byte) error {
 		if limit <= 0 {
 			limit = defaultSpillMem
 		}
-		s.mem = append(s.mem, b...)
-		if len(s.mem) <= limit {
+		if need := len(s.mem) + len(b); need <= limit {
+			if need > cap(s.mem) {
+				// Grown by hand up to limit: append's doubling would
+				// reach twice the limit (and leave the old array behind).
+				s.mem = append(make([]byte, 0, min(max(2*cap(s.mem), need, 64<<10), limit)), s.mem...)
+			}
+			s.mem = append(s.mem, b...)
 			return nil
 		}
 		f, err := tempFile()
@@ -128,7 +134,10 @@ func (s *spill) add(stream int64, b []byte) error {
 		}
 		s.file = f
 		s.w = bufio.NewWriterSize(f, 256<<10)
-		b = s.mem
+		if _, err := s.w.Write(s.mem); err != nil {
+			s.err = fmt.Errorf("report: spill write: %w", err)
+			return s.err
+		}
 		s.mem = nil
 	}
 	if _, err := s.w.Write(b); err != nil {
