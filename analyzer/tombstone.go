@@ -1,9 +1,11 @@
 package analyzer
 
 import (
+	"hash/maphash"
 	"time"
 
 	"finwave/flow"
+	"finwave/internal/probe"
 )
 
 // tomb remembers that an endpoint of a finished flow was in TIME_WAIT, so a
@@ -20,33 +22,19 @@ type tomb struct {
 // rate over one TIME_WAIT period (60 s), then stays flat however long the
 // capture.
 //
-// Keys and values are stored without pointers, and IPv4 4-tuples (nearly
-// all of them) apart from IPv6 ones: about 60 octets per TIME_WAIT for
-// IPv4 (12-octet key, value and queue entry) instead of 100 with one
-// 36-octet key for both; the garbage collector need not scan them.
+// IPv4 4-tuples (nearly all of them) are kept apart from IPv6 ones, in a
+// 12-octet key. Each table (twTable) is a ring of records in the order
+// they were added plus an open-addressing index into it: about 40 octets
+// per IPv4 TIME_WAIT, no pointers for the garbage collector to scan.
 //
 // Expiry is first in, first out: TIME_WAIT ends (until) are added in
-// nearly increasing order, so add pops expired entries from the front of
-// each queue instead of sweeping the map (constant time per entry). An
-// entry whose until is not in order only lives longer in the map; lookup
-// checks until anyway.
+// nearly increasing order, so add pops expired records from the front of
+// each ring instead of sweeping (constant time per record). A record whose
+// until is not in order only lives longer; lookup checks until anyway.
 type tombstones struct {
 	v4  twTable[tw4Key]
 	v6  twTable[tw6Key]
 	max int
-}
-
-// twTable is the map and expiry queue of one key type.
-type twTable[K comparable] struct {
-	m     map[K]twVal
-	queue []twQueued[K]
-	head  int
-}
-
-// twQueued is one add, in order.
-type twQueued[K comparable] struct {
-	key   K
-	until int64
 }
 
 // tw4Key is a flow.Key of two IPv4 endpoints.
@@ -71,8 +59,8 @@ type twVal struct {
 }
 
 func (t *tombstones) init(max int) {
-	t.v4.m = make(map[tw4Key]twVal)
-	t.v6.m = make(map[tw6Key]twVal)
+	t.v4.init()
+	t.v6.init()
 	t.max = max
 }
 
@@ -80,7 +68,7 @@ func (t *tombstones) add(k flow.Key, v tomb, now time.Time) {
 	nowNS := now.UnixNano()
 	t.v4.expire(nowNS)
 	t.v6.expire(nowNS)
-	if len(t.v4.m)+len(t.v6.m) >= t.max {
+	if t.v4.n+t.v6.n >= t.max {
 		return // full of live TIME_WAITs: forget this one
 	}
 	val := twVal{until: v.until.UnixNano(), srcTW: v.addr == k.Src}
@@ -124,35 +112,147 @@ func to6(k flow.Key) tw6Key {
 	return tw6Key{src: k.Src.Addr.As16(), dst: k.Dst.Addr.As16(), sport: k.Src.Port, dport: k.Dst.Port}
 }
 
-// expire drops the entries queued before nowNS whose TIME_WAIT has ended.
-func (t *twTable[K]) expire(nowNS int64) {
-	for t.head < len(t.queue) && t.queue[t.head].until <= nowNS {
-		q := t.queue[t.head]
-		if old, ok := t.m[q.key]; ok && old.until <= nowNS {
-			delete(t.m, q.key)
+// twTable holds the TIME_WAITs of one key type.
+//
+// Invariants: ring[head%len(ring) .. tail%len(ring)) (circularly, len(ring)
+// a power of two) holds the records in the order they were added; a record
+// is live when the index has an entry for it, and every key has at most
+// one live record. The index is open-addressed with linear probing and
+// backward-shift deletion (no deletion markers), at most half full; an
+// entry holds its key's hash (tag) and the record's ring position + 1
+// (pos; 0 is empty).
+type twTable[K comparable] struct {
+	seed       maphash.Seed
+	ring       []twRec[K]
+	head, tail uint64
+	idx        []twSlot
+	n          int // live records
+}
+
+type twRec[K comparable] struct {
+	key  K
+	val  twVal
+	live bool
+}
+
+type twSlot struct {
+	tag uint32
+	pos uint32
+}
+
+const twMinSize = 1 << 10
+
+func (t *twTable[K]) init() {
+	t.seed = maphash.MakeSeed()
+	t.ring = make([]twRec[K], twMinSize)
+	t.idx = make([]twSlot, 2*twMinSize)
+}
+
+func (t *twTable[K]) hash(k K) uint32 {
+	h := uint32(maphash.Comparable(t.seed, k))
+	return h
+}
+
+// find returns the index slot of k's live record, or -1.
+func (t *twTable[K]) find(k K, h uint32) int {
+	m := len(t.idx) - 1
+	for i := int(h) & m; t.idx[i].pos != 0; i = (i + 1) & m {
+		if e := t.idx[i]; e.tag == h && t.ring[e.pos-1].key == k {
+			return i
 		}
-		t.head++
 	}
-	if t.head > 1024 && t.head*2 > len(t.queue) {
-		n := copy(t.queue, t.queue[t.head:])
-		t.queue, t.head = t.queue[:n], 0
-	}
+	return -1
 }
 
+// put adds k's TIME_WAIT, replacing a live one of the same key.
 func (t *twTable[K]) put(k K, v twVal) {
-	t.m[k] = v
-	t.queue = append(t.queue, twQueued[K]{key: k, until: v.until})
+	h := t.hash(k)
+	if i := t.find(k, h); i >= 0 {
+		t.drop(i)
+	}
+	if t.tail-t.head == uint64(len(t.ring)) {
+		t.growRing()
+	}
+	if (t.n+1)*2 > len(t.idx) {
+		t.rehash(2 * len(t.idx))
+	}
+	pos := uint32(t.tail&uint64(len(t.ring)-1)) + 1
+	t.ring[pos-1] = twRec[K]{key: k, val: v, live: true}
+	t.tail++
+	t.insert(twSlot{tag: h, pos: pos})
+	t.n++
 }
 
-// get returns the live entry of k, dropping it if it has expired.
+// get returns k's live TIME_WAIT, dropping it if it ended by nowNS.
 func (t *twTable[K]) get(k K, nowNS int64) (twVal, bool) {
-	v, ok := t.m[k]
-	if !ok {
+	i := t.find(k, t.hash(k))
+	if i < 0 {
 		return twVal{}, false
 	}
+	v := t.ring[t.idx[i].pos-1].val
 	if v.until <= nowNS {
-		delete(t.m, k)
+		t.drop(i)
 		return twVal{}, false
 	}
 	return v, true
+}
+
+// expire pops the records at the front of the ring that ended by nowNS or
+// were dropped.
+func (t *twTable[K]) expire(nowNS int64) {
+	mask := uint64(len(t.ring) - 1)
+	for t.head < t.tail {
+		r := &t.ring[t.head&mask]
+		if r.live {
+			if r.val.until > nowNS {
+				return
+			}
+			t.drop(t.find(r.key, t.hash(r.key)))
+		}
+		t.head++
+	}
+}
+
+// drop removes the index entry at slot i and marks its record dead.
+func (t *twTable[K]) drop(i int) {
+	t.ring[t.idx[i].pos-1].live = false
+	t.n--
+	probe.Delete(t.idx, i)
+}
+
+func (e twSlot) Home() uint32 { return e.tag }
+func (e twSlot) Empty() bool  { return e.pos == 0 }
+
+func (t *twTable[K]) insert(e twSlot) {
+	m := len(t.idx) - 1
+	i := int(e.tag) & m
+	for t.idx[i].pos != 0 {
+		i = (i + 1) & m
+	}
+	t.idx[i] = e
+}
+
+// growRing doubles the ring, moving the records to its start in order;
+// the index is rebuilt for the new positions.
+func (t *twTable[K]) growRing() {
+	old, mask := t.ring, uint64(len(t.ring)-1)
+	t.ring = make([]twRec[K], 2*len(old))
+	n := uint64(0)
+	for p := t.head; p < t.tail; p++ {
+		t.ring[n] = old[p&mask]
+		n++
+	}
+	t.head, t.tail = 0, n
+	t.rehash(len(t.idx))
+}
+
+// rehash rebuilds the index with size slots from the live records.
+func (t *twTable[K]) rehash(size int) {
+	t.idx = make([]twSlot, size)
+	mask := uint64(len(t.ring) - 1)
+	for p := t.head; p < t.tail; p++ {
+		if r := &t.ring[p&mask]; r.live {
+			t.insert(twSlot{tag: t.hash(r.key), pos: uint32(p&mask) + 1})
+		}
+	}
 }

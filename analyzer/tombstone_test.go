@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
@@ -65,10 +66,45 @@ func TestTombstones_expiryAndCap(t *testing.T) {
 	}
 	later := t0.Add(2 * time.Second) // the first ten have ended
 	ts.add(flow.Key{Src: cl, Dst: sv}, tomb{addr: cl, until: later.Add(time.Minute)}, later)
-	if n := len(ts.v4.m) + len(ts.v6.m); n != 1 {
+	if n := ts.v4.n + ts.v6.n; n != 1 {
 		t.Errorf("%d TIME_WAITs held, want 1 (the ten ended ones dropped)", n)
 	}
 	if _, ok := ts.lookup(flow.Key{Src: sv, Dst: cl}, later); !ok {
 		t.Error("the new TIME_WAIT is not found")
+	}
+}
+
+// The ring and its index answer like a plain map of live TIME_WAITs,
+// through ring growth, index rehashes, replaced keys, out-of-order ends
+// and expiry at the front.
+func TestTombstones_matchMap(t *testing.T) {
+	var tt twTable[tw4Key]
+	tt.init()
+	ref := map[tw4Key]twVal{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := int64(0)
+	for op := range 300_000 {
+		now += rng.Int64N(1000)
+		k := tw4Key{src: [4]byte{10, 0, 0, 1}, dst: [4]byte{10, 0, 0, 2}, sport: uint16(rng.IntN(5000)), dport: 80}
+		switch {
+		case op%3 == 0:
+			v := twVal{until: now + 2_000_000 + rng.Int64N(3_000_000), srcTW: rng.IntN(2) == 0}
+			tt.expire(now)
+			tt.put(k, v)
+			ref[k] = v
+		default:
+			got, ok := tt.get(k, now)
+			want, wok := ref[k]
+			if wok && want.until <= now {
+				delete(ref, k)
+				wok = false
+			}
+			if ok != wok || got != want && ok {
+				t.Fatalf("op %d: get %v = %+v %v, want %+v %v", op, k, got, ok, want, wok)
+			}
+		}
+	}
+	if len(tt.ring) <= twMinSize {
+		t.Errorf("ring never grew (%d records): the test does not cover growth", len(tt.ring))
 	}
 }

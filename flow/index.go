@@ -1,5 +1,7 @@
 package flow
 
+import "finwave/internal/probe"
+
 // index maps canonical 4-tuples to open conns and to tombs of finished
 // ones. A 4-tuple has at most one of the two at a time (Track drops the
 // tomb of a 4-tuple before it opens a conn on it), so one lookup finds
@@ -76,19 +78,9 @@ func (x *index) grow() {
 // del removes the entry at i, moving later entries of its run back so
 // that every entry stays reachable from its home without gaps.
 func (x *index) del(i int) {
-	m := x.mask()
-	for j := i; ; {
-		j = (j + 1) & m
-		e := x.ents[j]
-		if e.ref == 0 {
-			break
-		}
-		// e may fill the hole at i if i lies in [home(e), j).
-		if (j-int(e.tag))&m >= (j-i)&m {
-			x.ents[i] = e
-			i = j
-		}
-	}
-	x.ents[i] = ient{}
+	probe.Delete(x.ents, i)
 	x.n--
 }
+
+func (e ient) Home() uint32 { return e.tag }
+func (e ient) Empty() bool  { return e.ref == 0 }
