@@ -11,7 +11,7 @@
 // incrementally. At Renderer.Finish the summary is written, then the spilled
 // flows in ascending stream id (Wireshark's tcp.stream), the runs merged.
 // Memory is therefore the counters (the top-endpoint table is capped) and
-// about 15 MB of spill, whatever the number of flows (see spill).
+// about 11 MB of spill, whatever the number of flows (see spill).
 //
 // Invariants:
 //   - Output is deterministic: the same Flow calls (in any order) and the same

@@ -13,7 +13,7 @@ import (
 
 // defaultSpillMem is how many bytes of rendered flows stay in memory before
 // the spill moves to a temporary file.
-const defaultSpillMem = 8 << 20
+const defaultSpillMem = 4 << 20
 
 // spillWindow is how much of the spill file each is read at a time.
 const spillWindow = 1 << 20
@@ -61,10 +61,10 @@ type spillEntry struct {
 // are merged into one, in a new file. each merges the runs and index.
 //
 // Memory is therefore bounded whatever the number of flows: the bytes limit
-// (8 MiB), the index chunk (runMax × 24 octets: 1.5 MiB), the write buffers
+// (4 MiB), the index chunk (runMax × 24 octets: 1.5 MiB), the write buffers
 // (256 + 64 KiB), and while replaying one spillBlock per run (at most
 // maxRuns: 4 MiB), the read-ahead batch (96 KiB) and the window (1 MiB or
-// the largest flow); about 15 MiB at the defaults. The price past 64 Mi flows
+// the largest flow); about 11 MiB at the defaults. The price past 64 Mi flows
 // is one rewrite of the index file every 64 Mi flows.
 type spill struct {
 	limit   int // bytes kept in memory; 0: defaultSpillMem
