@@ -15,6 +15,13 @@
 // Every state change goes through endpoint.setState (machine.go), which
 // records it; reports are built from that record.
 //
+// Memory: the per-flow state (conn) and the finished flow's Teardown are
+// reused: conns from a free list, Teardowns through Recycle, which the
+// caller of the emit callback invokes once it has rendered a Teardown. A
+// connection from SYN to recycled Teardown then allocates nothing
+// (TestRecycle_allocsPerFlow). TIME_WAIT records (tombstone.go) are kept
+// for one TIME_WAIT period in a pointer-free ring.
+//
 // Rules cite the Linux function they model: tcp_close, tcp_close_state,
 // tcp_send_fin, tcp_fin, tcp_rcv_state_process, tcp_timewait_state_process,
 // tcp_send_active_reset, tcp_validate_incoming.
