@@ -73,7 +73,8 @@ type Sharded struct {
 	// Config configures every analyzer.
 	Config analyzer.Config
 	// Emit receives every finished flow with its global stream id, on one
-	// goroutine (not the caller's) and never concurrently; it owns t.
+	// goroutine (not the caller's) and never concurrently; it owns t (and may
+	// give it back with analyzer.Recycle once done with it).
 	Emit func(t *analyzer.Teardown)
 
 	analyzers []*analyzer.Analyzer
