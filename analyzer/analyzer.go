@@ -50,6 +50,7 @@ func New(cfg Config, emit func(*Teardown)) *Analyzer {
 		IdleTimeout: cfg.IdleTimeout,
 		MaxFlows:    cfg.MaxFlows,
 		OnFinish:    a.onFinish,
+		OnForget:    cfg.OnForget,
 	})
 	return a
 }

@@ -364,4 +364,8 @@ type Config struct {
 	Grace       time.Duration // after a complete teardown, wait this long for late retransmissions
 	MaxFlows    int           // cap on open flows; oldest idle flows are finished early
 	MaxSegments int           // cap on labelled segments kept per flow
+
+	// OnForget, if set, is called with a stream id that no later flow can
+	// continue, after its Teardown was emitted (flow.TableConfig.OnForget).
+	OnForget func(stream int64)
 }

@@ -63,6 +63,12 @@ type TableConfig struct {
 	// after it returns, so it must not be retained. OnFinish must not call
 	// Track, Advance or Close.
 	OnFinish func(c *Conn, why Finish, now time.Time)
+	// OnForget, if set, is called with a stream id once no later conn can
+	// take it (the table keeps no record of it to resume: a new stream
+	// took its 4-tuple, its record was dropped for room, or it was
+	// finished without one), always after OnFinish was called for it.
+	// Users that map stream ids can drop the id then (pipeline.Sharded).
+	OnForget func(id int64)
 }
 
 // DefaultMaxFinished is the default TableConfig.MaxFinished: at most about
@@ -179,6 +185,8 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 		}
 		if !tb.ws.newStream(d, seg) {
 			prior, havePrior = *tb, true
+		} else if t.cfg.OnForget != nil {
+			t.cfg.OnForget(tb.id) // a new stream takes the 4-tuple
 		}
 		t.tombs.drop(&t.idx, pos, int(-ref-1))
 	}
@@ -295,8 +303,10 @@ func (t *Table) finish(c *Conn, why Finish) {
 	if i := t.heapPos[c.slot]; i >= 0 {
 		t.heapRemove(int(i))
 	}
-	if why != FinishReused && why != FinishEnd && t.tombs.cap > 0 {
-		t.tombs.put(&t.idx, connRef(c.slot),
+	kept := why != FinishReused && why != FinishEnd && t.tombs.cap > 0
+	evicted := int64(-1)
+	if kept {
+		evicted = t.tombs.put(&t.idx, connRef(c.slot),
 			tomb{key: c.key, id: c.ID, ws: c.ws, hash: c.hash, aFirst: c.aFirst})
 	} else {
 		t.idx.del(t.idx.findRef(c.hash, connRef(c.slot)))
@@ -304,6 +314,14 @@ func (t *Table) finish(c *Conn, why Finish) {
 	t.stats.Finished[why]++
 	if t.cfg.OnFinish != nil {
 		t.cfg.OnFinish(c, why, t.now)
+	}
+	if t.cfg.OnForget != nil {
+		if evicted >= 0 {
+			t.cfg.OnForget(evicted)
+		}
+		if !kept {
+			t.cfg.OnForget(c.ID)
+		}
 	}
 	*c = Conn{slot: c.slot, next: t.free}
 	t.free = c

@@ -112,8 +112,10 @@ func (s *tombstones) drop(x *index, pos, i int) {
 }
 
 // put records tb, the tomb of the conn whose index entry is ref: that
-// entry (same key, same hash) becomes the tomb's. s.cap must be > 0.
-func (s *tombstones) put(x *index, ref int32, tb tomb) {
+// entry (same key, same hash) becomes the tomb's. s.cap must be > 0. It
+// returns the stream id of the live tomb dropped for room, -1 if none.
+func (s *tombstones) put(x *index, ref int32, tb tomb) (evicted int64) {
+	evicted = -1
 	tb.live = true
 	i := s.len
 	if i < s.cap {
@@ -128,11 +130,13 @@ func (s *tombstones) put(x *index, ref int32, tb tomb) {
 			// Deleting first: it may move the conn's entry.
 			s.n--
 			x.del(x.findRef(old.hash, tombRef(i)))
+			evicted = old.id
 		}
 	}
 	*s.at(i) = tb
 	s.n++
 	x.ents[x.findRef(tb.hash, ref)].ref = tombRef(i)
+	return evicted
 }
 
 // endpoints returns Conn.A and Conn.B of the finished conn.

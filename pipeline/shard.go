@@ -40,8 +40,12 @@ import (
 // Known differences from one analyzer, all at caps: --max-flows and the
 // TIME_WAIT and finished-stream records (flow.TableConfig.MaxFinished) are
 // per worker, so when a cap is reached the flows evicted or forgotten are
-// not the same ones. Memory: 8 octets per stream for the id map, plus one
-// analyzer per worker.
+// not the same ones. Memory: one analyzer per worker, and the id map, which
+// holds only the ids a flow can still be emitted with: a worker reports
+// (analyzer.Config.OnForget) each id no later flow can take, after the
+// id's last flow, and the merger drops it. So the map is bounded by the
+// open flows plus each worker's records of finished streams, whatever the
+// length of the capture (TestShardedIDMapBounded).
 
 // shardBatch is how many segments one batch carries.
 const shardBatch = 1024
@@ -64,6 +68,7 @@ type shardOut struct {
 	batch    *segBatch
 	started  []started
 	finished []*analyzer.Teardown
+	forgot   []int64 // local ids no later flow can take (after their finish)
 }
 
 // Sharded runs one capture through N analyzers.
@@ -77,7 +82,8 @@ type Sharded struct {
 	// give it back with analyzer.Recycle once done with it).
 	Emit func(t *analyzer.Teardown)
 
-	analyzers []*analyzer.Analyzer
+	analyzers  []*analyzer.Analyzer
+	peakMapped int // most stream ids mapped at once (tests)
 }
 
 // Stats sums the analyzers' counters; valid after Run.
@@ -116,7 +122,9 @@ func (s *Sharded) Run(ctx context.Context, r *Runner, src capture.Source, st *St
 		ins[w] = make(chan *segBatch, batchesInFlight)
 		outs[w] = make(chan *shardOut, batchesInFlight)
 		cur := &shardOut{}
-		a := analyzer.New(cfg, func(t *analyzer.Teardown) { cur.finished = append(cur.finished, t) })
+		wcfg := cfg
+		wcfg.OnForget = func(id int64) { cur.forgot = append(cur.forgot, id) }
+		a := analyzer.New(wcfg, func(t *analyzer.Teardown) { cur.finished = append(cur.finished, t) })
 		s.analyzers[w] = a
 		wg.Add(1)
 		go func() {
@@ -164,7 +172,14 @@ func (s *Sharded) Run(ctx context.Context, r *Runner, src capture.Source, st *St
 // merge renumbers and emits the workers' flows, batch by batch.
 func (s *Sharded) merge(outs []chan *shardOut, free chan<- *segBatch) {
 	n := len(outs)
-	global := make([][]int64, n) // global[w][local id]
+	// global[w][local id]: only the ids a flow can still be emitted with
+	// (open, or resumable from the worker's records of finished streams),
+	// so it holds at most the open flows plus the records
+	// (flow.DefaultMaxFinished) per worker, however long the capture.
+	global := make([]map[int64]int64, n)
+	for w := range global {
+		global[w] = make(map[int64]int64)
+	}
 	var next int64
 	batch := make([]*shardOut, n)
 	var starts []struct {
@@ -202,22 +217,30 @@ func (s *Sharded) merge(outs []chan *shardOut, free chan<- *segBatch) {
 			return cmp.Compare(a.frame, b.frame)
 		})
 		for _, st := range starts {
-			// Local ids are handed out in order: st.local == len(global[w]).
-			global[st.w] = append(global[st.w], next)
+			global[st.w][st.local] = next
 			next++
 		}
+		mapped := 0
+		for w := range global {
+			mapped += len(global[w])
+		}
+		s.peakMapped = max(s.peakMapped, mapped)
 		var b *segBatch
 		for w, o := range batch {
 			if o == nil {
 				continue
 			}
 			for _, t := range o.finished {
-				if id := t.Stream; id >= 0 && id < int64(len(global[w])) {
-					t.Stream = global[w][id]
+				if id, ok := global[w][t.Stream]; ok {
+					t.Stream = id
 				}
 				if s.Emit != nil {
 					s.Emit(t)
 				}
+			}
+			// After the finished: an id is forgotten after its last flow.
+			for _, id := range o.forgot {
+				delete(global[w], id)
 			}
 			if o.batch != nil {
 				b = o.batch

@@ -95,3 +95,72 @@ func TestShardedEqualsSingle(t *testing.T) {
 		}
 	}
 }
+
+// TestShardedIDMapBounded: the merger maps only the stream ids a flow can
+// still be emitted with, so over more flows than the workers keep records
+// of, the map stays bounded, and every flow still gets the stream id one
+// analyzer gives it (ports wrap, so 4-tuples come back).
+func TestShardedIDMapBounded(t *testing.T) {
+	const conns = 300_000 // well past 2 workers × flow.DefaultMaxFinished records
+	path := filepath.Join(t.TempDir(), "many.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := synth.Write(f, synth.Config{Conns: conns, Concurrency: 100}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	type id struct{ stream, first int64 }
+	run := func(jobs int) ([]id, *Sharded) {
+		src, err := capture.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		var got []id
+		emit := func(td *analyzer.Teardown) {
+			got = append(got, id{td.Stream, td.FirstFrame})
+			analyzer.Recycle(td)
+		}
+		var r Runner
+		var st Stats
+		var sh *Sharded
+		if jobs == 1 {
+			a := analyzer.New(analyzer.DefaultConfig(), emit)
+			if err := r.Run(context.Background(), src, a, &st); err != nil {
+				t.Fatal(err)
+			}
+			a.Close()
+		} else {
+			sh = &Sharded{N: jobs, Config: analyzer.DefaultConfig(), Emit: emit}
+			if err := sh.Run(context.Background(), &r, src, &st); err != nil {
+				t.Fatal(err)
+			}
+		}
+		slices.SortFunc(got, func(a, b id) int { return int(a.first - b.first) })
+		return got, sh
+	}
+	want, _ := run(1)
+	got, sh := run(2)
+	if len(got) != len(want) {
+		t.Fatalf("%d flows with 2 workers, %d with one", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("flow from frame %d: stream %d with 2 workers, %d with one", want[i].first, got[i].stream, want[i].stream)
+		}
+	}
+	// Records of finished streams per worker (flow.DefaultMaxFinished),
+	// plus the open flows: those held for the 2 s grace after their
+	// teardown (about 21 k at this capture's rate: a frame every 10 µs,
+	// ten frames a flow) and the 100 concurrent ones, plus one batch.
+	bound := 2*65536 + 30_000
+	if bound >= conns {
+		t.Fatal("the bound does not test anything")
+	}
+	if sh.peakMapped > bound || sh.peakMapped == 0 {
+		t.Errorf("the merger mapped %d stream ids at once, want at most %d (of %d flows)", sh.peakMapped, bound, len(want))
+	}
+	t.Logf("%d flows, at most %d stream ids mapped at once", len(want), sh.peakMapped)
+}
