@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"context"
 	"io"
 	"net"
 	"testing"
@@ -99,21 +98,7 @@ func TestShardedContinuedStreams(t *testing.T) {
 		emit := func(td *analyzer.Teardown) {
 			out = append(out, got{td.Stream, td.FirstFrame, td.Continued})
 		}
-		src := &scriptSource{frames: frames, t0: time.Unix(1_700_000_000, 0)}
-		var r Runner
-		var st Stats
-		if jobs == 1 {
-			a := analyzer.New(analyzer.DefaultConfig(), emit)
-			if err := r.Run(context.Background(), src, a, &st); err != nil {
-				t.Fatal(err)
-			}
-			a.Close()
-		} else {
-			sh := &Sharded{N: jobs, Config: analyzer.DefaultConfig(), Emit: emit}
-			if err := sh.Run(context.Background(), &r, src, &st); err != nil {
-				t.Fatal(err)
-			}
-		}
+		analyse(t, &scriptSource{frames: frames, t0: time.Unix(1_700_000_000, 0)}, jobs, emit)
 		return out
 	}
 	want := run(1)

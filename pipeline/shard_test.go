@@ -14,6 +14,28 @@ import (
 	"finwave/internal/synth"
 )
 
+// analyse runs src through one analyzer (jobs 1) or a Sharded of jobs
+// workers with the default configuration, calling emit for every flow, and
+// returns the Sharded (nil for one analyzer) and its analyzer counters.
+func analyse(t *testing.T, src capture.Source, jobs int, emit func(*analyzer.Teardown)) (*Sharded, analyzer.Stats, Stats) {
+	t.Helper()
+	var st Stats
+	var r Runner
+	if jobs == 1 {
+		a := analyzer.New(analyzer.DefaultConfig(), emit)
+		if err := r.Run(context.Background(), src, a, &st); err != nil {
+			t.Fatal(err)
+		}
+		a.Close()
+		return nil, a.Stats(), st
+	}
+	sh := &Sharded{N: jobs, Config: analyzer.DefaultConfig(), Emit: emit}
+	if err := sh.Run(context.Background(), &r, src, &st); err != nil {
+		t.Fatal(err)
+	}
+	return sh, sh.Stats(), st
+}
+
 // flowsOf runs path through one analyzer (jobs 1) or Sharded and returns
 // every Teardown as JSON, sorted by stream then arrival, and the stats.
 func flowsOf(t *testing.T, path string, jobs int) ([]string, analyzer.Stats, Stats) {
@@ -35,23 +57,7 @@ func flowsOf(t *testing.T, path string, jobs int) ([]string, analyzer.Stats, Sta
 		}
 		got = append(got, rec{td.Stream, string(b)})
 	}
-	var st Stats
-	var as analyzer.Stats
-	var r Runner
-	if jobs == 1 {
-		a := analyzer.New(analyzer.DefaultConfig(), emit)
-		if err := r.Run(context.Background(), src, a, &st); err != nil {
-			t.Fatal(err)
-		}
-		a.Close()
-		as = a.Stats()
-	} else {
-		sh := &Sharded{N: jobs, Config: analyzer.DefaultConfig(), Emit: emit}
-		if err := sh.Run(context.Background(), &r, src, &st); err != nil {
-			t.Fatal(err)
-		}
-		as = sh.Stats()
-	}
+	_, as, st := analyse(t, src, jobs, emit)
 	slices.SortStableFunc(got, func(a, b rec) int { return int(a.stream - b.stream) })
 	out := make([]string, len(got))
 	for i, g := range got {
@@ -123,21 +129,7 @@ func TestShardedIDMapBounded(t *testing.T) {
 			got = append(got, id{td.Stream, td.FirstFrame})
 			analyzer.Recycle(td)
 		}
-		var r Runner
-		var st Stats
-		var sh *Sharded
-		if jobs == 1 {
-			a := analyzer.New(analyzer.DefaultConfig(), emit)
-			if err := r.Run(context.Background(), src, a, &st); err != nil {
-				t.Fatal(err)
-			}
-			a.Close()
-		} else {
-			sh = &Sharded{N: jobs, Config: analyzer.DefaultConfig(), Emit: emit}
-			if err := sh.Run(context.Background(), &r, src, &st); err != nil {
-				t.Fatal(err)
-			}
-		}
+		sh, _, _ := analyse(t, src, jobs, emit)
 		slices.SortFunc(got, func(a, b id) int { return int(a.first - b.first) })
 		return got, sh
 	}
