@@ -200,11 +200,14 @@ func flagsString(f flow.Flags) string { return flagNames[f] }
 func wrap(b []byte, text, indent string, cols int) []byte {
 	// Paragraphs split at '\n', words as strings.Fields splits them
 	// (unicode.IsSpace), without allocating either. A word's width is
-	// counted while it is scanned.
+	// counted while it is scanned. Words on one line that the text already
+	// separates by a single ' ' are copied as one run (para[rs:re]), not
+	// word by word.
 	iw := width(indent)
 	for {
 		para, rest, more := strings.Cut(text, "\n")
 		col := -1
+		rs, re := 0, 0 // the run of para not yet appended
 		for i := 0; i < len(para); {
 			if k := byteClass[para[i]]; k == 1 {
 				i++
@@ -216,24 +219,26 @@ func wrap(b []byte, text, indent string, cols int) []byte {
 				}
 			}
 			j, ww := wordEnd(para, i)
-			if col < 0 {
+			switch {
+			case col < 0: // the paragraph's first word
 				b = append(b, indent...)
-				col = iw
-			}
-			if col > iw && col+1+ww > cols {
+				rs, re, col = i, j, iw+ww
+			case col+1+ww > cols: // the next line
+				b = append(b, para[rs:re]...)
 				b = append(b, '\n')
 				b = append(b, indent...)
-				col = iw
-			}
-			if col > iw {
+				rs, re, col = i, j, iw+ww
+			case i == re+1 && para[re] == ' ': // same line, same run
+				re, col = j, col+1+ww
+			default: // same line, other white space in the text
+				b = append(b, para[rs:re]...)
 				b = append(b, ' ')
-				col++
+				rs, re, col = i, j, col+1+ww
 			}
-			b = append(b, para[i:j]...)
-			col += ww
 			i = j
 		}
 		if col >= 0 {
+			b = append(b, para[rs:re]...)
 			b = append(b, '\n')
 		}
 		if !more {
