@@ -199,10 +199,9 @@ func (a *Analyzer) onFinish(c *flow.Conn, why flow.Finish, now time.Time) {
 			}
 		}
 	}
-	// Keep the slices' backing arrays for the next flow (finish copied
-	// what the Teardown needs; anomaly frames were handed over, so the
-	// anomalies are cleared).
-	clear(k.anoms)
+	// Keep the slices' backing arrays for the next flow: finish copied
+	// what the Teardown needs (the anomalies' frames arrays are reused by
+	// addAnomaly; their other fields are only strings set from constants).
 	*k = conn{changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0]}
 	a.free = append(a.free, k)
 	if a.emit != nil {

@@ -201,7 +201,13 @@ func (c *conn) addAnomaly(k Kind, s Side, sev Severity, frames ...int64) *anomal
 			return a
 		}
 	}
-	c.anoms = append(c.anoms, anomaly{kind: k, side: s, sev: sev})
+	// Reuse the slot's frames array, kept from an earlier flow (finish
+	// copies the frames into the Teardown).
+	var kept []int64
+	if n := len(c.anoms); n < cap(c.anoms) {
+		kept = c.anoms[:n+1][n].frames[:0]
+	}
+	c.anoms = append(c.anoms, anomaly{kind: k, side: s, sev: sev, frames: kept})
 	a := &c.anoms[len(c.anoms)-1]
 	for _, f := range frames {
 		a.addFrame(f)

@@ -76,22 +76,32 @@ func TestRecycle_allocsPerFlow(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop Teardowns at random: allocation counts mean nothing")
 	}
-	a := New(DefaultConfig(), Recycle)
-	w := &wire{now: time.Unix(1_700_000_000, 0)}
-	// Distinct ports: a reused 4-tuple would be a SYN in TIME_WAIT.
-	for i := range 64 {
-		fourWay(a, w, i)
-		w.now = w.now.Add(3 * time.Second) // past the grace: the flow finishes
-	}
-	i := 64
-	allocs := testing.AllocsPerRun(200, func() {
-		fourWay(a, w, i)
-		w.now = w.now.Add(3 * time.Second)
-		i++
-	})
-	// The seven segments are built by the test (7 allocations).
-	if allocs > 7 {
-		t.Errorf("%.1f allocations per connection (7 of them the test's segments), want at most 7", allocs)
+	for _, tc := range []struct {
+		name string
+		feed func(*Analyzer, *wire, int)
+		segs float64 // segments the test builds per connection (one allocation each)
+	}{
+		{"four-way close", fourWay, 7},
+		{"reset with unread data (an anomaly and its paragraph)", resetUnread, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := New(DefaultConfig(), Recycle)
+			w := &wire{now: time.Unix(1_700_000_000, 0)}
+			// Distinct ports: a reused 4-tuple would be a SYN in TIME_WAIT.
+			for i := range 64 {
+				tc.feed(a, w, i)
+				w.now = w.now.Add(3 * time.Second) // past the grace: the flow finishes
+			}
+			i := 64
+			allocs := testing.AllocsPerRun(200, func() {
+				tc.feed(a, w, i)
+				w.now = w.now.Add(3 * time.Second)
+				i++
+			})
+			if allocs > tc.segs {
+				t.Errorf("%.1f allocations per connection (%.0f of them the test's segments), want at most %.0f", allocs, tc.segs, tc.segs)
+			}
+		})
 	}
 }
 

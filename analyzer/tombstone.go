@@ -148,10 +148,7 @@ func (t *twTable[K]) init() {
 	t.idx = make([]twSlot, 2*twMinSize)
 }
 
-func (t *twTable[K]) hash(k K) uint32 {
-	h := uint32(maphash.Comparable(t.seed, k))
-	return h
-}
+func (t *twTable[K]) hash(k K) uint32 { return uint32(maphash.Comparable(t.seed, k)) }
 
 // find returns the index slot of k's live record, or -1.
 func (t *twTable[K]) find(k K, h uint32) int {
