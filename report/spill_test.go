@@ -168,32 +168,40 @@ func (o *replayOrder) done(want int) error {
 	return nil
 }
 
+// feedSpill gives r every flow of feed on another goroutine, checking the
+// spill sp after each and at the end, then finishes r with c. It closes pw
+// on every path (so a reader of its output never waits forever) and sends
+// the outcome on the returned channel.
+func feedSpill(r Renderer, sp *spill, pw *io.PipeWriter, feed []arrival, checkIndex, checkEnd func(*spill) error, c *Capture) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		err := func() error {
+			for _, a := range feed {
+				if err := r.Flow(a.teardown()); err != nil {
+					return err
+				}
+				if err := checkIndex(sp); err != nil {
+					return err
+				}
+			}
+			if err := checkEnd(sp); err != nil {
+				return err
+			}
+			return r.Finish(c)
+		}()
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	return done
+}
+
 func spillManyFlows(t *testing.T, n int, feed []arrival, configure func(*spill), checkIndex, checkEnd func(*spill) error) {
 	t.Run("text", func(t *testing.T) {
 		o := DefaultOptions()
 		pr, pw := io.Pipe()
 		r := NewText(pw, o).(*textRenderer)
 		configure(&r.spill)
-		done := make(chan error, 1)
-		go func() {
-			err := func() error {
-				for _, a := range feed {
-					if err := r.Flow(a.teardown()); err != nil {
-						return err
-					}
-					if err := checkIndex(&r.spill); err != nil {
-						return err
-					}
-				}
-				if err := checkEnd(&r.spill); err != nil {
-					return err
-				}
-				return r.Finish(&Capture{File: "many.pcap"})
-			}()
-			// Closed on every path, so the reader below never waits forever.
-			pw.CloseWithError(err)
-			done <- err
-		}()
+		done := feedSpill(r, &r.spill, pw, feed, checkIndex, checkEnd, &Capture{File: "many.pcap"})
 		// Stream the output: the test itself holds no copy of it.
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -229,25 +237,7 @@ func spillManyFlows(t *testing.T, n int, feed []arrival, configure func(*spill),
 		pr, pw := io.Pipe()
 		r := NewJSON(pw, o).(*jsonRenderer)
 		configure(&r.spill)
-		done := make(chan error, 1)
-		go func() {
-			err := func() error {
-				for _, a := range feed {
-					if err := r.Flow(a.teardown()); err != nil {
-						return err
-					}
-					if err := checkIndex(&r.spill); err != nil {
-						return err
-					}
-				}
-				if err := checkEnd(&r.spill); err != nil {
-					return err
-				}
-				return r.Finish(&Capture{File: "many.pcap", ReadError: "truncated"})
-			}()
-			pw.CloseWithError(err) // on every path, as above
-			done <- err
-		}()
+		done := feedSpill(r, &r.spill, pw, feed, checkIndex, checkEnd, &Capture{File: "many.pcap", ReadError: "truncated"})
 		dec := json.NewDecoder(pr)
 		// Walk the document token by token: {"finwave":1, ..., "flows":[...], "summary":{...}}.
 		tok := func() json.Token {
