@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+
+// TestFixtureGoldens pins what users see for every kernel-made fixture:
+// the text report of every flow (ladders, labels, explanations, anomaly
+// details) and the JSON document (every state change with its reason). A
+// change of a label, a state change or a sentence shows as a diff of
+// testdata/<fixture>.{txt,json}.golden in review; go test ./cmd/finwave
+// -update rewrites them, to be read before committing.
+func TestFixtureGoldens(t *testing.T) {
+	caps, err := filepath.Glob(filepath.Join("..", "..", "fixtures", "*.pcap*"))
+	if err != nil || len(caps) == 0 {
+		t.Fatalf("no fixtures found (%v)", err)
+	}
+	testdata, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range caps {
+		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(c), ".pcapng"), ".pcap")
+		t.Run(name, func(t *testing.T) {
+			// The path as the README spells it: the report names the file.
+			rel := filepath.ToSlash(filepath.Join("fixtures", filepath.Base(c)))
+			t.Chdir(filepath.Join("..", ".."))
+			for _, f := range []struct{ ext, flag string }{{"txt", "--no-color"}, {"json", "--json"}} {
+				code, out, errOut := runCLI(t, nil, "--all", f.flag, rel)
+				if code != 0 || errOut != "" {
+					t.Fatalf("finwave --all %s %s: exit %d, stderr %q", f.flag, rel, code, errOut)
+				}
+				fixtureGolden(t, filepath.Join(testdata, name+"."+f.ext+".golden"), []byte(out))
+			}
+		})
+	}
+}
+
+// fixtureGolden compares got with the golden file at path, rewriting it
+// with -update, and points at the first differing line.
+func fixtureGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	name := filepath.Base(path)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/finwave -run TestFixtureGoldens -update to create it)", err)
+	}
+	if bytes.Equal(got, want) {
+		return
+	}
+	gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(gl) || i < len(wl); i++ {
+		var g, w string
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if g != w {
+			t.Errorf("%s differs from the golden file at line %d:\n got: %q\nwant: %q\n(go test ./cmd/finwave -run TestFixtureGoldens -update rewrites it; read the diff before committing)", name, i+1, g, w)
+			return
+		}
+	}
+}
