@@ -151,8 +151,7 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 	if seg.Flags&flow.SYN == 0 {
 		// Mid-stream: the connection existed before the capture began.
 		for i := range k.ep {
-			k.ep[i].state = Established
-			k.ep[i].since = seg.Time
+			k.ep[i].enter(Established, seg.Time)
 		}
 		k.estab = true
 	}

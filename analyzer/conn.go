@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"math"
 	"time"
 
 	"finwave/flow"
@@ -27,13 +28,35 @@ type change struct {
 }
 
 // pending is a receiver-side change not yet confirmed by the receiver.
-// 16 octets: an endpoint keeps six.
+// 24 octets: an endpoint keeps six.
 type pending struct {
 	frame int64    // the frame that caused it
+	since nanos    // when from was entered, restored with it on undo
 	end   flow.Seq // for pendData: confirmed by an ACK at or beyond end
 	idx   int16    // index into conn.changes, -1 when not recorded (cap)
 	from  State    // state before the change, restored on undo
 	cause pendKind // what confirms or contradicts it
+}
+
+// nanos is a time.Time in 8 octets: nanoseconds since the Unix epoch, with
+// noTime for the zero Time (an endpoint not yet seen). Capture times are
+// made by time.Unix, so toTime(toNanos(t)) == t, location included.
+type nanos int64
+
+const noTime nanos = math.MinInt64
+
+func toNanos(t time.Time) nanos {
+	if t.IsZero() {
+		return noTime
+	}
+	return nanos(t.UnixNano())
+}
+
+func (n nanos) time() time.Time {
+	if n == noTime {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(n))
 }
 
 type pendKind uint8
@@ -185,6 +208,11 @@ type anomaly struct {
 }
 
 func (c *conn) peerOf(s Side) *endpoint { return &c.ep[s.Peer()] }
+
+// enter puts e in state s, entered at since. It is the only writer of
+// e.state and e.since: conn.setState calls it for a change it records,
+// revert to restore the state (and its start) a withdrawn change left.
+func (e *endpoint) enter(s State, since time.Time) { e.state, e.since = s, since }
 
 // addAnomaly records evidence for (kind, side), merging frames into an
 // existing anomaly of the same kind and side.

@@ -12,7 +12,7 @@
 //
 // Where Linux departs from RFC 793/9293 the rule reads one field of the
 // Profile (profile.go), so the two profiles can be compared in one place.
-// Every state change goes through endpoint.setState (machine.go), which
+// Every state change goes through conn.setState (machine.go), which
 // records it; reports are built from that record.
 //
 // Memory: the per-flow state (conn) and the finished flow's Teardown are

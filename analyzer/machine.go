@@ -15,8 +15,7 @@ func (c *conn) setState(cfg *Config, e *endpoint, to State, frame int64, t time.
 		return -1
 	}
 	c.leaving(cfg, e, t)
-	e.state = to
-	e.since = t
+	e.enter(to, t)
 	if len(c.changes) >= maxChanges {
 		return -1
 	}
@@ -57,12 +56,12 @@ func (c *conn) stuck(cfg *Config, e *endpoint, t time.Time, still bool) {
 
 // tentative records a receiver-side change and remembers it as pending.
 func (c *conn) tentative(cfg *Config, e *endpoint, to State, seg *flow.Segment, kind pendKind, end flow.Seq, reason string) {
-	from := e.state
+	from, since := e.state, e.since
 	idx := c.setState(cfg, e, to, seg.Frame, seg.Time, true, reason)
 	if from == e.state {
 		return
 	}
-	p := pending{idx: idx, frame: seg.Frame, from: from, cause: kind, end: end}
+	p := pending{idx: idx, frame: seg.Frame, from: from, since: toNanos(since), cause: kind, end: end}
 	if e.npend == len(e.pend) {
 		copy(e.pend[:], e.pend[1:]) // forget the oldest: it stays tentative
 		e.npend--
@@ -117,7 +116,8 @@ const (
 const retracted = -1
 
 // revert takes back the pending changes of e caused at or after frame,
-// latest first, restoring the state each one left.
+// latest first, restoring the state each one left and when it had been
+// entered: the state never ended, so its duration runs on.
 func (c *conn) revert(e *endpoint, frame int64, why withdrawal) {
 	for e.npend > 0 {
 		p := e.pend[e.npend-1]
@@ -133,7 +133,7 @@ func (c *conn) revert(e *endpoint, frame int64, why withdrawal) {
 				ch.undone, ch.tentative = true, false
 			}
 		}
-		e.state = p.from
+		e.enter(p.from, p.since.time())
 	}
 }
 
@@ -387,8 +387,9 @@ func (c *conn) receive(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 	}
 	if f&flow.FIN != 0 && finRetrans && p.state == TimeWait {
 		// tcp_timewait_state_process: a retransmitted FIN restarts the
-		// TIME_WAIT timer (inet_twsk_reschedule) and is re-ACKed.
-		p.since = seg.Time
+		// TIME_WAIT timer (inet_twsk_reschedule) and is re-ACKed. Not a
+		// change of state: the timer counts from here.
+		p.enter(TimeWait, seg.Time)
 	}
 }
 

@@ -1,6 +1,8 @@
 package analyzer
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -433,3 +435,34 @@ func TestMidstream_closeByServer(t *testing.T) {
 		t.Errorf("pattern %v closer %v", td.Pattern, td.Closer)
 	}
 }
+
+// A RST that reached the CLOSE_WAIT side at its exact rcv_nxt was taken as
+// accepted, then undone when that side spoke again: its CLOSE_WAIT never
+// ended, so how long it lasted counts from the peer's FIN, not from the RST.
+func TestCloseWait_stuckAcrossUndoneRst(t *testing.T) {
+	s := established(t)
+	peerFIN := s.send(Server, finack, 0)
+	s.send(Client, ack, 0)
+	s.wantStates(CloseWait, FinWait2)
+	s.wait(10 * time.Second)
+	s.send(Server, rstack, 0) // exact: the client would take it
+	s.wantStates(Closed, Closed)
+	s.send(Client, ack|flow.PSH, 10) // the client speaks: it never got the RST
+	s.wantStates(CloseWait, Closed)
+	if since := s.k.ep[Client].since; !since.Equal(peerFIN.Time) {
+		t.Errorf("client CLOSE_WAIT since %v after the undone RST, want %v (the peer's FIN)", since, peerFIN.Time)
+	}
+	s.wait(11 * time.Second)
+	close := s.send(Client, finack, 0)
+	td := s.finish(0)
+	wantAnomalies(t, td, "client close-wait-stuck", "server rst-linger-zero", "server fin-wait2-stuck")
+	want := close.Time.Sub(peerFIN.Time) // 21.0 s
+	for _, a := range td.Anomalies {
+		if a.Kind == CloseWaitStuck && !strings.Contains(a.Detail, "did not close its side for "+fmtSeconds(want)) {
+			t.Errorf("close-wait-stuck detail %q, want a CLOSE_WAIT of %s", a.Detail, fmtSeconds(want))
+		}
+	}
+}
+
+// fmtSeconds is how anomaly details print durations of 10 s or more.
+func fmtSeconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s" }
