@@ -161,7 +161,7 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 			if tw.addr == k.client {
 				side = Client
 			}
-			an := k.addAnomaly(SYNInTimeWait, side, Warning, seg.Frame)
+			an := k.addAnomaly(SYNInTimeWait, side, seg.Frame)
 			an.dur = tw.until.Sub(seg.Time)
 		}
 	}

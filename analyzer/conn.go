@@ -20,7 +20,7 @@ const maxFrames = 16
 type change struct {
 	frame     int64 // retracted: dropped (a late crossing FIN)
 	confirmed int64
-	reason    string
+	rule      rule // the rule that made it: Change.Reason's words
 	side      Side
 	from, to  State
 	tentative bool
@@ -215,8 +215,10 @@ func (c *conn) peerOf(s Side) *endpoint { return &c.ep[s.Peer()] }
 func (e *endpoint) enter(s State, since time.Time) { e.state, e.since = s, since }
 
 // addAnomaly records evidence for (kind, side), merging frames into an
-// existing anomaly of the same kind and side.
-func (c *conn) addAnomaly(k Kind, s Side, sev Severity, frames ...int64) *anomaly {
+// existing anomaly of the same kind and side. The anomaly has the kind's
+// severity (kinds); a detector may raise it.
+func (c *conn) addAnomaly(k Kind, s Side, frames ...int64) *anomaly {
+	sev := kinds[k].severity
 	for i := range c.anoms {
 		a := &c.anoms[i]
 		if a.kind == k && a.side == s {

@@ -77,7 +77,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		for j := range c.changes {
 			if ch := &c.changes[j]; ch.frame == segs[i].Frame && ch.frame != retracted {
 				chs = append(chs, Change{Side: ch.side, From: ch.from, To: ch.to, Frame: ch.frame, Time: segs[i].Time,
-					Tentative: ch.tentative, Confirmed: ch.confirmed, Undone: ch.undone, Reason: ch.reason})
+					Tentative: ch.tentative, Confirmed: ch.confirmed, Undone: ch.undone, Reason: ch.rule.reason(cfg.Profile, ch.from)})
 			}
 		}
 		if len(chs) > start {

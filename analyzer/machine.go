@@ -6,10 +6,10 @@ import (
 	"finwave/flow"
 )
 
-// setState is the one place an endpoint changes state. It records the
-// change (bounded by maxChanges) and returns its index, -1 when the record
-// was dropped by the cap. Timer changes have frame 0.
-func (c *conn) setState(cfg *Config, e *endpoint, to State, frame int64, t time.Time, tentative bool, reason string) int16 {
+// setState is the one place an endpoint changes state, by rule r. It
+// records the change (bounded by maxChanges) and returns its index, -1 when
+// the record was dropped by the cap. Timer changes have frame 0.
+func (c *conn) setState(cfg *Config, e *endpoint, to State, frame int64, t time.Time, tentative bool, r rule) int16 {
 	from := e.state
 	if from == to {
 		return -1
@@ -21,7 +21,7 @@ func (c *conn) setState(cfg *Config, e *endpoint, to State, frame int64, t time.
 	}
 	c.changes = append(c.changes, change{
 		side: e.side, from: from, to: to, frame: frame,
-		tentative: tentative, reason: reason,
+		tentative: tentative, rule: r,
 	})
 	return int16(len(c.changes) - 1) // < maxChanges
 }
@@ -42,9 +42,9 @@ func (c *conn) stuck(cfg *Config, e *endpoint, t time.Time, still bool) {
 	var a *anomaly
 	switch {
 	case e.state == CloseWait:
-		a = c.addAnomaly(CloseWaitStuck, e.side, Warning, c.peerOf(e.side).finFrame, e.peerFinAckFrame)
+		a = c.addAnomaly(CloseWaitStuck, e.side, c.peerOf(e.side).finFrame, e.peerFinAckFrame)
 	case e.state == FinWait2 && !e.fw2Timeout:
-		a = c.addAnomaly(FinWait2Stuck, e.side, Info, e.finFrame, e.finAckFrame)
+		a = c.addAnomaly(FinWait2Stuck, e.side, e.finFrame, e.finAckFrame)
 	default:
 		return
 	}
@@ -55,9 +55,9 @@ func (c *conn) stuck(cfg *Config, e *endpoint, t time.Time, still bool) {
 }
 
 // tentative records a receiver-side change and remembers it as pending.
-func (c *conn) tentative(cfg *Config, e *endpoint, to State, seg *flow.Segment, kind pendKind, end flow.Seq, reason string) {
+func (c *conn) tentative(cfg *Config, e *endpoint, to State, seg *flow.Segment, kind pendKind, end flow.Seq, r rule) {
 	from, since := e.state, e.since
-	idx := c.setState(cfg, e, to, seg.Frame, seg.Time, true, reason)
+	idx := c.setState(cfg, e, to, seg.Frame, seg.Time, true, r)
 	if from == e.state {
 		return
 	}
@@ -155,11 +155,7 @@ func (c *conn) runTimers(cfg *Config, now time.Time) {
 		switch e.state {
 		case TimeWait:
 			if end := e.since.Add(cfg.Profile.TimeWait); !now.Before(end) {
-				reason := "RFC 9293 §3.10.8: 2×MSL TIME_WAIT timer expired"
-				if cfg.Profile.KernelPaths {
-					reason = "inet_twsk_kill: TIME_WAIT timer (TCP_TIMEWAIT_LEN, 60 s) expired"
-				}
-				c.setState(cfg, e, Closed, 0, end, false, reason)
+				c.setState(cfg, e, Closed, 0, end, false, ruleTimeWaitExpired)
 				e.npend = 0
 			}
 		case FinWait2:
@@ -168,8 +164,7 @@ func (c *conn) runTimers(cfg *Config, now time.Time) {
 			}
 			if end := e.since.Add(cfg.FinTimeout); !now.Before(end) {
 				e.fw2Timeout = true
-				c.setState(cfg, e, Closed, 0, end, false,
-					"tcp_fin_timeout: orphaned FIN_WAIT_2 destroyed (tcp_time_wait with TCP_FIN_WAIT2 substate expired)")
+				c.setState(cfg, e, Closed, 0, end, false, ruleFinWait2Timeout)
 				e.npend = 0
 			}
 		}
@@ -212,7 +207,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	// build bare headers): reported with the impossible combinations.
 	if bad := f.Has(flow.SYN|flow.FIN) || f.Has(flow.SYN|flow.RST) || f.Has(flow.FIN|flow.RST) ||
 		(f&flow.RST != 0 && seg.Len > 0); bad {
-		c.addAnomaly(InvalidFlags, s, Error, seg.Frame)
+		c.addAnomaly(InvalidFlags, s, seg.Frame)
 	}
 
 	if f&flow.RST != 0 && e.state == SynReceived && !e.isnSet {
@@ -236,9 +231,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 		return
 	}
 
-	label := NoLabel
-	explain := ""
-	linux := cfg.Profile.KernelPaths
+	label, why := NoLabel, ruleNone
 
 	// Payload bookkeeping for the RST-cause rules and half-close.
 	if seg.Len > 0 {
@@ -249,7 +242,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 		e.lastPayloadFrame = seg.Frame
 		if e.finSent && e.finSeq.Less(seg.Seq.Add(seg.Len)) {
 			// RFC 9293 §3.10.7.4: no data may follow the FIN.
-			c.addAnomaly(DataAfterFIN, s, Error, e.finFrame, seg.Frame)
+			c.addAnomaly(DataAfterFIN, s, e.finFrame, seg.Frame)
 			label = DataAfterClose
 		}
 		if p.finSent && acks(seg, p.finSeq) {
@@ -269,47 +262,35 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	if f&flow.ACK != 0 && e.finSent && e.rstFrame == 0 && p.dataAfterPeerFINFrame != 0 &&
 		!e.ackedDataAfterFIN && p.dataAfterPeerFIN.LessEq(seg.Ack) {
 		e.ackedDataAfterFIN = true
-		c.addAnomaly(HalfClose, s, Info, e.finFrame, p.dataAfterPeerFINFrame, seg.Frame)
+		c.addAnomaly(HalfClose, s, e.finFrame, p.dataAfterPeerFINFrame, seg.Frame)
 	}
 
 	if f&flow.FIN != 0 {
-		label, explain = c.sendFIN(cfg, seg, s, finRetrans)
+		label, why = c.sendFIN(cfg, seg, s, finRetrans)
 	} else if f&flow.ACK != 0 && p.finSent && acks(seg, p.finSeq) {
 		switch {
 		case e.peerFinAckFrame == 0:
 			e.peerFinAckFrame = seg.Frame
-			if e.finSent {
-				label = Wave4
-				switch {
-				case linux && e.state == TimeWait:
-					explain = "final ACK: tcp_fin → tcp_time_wait, this side holds TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN)"
-				case linux:
-					explain = "final ACK of the peer's FIN"
-				}
-			} else {
-				label = Wave2
-				if linux {
-					explain = "tcp_fin: ESTABLISHED → CLOSE_WAIT, FIN acknowledged; the application now reads EOF and should close()"
-				}
+			switch {
+			case e.finSent && e.state == TimeWait:
+				label, why = Wave4, ruleFinalAckTimeWait
+			case e.finSent:
+				label, why = Wave4, ruleFinalAck
+			default:
+				label, why = Wave2, ruleAckOfFin
 			}
 		case e.peerFinRetrans && seg.Len == 0:
 			e.peerFinRetrans = false
 			if e.state == TimeWait {
-				label = TimeWaitACK
-				if linux {
-					explain = "tcp_timewait_state_process: retransmitted FIN in TIME_WAIT → TCP_TW_ACK, TIME_WAIT timer restarted"
-				}
+				label, why = TimeWaitACK, ruleTimeWaitReAck
 			} else {
 				label = FINACKRepeat
 			}
 		}
 	}
 	if label == NoLabel && e.challengeFrame != 0 && f == flow.ACK && seg.Len == 0 {
-		label = ChallengeACK
+		label, why = ChallengeACK, ruleChallengeAck
 		e.challengeFrame = 0
-		if linux {
-			explain = "tcp_validate_incoming → tcp_send_challenge_ack: RST in window but not at rcv_nxt (RFC 5961 §3.2); TCPChallengeACK"
-		}
 	}
 	if label == NoLabel && f&flow.ACK != 0 && f&(flow.SYN|flow.FIN|flow.RST) == 0 && seg.Len <= 1 &&
 		snd.Seen && seg.Seq == snd.NextSeq-1 && e.keepAlives < 2 {
@@ -319,7 +300,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 
 	c.receive(cfg, seg, s, finRetrans)
 	if label != NoLabel {
-		c.record(cfg, seg, s, label, explain, snd, rcv)
+		c.record(cfg, seg, s, label, why, snd, rcv)
 	}
 }
 
@@ -327,38 +308,21 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 func (c *conn) receive(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) {
 	p := &c.ep[s.Peer()]
 	f := seg.Flags
-	linux := cfg.Profile.KernelPaths
 	// ACK of p's FIN.
 	if p.finSent && acks(seg, p.finSeq) && (p.finAckFrame == 0 || p.state == FinWait1 || p.state == Closing || p.state == LastAck) {
 		p.finAckFrame, p.finAckTime = seg.Frame, seg.Time
 		switch p.state {
 		case FinWait1:
-			r := "RFC 9293 §3.10.7.4: FIN-WAIT-1, our FIN acknowledged → FIN-WAIT-2"
-			if linux {
-				r = "tcp_rcv_state_process: FIN_WAIT_1, our FIN acknowledged → FIN_WAIT_2"
-			}
-			c.tentative(cfg, p, FinWait2, seg, pendFINACK, 0, r)
+			c.tentative(cfg, p, FinWait2, seg, pendFINACK, 0, ruleFinAckedFinWait1)
 		case Closing:
-			r := "RFC 9293 §3.10.7.4: CLOSING, our FIN acknowledged → TIME-WAIT"
-			if linux {
-				r = "tcp_rcv_state_process: CLOSING, our FIN acknowledged → tcp_time_wait(TIME_WAIT)"
-			}
-			c.tentative(cfg, p, TimeWait, seg, pendFINACK, 0, r)
+			c.tentative(cfg, p, TimeWait, seg, pendFINACK, 0, ruleFinAckedClosing)
 		case LastAck:
-			r := "RFC 9293 §3.10.7.4: LAST-ACK, our FIN acknowledged → CLOSED"
-			if linux {
-				r = "tcp_rcv_state_process: LAST_ACK, our FIN acknowledged → tcp_done (CLOSED)"
-			}
-			c.tentative(cfg, p, Closed, seg, pendFINACK, 0, r)
+			c.tentative(cfg, p, Closed, seg, pendFINACK, 0, ruleFinAckedLastAck)
 		}
 	}
 	// e acknowledges p's SYN: the handshake completes at p.
 	if p.state == SynReceived && p.isnSet && acks(seg, p.isn) {
-		r := "RFC 9293 §3.10.7.4: SYN-RECEIVED, our SYN acknowledged → ESTABLISHED"
-		if linux {
-			r = "tcp_check_req → tcp_create_openreq_child: handshake complete, ESTABLISHED"
-		}
-		c.tentative(cfg, p, Established, seg, pendSYNACK, 0, r)
+		c.tentative(cfg, p, Established, seg, pendSYNACK, 0, ruleHandshakeDone)
 		c.estab = true
 	}
 	// e's FIN reaches p.
@@ -366,23 +330,11 @@ func (c *conn) receive(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 		end := seg.End()
 		switch p.state {
 		case Established, SynReceived, Unknown:
-			r := "RFC 9293 §3.10.7.4: FIN received in ESTABLISHED → CLOSE-WAIT"
-			if linux {
-				r = "tcp_fin: ESTABLISHED → CLOSE_WAIT (the application reads EOF)"
-			}
-			c.tentative(cfg, p, CloseWait, seg, pendData, end, r)
+			c.tentative(cfg, p, CloseWait, seg, pendData, end, ruleFinInEstablished)
 		case FinWait1:
-			r := "RFC 9293 §3.10.7.4: FIN received in FIN-WAIT-1 → CLOSING"
-			if linux {
-				r = "tcp_fin: FIN_WAIT_1 → CLOSING (simultaneous close)"
-			}
-			c.tentative(cfg, p, Closing, seg, pendData, end, r)
+			c.tentative(cfg, p, Closing, seg, pendData, end, ruleFinInFinWait1)
 		case FinWait2:
-			r := "RFC 9293 §3.10.7.4: FIN received in FIN-WAIT-2 → TIME-WAIT"
-			if linux {
-				r = "tcp_fin: FIN_WAIT_2 → tcp_time_wait(TIME_WAIT)"
-			}
-			c.tentative(cfg, p, TimeWait, seg, pendData, end, r)
+			c.tentative(cfg, p, TimeWait, seg, pendData, end, ruleFinInFinWait2)
 		}
 	}
 	if f&flow.FIN != 0 && finRetrans && p.state == TimeWait {
@@ -393,12 +345,12 @@ func (c *conn) receive(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 	}
 }
 
-// sendFIN runs the sender's machine for a FIN from s and returns its label.
-func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) (Label, string) {
+// sendFIN runs the sender's machine for a FIN from s and returns its label
+// and the rule that explains it.
+func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) (Label, rule) {
 	e, p := &c.ep[s], &c.ep[s.Peer()]
-	linux := cfg.Profile.KernelPaths
 	if finRetrans {
-		a := c.addAnomaly(FINRetransmitted, s, Info, e.finFrame, seg.Frame)
+		a := c.addAnomaly(FINRetransmitted, s, e.finFrame, seg.Frame)
 		if n := len(a.frames); n >= 4 {
 			a.sev = Warning
 		}
@@ -407,7 +359,7 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 			// (or arrived after the RTO). Undo what we assumed it did.
 			c.undoCause(e, pendFINACK)
 			if e.state == LastAck {
-				l := c.addAnomaly(LostFinalACK, s, Warning, e.finAckFrame, seg.Frame)
+				l := c.addAnomaly(LostFinalACK, s, e.finAckFrame, seg.Frame)
 				if l.refFrame == 0 {
 					l.refFrame = e.finAckFrame
 					l.dur = seg.Time.Sub(e.finAckTime)
@@ -419,14 +371,10 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 		if p.peerFinAckFrame != 0 || p.state == TimeWait {
 			p.peerFinRetrans = true
 		}
-		explain := ""
-		if linux {
-			explain = "tcp_retransmit_timer: FIN not acknowledged within the RTO, sent again (TcpRetransSegs)"
-		}
-		return FINRetransmission, explain
+		return FINRetransmission, ruleFinRetransmit
 	}
 
-	explain := ""
+	why := ruleNone
 	acksPeer := p.finSent && acks(seg, p.finSeq)
 	crossing := p.finSent && !acksPeer
 	label := Wave1
@@ -434,14 +382,11 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 	case acksPeer && e.peerFinAckFrame != 0:
 		label = Wave3
 	case acksPeer:
-		label = Wave23
+		label, why = Wave23, ruleCloseAfterEOF
 		c.threeWay = true
-		if linux {
-			explain = "close() right after EOF, before the delayed ACK went out: ACK of the peer's FIN and our FIN in one segment (tcp_send_fin)"
-		}
 	case crossing:
 		c.simul = true
-		c.addAnomaly(SimultaneousClose, s, Info, p.finFrame, seg.Frame)
+		c.addAnomaly(SimultaneousClose, s, p.finFrame, seg.Frame)
 		// e sent its FIN before p's FIN reached it: the CLOSE_WAIT we
 		// assumed for e had not happened yet.
 		if e.state == CloseWait {
@@ -454,24 +399,16 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 
 	switch e.state {
 	case Established, SynReceived, Unknown:
-		r := "RFC 9293 §3.10.4: CLOSE in ESTABLISHED → FIN-WAIT-1, FIN sent"
-		if linux {
-			r = "tcp_close → tcp_close_state: ESTABLISHED → FIN_WAIT_1, tcp_send_fin"
-			explain = "close() or shutdown(SHUT_WR): tcp_close_state ESTABLISHED → FIN_WAIT_1, tcp_send_fin (active close)"
-		}
-		c.setState(cfg, e, FinWait1, seg.Frame, seg.Time, false, r)
+		why = ruleActiveClose
+		c.setState(cfg, e, FinWait1, seg.Frame, seg.Time, false, ruleActiveClose)
 	case CloseWait:
-		r := "RFC 9293 §3.10.4: CLOSE in CLOSE-WAIT → LAST-ACK, FIN sent"
-		if linux {
-			r = "tcp_close → tcp_close_state: CLOSE_WAIT → LAST_ACK, tcp_send_fin"
-			if explain == "" {
-				explain = "close() after EOF: tcp_close_state CLOSE_WAIT → LAST_ACK, tcp_send_fin (passive close)"
-			}
+		if why == ruleNone {
+			why = rulePassiveClose
 		}
-		c.setState(cfg, e, LastAck, seg.Frame, seg.Time, false, r)
+		c.setState(cfg, e, LastAck, seg.Frame, seg.Time, false, rulePassiveClose)
 	}
-	if crossing && linux {
-		explain = "close() while the peer's FIN was in flight: tcp_close_state ESTABLISHED → FIN_WAIT_1, then tcp_fin → CLOSING (simultaneous close)"
+	if crossing {
+		why = ruleFinCrossed
 	}
 	e.finSent = true
 	e.finSeq = seg.Seq.Add(seg.Len)
@@ -484,40 +421,27 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 		c.firstFIN = s
 	}
 	if crossing && e.state == FinWait1 {
-		r := "RFC 9293 §3.10.7.4: FIN received in FIN-WAIT-1 → CLOSING"
-		if linux {
-			r = "tcp_fin: FIN_WAIT_1 → CLOSING (simultaneous close: the peer's FIN crossed ours)"
-		}
-		c.tentative(cfg, e, Closing, seg, pendData, p.finSeq.Add(1), r)
+		c.tentative(cfg, e, Closing, seg, pendData, p.finSeq.Add(1), ruleFinCrossed)
 	}
-	return label, explain
+	return label, why
 }
 
 // syn runs both machines for a SYN or SYN-ACK from s.
 func (c *conn) syn(cfg *Config, seg *flow.Segment, s Side) {
 	e, p := &c.ep[s], &c.ep[s.Peer()]
-	linux := cfg.Profile.KernelPaths
 	if seg.Flags&flow.ACK == 0 {
 		if !e.isnSet {
 			e.isnSet, e.isn = true, seg.Seq
 		}
 		switch e.state {
 		case Unknown, Closed, Listen:
-			r := "RFC 9293 §3.10.1: OPEN → SYN-SENT"
-			if linux {
-				r = "tcp_v4_connect → tcp_connect: SYN sent"
-			}
-			c.setState(cfg, e, SynSent, seg.Frame, seg.Time, false, r)
+			c.setState(cfg, e, SynSent, seg.Frame, seg.Time, false, ruleConnect)
 		}
 		switch p.state {
 		case Unknown, Closed, Listen:
-			r := "RFC 9293 §3.10.7.2: SYN in LISTEN → SYN-RECEIVED"
-			if linux {
-				r = "tcp_conn_request: SYN queued as a request socket (SYN_RECV)"
-			}
-			c.tentative(cfg, p, SynReceived, seg, pendData, seg.End(), r)
+			c.tentative(cfg, p, SynReceived, seg, pendData, seg.End(), ruleSynInListen)
 		case SynSent:
-			c.tentative(cfg, p, SynReceived, seg, pendData, seg.End(), "simultaneous open: SYN in SYN-SENT → SYN-RECEIVED")
+			c.tentative(cfg, p, SynReceived, seg, pendData, seg.End(), ruleSimultaneousOpen)
 		}
 		c.keepSyn(0, seg, s)
 		return
@@ -527,14 +451,10 @@ func (c *conn) syn(cfg *Config, seg *flow.Segment, s Side) {
 	}
 	switch e.state {
 	case Unknown, Closed, Listen:
-		c.setState(cfg, e, SynReceived, seg.Frame, seg.Time, false, "SYN-ACK sent: SYN_RECEIVED")
+		c.setState(cfg, e, SynReceived, seg.Frame, seg.Time, false, ruleSynAckSent)
 	}
 	if p.state == SynSent && (!p.isnSet || seg.Ack == p.isn.Add(1)) {
-		r := "RFC 9293 §3.10.7.3: SYN-ACK in SYN-SENT → ESTABLISHED"
-		if linux {
-			r = "tcp_rcv_synsent_state_process: SYN-ACK accepted → ESTABLISHED"
-		}
-		c.tentative(cfg, p, Established, seg, pendData, seg.End(), r)
+		c.tentative(cfg, p, Established, seg, pendData, seg.End(), ruleSynAckAccepted)
 		c.estab = true
 	}
 	c.keepSyn(1, seg, s)
@@ -553,14 +473,15 @@ func (c *conn) keepSyn(i int, seg *flow.Segment, s Side) {
 	}
 }
 
-// record keeps a labelled segment, bounded by the per-flow cap.
-func (c *conn) record(cfg *Config, seg *flow.Segment, s Side, l Label, explain string, snd, rcv *flow.Half) {
+// record keeps a labelled segment, explained by rule why, bounded by the
+// per-flow cap.
+func (c *conn) record(cfg *Config, seg *flow.Segment, s Side, l Label, why rule, snd, rcv *flow.Half) {
 	if len(c.segs) >= cfg.MaxSegments {
 		c.omitted++
 		return
 	}
 	ls := LabelledSegment{Frame: seg.Frame, Time: seg.Time, From: s, Flags: seg.Flags,
-		Seq: snd.RelSeq(seg.Seq), Len: seg.Len, Label: l, Explain: explain}
+		Seq: snd.RelSeq(seg.Seq), Len: seg.Len, Label: l, Explain: why.explain(cfg.Profile)}
 	if seg.Flags&flow.ACK != 0 {
 		ls.Ack = rcv.RelSeq(seg.Ack)
 	}

@@ -4,7 +4,8 @@ import "time"
 
 // Profile holds every point where Linux departs from RFC 793/9293 in the
 // close machines. The machines read these fields and nothing else, so the two
-// profiles can be compared side by side here.
+// profiles can be compared side by side here: each field but Name and
+// KernelPaths is one behavioural difference.
 type Profile struct {
 	Name string
 
@@ -38,7 +39,15 @@ type Profile struct {
 	// in-window RST.
 	ChallengeACK bool
 
-	// KernelPaths: explanations name the Linux function that acted.
+	// ResetAtFINSeq: after the peer's FIN, a RST at the FIN's own sequence
+	// number (one before rcv_nxt) is accepted as exact in CLOSE_WAIT,
+	// LAST_ACK and CLOSING (tcp_reset_check: a peer that reset after its
+	// FIN without counting the FIN). RFC 9293 §3.10.7.4 takes only rcv_nxt.
+	ResetAtFINSeq bool
+
+	// KernelPaths picks words only, never behaviour: the Linux words of
+	// the rule and kind tables (rules.go, kinds.go), which name the kernel
+	// function that acted, or the RFC's.
 	KernelPaths bool
 }
 
@@ -51,6 +60,7 @@ var Linux = Profile{
 	ResetOnUnreadClose:    true,
 	ResetOnDataAfterClose: true,
 	ChallengeACK:          true,
+	ResetAtFINSeq:         true,
 	KernelPaths:           true,
 }
 
@@ -64,6 +74,7 @@ var RFC793 = Profile{
 	ResetOnUnreadClose:    false,
 	ResetOnDataAfterClose: false,
 	ChallengeACK:          false,
+	ResetAtFINSeq:         false,
 	KernelPaths:           false,
 }
 

@@ -8,68 +8,55 @@ import (
 // (an anomaly naming the likely cause) and whether the receiver accepted it.
 func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) {
 	e, p := &c.ep[s], &c.ep[s.Peer()]
-	linux := cfg.Profile.KernelPaths
 	before := e.state
 	if !c.acceptRST(cfg, seg, s, snd, rcv) && isSynchronized(before) {
 		// The receiver did not take it: nothing shows the claimed sender
 		// sent it or changed state (a blind or stale RST).
-		c.record(cfg, seg, s, RST, "not accepted by the receiver: its sequence number is not the expected one", snd, rcv)
+		c.record(cfg, seg, s, RST, ruleRstIgnored, snd, rcv)
 		return
 	}
-	explain := ""
-	reason := "RFC 9293 §3.10.7: RST sent, connection aborted"
 
+	// why is the rule of the sender's change and of the segment's words:
+	// every state the sender can be in picks one.
+	var why rule
 	switch before {
 	case Unknown, Closed, Listen:
 		switch {
 		case p.state == SynSent || (before != Closed && !c.estab && c.haveSyn[0] && !c.haveSyn[1]):
-			explain = "no socket listening on the port: the SYN is refused"
-			if linux {
-				explain = "tcp_v4_send_reset: no socket listening on the port (connection refused, TcpOutRsts)"
-			}
+			why = ruleRstRefused
 		case e.fw2Timeout:
-			a := c.addAnomaly(RSTAfterFinWait2Timeout, s, Warning, e.finFrame, p.lastPayloadFrame, seg.Frame)
+			a := c.addAnomaly(RSTAfterFinWait2Timeout, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
 			a.dur = e.since.Sub(e.finAckTime)
-			explain = "no socket: the orphaned FIN_WAIT_2 timed out (tcp_fin_timeout); tcp_v4_send_reset answers the late data"
+			why = ruleRstAfterFinWait2
 		case e.rstFrame != 0:
-			explain = "no socket: answering a segment that arrived after this side's reset"
+			why = ruleRstAfterReset
 		default:
-			explain = "no socket for this connection any more: the segment is answered with RST"
-			if linux {
-				explain = "tcp_v4_send_reset: no socket for this 4-tuple (already closed); TcpOutRsts"
-			}
+			why = ruleRstNoSocket
 		}
-		reason = "RST sent for a segment with no socket"
 	case FinWait1, FinWait2, Closing, LastAck, TimeWait:
 		// e had sent its FIN. A RST now answers data the peer sent after
 		// that FIN: the socket was orphaned by close(), which cannot take
 		// more data (Linux), or e aborted after a shutdown().
 		if p.lastPayloadFrame > e.finFrame && cfg.Profile.ResetOnDataAfterClose {
 			if before == FinWait2 && cfg.FinTimeout > 0 && seg.Time.Sub(e.since) >= cfg.FinTimeout {
-				a := c.addAnomaly(RSTAfterFinWait2Timeout, s, Warning, e.finFrame, p.lastPayloadFrame, seg.Frame)
+				a := c.addAnomaly(RSTAfterFinWait2Timeout, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
 				a.dur = seg.Time.Sub(e.since)
 			} else {
-				a := c.addAnomaly(RSTDataAfterClose, s, Warning, e.finFrame, p.lastPayloadFrame, seg.Frame)
+				a := c.addAnomaly(RSTDataAfterClose, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
 				a.refFrame = p.lastPayloadFrame
 			}
-			reason = "RFC 2525 §2.17: data after close() on an orphaned socket → RST"
-			if linux {
-				reason = "tcp_rcv_state_process: data after close() in " + before.String() + " → tcp_reset (TCPAbortOnData)"
-				explain = "data after close(): the orphaned socket cannot deliver it; tcp_rcv_state_process → tcp_reset (TCPAbortOnData)"
-			}
+			why = ruleRstDataAfterClose
 		} else {
-			c.abortCause(cfg, seg, s)
-			reason, explain = abortReason(cfg, c.findAnomaly(RSTUnreadData, s) != nil)
+			why = c.abortCause(cfg, seg, s)
 		}
 	case Established, CloseWait, SynReceived:
-		c.abortCause(cfg, seg, s)
-		reason, explain = abortReason(cfg, c.findAnomaly(RSTUnreadData, s) != nil)
+		why = c.abortCause(cfg, seg, s)
 	case SynSent:
-		reason = "RST sent in SYN_SENT: the connection attempt is abandoned"
+		why = ruleRstSynSent
 	}
 
 	if e.state != Closed {
-		c.setState(cfg, e, Closed, seg.Frame, seg.Time, false, reason)
+		c.setState(cfg, e, Closed, seg.Frame, seg.Time, false, why)
 	}
 	e.npend = 0
 	if e.rstFrame == 0 {
@@ -82,7 +69,7 @@ func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Ha
 		c.firstRST, c.rstSide = seg.Frame, s
 	}
 
-	c.record(cfg, seg, s, RST, explain, snd, rcv)
+	c.record(cfg, seg, s, RST, why, snd, rcv)
 }
 
 func isSynchronized(s State) bool {
@@ -94,7 +81,8 @@ func isSynchronized(s State) bool {
 }
 
 // abortCause tells, for an abortive close (RST from a synchronized state),
-// unread data from a linger-0 abort, as well as the wire allows.
+// unread data from a linger-0 abort, as well as the wire allows, and
+// returns the rule of the abort.
 //
 // Linux tcp_close sends RST instead of FIN when received data was never
 // read (TCPAbortOnClose, RFC 2525 §2.17), and when SO_LINGER is {1, 0}
@@ -102,32 +90,26 @@ func isSynchronized(s State) bool {
 // conversation tells them apart: if the peer spoke last and its data was not
 // a reply the sender was waiting for (the sender is the server, or the
 // client never sent anything), the data most likely sat unread.
-func (c *conn) abortCause(cfg *Config, seg *flow.Segment, s Side) {
+func (c *conn) abortCause(cfg *Config, seg *flow.Segment, s Side) rule {
 	e, p := &c.ep[s], &c.ep[s.Peer()]
 	peerSpokeLast := p.lastPayloadFrame != 0 && p.lastPayloadFrame > e.lastPayloadFrame
 	awaitedReply := s == Client && e.sentPayload
 	if peerSpokeLast && !awaitedReply && cfg.Profile.ResetOnUnreadClose {
-		a := c.addAnomaly(RSTUnreadData, s, Warning, p.lastPayloadFrame, seg.Frame)
+		a := c.addAnomaly(RSTUnreadData, s, p.lastPayloadFrame, seg.Frame)
 		a.refFrame = p.lastPayloadFrame
-		return
+		return ruleAbortUnread
 	}
-	a := c.addAnomaly(RSTLingerZero, s, Warning, seg.Frame)
+	a := c.addAnomaly(RSTLingerZero, s, seg.Frame)
 	if peerSpokeLast {
 		a.note = "after-reply"
 		a.refFrame = p.lastPayloadFrame
 	}
-}
-
-func abortReason(cfg *Config, unread bool) (reason, explain string) {
-	if !cfg.Profile.KernelPaths {
-		return "RFC 9293 §3.10.5: ABORT → RST sent, CLOSED", ""
+	if c.findAnomaly(RSTUnreadData, s) != nil {
+		// An earlier RST of s was found to leave data unread: this one
+		// follows it (the same abort, seen again).
+		return ruleAbortUnread
 	}
-	if unread {
-		return "tcp_close: unread data in the receive queue → tcp_set_state(CLOSE), tcp_send_active_reset (TCPAbortOnClose)",
-			"close() with unread received data: RST instead of FIN"
-	}
-	return "tcp_close → tcp_disconnect → tcp_send_active_reset (SO_LINGER {1,0}; counted as TCPAbortOnData)",
-		"abortive close: SO_LINGER with a zero timeout, or an application abort"
+	return ruleAbortLinger
 }
 
 // acceptRST runs the receiver's machine for a RST from s and reports whether
@@ -137,18 +119,13 @@ func abortReason(cfg *Config, unread bool) (reason, explain string) {
 // refuse.
 func (c *conn) acceptRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) bool {
 	e, p := &c.ep[s], &c.ep[s.Peer()]
-	linux := cfg.Profile.KernelPaths
 	switch p.state {
 	case Closed, Unknown, Listen:
 		return true
 	case SynSent:
 		// RFC 9293 §3.10.7.3: acceptable if it acknowledges our SYN.
 		if seg.Flags&flow.ACK != 0 && (!p.isnSet || seg.Ack == p.isn.Add(1)) {
-			r := "RFC 9293 §3.10.7.3: RST acknowledging our SYN → CLOSED (connection refused)"
-			if linux {
-				r = "tcp_rcv_synsent_state_process → tcp_reset: ECONNREFUSED"
-			}
-			c.tentative(cfg, p, Closed, seg, pendRST, 0, r)
+			c.tentative(cfg, p, Closed, seg, pendRST, 0, ruleRstRefusedSynSent)
 			return true
 		}
 		return false
@@ -162,7 +139,7 @@ func (c *conn) acceptRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.
 	exact := seg.Seq == rcvNxt
 	// tcp_reset_check: after a FIN, a RST at the FIN's own sequence number
 	// is accepted too (CLOSE_WAIT, LAST_ACK, CLOSING).
-	if !exact && linux && e.finSent && seg.Seq == e.finSeq &&
+	if !exact && cfg.Profile.ResetAtFINSeq && e.finSent && seg.Seq == e.finSeq &&
 		(p.state == CloseWait || p.state == LastAck || p.state == Closing) {
 		exact = true
 	}
@@ -175,37 +152,29 @@ func (c *conn) acceptRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.
 	if p.state == TimeWait {
 		// tcp_timewait_state_process: only a RST at rcv_nxt is in window.
 		if !exact {
-			a := c.addAnomaly(RSTOutOfWindow, s, Warning, seg.Frame)
+			a := c.addAnomaly(RSTOutOfWindow, s, seg.Frame)
 			a.note = "time-wait"
 			return false
 		}
 		if !cfg.Profile.RSTKillsTimeWait || cfg.RFC1337 {
 			return true // RFC 1337: TIME_WAIT ignores it, but it was in window
 		}
-		a := c.addAnomaly(TimeWaitAssassination, p.side, Warning, seg.Frame)
+		a := c.addAnomaly(TimeWaitAssassination, p.side, seg.Frame)
 		a.dur = seg.Time.Sub(p.since)
-		r := "RFC 793: RST in TIME-WAIT → CLOSED (the hazard RFC 1337 describes)"
-		if linux {
-			r = "tcp_timewait_state_process: RST in TIME_WAIT kills it (tcp_rfc1337=0): TIME_WAIT assassination"
-		}
-		c.tentative(cfg, p, Closed, seg, pendRST, 0, r)
+		c.tentative(cfg, p, Closed, seg, pendRST, 0, ruleRstKillsTimeWait)
 		return true
 	}
 	switch {
 	case exact || (inWindow && !cfg.Profile.ChallengeACK):
-		r := "RFC 9293 §3.10.7.4: acceptable RST → CLOSED"
-		if linux {
-			r = "tcp_validate_incoming → tcp_reset: connection reset by peer (ECONNRESET)"
-		}
-		c.tentative(cfg, p, Closed, seg, pendRST, 0, r)
+		c.tentative(cfg, p, Closed, seg, pendRST, 0, ruleRstAccepted)
 		return true
 	case inWindow:
 		// RFC 5961 §3.2: in window but not exact: challenge ACK, ignore.
 		p.challengeFrame = seg.Frame
-		a := c.addAnomaly(RSTOutOfWindow, s, Warning, seg.Frame)
+		a := c.addAnomaly(RSTOutOfWindow, s, seg.Frame)
 		a.note = "challenge"
 	default:
-		a := c.addAnomaly(RSTOutOfWindow, s, Warning, seg.Frame)
+		a := c.addAnomaly(RSTOutOfWindow, s, seg.Frame)
 		if a.note == "" {
 			a.note = "outside"
 		}

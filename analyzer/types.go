@@ -23,21 +23,27 @@ const (
 	TimeWait
 	CloseWait
 	LastAck
+	numStates
 )
 
 var stateNames = [...]string{"UNKNOWN", "CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED",
 	"FIN_WAIT_1", "FIN_WAIT_2", "CLOSING", "TIME_WAIT", "CLOSE_WAIT", "LAST_ACK"}
 
+var _ [numStates]string = stateNames // a name per state
+
+// States lists every state in declaration order.
+func States() []State { return members[State](numStates) }
+
 // String returns the kernel's name for the state (the stable JSON value).
 func (s State) String() string {
-	if int(s) < len(stateNames) {
+	if s < numStates {
 		return stateNames[s]
 	}
 	return "INVALID"
 }
 
 // ParseState is the inverse of String; it also accepts ss's spelling
-// (FIN-WAIT-1, TIME-WAIT, UNCONN...).
+// (FIN-WAIT-1, TIME-WAIT, ESTAB, SYN-RECV, ...), in either case.
 func ParseState(name string) (State, bool) {
 	n := []byte(name)
 	for i, c := range n {
@@ -58,9 +64,23 @@ func ParseState(name string) (State, bool) {
 	case "FIN_WAIT2":
 		return FinWait2, true
 	}
-	for i, s := range stateNames {
-		if s == string(n) {
-			return State(i), true
+	return parse[State](stateNames[:], string(n))
+}
+
+// members lists the n members of an enumeration, 0 to n-1.
+func members[E ~uint8](n E) []E {
+	out := make([]E, n)
+	for i := range out {
+		out[i] = E(i)
+	}
+	return out
+}
+
+// parse finds name in names, the String values of an enumeration.
+func parse[E ~uint8](names []string, name string) (E, bool) {
+	for i, n := range names {
+		if n == name {
+			return E(i), true
 		}
 	}
 	return 0, false
@@ -85,7 +105,7 @@ func (s Side) String() string {
 func (s Side) Peer() Side { return s ^ 1 }
 
 // Label is the role of one segment in a teardown. String returns the stable
-// JSON identifier.
+// JSON identifier; NoLabel's is "" (an unlabelled segment).
 type Label uint8
 
 const (
@@ -104,67 +124,77 @@ const (
 	SYNACKLabel             // connection request accepted
 	DataAfterClose          // data sent toward or by a side after it closed (half-close or violation)
 	FINACKRepeat            // another ACK of a FIN already acknowledged (not in TIME_WAIT)
+	numLabels
 )
 
-var labelNames = [...]string{"", "wave-1", "wave-2", "wave-3", "wave-2+3", "wave-4",
-	"fin-retransmission", "time-wait-ack", "rst", "challenge-ack", "keep-alive",
-	"syn", "syn-ack", "data-after-close", "fin-ack-repeat"}
+// labelRecord is one label: its JSON identifier and its meaning (help).
+type labelRecord struct{ name, meaning string }
+
+var labels = [...]labelRecord{
+	NoLabel:           {"", "a segment with no role in the teardown"},
+	Wave1:             {"wave-1", "first FIN of the close (the active closer)"},
+	Wave2:             {"wave-2", "ACK of the first FIN, sent alone"},
+	Wave3:             {"wave-3", "the passive closer's FIN"},
+	Wave23:            {"wave-2+3", "ACK of the first FIN and the passive closer's FIN in one segment"},
+	Wave4:             {"wave-4", "final ACK of the last FIN"},
+	FINRetransmission: {"fin-retransmission", "a FIN sent again"},
+	TimeWaitACK:       {"time-wait-ack", "TIME_WAIT re-ACK of a retransmitted FIN"},
+	RST:               {"rst", "a reset"},
+	ChallengeACK:      {"challenge-ack", "RFC 5961 challenge ACK answering an inexact RST or a SYN"},
+	KeepAlive:         {"keep-alive", "keep-alive probe (seq = snd.nxt-1)"},
+	SYNLabel:          {"syn", "connection request"},
+	SYNACKLabel:       {"syn-ack", "connection request accepted"},
+	DataAfterClose:    {"data-after-close", "data sent by or toward a side after it closed"},
+	FINACKRepeat:      {"fin-ack-repeat", "another ACK of a FIN already acknowledged (not TIME_WAIT)"},
+}
+
+var _ [numLabels]labelRecord = labels // a record per label
+
+// Labels lists the labels a segment can be given, in declaration order
+// (NoLabel, the absence of one, is not among them).
+func Labels() []Label { return members[Label](numLabels)[1:] }
 
 func (l Label) String() string {
-	if int(l) < len(labelNames) {
-		return labelNames[l]
+	if l < numLabels {
+		return labels[l].name
 	}
 	return "invalid"
 }
 
-// Kind is an anomaly kind. String returns the stable JSON identifier.
-type Kind uint8
+// Meaning is a one-line meaning of the label, for help and documentation.
+func (l Label) Meaning() string {
+	if l < numLabels {
+		return labels[l].meaning
+	}
+	return ""
+}
 
-const (
-	FINRetransmitted Kind = iota
-	LostFinalACK
-	TimeWaitAssassination
-	RSTUnreadData
-	RSTLingerZero
-	RSTDataAfterClose
-	RSTAfterFinWait2Timeout
-	RSTOutOfWindow
-	CloseWaitStuck
-	FinWait2Stuck
-	DataAfterFIN
-	SYNInTimeWait
-	SimultaneousClose
-	HalfClose
-	InvalidFlags // SYN+FIN, SYN+RST, FIN+RST or RST with data: hostile or broken
-	numKinds
-)
+// ParseLabel is the inverse of Label.String for the labels of Labels.
+func ParseLabel(s string) (Label, bool) {
+	for _, l := range Labels() {
+		if labels[l].name == s {
+			return l, true
+		}
+	}
+	return NoLabel, false
+}
 
-var kindNames = [...]string{"fin-retransmission", "lost-final-ack", "time-wait-assassination",
-	"rst-unread-data", "rst-linger-zero", "rst-data-after-close", "rst-after-fin-wait2-timeout",
-	"rst-out-of-window", "close-wait-stuck", "fin-wait2-stuck", "data-after-fin",
-	"syn-in-time-wait", "simultaneous-close", "half-close", "invalid-flags"}
-
+// String returns the kind's stable JSON identifier.
 func (k Kind) String() string {
-	if int(k) < len(kindNames) {
-		return kindNames[k]
+	if k < numKinds {
+		return kinds[k].name
 	}
 	return "invalid"
 }
 
 // Kinds lists every anomaly kind in declaration order.
-func Kinds() []Kind {
-	ks := make([]Kind, numKinds)
-	for i := range ks {
-		ks[i] = Kind(i)
-	}
-	return ks
-}
+func Kinds() []Kind { return members[Kind](numKinds) }
 
 // ParseKind is the inverse of Kind.String.
 func ParseKind(s string) (Kind, bool) {
-	for i, n := range kindNames {
-		if n == s {
-			return Kind(i), true
+	for k := range kinds {
+		if kinds[k].name == s {
+			return Kind(k), true
 		}
 	}
 	return 0, false
@@ -177,11 +207,25 @@ const (
 	Info Severity = iota
 	Warning
 	Error
+	numSeverities
 )
 
+var severityNames = [...]string{"info", "warning", "error"}
+
+var _ [numSeverities]string = severityNames // a name per severity
+
+// Severities lists the severities from the least to the most severe.
+func Severities() []Severity { return members[Severity](numSeverities) }
+
 func (s Severity) String() string {
-	return [...]string{"info", "warning", "error"}[s]
+	if s < numSeverities {
+		return severityNames[s]
+	}
+	return "invalid"
 }
+
+// ParseSeverity is the inverse of Severity.String.
+func ParseSeverity(s string) (Severity, bool) { return parse[Severity](severityNames[:], s) }
 
 // Pattern classifies how a connection ended. String is the JSON identifier.
 type Pattern uint8
@@ -196,18 +240,49 @@ const (
 	PatternRefused                     // SYN answered by RST
 	PatternHalfOpen                    // only one side closed by capture end
 	PatternUnanswered                  // SYN never answered
+	numPatterns
 )
 
-var patternNames = [...]string{"open", "four-way", "three-way", "simultaneous", "reset",
-	"fin-then-reset", "refused", "half-open", "unanswered"}
+// patternRecord is one pattern: its JSON identifier and its meaning.
+type patternRecord struct{ name, meaning string }
 
-func (p Pattern) String() string { return patternNames[p] }
+var patterns = [...]patternRecord{
+	PatternOpen:         {"open", "established (or mid-stream), nothing closed by the end of the capture"},
+	PatternFourWay:      {"four-way", "FIN, ACK, FIN, ACK"},
+	PatternThreeWay:     {"three-way", "FIN, FIN+ACK, ACK: the passive closer's ACK and FIN in one segment"},
+	PatternSimultaneous: {"simultaneous", "both FINs sent before either arrived"},
+	PatternReset:        {"reset", "ended by a RST with no FIN before it"},
+	PatternFINThenReset: {"fin-then-reset", "a FIN, then a RST ended it"},
+	PatternRefused:      {"refused", "SYN answered by RST"},
+	PatternHalfOpen:     {"half-open", "only one side closed by the end of the capture"},
+	PatternUnanswered:   {"unanswered", "SYN never answered"},
+}
+
+var _ [numPatterns]patternRecord = patterns // a record per pattern
+
+// Patterns lists every pattern in declaration order.
+func Patterns() []Pattern { return members[Pattern](numPatterns) }
+
+func (p Pattern) String() string {
+	if p < numPatterns {
+		return patterns[p].name
+	}
+	return "invalid"
+}
+
+// Meaning is a one-line meaning of the pattern, for help and documentation.
+func (p Pattern) Meaning() string {
+	if p < numPatterns {
+		return patterns[p].meaning
+	}
+	return ""
+}
 
 // ParsePattern is the inverse of Pattern.String.
 func ParsePattern(s string) (Pattern, bool) {
-	for i, n := range patternNames {
-		if n == s {
-			return Pattern(i), true
+	for p := range patterns {
+		if patterns[p].name == s {
+			return Pattern(p), true
 		}
 	}
 	return 0, false
@@ -223,7 +298,14 @@ const (
 	CloserBoth // simultaneous close
 )
 
-func (c Closer) String() string { return [...]string{"none", "client", "server", "both"}[c] }
+var closerNames = [...]string{"none", "client", "server", "both"}
+
+func (c Closer) String() string {
+	if int(c) < len(closerNames) {
+		return closerNames[c]
+	}
+	return "invalid"
+}
 
 // Roles says how client and server were decided.
 type Roles uint8
@@ -233,7 +315,12 @@ const (
 	RolesInferred              // no SYN seen: the lower / well-known port is the server
 )
 
-func (r Roles) String() string { return [...]string{"observed", "inferred"}[r] }
+func (r Roles) String() string {
+	if r <= RolesInferred {
+		return [...]string{"observed", "inferred"}[r]
+	}
+	return "invalid"
+}
 
 // Change is one state transition of one endpoint. Every transition goes
 // through the endpoint's setState and is recorded as a Change.

@@ -1,0 +1,348 @@
+package analyzer
+
+// Kind is an anomaly kind. String returns the stable JSON identifier.
+//
+// Adding a kind (docs/adding-a-kind.md): a constant here, its record in
+// kinds, its detector (a conn.addAnomaly call where the machines see it) and
+// its detail writer; nothing else names kinds one by one.
+type Kind uint8
+
+const (
+	FINRetransmitted Kind = iota
+	LostFinalACK
+	TimeWaitAssassination
+	RSTUnreadData
+	RSTLingerZero
+	RSTDataAfterClose
+	RSTAfterFinWait2Timeout
+	RSTOutOfWindow
+	CloseWaitStuck
+	FinWait2Stuck
+	DataAfterFIN
+	SYNInTimeWait
+	SimultaneousClose
+	HalfClose
+	InvalidFlags // SYN+FIN, SYN+RST, FIN+RST or RST with data: hostile or broken
+	numKinds
+)
+
+// kindRecord is everything finwave says of an anomaly kind; its detector
+// lives with the machine rule that sees it.
+type kindRecord struct {
+	name     string   // stable JSON identifier
+	severity Severity // when found; a detector may raise it (repeated FIN retransmissions)
+	summary  string   // one line: what it means (help, docs)
+	check    string   // what to look at first
+	// counters are the nstat counters the anomaly's endpoint's host
+	// increments with it (as of LinuxVersion), none where no counter does.
+	counters []string
+	// detail appends the paragraph a report prints: the likely cause, the
+	// kernel path and what to check, from the facts the detector kept.
+	// Values in and out, not pointers: what an indirect call is given
+	// escapes, and a paragraph must not cost an allocation.
+	detail func(p para, d detailFacts) para
+}
+
+// detailFacts is what a detail writer may read.
+type detailFacts struct {
+	c         *conn
+	cfg       *Config
+	a         *anomaly
+	who, peer string // "client" / "server": the anomaly's endpoint, the other
+	linux     bool   // the Linux profile's words (Profile.KernelPaths)
+}
+
+// last is the anomaly's latest evidence frame.
+func (d detailFacts) last() int64 { return d.a.frames[len(d.a.frames)-1] }
+
+// ep is the anomaly's endpoint, peerEp the other.
+func (d detailFacts) ep() *endpoint     { return &d.c.ep[d.a.side] }
+func (d detailFacts) peerEp() *endpoint { return &d.c.ep[d.a.side.Peer()] }
+
+// kinds is the one table of anomaly kinds, indexed by Kind.
+var kinds = [...]kindRecord{
+	FINRetransmitted: {
+		name: "fin-retransmission", severity: Info,
+		summary:  "a FIN was sent again: it or its ACK was lost or late",
+		check:    "loss on the path, or a peer that stopped answering",
+		counters: []string{"TcpRetransSegs"},
+		detail:   finRetransmittedDetail,
+	},
+	LostFinalACK: {
+		name: "lost-final-ack", severity: Warning,
+		summary:  "the last ACK of the close never reached the LAST_ACK side, which retransmitted its FIN",
+		check:    "loss on the path toward the side that sent its FIN again",
+		counters: []string{"TcpRetransSegs"},
+		detail:   lostFinalACKDetail,
+	},
+	TimeWaitAssassination: {
+		name: "time-wait-assassination", severity: Warning,
+		summary: "a RST ended a TIME_WAIT early (RFC 1337 hazard; Linux tcp_rfc1337=0)",
+		check:   "what sent the RST (a middlebox, a scanner, the peer answering a stale ACK); net.ipv4.tcp_rfc1337",
+		detail:  timeWaitAssassinationDetail,
+	},
+	RSTUnreadData: {
+		name: "rst-unread-data", severity: Warning,
+		summary:  "close() with unread received data: RST instead of FIN (Linux TCPAbortOnClose, RFC 2525)",
+		check:    "the application: it closes without reading the whole request",
+		counters: []string{"TcpExtTCPAbortOnClose"},
+		detail:   rstUnreadDataDetail,
+	},
+	RSTLingerZero: {
+		name: "rst-linger-zero", severity: Warning,
+		summary:  "abortive close with nothing pending: SO_LINGER {1,0} likely",
+		check:    "the application's socket options (SO_LINGER {1, 0}) or its abort path",
+		counters: []string{"TcpExtTCPAbortOnData"},
+		detail:   rstLingerZeroDetail,
+	},
+	RSTDataAfterClose: {
+		name: "rst-data-after-close", severity: Warning,
+		summary:  "the peer kept sending to a socket that had been closed: RST (Linux TCPAbortOnData)",
+		check:    "the protocol: one side closed while the other still had something to say",
+		counters: []string{"TcpExtTCPAbortOnData"},
+		detail:   rstDataAfterCloseDetail,
+	},
+	RSTAfterFinWait2Timeout: {
+		name: "rst-after-fin-wait2-timeout", severity: Warning,
+		summary:  "the peer wrote after the closer's orphaned FIN_WAIT_2 timed out (tcp_fin_timeout): RST",
+		check:    "why the peer kept the connection half-open so long (a CLOSE_WAIT leak)",
+		counters: []string{"TcpOutRsts"},
+		detail:   rstAfterFinWait2TimeoutDetail,
+	},
+	RSTOutOfWindow: {
+		name: "rst-out-of-window", severity: Warning,
+		summary: "a RST whose sequence number the receiver did not accept (blind/injected or stale); a challenge ACK may follow",
+		check:   "what sits on the path, and whether the claimed sender really sent it",
+		detail:  rstOutOfWindowDetail,
+	},
+	CloseWaitStuck: {
+		name: "close-wait-stuck", severity: Warning,
+		summary: "the peer's FIN was acknowledged but this side did not close for --stuck-after or more",
+		check:   "the application: it read EOF and did not call close() (ss -tn state close-wait)",
+		detail:  closeWaitStuckDetail,
+	},
+	FinWait2Stuck: {
+		name: "fin-wait2-stuck", severity: Info,
+		summary: "this side's FIN was acknowledged but the peer's FIN did not come for --stuck-after or more",
+		check:   "the peer: it stays in CLOSE_WAIT, or keeps sending after a half-close",
+		detail:  finWait2StuckDetail,
+	},
+	DataAfterFIN: {
+		name: "data-after-fin", severity: Error,
+		summary: "data sent after the sender's own FIN (protocol violation)",
+		check:   "the sender's stack, or a middlebox rewriting sequence numbers",
+		detail:  dataAfterFINDetail,
+	},
+	SYNInTimeWait: {
+		name: "syn-in-time-wait", severity: Warning,
+		summary: "a new SYN reused the 4-tuple of a connection still in TIME_WAIT",
+		check:   "client port exhaustion: ip_local_port_range, tcp_tw_reuse, connection pooling",
+		detail:  synInTimeWaitDetail,
+	},
+	SimultaneousClose: {
+		name: "simultaneous-close", severity: Info,
+		summary: "both sides sent FIN before receiving the other's (info)",
+		check:   "nothing: both applications closed at about the same time",
+		detail:  simultaneousCloseDetail,
+	},
+	HalfClose: {
+		name: "half-close", severity: Info,
+		summary: "data kept flowing toward the side that closed first, which kept reading (shutdown(SHUT_WR)) (info)",
+		check:   "nothing: shutdown(SHUT_WR) is a legitimate half-close",
+		detail:  halfCloseDetail,
+	},
+	InvalidFlags: {
+		name: "invalid-flags", severity: Error,
+		summary: "impossible flag combination (SYN+FIN, SYN+RST, FIN+RST) or RST with data: crafted or broken traffic",
+		check:   "the source: a scanner, fingerprinting, or corruption",
+		detail:  invalidFlagsDetail,
+	},
+}
+
+var _ [numKinds]kindRecord = kinds // a record per kind
+
+// Describe returns a one-line meaning of the kind, for help and
+// documentation.
+func (k Kind) Describe() string { return k.record().summary }
+
+// Check says what to look at first when the kind is found.
+func (k Kind) Check() string { return k.record().check }
+
+// Counters lists the nstat counters the host of the anomaly's endpoint
+// increments with the kind (Linux LinuxVersion); nil where none does.
+func (k Kind) Counters() []string { return k.record().counters }
+
+// Severity is the kind's severity when found (a detector may raise it).
+func (k Kind) Severity() Severity { return k.record().severity }
+
+func (k Kind) record() *kindRecord {
+	if k < numKinds {
+		return &kinds[k]
+	}
+	return &kindRecord{}
+}
+
+// appendDetail appends the explanation paragraph of one anomaly to p.
+func (c *conn) appendDetail(p *para, cfg *Config, a *anomaly) {
+	if a.kind >= numKinds {
+		return
+	}
+	d := detailFacts{c: c, cfg: cfg, a: a, who: a.side.String(), peer: a.side.Peer().String(), linux: cfg.Profile.KernelPaths}
+	*p = kinds[a.kind].detail(*p, d)
+}
+
+// The detail writers, one per kind, in the order of the table.
+
+func finRetransmittedDetail(p para, d detailFacts) para {
+	who, peer, a := d.who, d.peer, d.a
+	p.s("The ", who, " sent its FIN ").n(int64(len(a.frames) - 1)).s(" more time(s) (frames ").frames(a.frames).s(").")
+	if a.refFrame != 0 {
+		p.s(" The ", peer, " had acknowledged it in frame ").n(a.refFrame).s(", so that ACK did not reach the ", who, " in time.")
+	} else if d.ep().finAckFrame == 0 {
+		p.s(" The capture shows no ACK of it from the ", peer, ": the FIN or its ACK was lost, or the ", peer, " is gone.")
+	}
+	if d.linux {
+		p.s(" Linux retransmits an unacknowledged FIN on the RTO; an orphaned socket gives up after tcp_orphan_retries (default 8) and resets.")
+	}
+	p.s(" Once is harmless; repeated, look for loss on the path or an unresponsive peer.")
+	return p
+}
+
+func lostFinalACKDetail(p para, d detailFacts) para {
+	who, peer, a := d.who, d.peer, d.a
+	p.s("The ", who, " sent its FIN again ").ms(a.dur).s(" after the ", peer, "'s final ACK (frame ").n(a.refFrame).
+		s("): that ACK never reached the ", who, ", which stayed in LAST_ACK. The ", peer,
+			", in TIME_WAIT, answers the retransmission: this is what TIME_WAIT is for. Once is harmless; often, look for loss on the path toward the ",
+			who, ".")
+	return p
+}
+
+func timeWaitAssassinationDetail(p para, d detailFacts) para {
+	p.s("A RST (frame ").frames(d.a.frames).s(") reached the ", d.who, " while it was in TIME_WAIT (").ms(d.a.dur).
+		s(" after entering it) and ended it early. RFC 1337 calls this TIME_WAIT assassination: old duplicates of this connection can now be accepted by a new one on the same 4-tuple.")
+	if d.linux {
+		p.s(" Linux kills TIME_WAIT on an in-window RST unless net.ipv4.tcp_rfc1337=1 (tcp_timewait_state_process). Check what sent the RST: a middlebox, a scanner, or the peer answering a stale ACK.")
+	}
+	return p
+}
+
+func rstUnreadDataDetail(p para, d detailFacts) para {
+	who, peer := d.who, d.peer
+	p.s("The ", who, " reset the connection (frame ").n(d.last()).s(") instead of closing it with FIN. The ", peer, "'s last data (frame ").n(d.a.refFrame).
+		s(") was never answered, so it was most likely still unread when the ", who, "'s application called close().")
+	if d.linux {
+		p.s(" Linux tcp_close sends RST when the receive queue holds unread data (nstat TcpExtTCPAbortOnClose; RFC 2525 §2.17).")
+	}
+	p.s(" Check the ", who, "'s application: it closes without reading the whole request (pipelined or unexpected data). A SO_LINGER {1,0} abort looks the same on the wire.")
+	return p
+}
+
+func rstLingerZeroDetail(p para, d detailFacts) para {
+	who, peer, a := d.who, d.peer, d.a
+	p.s("The ", who, " aborted the connection with RST (frame ").n(a.frames[0]).s(") and nothing it had received appears unread")
+	if a.note == "after-reply" {
+		p.s(" (the ", peer, "'s last data, frame ").n(a.refFrame).s(", answered the ", who, "'s request)")
+	}
+	p.s(": an abortive close, most likely SO_LINGER {1, 0} then close(), or an application abort.")
+	if d.linux {
+		p.s(" Linux: tcp_close → tcp_disconnect → tcp_send_active_reset, counted as TcpExtTCPAbortOnData. If data was in fact unread, TcpExtTCPAbortOnClose counts it instead.")
+	}
+	p.s(" Intentional in some clients (to skip TIME_WAIT); otherwise check the application's socket options.")
+	return p
+}
+
+func rstDataAfterCloseDetail(p para, d detailFacts) para {
+	who, peer := d.who, d.peer
+	p.s("The ", who, " had closed (FIN, frame ").n(d.ep().finFrame).s("), but the ", peer, " kept sending (frame ").n(d.a.refFrame).
+		s("); the ", who, " answered with RST (frame ").n(d.last()).s(").")
+	if d.linux {
+		p.s(" After close() the socket is orphaned and cannot deliver data: tcp_rcv_state_process resets it (TcpExtTCPAbortOnData).")
+	}
+	p.s(" The ", peer, "'s data is lost. Check the protocol: the ", who, " closed while the ", peer,
+		" still had something to say (use shutdown(SHUT_WR) and read to EOF before close()).")
+	return p
+}
+
+func rstAfterFinWait2TimeoutDetail(p para, d detailFacts) para {
+	who, peer := d.who, d.peer
+	p.s("The ", who, " closed and its FIN was acknowledged, but the ", peer, " did not close. After tcp_fin_timeout (", d.cfg.FinTimeout.String(),
+		" here) the orphaned FIN_WAIT_2 was destroyed; when the ", peer, " finally wrote (frame ").n(d.peerEp().lastPayloadFrame).
+		s("), the ", who, " had no socket left and reset (frames ").frames(d.a.frames).
+		s("). Check why the ", peer, " kept the connection half-open so long (a CLOSE_WAIT leak).")
+	return p
+}
+
+func rstOutOfWindowDetail(p para, d detailFacts) para {
+	who, peer := d.who, d.peer
+	p.s("A RST claiming to come from the ", who, " (frames ").frames(d.a.frames).s(") was not accepted: ")
+	switch d.a.note {
+	case "challenge":
+		p.s("its sequence number was inside the ", peer, "'s window but not the exact next one, so the ", peer, " ignored it")
+		if d.cfg.Profile.ChallengeACK {
+			p.s(" and answers with a challenge ACK (RFC 5961 §3.2; Linux TcpExtTCPChallengeACK)")
+		}
+	case "time-wait":
+		p.s("the ", peer, " was in TIME_WAIT and its sequence number was not the next expected one, so it was dropped")
+	default:
+		p.s("its sequence number was outside the ", peer, "'s receive window, so the ", peer, " ignored it")
+	}
+	p.s(". Blind or injected resets (a middlebox, an IPS, an attack) and stale RSTs after loss look like this. Check what sits on the path and whether the ",
+		who, " really sent it.")
+	return p
+}
+
+func closeWaitStuckDetail(p para, d detailFacts) para {
+	who, peer := d.who, d.peer
+	p.s("The ", who, " acknowledged the ", peer, "'s FIN (frame ").n(d.peerEp().finFrame).s(") but did not close its side for ").ms(d.a.dur)
+	if d.a.note == "still" {
+		p.s(" and was still in CLOSE_WAIT when the analysis ended")
+	}
+	p.s(". The ", who, "'s application has read EOF and not called close(): a socket leak or a slow handler. On the host, `ss -tn state close-wait` lists them.")
+	return p
+}
+
+func finWait2StuckDetail(p para, d detailFacts) para {
+	who, peer := d.who, d.peer
+	p.s("The ", who, "'s FIN was acknowledged (frame ").n(d.ep().finAckFrame).s(") but the ", peer, "'s FIN did not come for ").ms(d.a.dur)
+	if d.a.note == "still" {
+		p.s("; it was still in FIN_WAIT_2 when the analysis ended")
+	}
+	p.s(". This mirrors the ", peer, " staying in CLOSE_WAIT, or a half-close where the ", peer, " keeps sending.")
+	if d.linux && d.cfg.Profile.OrphanFinWait2Timeout {
+		p.s(" If the ", who, " called close(), Linux destroys the orphaned FIN_WAIT_2 after tcp_fin_timeout (", d.cfg.FinTimeout.String(), ").")
+	}
+	return p
+}
+
+func dataAfterFINDetail(p para, d detailFacts) para {
+	p.s("The ", d.who, " sent data beyond its own FIN (frames ").frames(d.a.frames).
+		s("). No data may follow a FIN (RFC 9293 §3.10.7.4): a broken stack, a middlebox rewriting sequence numbers, or crafted traffic.")
+	return p
+}
+
+func synInTimeWaitDetail(p para, d detailFacts) para {
+	p.s("A new SYN (frame ").frames(d.a.frames).s(") reused the 4-tuple while the ", d.who, "'s previous connection on it was still in TIME_WAIT (").ms(d.a.dur).
+		s(" left). Linux accepts it when the SYN's sequence number (or timestamp) is newer than the old connection's, otherwise it re-ACKs the old one; " +
+			"frequent reuse means port exhaustion on the client side (check ip_local_port_range, tcp_tw_reuse, connection pooling).")
+	return p
+}
+
+func simultaneousCloseDetail(p para, d detailFacts) para {
+	p.s("Both sides sent a FIN before receiving the other's (frames ").frames(d.a.frames).
+		s("): a simultaneous close. Both end in TIME_WAIT (RFC 9293 §3.6). Harmless; it means both applications closed at about the same time.")
+	return p
+}
+
+func halfCloseDetail(p para, d detailFacts) para {
+	who, peer := d.who, d.peer
+	p.s("The ", who, " closed its sending side (FIN, frame ").n(d.ep().finFrame).s(") and kept receiving: the ", peer,
+		" sent more data after the FIN (frame ").n(d.peerEp().dataAfterPeerFINFrame).s(") and the ", who, " acknowledged it (frame ").n(d.last()).
+		s("). This is shutdown(SHUT_WR), a legitimate half-close.")
+	return p
+}
+
+func invalidFlagsDetail(p para, d detailFacts) para {
+	p.s("The ", d.who, " sent segments with an impossible combination of control flags, or a RST carrying data (frames ").frames(d.a.frames).
+		s("): no Linux path does this (a RST may carry diagnostic text by RFC 1122 §4.2.2.12, rarely seen); it is crafted traffic (a scan or fingerprinting) or corruption.")
+	return p
+}
