@@ -155,17 +155,22 @@ func writePcap(t testing.TB, path string, lt layers.LinkType, frames [][]byte) {
 }
 
 // tcpdumpPasses returns the 0-based indexes of the frames tcpdump's libpcap
-// filter accepts.
+// filter accepts. An expression libpcap proves false for the link type (arp
+// on raw IP) is refused with "expression rejects all packets": that is a
+// verdict too, no frame accepted.
 func tcpdumpPasses(t *testing.T, path, expr string) map[int]bool {
 	t.Helper()
 	cmd := exec.Command("tcpdump", "-nn", "-tt", "-r", path, expr)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	got := map[int]bool{}
 	if err != nil {
+		if strings.Contains(stderr.String(), "expression rejects all packets") {
+			return got
+		}
 		t.Fatalf("tcpdump %q: %v: %s", expr, err, stderr.String())
 	}
-	got := map[int]bool{}
 	for _, line := range strings.Split(string(out), "\n") {
 		f, _, ok := strings.Cut(line, " ")
 		if !ok {
@@ -191,10 +196,6 @@ func TestMatchesLibpcap(t *testing.T) {
 		writePcap(t, path, lt, frames)
 		for _, expr := range commonExprs {
 			t.Run(fmt.Sprintf("%v/%s", lt, expr), func(t *testing.T) {
-				if lt == layers.LinkTypeRaw && (strings.Contains(expr, "arp") || expr == "rarp") {
-					// libpcap rejects arp on DLT_RAW; finwave compiles it to "never".
-					return
-				}
 				want := tcpdumpPasses(t, path, expr)
 				prog, err := Compile(expr, lt, 0)
 				if err != nil {
