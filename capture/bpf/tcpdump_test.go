@@ -3,6 +3,7 @@ package bpf
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -186,43 +187,149 @@ func tcpdumpPasses(t *testing.T, path, expr string) map[int]bool {
 	return got
 }
 
+var update = flag.Bool("update", false, "rewrite "+verdictsFile+" from tcpdump's verdicts")
+
+// compareLinks are the link types TestMatchesLibpcap compares on.
+var compareLinks = []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw}
+
+// TestMatchesLibpcap checks that finwave accepts the frames libpcap
+// accepts, for every expression of commonExprs on every link type of
+// compareLinks. libpcap's verdicts come from verdictsFile, so the check
+// runs without tcpdump; where tcpdump is installed it is asked too, and a
+// verdict of its that differs from the file is an error until -update
+// rewrites the file. The file also stores a digest of the frames: frames
+// changed without -update make stale verdicts, which fail the test.
 func TestMatchesLibpcap(t *testing.T) {
-	if _, err := exec.LookPath("tcpdump"); err != nil {
-		t.Skip("tcpdump not installed: cannot compare with libpcap")
+	_, err := exec.LookPath("tcpdump")
+	live := err == nil
+	var stored *verdicts
+	switch {
+	case *update && !live:
+		t.Fatal("-update asks libpcap through tcpdump, which is not installed")
+	case !*update:
+		if stored, err = readVerdicts(verdictsFile); err != nil {
+			t.Fatalf("%v (run go test ./capture/bpf -run TestMatchesLibpcap -update with tcpdump installed)", err)
+		}
 	}
-	for _, lt := range []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw} {
+	if !live {
+		t.Log("tcpdump not installed: comparing with the libpcap verdicts stored in " + verdictsFile + " only")
+	}
+	fresh := newVerdicts()
+	for _, lt := range compareLinks {
 		frames := testPackets(t, lt)
-		path := filepath.Join(t.TempDir(), "p.pcap")
-		writePcap(t, path, lt, frames)
+		fresh.setFrames(lt.String(), frames)
+		if stored != nil && stored.frames[lt.String()] != fresh.frames[lt.String()] {
+			t.Fatalf("%v frames are %q, %s has verdicts on %q: the frames changed, run go test ./capture/bpf -run TestMatchesLibpcap -update with tcpdump installed",
+				lt, fresh.frames[lt.String()], verdictsFile, stored.frames[lt.String()])
+		}
+		var path string
+		if live {
+			path = filepath.Join(t.TempDir(), "p.pcap")
+			writePcap(t, path, lt, frames)
+		}
 		for _, expr := range commonExprs {
 			t.Run(fmt.Sprintf("%v/%s", lt, expr), func(t *testing.T) {
-				want := tcpdumpPasses(t, path, expr)
-				prog, err := Compile(expr, lt, 0)
-				if err != nil {
-					t.Fatalf("Compile: %v", err)
-				}
-				vm, err := xbpf.NewVM(prog)
-				if err != nil {
-					t.Fatalf("NewVM: %v", err)
-				}
-				var diff []string
-				for i, f := range frames {
-					n, err := vm.Run(f)
-					if err != nil {
-						t.Fatalf("frame %d: %v", i+1, err)
+				k := verdictKey{link: lt.String(), expr: expr}
+				var want map[int]bool
+				if stored != nil {
+					var ok bool
+					if want, ok = stored.accept[k]; !ok {
+						t.Fatalf("%s has no verdict for it: run go test ./capture/bpf -run TestMatchesLibpcap -update with tcpdump installed", verdictsFile)
 					}
-					if (n > 0) != want[i] {
-						diff = append(diff, fmt.Sprintf("frame %d: finwave %v, libpcap %v (%s)", i+1, n > 0, want[i], gopacket.NewPacket(f, decoderOf(lt), gopacket.NoCopy)))
+				}
+				if live {
+					got := tcpdumpPasses(t, path, expr)
+					if stored != nil && formatFrames(got) != formatFrames(want) {
+						t.Errorf("tcpdump accepts frames %s, %s says %s: run go test ./capture/bpf -run TestMatchesLibpcap -update",
+							formatFrames(got), verdictsFile, formatFrames(want))
 					}
+					want = got
+					fresh.set(k, want)
 				}
 				if len(want) == 0 || len(want) == len(frames) {
 					t.Logf("libpcap accepts %d of %d frames: the test set does not split this expression", len(want), len(frames))
 				}
-				if len(diff) > 0 {
-					t.Errorf("%d of %d frames differ from libpcap:\n%s", len(diff), len(frames), strings.Join(diff[:min(len(diff), 5)], "\n"))
-				}
+				compareFrames(t, lt, expr, frames, want)
 			})
 		}
+	}
+	if stored != nil {
+		asked := map[verdictKey]bool{}
+		for _, lt := range compareLinks {
+			for _, expr := range commonExprs {
+				asked[verdictKey{lt.String(), expr}] = true
+			}
+		}
+		for _, k := range stored.order {
+			if !asked[k] {
+				t.Errorf("%s has a verdict for %s %q, which the test no longer asks: run go test ./capture/bpf -run TestMatchesLibpcap -update", verdictsFile, k.link, k.expr)
+			}
+		}
+	}
+	if *update && !t.Failed() {
+		if len(fresh.order) != len(compareLinks)*len(commonExprs) {
+			t.Fatalf("-update has %d of %d verdicts: run it without -run filtering subtests", len(fresh.order), len(compareLinks)*len(commonExprs))
+		}
+		if err := os.WriteFile(verdictsFile, fresh.encode(verdictsHeader(t)...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// compareFrames fails t for the frames finwave's program for expr accepts
+// where libpcap does not (want) or the other way round.
+func compareFrames(t *testing.T, lt layers.LinkType, expr string, frames [][]byte, want map[int]bool) {
+	t.Helper()
+	got := compiledPasses(t, expr, lt, frames)
+	var diff []string
+	for i, f := range frames {
+		if got[i] != want[i] {
+			diff = append(diff, fmt.Sprintf("frame %d: finwave %v, libpcap %v (%s)", i+1, got[i], want[i], gopacket.NewPacket(f, decoderOf(lt), gopacket.NoCopy)))
+		}
+	}
+	if len(diff) > 0 {
+		t.Errorf("%d of %d frames differ from libpcap:\n%s", len(diff), len(frames), strings.Join(diff[:min(len(diff), 5)], "\n"))
+	}
+}
+
+// compiledPasses returns the 0-based indexes of the frames finwave's
+// compiled filter for expr accepts, as tcpdumpPasses does for libpcap.
+func compiledPasses(t *testing.T, expr string, lt layers.LinkType, frames [][]byte) map[int]bool {
+	t.Helper()
+	prog, err := Compile(expr, lt, 0)
+	if err != nil {
+		t.Fatalf("Compile(%q, %v): %v", expr, lt, err)
+	}
+	vm, err := xbpf.NewVM(prog)
+	if err != nil {
+		t.Fatalf("NewVM: %v", err)
+	}
+	got := map[int]bool{}
+	for i, f := range frames {
+		n, err := vm.Run(f)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i+1, err)
+		}
+		if n > 0 {
+			got[i] = true
+		}
+	}
+	return got
+}
+
+// verdictsHeader is the comment atop verdictsFile: what it is, how to
+// rewrite it, and which tcpdump and libpcap gave the verdicts.
+func verdictsHeader(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("tcpdump", "--version").Output()
+	if err != nil {
+		t.Fatalf("tcpdump --version: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return []string{
+		"libpcap's verdicts on the frames of testPackets (see verdicts_test.go for the format).",
+		"Written by `go test ./capture/bpf -run TestMatchesLibpcap -update`; do not edit.",
+		"From " + strings.Join(lines[:min(len(lines), 2)], ", ") + ".",
 	}
 }
 
