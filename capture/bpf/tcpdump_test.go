@@ -47,21 +47,7 @@ var commonExprs = []string{
 func testPackets(t testing.TB, lt layers.LinkType) [][]byte {
 	t.Helper()
 	var out [][]byte
-	mac1 := net.HardwareAddr{2, 0, 0, 0, 0, 1}
-	mac2 := net.HardwareAddr{2, 0, 0, 0, 0, 2}
-	ser := func(ls ...gopacket.SerializableLayer) {
-		buf := gopacket.NewSerializeBuffer()
-		if lt == layers.LinkTypeRaw {
-			ls = ls[1:] // no Ethernet header
-		}
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, append([]byte(nil), buf.Bytes()...))
-	}
-	eth := func(et layers.EthernetType) *layers.Ethernet {
-		return &layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: et}
-	}
+	ser := func(ls ...gopacket.SerializableLayer) { out = append(out, serialize(t, lt, ls...)) }
 	v4 := []string{"10.0.0.1", "10.1.2.3", "192.168.1.5", "8.8.8.8", "11.0.0.1"}
 	v6 := []string{"2001:db8::1", "2001:db8::2", "2001:db9::1", "fe80::1"}
 	ports := []uint16{22, 443, 80, 53, 40000, 450, 1001}
@@ -86,18 +72,18 @@ func testPackets(t testing.TB, lt layers.LinkType) [][]byte {
 			flags[k%len(flags)](tcp)
 			k++
 			tcp.SetNetworkLayerForChecksum(ip)
-			ser(eth(layers.EthernetTypeIPv4), ip, tcp)
+			ser(ethernet(layers.EthernetTypeIPv4), ip, tcp)
 			ip2 := *ip
 			ip2.Protocol = layers.IPProtocolUDP
 			udp := &layers.UDP{SrcPort: layers.UDPPort(sp), DstPort: layers.UDPPort(dp)}
 			udp.SetNetworkLayerForChecksum(&ip2)
-			ser(eth(layers.EthernetTypeIPv4), &ip2, udp)
+			ser(ethernet(layers.EthernetTypeIPv4), &ip2, udp)
 		}
 		// A non-first fragment whose payload looks like ports 443 → 80.
 		frag := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolTCP, FragOffset: 100, SrcIP: net.ParseIP(s), DstIP: net.ParseIP(v4[(i+1)%len(v4)])}
-		ser(eth(layers.EthernetTypeIPv4), frag, gopacket.Payload([]byte{1, 187, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x12, 0, 0}))
+		ser(ethernet(layers.EthernetTypeIPv4), frag, gopacket.Payload([]byte{1, 187, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x12, 0, 0}))
 		icmp := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: net.ParseIP(s), DstIP: net.ParseIP(v4[(i+2)%len(v4)])}
-		ser(eth(layers.EthernetTypeIPv4), icmp, &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(8, 0)})
+		ser(ethernet(layers.EthernetTypeIPv4), icmp, &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(8, 0)})
 	}
 	for i, s := range v6 {
 		for j, sp := range ports {
@@ -108,32 +94,64 @@ func testPackets(t testing.TB, lt layers.LinkType) [][]byte {
 			flags[k%len(flags)](tcp)
 			k++
 			tcp.SetNetworkLayerForChecksum(ip)
-			ser(eth(layers.EthernetTypeIPv6), ip, tcp)
+			ser(ethernet(layers.EthernetTypeIPv6), ip, tcp)
 			ip2 := *ip
 			ip2.NextHeader = layers.IPProtocolUDP
 			udp := &layers.UDP{SrcPort: layers.UDPPort(sp), DstPort: layers.UDPPort(dp)}
 			udp.SetNetworkLayerForChecksum(&ip2)
-			ser(eth(layers.EthernetTypeIPv6), &ip2, udp)
+			ser(ethernet(layers.EthernetTypeIPv6), &ip2, udp)
 		}
 		// TCP behind a fragment header (next header 44).
 		fh := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolIPv6Fragment, SrcIP: net.ParseIP(s), DstIP: net.ParseIP(v6[(i+1)%len(v6)])}
-		ser(eth(layers.EthernetTypeIPv6), fh, gopacket.Payload([]byte{6, 0, 0, 1, 0, 0, 0, 7, 1, 187, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0, 5, 0, 0, 0, 0}))
+		ser(ethernet(layers.EthernetTypeIPv6), fh, gopacket.Payload([]byte{6, 0, 0, 1, 0, 0, 0, 7, 1, 187, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0, 5, 0, 0, 0, 0}))
 		ic := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolICMPv6, SrcIP: net.ParseIP(s), DstIP: net.ParseIP(v6[(i+2)%len(v6)])}
 		icmp6 := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(128, 0)}
 		icmp6.SetNetworkLayerForChecksum(ic)
-		ser(eth(layers.EthernetTypeIPv6), ic, icmp6)
+		ser(ethernet(layers.EthernetTypeIPv6), ic, icmp6)
 	}
 	if lt == layers.LinkTypeEthernet {
 		for i, s := range v4 {
 			for _, et := range []layers.EthernetType{layers.EthernetTypeARP, 0x8035} {
-				e := &layers.Ethernet{SrcMAC: mac1, DstMAC: layers.EthernetBroadcast, EthernetType: et}
-				arp := &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4, Operation: 1,
-					SourceHwAddress: mac1, SourceProtAddress: net.ParseIP(s).To4(), DstHwAddress: make([]byte, 6), DstProtAddress: net.ParseIP(v4[(i+1)%len(v4)]).To4()}
-				ser(e, arp)
+				ser(arpLayers(et, s, v4[(i+1)%len(v4)])...)
 			}
 		}
 	}
 	return out
+}
+
+// mac1 and mac2 are the Ethernet addresses of the crafted frames.
+var (
+	mac1 = net.HardwareAddr{2, 0, 0, 0, 0, 1}
+	mac2 = net.HardwareAddr{2, 0, 0, 0, 0, 2}
+)
+
+// serialize builds one frame of link type lt from ls, whose first layer is
+// Ethernet: a raw IP link drops it. Lengths and checksums are computed.
+func serialize(t testing.TB, lt layers.LinkType, ls ...gopacket.SerializableLayer) []byte {
+	t.Helper()
+	buf := gopacket.NewSerializeBuffer()
+	if lt == layers.LinkTypeRaw {
+		ls = ls[1:] // no Ethernet header
+	}
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte(nil), buf.Bytes()...)
+}
+
+// ethernet is the header of a frame from mac1 to mac2.
+func ethernet(et layers.EthernetType) *layers.Ethernet {
+	return &layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: et}
+}
+
+// arpLayers is a broadcast ARP (et 0x0806) or RARP (0x8035) request from
+// IPv4 address src (at mac1) for dst, Ethernet header first.
+func arpLayers(et layers.EthernetType, src, dst string) []gopacket.SerializableLayer {
+	return []gopacket.SerializableLayer{
+		&layers.Ethernet{SrcMAC: mac1, DstMAC: layers.EthernetBroadcast, EthernetType: et},
+		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4, Operation: 1,
+			SourceHwAddress: mac1, SourceProtAddress: net.ParseIP(src).To4(), DstHwAddress: make([]byte, 6), DstProtAddress: net.ParseIP(dst).To4()},
+	}
 }
 
 // writePcap writes frames with timestamps 1 s, 2 s, ... so tcpdump's
