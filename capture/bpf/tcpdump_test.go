@@ -26,6 +26,8 @@ import (
 var commonExprs = []string{
 	"tcp", "udp", "ip", "ip6", "arp", "icmp", "icmp6", "rarp",
 	"tcp port 443", "port 443", "tcp dst port 80", "src port 22", "udp port 53",
+	"dst port 22", "udp src port 53", "ip6 and dst port 443", "src and dst port 22", "src and dst port 443",
+	"src portrange 1-100", "dst portrange 400-500",
 	"host 10.0.0.1", "host 10.0.0.1 and tcp", "src host 10.0.0.1", "dst host 192.168.1.5",
 	"ip host 10.0.0.1", "arp host 10.0.0.1",
 	"net 10.0.0.0/8", "net 10", "src net 192.168.0.0/16", "net 192.168.1.0 mask 255.255.255.0", "dst net 10.1",
@@ -43,7 +45,14 @@ var commonExprs = []string{
 
 // testPackets builds frames of link type lt: TCP (several flag sets),
 // UDP, ICMP, IPv6 (direct and behind a fragment header), IPv4 fragments,
-// ARP and RARP (Ethernet only).
+// ARP and RARP (Ethernet only), and last one TCP/IPv4 and one UDP/IPv6
+// frame whose two ports are equal. In every other TCP and UDP frame the
+// source port differs from the destination port, so src port, dst port
+// and src and dst port each accept a different set.
+//
+// The frames are a pure function of lt: the verdicts in verdictsFile are
+// about them, and its digest of them fails the test when they change.
+// New frames go last so the stored frame numbers keep their meaning.
 func testPackets(t testing.TB, lt layers.LinkType) [][]byte {
 	t.Helper()
 	var out [][]byte
@@ -116,6 +125,10 @@ func testPackets(t testing.TB, lt layers.LinkType) [][]byte {
 			}
 		}
 	}
+	same4 := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.ParseIP(v4[0]), DstIP: net.ParseIP(v4[1])}
+	ser(ethernet(layers.EthernetTypeIPv4), same4, transport(layers.IPProtocolTCP, same4, 22, 22))
+	same6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP, SrcIP: net.ParseIP(v6[0]), DstIP: net.ParseIP(v6[1])}
+	ser(ethernet(layers.EthernetTypeIPv6), same6, transport(layers.IPProtocolUDP, same6, 443, 443))
 	return out
 }
 
