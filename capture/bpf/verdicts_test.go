@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // verdictsFile holds libpcap's verdicts on the frames of testPackets, so
@@ -180,4 +181,35 @@ func readVerdicts(path string) (*verdicts, error) {
 		}
 	}
 	return v, sc.Err()
+}
+
+// TestFrameList: the frame lists of verdictsFile read back as written, and
+// a list that is not one is an error rather than a smaller set.
+func TestFrameList(t *testing.T) {
+	for _, c := range []struct {
+		set  []int
+		text string
+	}{
+		{nil, "-"},
+		{[]int{0}, "1"},
+		{[]int{0, 1, 2, 8}, "1-3,9"},
+		{[]int{4, 6, 7, 9, 10, 11, 12}, "5,7-8,10-13"},
+	} {
+		set := map[int]bool{}
+		for _, i := range c.set {
+			set[i] = true
+		}
+		if got := formatFrames(set); got != c.text {
+			t.Errorf("formatFrames(%v) = %q, want %q", c.set, got, c.text)
+		}
+		back, err := parseFrames(c.text)
+		if err != nil || formatFrames(back) != c.text || len(back) != len(c.set) {
+			t.Errorf("parseFrames(%q) = %v, %v; want %v", c.text, back, err, c.set)
+		}
+	}
+	for _, bad := range []string{"", "0", "3-1", "1,,2", "a", "1-", "-2"} {
+		if set, err := parseFrames(bad); err == nil {
+			t.Errorf("parseFrames(%q) = %v, want an error", bad, set)
+		}
+	}
 }
