@@ -23,7 +23,9 @@
 //     ("port 80 or 443").
 //
 // The generated code follows libpcap 1.10's gencode.c semantics, which the
-// tests check against tcpdump on a set of packets: IPv4 port tests skip
+// tests check against libpcap's verdicts on a set of packets (stored in
+// testdata/libpcap_verdicts.txt, and asked of tcpdump where it is
+// installed; -update rewrites the file): IPv4 port tests skip
 // non-first fragments (ldh [ip+6]; jset #0x1fff), IPv6 port tests read the
 // ports right after the fixed header (no extension-header walk), "tcp" on
 // IPv6 also accepts one fragment header (next header 44), "host"/"net" on

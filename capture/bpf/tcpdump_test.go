@@ -3,6 +3,7 @@ package bpf
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -25,6 +26,8 @@ import (
 var commonExprs = []string{
 	"tcp", "udp", "ip", "ip6", "arp", "icmp", "icmp6", "rarp",
 	"tcp port 443", "port 443", "tcp dst port 80", "src port 22", "udp port 53",
+	"dst port 22", "udp src port 53", "ip6 and dst port 443", "src and dst port 22", "src and dst port 443",
+	"src portrange 1-100", "dst portrange 400-500",
 	"host 10.0.0.1", "host 10.0.0.1 and tcp", "src host 10.0.0.1", "dst host 192.168.1.5",
 	"ip host 10.0.0.1", "arp host 10.0.0.1",
 	"net 10.0.0.0/8", "net 10", "src net 192.168.0.0/16", "net 192.168.1.0 mask 255.255.255.0", "dst net 10.1",
@@ -42,25 +45,18 @@ var commonExprs = []string{
 
 // testPackets builds frames of link type lt: TCP (several flag sets),
 // UDP, ICMP, IPv6 (direct and behind a fragment header), IPv4 fragments,
-// ARP and RARP (Ethernet only).
+// ARP and RARP (Ethernet only), and last one TCP/IPv4 and one UDP/IPv6
+// frame whose two ports are equal. In every other TCP and UDP frame the
+// source port differs from the destination port, so src port, dst port
+// and src and dst port each accept a different set.
+//
+// The frames are a pure function of lt: the verdicts in verdictsFile are
+// about them, and its digest of them fails the test when they change.
+// New frames go last so the stored frame numbers keep their meaning.
 func testPackets(t testing.TB, lt layers.LinkType) [][]byte {
 	t.Helper()
 	var out [][]byte
-	mac1 := net.HardwareAddr{2, 0, 0, 0, 0, 1}
-	mac2 := net.HardwareAddr{2, 0, 0, 0, 0, 2}
-	ser := func(ls ...gopacket.SerializableLayer) {
-		buf := gopacket.NewSerializeBuffer()
-		if lt == layers.LinkTypeRaw {
-			ls = ls[1:] // no Ethernet header
-		}
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, append([]byte(nil), buf.Bytes()...))
-	}
-	eth := func(et layers.EthernetType) *layers.Ethernet {
-		return &layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: et}
-	}
+	ser := func(ls ...gopacket.SerializableLayer) { out = append(out, serialize(t, lt, ls...)) }
 	v4 := []string{"10.0.0.1", "10.1.2.3", "192.168.1.5", "8.8.8.8", "11.0.0.1"}
 	v6 := []string{"2001:db8::1", "2001:db8::2", "2001:db9::1", "fe80::1"}
 	ports := []uint16{22, 443, 80, 53, 40000, 450, 1001}
@@ -85,18 +81,18 @@ func testPackets(t testing.TB, lt layers.LinkType) [][]byte {
 			flags[k%len(flags)](tcp)
 			k++
 			tcp.SetNetworkLayerForChecksum(ip)
-			ser(eth(layers.EthernetTypeIPv4), ip, tcp)
+			ser(ethernet(layers.EthernetTypeIPv4), ip, tcp)
 			ip2 := *ip
 			ip2.Protocol = layers.IPProtocolUDP
 			udp := &layers.UDP{SrcPort: layers.UDPPort(sp), DstPort: layers.UDPPort(dp)}
 			udp.SetNetworkLayerForChecksum(&ip2)
-			ser(eth(layers.EthernetTypeIPv4), &ip2, udp)
+			ser(ethernet(layers.EthernetTypeIPv4), &ip2, udp)
 		}
 		// A non-first fragment whose payload looks like ports 443 → 80.
 		frag := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolTCP, FragOffset: 100, SrcIP: net.ParseIP(s), DstIP: net.ParseIP(v4[(i+1)%len(v4)])}
-		ser(eth(layers.EthernetTypeIPv4), frag, gopacket.Payload([]byte{1, 187, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x12, 0, 0}))
+		ser(ethernet(layers.EthernetTypeIPv4), frag, gopacket.Payload([]byte{1, 187, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x12, 0, 0}))
 		icmp := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: net.ParseIP(s), DstIP: net.ParseIP(v4[(i+2)%len(v4)])}
-		ser(eth(layers.EthernetTypeIPv4), icmp, &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(8, 0)})
+		ser(ethernet(layers.EthernetTypeIPv4), icmp, &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(8, 0)})
 	}
 	for i, s := range v6 {
 		for j, sp := range ports {
@@ -107,32 +103,68 @@ func testPackets(t testing.TB, lt layers.LinkType) [][]byte {
 			flags[k%len(flags)](tcp)
 			k++
 			tcp.SetNetworkLayerForChecksum(ip)
-			ser(eth(layers.EthernetTypeIPv6), ip, tcp)
+			ser(ethernet(layers.EthernetTypeIPv6), ip, tcp)
 			ip2 := *ip
 			ip2.NextHeader = layers.IPProtocolUDP
 			udp := &layers.UDP{SrcPort: layers.UDPPort(sp), DstPort: layers.UDPPort(dp)}
 			udp.SetNetworkLayerForChecksum(&ip2)
-			ser(eth(layers.EthernetTypeIPv6), &ip2, udp)
+			ser(ethernet(layers.EthernetTypeIPv6), &ip2, udp)
 		}
 		// TCP behind a fragment header (next header 44).
 		fh := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolIPv6Fragment, SrcIP: net.ParseIP(s), DstIP: net.ParseIP(v6[(i+1)%len(v6)])}
-		ser(eth(layers.EthernetTypeIPv6), fh, gopacket.Payload([]byte{6, 0, 0, 1, 0, 0, 0, 7, 1, 187, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0, 5, 0, 0, 0, 0}))
+		ser(ethernet(layers.EthernetTypeIPv6), fh, gopacket.Payload([]byte{6, 0, 0, 1, 0, 0, 0, 7, 1, 187, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0, 5, 0, 0, 0, 0}))
 		ic := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolICMPv6, SrcIP: net.ParseIP(s), DstIP: net.ParseIP(v6[(i+2)%len(v6)])}
 		icmp6 := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(128, 0)}
 		icmp6.SetNetworkLayerForChecksum(ic)
-		ser(eth(layers.EthernetTypeIPv6), ic, icmp6)
+		ser(ethernet(layers.EthernetTypeIPv6), ic, icmp6)
 	}
 	if lt == layers.LinkTypeEthernet {
 		for i, s := range v4 {
 			for _, et := range []layers.EthernetType{layers.EthernetTypeARP, 0x8035} {
-				e := &layers.Ethernet{SrcMAC: mac1, DstMAC: layers.EthernetBroadcast, EthernetType: et}
-				arp := &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4, Operation: 1,
-					SourceHwAddress: mac1, SourceProtAddress: net.ParseIP(s).To4(), DstHwAddress: make([]byte, 6), DstProtAddress: net.ParseIP(v4[(i+1)%len(v4)]).To4()}
-				ser(e, arp)
+				ser(arpLayers(et, s, v4[(i+1)%len(v4)])...)
 			}
 		}
 	}
+	same4 := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.ParseIP(v4[0]), DstIP: net.ParseIP(v4[1])}
+	ser(ethernet(layers.EthernetTypeIPv4), same4, transport(layers.IPProtocolTCP, same4, 22, 22))
+	same6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP, SrcIP: net.ParseIP(v6[0]), DstIP: net.ParseIP(v6[1])}
+	ser(ethernet(layers.EthernetTypeIPv6), same6, transport(layers.IPProtocolUDP, same6, 443, 443))
 	return out
+}
+
+// mac1 and mac2 are the Ethernet addresses of the crafted frames.
+var (
+	mac1 = net.HardwareAddr{2, 0, 0, 0, 0, 1}
+	mac2 = net.HardwareAddr{2, 0, 0, 0, 0, 2}
+)
+
+// serialize builds one frame of link type lt from ls, whose first layer is
+// Ethernet: a raw IP link drops it. Lengths and checksums are computed.
+func serialize(t testing.TB, lt layers.LinkType, ls ...gopacket.SerializableLayer) []byte {
+	t.Helper()
+	buf := gopacket.NewSerializeBuffer()
+	if lt == layers.LinkTypeRaw {
+		ls = ls[1:] // no Ethernet header
+	}
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte(nil), buf.Bytes()...)
+}
+
+// ethernet is the header of a frame from mac1 to mac2.
+func ethernet(et layers.EthernetType) *layers.Ethernet {
+	return &layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: et}
+}
+
+// arpLayers is a broadcast ARP (et 0x0806) or RARP (0x8035) request from
+// IPv4 address src (at mac1) for dst, Ethernet header first.
+func arpLayers(et layers.EthernetType, src, dst string) []gopacket.SerializableLayer {
+	return []gopacket.SerializableLayer{
+		&layers.Ethernet{SrcMAC: mac1, DstMAC: layers.EthernetBroadcast, EthernetType: et},
+		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4, Operation: 1,
+			SourceHwAddress: mac1, SourceProtAddress: net.ParseIP(src).To4(), DstHwAddress: make([]byte, 6), DstProtAddress: net.ParseIP(dst).To4()},
+	}
 }
 
 // writePcap writes frames with timestamps 1 s, 2 s, ... so tcpdump's
@@ -155,17 +187,22 @@ func writePcap(t testing.TB, path string, lt layers.LinkType, frames [][]byte) {
 }
 
 // tcpdumpPasses returns the 0-based indexes of the frames tcpdump's libpcap
-// filter accepts.
+// filter accepts. An expression libpcap proves false for the link type (arp
+// on raw IP) is refused with "expression rejects all packets": that is a
+// verdict too, no frame accepted.
 func tcpdumpPasses(t *testing.T, path, expr string) map[int]bool {
 	t.Helper()
 	cmd := exec.Command("tcpdump", "-nn", "-tt", "-r", path, expr)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	got := map[int]bool{}
 	if err != nil {
+		if strings.Contains(stderr.String(), "expression rejects all packets") {
+			return got
+		}
 		t.Fatalf("tcpdump %q: %v: %s", expr, err, stderr.String())
 	}
-	got := map[int]bool{}
 	for _, line := range strings.Split(string(out), "\n") {
 		f, _, ok := strings.Cut(line, " ")
 		if !ok {
@@ -181,47 +218,149 @@ func tcpdumpPasses(t *testing.T, path, expr string) map[int]bool {
 	return got
 }
 
+var update = flag.Bool("update", false, "rewrite "+verdictsFile+" from tcpdump's verdicts")
+
+// compareLinks are the link types TestMatchesLibpcap compares on.
+var compareLinks = []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw}
+
+// TestMatchesLibpcap checks that finwave accepts the frames libpcap
+// accepts, for every expression of commonExprs on every link type of
+// compareLinks. libpcap's verdicts come from verdictsFile, so the check
+// runs without tcpdump; where tcpdump is installed it is asked too, and a
+// verdict of its that differs from the file is an error until -update
+// rewrites the file. The file also stores a digest of the frames: frames
+// changed without -update make stale verdicts, which fail the test.
 func TestMatchesLibpcap(t *testing.T) {
-	if _, err := exec.LookPath("tcpdump"); err != nil {
-		t.Skip("tcpdump not installed: cannot compare with libpcap")
+	_, err := exec.LookPath("tcpdump")
+	live := err == nil
+	var stored *verdicts
+	switch {
+	case *update && !live:
+		t.Fatal("-update asks libpcap through tcpdump, which is not installed")
+	case !*update:
+		if stored, err = readVerdicts(verdictsFile); err != nil {
+			t.Fatalf("%v (run go test ./capture/bpf -run TestMatchesLibpcap -update with tcpdump installed)", err)
+		}
 	}
-	for _, lt := range []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw} {
+	if !live {
+		t.Log("tcpdump not installed: comparing with the libpcap verdicts stored in " + verdictsFile + " only")
+	}
+	fresh := newVerdicts()
+	for _, lt := range compareLinks {
 		frames := testPackets(t, lt)
-		path := filepath.Join(t.TempDir(), "p.pcap")
-		writePcap(t, path, lt, frames)
+		fresh.setFrames(lt.String(), frames)
+		if stored != nil && stored.frames[lt.String()] != fresh.frames[lt.String()] {
+			t.Fatalf("%v frames are %q, %s has verdicts on %q: the frames changed, run go test ./capture/bpf -run TestMatchesLibpcap -update with tcpdump installed",
+				lt, fresh.frames[lt.String()], verdictsFile, stored.frames[lt.String()])
+		}
+		var path string
+		if live {
+			path = filepath.Join(t.TempDir(), "p.pcap")
+			writePcap(t, path, lt, frames)
+		}
 		for _, expr := range commonExprs {
 			t.Run(fmt.Sprintf("%v/%s", lt, expr), func(t *testing.T) {
-				if lt == layers.LinkTypeRaw && (strings.Contains(expr, "arp") || expr == "rarp") {
-					// libpcap rejects arp on DLT_RAW; finwave compiles it to "never".
-					return
-				}
-				want := tcpdumpPasses(t, path, expr)
-				prog, err := Compile(expr, lt, 0)
-				if err != nil {
-					t.Fatalf("Compile: %v", err)
-				}
-				vm, err := xbpf.NewVM(prog)
-				if err != nil {
-					t.Fatalf("NewVM: %v", err)
-				}
-				var diff []string
-				for i, f := range frames {
-					n, err := vm.Run(f)
-					if err != nil {
-						t.Fatalf("frame %d: %v", i+1, err)
+				k := verdictKey{link: lt.String(), expr: expr}
+				var want map[int]bool
+				if stored != nil {
+					var ok bool
+					if want, ok = stored.accept[k]; !ok {
+						t.Fatalf("%s has no verdict for it: run go test ./capture/bpf -run TestMatchesLibpcap -update with tcpdump installed", verdictsFile)
 					}
-					if (n > 0) != want[i] {
-						diff = append(diff, fmt.Sprintf("frame %d: finwave %v, libpcap %v (%s)", i+1, n > 0, want[i], gopacket.NewPacket(f, decoderOf(lt), gopacket.NoCopy)))
+				}
+				if live {
+					got := tcpdumpPasses(t, path, expr)
+					if stored != nil && formatFrames(got) != formatFrames(want) {
+						t.Errorf("tcpdump accepts frames %s, %s says %s: run go test ./capture/bpf -run TestMatchesLibpcap -update",
+							formatFrames(got), verdictsFile, formatFrames(want))
 					}
+					want = got
+					fresh.set(k, want)
 				}
 				if len(want) == 0 || len(want) == len(frames) {
 					t.Logf("libpcap accepts %d of %d frames: the test set does not split this expression", len(want), len(frames))
 				}
-				if len(diff) > 0 {
-					t.Errorf("%d of %d frames differ from libpcap:\n%s", len(diff), len(frames), strings.Join(diff[:min(len(diff), 5)], "\n"))
-				}
+				compareFrames(t, lt, expr, frames, want)
 			})
 		}
+	}
+	if stored != nil {
+		asked := map[verdictKey]bool{}
+		for _, lt := range compareLinks {
+			for _, expr := range commonExprs {
+				asked[verdictKey{lt.String(), expr}] = true
+			}
+		}
+		for _, k := range stored.order {
+			if !asked[k] {
+				t.Errorf("%s has a verdict for %s %q, which the test no longer asks: run go test ./capture/bpf -run TestMatchesLibpcap -update", verdictsFile, k.link, k.expr)
+			}
+		}
+	}
+	if *update && !t.Failed() {
+		if len(fresh.order) != len(compareLinks)*len(commonExprs) {
+			t.Fatalf("-update has %d of %d verdicts: run it without -run filtering subtests", len(fresh.order), len(compareLinks)*len(commonExprs))
+		}
+		if err := os.WriteFile(verdictsFile, fresh.encode(verdictsHeader(t)...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// compareFrames fails t for the frames finwave's program for expr accepts
+// where libpcap does not (want) or the other way round.
+func compareFrames(t *testing.T, lt layers.LinkType, expr string, frames [][]byte, want map[int]bool) {
+	t.Helper()
+	got := compiledPasses(t, expr, lt, frames)
+	var diff []string
+	for i, f := range frames {
+		if got[i] != want[i] {
+			diff = append(diff, fmt.Sprintf("frame %d: finwave %v, libpcap %v (%s)", i+1, got[i], want[i], gopacket.NewPacket(f, decoderOf(lt), gopacket.NoCopy)))
+		}
+	}
+	if len(diff) > 0 {
+		t.Errorf("%d of %d frames differ from libpcap:\n%s", len(diff), len(frames), strings.Join(diff[:min(len(diff), 5)], "\n"))
+	}
+}
+
+// compiledPasses returns the 0-based indexes of the frames finwave's
+// compiled filter for expr accepts, as tcpdumpPasses does for libpcap.
+func compiledPasses(t *testing.T, expr string, lt layers.LinkType, frames [][]byte) map[int]bool {
+	t.Helper()
+	prog, err := Compile(expr, lt, 0)
+	if err != nil {
+		t.Fatalf("Compile(%q, %v): %v", expr, lt, err)
+	}
+	vm, err := xbpf.NewVM(prog)
+	if err != nil {
+		t.Fatalf("NewVM: %v", err)
+	}
+	got := map[int]bool{}
+	for i, f := range frames {
+		n, err := vm.Run(f)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i+1, err)
+		}
+		if n > 0 {
+			got[i] = true
+		}
+	}
+	return got
+}
+
+// verdictsHeader is the comment atop verdictsFile: what it is, how to
+// rewrite it, and which tcpdump and libpcap gave the verdicts.
+func verdictsHeader(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("tcpdump", "--version").Output()
+	if err != nil {
+		t.Fatalf("tcpdump --version: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return []string{
+		"libpcap's verdicts on the frames of testPackets (see verdicts_test.go for the format).",
+		"Written by `go test ./capture/bpf -run TestMatchesLibpcap -update`; do not edit.",
+		"From " + strings.Join(lines[:min(len(lines), 2)], ", ") + ".",
 	}
 }
 
