@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -124,8 +125,8 @@ func (sc *scenario) capture(t *testing.T) (frames [][]byte, times []time.Time, p
 
 // checkScenarios compares finwave's view of each scenario, frame by
 // frame, with tshark's, stored in file (see toolverdict.Load; -update
-// rewrites it with tshark).
-func checkScenarios(t *testing.T, file string, scs []scenario) {
+// rewrites it with tshark), and returns the stored verdicts.
+func checkScenarios(t *testing.T, file string, scs []scenario) *toolverdict.File {
 	t.Helper()
 	v := toolverdict.Load(t, file, "tshark", func(bool) *toolverdict.File {
 		f := &toolverdict.File{About: []string{
@@ -158,6 +159,7 @@ func checkScenarios(t *testing.T, file string, scs []scenario) {
 			}
 		})
 	}
+	return v
 }
 
 // namedScenarios are the port-reuse cases the assignment lists; their
@@ -266,4 +268,66 @@ func TestStreamIDsRandomTshark(t *testing.T) {
 func TestStreamIDsEvictionTshark(t *testing.T) {
 	checkScenarios(t, "testdata/eviction.tshark",
 		randomScenarios(10, 11, 4, TableConfig{IdleTimeout: 2 * time.Millisecond, MaxFlows: 2}))
+}
+
+// ackBaseSteps exercise the ACK-based base of a direction that has not
+// sent yet. In Wireshark 4.0 (packet-tcp.c, tcp_analyze_sequence_number)
+// a segment with ACK sets the base_seq of the other direction to ack-1
+// unless that direction already has one (TCP_S_BASE_SEQ_SET); a segment
+// sets its own direction's base only if unset (SYN: seq, else seq-1).
+// dissect_tcp starts a new conversation for a SYN without ACK whose
+// direction has a base_seq other than its seq. Each 4-tuple (port
+// 40000+tuple) is one case; ackBaseIDs are the tcp.stream values this
+// logic gives, and testdata/ack-base.tshark is what tshark said.
+var ackBaseSteps = []step{
+	// B's base is 5000-1 from A's ACK: B's SYN with that seq continues.
+	{0, false, ACK | PSH, 1000, 5000, 10}, {0, true, SYN, 4999, 0, 0},
+	// Any other seq starts stream 2.
+	{1, false, ACK, 1000, 5000, 0}, {1, true, SYN, 7000, 0, 0},
+	// A's SYN has no ACK: B has no base, its SYN continues (simultaneous
+	// open).
+	{2, false, SYN, 1000, 0, 0}, {2, true, SYN, 7000, 0, 0},
+	// A RST with ACK sets B's base as well.
+	{3, false, RST | ACK, 1000, 5000, 0}, {3, true, SYN, 7000, 0, 0},
+	// Only the first ACK counts: base 4999, not 5999.
+	{4, false, ACK, 1000, 5000, 0}, {4, false, ACK, 1000, 6000, 0}, {4, true, SYN, 5999, 0, 0},
+	// ack 0: the base wraps to 2^32-1, which B's SYN then has.
+	{5, false, ACK, 1000, 0, 0}, {5, true, SYN, 4294967295, 0, 0},
+	// B's own first segment does not re-base what A's ACK set: its SYN
+	// with that segment's seq-1 (7999) still differs from 4999.
+	{6, false, ACK, 1000, 5000, 0}, {6, true, ACK, 8000, 1000, 0}, {6, true, SYN, 7999, 0, 0},
+}
+
+var ackBaseIDs = []int64{0, 0, 1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 8, 9, 9, 10}
+
+// TestStreamIDsACKBase pins the ACK-based base rule (wsState.observe) with
+// a crafted capture, testdata/ack-base.pcap (rewritten by -update from
+// ackBaseSteps), and tshark's verdict on it.
+func TestStreamIDsACKBase(t *testing.T) {
+	const pcap = "testdata/ack-base.pcap"
+	sc := scenario{name: "ack-base.pcap", steps: ackBaseSteps}
+	_, _, built, hash := sc.capture(t)
+	if toolverdict.Updating() {
+		b, err := os.ReadFile(built)
+		if err == nil {
+			err = os.WriteFile(pcap, b, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h, err := toolverdict.SumFile(pcap); err != nil || h != hash {
+		t.Fatalf("%s (sha256 %s, %v) is not what ackBaseSteps build (%s): run go test ./flow -run '^TestStreamIDsACKBase$' -update", pcap, h, err, hash)
+	}
+	v := checkScenarios(t, "testdata/ack-base.tshark", []scenario{sc})
+	// The verdict is Wireshark's logic as the comments above derive it.
+	lines, _ := v.Lines(t, sc.name, hash)
+	if len(lines) != len(ackBaseIDs) {
+		t.Fatalf("tshark: %d frames, want %d", len(lines), len(ackBaseIDs))
+	}
+	for i, l := range lines {
+		if id := strings.Fields(l)[0]; id != strconv.FormatInt(ackBaseIDs[i], 10) {
+			t.Errorf("frame %d: tshark says stream %s, the logic derived from its source %d", i+1, id, ackBaseIDs[i])
+		}
+	}
 }
