@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"finwave/flow/toolverdict"
@@ -70,18 +68,9 @@ func loadCorpusVerdicts(t *testing.T, file string, paths []string) *toolverdict.
 			"\"! tunnelled\": a frame with two TCP layers; \"! unreadable\": tshark printed nothing and failed.",
 		}}
 		f.Sections = make([]toolverdict.Section, len(paths))
-		// tshark dominates the run time: one per CPU.
-		sem := make(chan struct{}, runtime.NumCPU())
-		var wg sync.WaitGroup
-		for i, path := range paths {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				f.Sections[i] = toolverdict.Section{Name: filepath.Base(path), Hash: sumFile(t, path), Lines: tsharkCorpusLines(path)}
-			}()
-		}
-		wg.Wait()
+		toolverdict.Parallel(len(paths), func(i int) {
+			f.Sections[i] = toolverdict.Section{Name: filepath.Base(paths[i]), Hash: sumFile(t, paths[i]), Lines: tsharkCorpusLines(paths[i])}
+		})
 		return f
 	})
 }

@@ -35,7 +35,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -187,6 +189,9 @@ func (f *File) Write(path string) error {
 		}
 		out = z.Bytes()
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
 	return os.WriteFile(path, out, 0o644)
 }
 
@@ -307,6 +312,22 @@ func diff(stored, fresh *Section) string {
 	return ""
 }
 
+// Parallel calls f(0) to f(n-1), as many at once as there are CPUs (the
+// reference tools are slow to start), and returns when all have returned.
+func Parallel(n int, f func(i int)) {
+	sem := make(chan struct{}, runtime.NumCPU())
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f(i)
+		}()
+	}
+	wg.Wait()
+}
+
 // regenAdvice tells how to rewrite the verdict files of t's test.
 func regenAdvice(t testing.TB, tool string) string {
 	name, _, _ := strings.Cut(t.Name(), "/")
@@ -324,5 +345,5 @@ func regenAdvice(t testing.TB, tool string) string {
 			}
 		}
 	}
-	return fmt.Sprintf("run go test %s -run '^%s$' -update with %s installed", pkg, name, tool)
+	return fmt.Sprintf("run go test %s -run '^%s$' -update -timeout 30m with %s installed", pkg, name, tool)
 }
