@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"finwave/flow/toolverdict"
 )
 
 // corpusDir holds tcpdump's test captures (many malformed on purpose).
@@ -87,8 +92,9 @@ func TestCorpus(t *testing.T) {
 	t.Logf("%d files: %d read to a clean end, %d damaged, %d refused at the file header", len(files), clean, damaged, refused)
 }
 
-// tsharkSample are corpus files cross-checked against tshark by default;
-// set CAPTURE_TSHARK_ALL=1 to check every file (about 10 minutes).
+// tsharkSample are the corpus files on which an installed tshark is run
+// again, to check testdata/corpus.tshark.gz; set CAPTURE_TSHARK_ALL=1 to
+// check every file (about 10 minutes).
 var tsharkSample = []string{
 	"tcp-handshake-nano.pcap", "timestamp_invalid_micro.pcap", "timestamp_invalid_nano.pcap",
 	"time_2106_overflow.pcapng", "time_2107.pcapng", "empty.pcapng",
@@ -134,81 +140,131 @@ type frameInfo struct {
 	caplen, length int
 }
 
-// tsharkFrames runs tshark on a file. ok is false when tshark refuses the
-// file's link type ("network type N unknown or unsupported").
-func tsharkFrames(t *testing.T, tshark, path string) (frames []frameInfo, ok bool) {
-	cmd := exec.Command(tshark, "-n", "-r", path, "-T", "fields",
+// refused is the verdict line of a file whose link type tshark refuses
+// ("network type N unknown or unsupported").
+const refused = "! refused"
+
+// tsharkLines runs tshark on a file and returns one line a frame:
+// frame.time_epoch as printed, frame.cap_len and frame.len.
+func tsharkLines(path string) []string {
+	cmd := exec.Command("tshark", "-n", "-r", path, "-T", "fields",
 		"-e", "frame.time_epoch", "-e", "frame.cap_len", "-e", "frame.len")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, _ := cmd.Output() // damaged files exit non-zero after the good frames
 	if bytes.Contains(stderr.Bytes(), []byte("unknown or unsupported")) {
-		return nil, false
+		return []string{refused}
 	}
-	for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
-		fields := bytes.Split(line, []byte("\t"))
+	var lines []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if fields := strings.Split(line, "\t"); len(fields) == 3 {
+			lines = append(lines, strings.Join(fields, " "))
+		}
+	}
+	return lines
+}
+
+// parseFrames turns tsharkLines' lines back into frames.
+func parseFrames(lines []string) []frameInfo {
+	var frames []frameInfo
+	for _, line := range lines {
+		fields := strings.Fields(line)
 		if len(fields) != 3 {
 			continue
 		}
 		var fi frameInfo
-		secs, frac, _ := bytes.Cut(fields[0], []byte("."))
-		fi.sec, _ = strconv.ParseInt(string(secs), 10, 64)
-		fi.nsec, _ = strconv.ParseInt(string(frac), 10, 64)
-		if len(secs) > 0 && secs[0] == '-' {
+		secs, frac, _ := strings.Cut(fields[0], ".")
+		fi.sec, _ = strconv.ParseInt(secs, 10, 64)
+		fi.nsec, _ = strconv.ParseInt(frac, 10, 64)
+		if strings.HasPrefix(secs, "-") {
 			fi.sec = -1 // tshark prints some invalid timestamps as negative: not compared
 		}
-		fi.caplen, _ = strconv.Atoi(string(fields[1]))
-		fi.length, _ = strconv.Atoi(string(fields[2]))
+		fi.caplen, _ = strconv.Atoi(fields[1])
+		fi.length, _ = strconv.Atoi(fields[2])
 		frames = append(frames, fi)
 	}
-	return frames, true
+	return frames
 }
 
-// tcpdumpCount returns libpcap's frame count (tcpdump --count).
-func tcpdumpCount(path string) (int, bool) {
+// tcpdumpLines returns libpcap's verdict on a file: its frame count
+// (tcpdump --count), or "! unreadable".
+func tcpdumpLines(path string) []string {
 	out, err := exec.Command("tcpdump", "--count", "-r", path).Output()
-	if err != nil {
-		return 0, false
-	}
 	f := bytes.Fields(out)
-	if len(f) < 2 {
-		return 0, false
+	if err != nil || len(f) < 2 {
+		return []string{"! unreadable"}
 	}
-	n, err := strconv.Atoi(string(f[len(f)-2]))
-	return n, err == nil
+	if _, err := strconv.Atoi(string(f[len(f)-2])); err != nil {
+		return []string{"! unreadable"}
+	}
+	return []string{string(f[len(f)-2])}
+}
+
+// corpusVerdicts makes the sections of a verdict file: lines(path) for
+// each of paths, named by base name.
+func corpusVerdicts(t *testing.T, paths []string, lines func(string) []string, about ...string) *toolverdict.File {
+	f := &toolverdict.File{About: about, Sections: make([]toolverdict.Section, len(paths))}
+	toolverdict.Parallel(len(paths), func(i int) {
+		h, err := toolverdict.SumFile(paths[i])
+		if err != nil {
+			t.Error(err)
+		}
+		f.Sections[i] = toolverdict.Section{Name: filepath.Base(paths[i]), Hash: h, Lines: lines(paths[i])}
+	})
+	return f
 }
 
 // TestCorpusMatchesTshark compares the frames read before the end (or the
-// damage) with tshark: count, capture time, captured and original length.
-// For link types tshark refuses, the count is compared with tcpdump's.
+// damage) with tshark's, stored in testdata/corpus.tshark.gz for every
+// file: count, capture time, captured and original length. For link
+// types tshark refuses, the count is compared with libpcap's
+// (testdata/corpus.tcpdump).
 func TestCorpusMatchesTshark(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs tshark: skipped in -short mode")
-	}
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("tshark not installed")
-	}
 	files := corpusFiles(t)
-	if os.Getenv("CAPTURE_TSHARK_ALL") == "" {
-		var sample []string
-		for _, name := range tsharkSample {
-			p := filepath.Join(corpusDir, name)
-			if _, err := os.Stat(p); err == nil {
-				sample = append(sample, p)
+	tshark := toolverdict.Load(t, "testdata/corpus.tshark.gz", "tshark", func(all bool) *toolverdict.File {
+		check := files
+		if !all && os.Getenv("CAPTURE_TSHARK_ALL") == "" {
+			check = nil
+			for _, name := range tsharkSample {
+				if p := filepath.Join(corpusDir, name); slices.Contains(files, p) {
+					check = append(check, p)
+				}
 			}
 		}
-		files = sample
+		return corpusVerdicts(t, check, tsharkLines,
+			"tshark's frame.time_epoch frame.cap_len frame.len of each frame of each file of the tcpdump test corpus,",
+			"or \""+refused+"\" when tshark refuses the file's link type.")
+	})
+	var refusedFiles []string
+	for _, p := range files {
+		if s := tshark.Section(filepath.Base(p)); s != nil && slices.Equal(s.Lines, []string{refused}) {
+			refusedFiles = append(refusedFiles, p)
+		}
 	}
+	libpcap := toolverdict.Load(t, "testdata/corpus.tcpdump", "tcpdump", func(bool) *toolverdict.File {
+		return corpusVerdicts(t, refusedFiles, tcpdumpLines,
+			"libpcap's frame count (tcpdump --count) of each file of the tcpdump test corpus whose link type tshark refuses.")
+	})
 	compared, byTcpdump := 0, 0
 	for _, p := range files {
 		name := filepath.Base(p)
-		ours, readErr := readFrames(p)
-		want, ok := tsharkFrames(t, tshark, p)
+		h, err := toolverdict.SumFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, ok := tshark.Lines(t, name, h)
 		if !ok {
-			n, ok := tcpdumpCount(p)
-			if !ok {
-				continue
+			continue
+		}
+		ours, readErr := readFrames(p)
+		if slices.Equal(lines, []string{refused}) {
+			lines, ok := libpcap.Lines(t, name, h)
+			n, err := 0, error(nil)
+			if ok {
+				n, err = strconv.Atoi(lines[0])
+			}
+			if !ok || err != nil {
+				continue // libpcap cannot read it either
 			}
 			byTcpdump++
 			if len(ours) != n {
@@ -217,6 +273,7 @@ func TestCorpusMatchesTshark(t *testing.T) {
 			continue
 		}
 		compared++
+		want := parseFrames(lines)
 		bogus := hasBogusFraction(p)
 		if len(ours) != len(want) {
 			t.Errorf("%s: we read %d frames (then %v), tshark %d", name, len(ours), readErr, len(want))
@@ -236,6 +293,9 @@ func TestCorpusMatchesTshark(t *testing.T) {
 		}
 	}
 	t.Logf("%d files compared with tshark, %d counted by tcpdump", compared, byTcpdump)
+	if compared < len(files)/2 {
+		t.Errorf("only %d of %d files compared with tshark", compared, len(files))
+	}
 }
 
 // readFrames reads a file like readFile, keeping each frame's facts.
@@ -257,43 +317,63 @@ func readFrames(path string) ([]frameInfo, error) {
 }
 
 // TestDamagedMatchesTshark cuts real captures (pcap and pcapng, plain and
-// gzip'd) at several offsets and compares the frames read before the
-// damage with tshark's.
+// gzip'd) at several offsets and compares the number of frames read before
+// the damage with tshark's, stored in testdata/damaged.tshark.
 func TestDamagedMatchesTshark(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs tshark: skipped in -short mode")
-	}
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("tshark not installed")
-	}
 	corpusFiles(t)
-	dir := t.TempDir()
+	type cut struct {
+		name string // section name: file, offset, gzip'd or not
+		data []byte // what tshark and we read
+		hash string // Sum of the cut before gzip: Go's compressor may change, the content does not
+	}
+	var cuts []cut
 	for _, name := range []string{"tcp-handshake-nano.pcap", "OSPFv2_Capture_FINAL.pcapng", "isis_sr.pcapng"} {
 		full, err := os.ReadFile(filepath.Join(corpusDir, name))
 		if err != nil {
 			t.Skipf("corpus file missing: %v", err)
 		}
 		for _, frac := range []int{3, 5, 7, 11, 13} {
-			cut := len(full) * frac / 17
+			at := len(full) * frac / 17
 			for _, zip := range []bool{false, true} {
-				b := full[:cut]
+				c := cut{name: fmt.Sprintf("%s cut at %d", name, at), data: full[:at], hash: toolverdict.Sum(full[:at])}
 				if zip {
-					b = gz(t, b)
+					c.name += ", gzip"
+					c.data = gz(t, c.data)
 				}
-				p := filepath.Join(dir, "cut")
-				if err := os.WriteFile(p, b, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				want, _ := tsharkFrames(t, tshark, p)
-				ours, err := readFrames(p)
-				if len(ours) != len(want) {
-					t.Errorf("%s cut at %d (gzip %v): we read %d frames, tshark %d", name, cut, zip, len(ours), len(want))
-				}
-				if err == io.EOF {
-					t.Errorf("%s cut at %d (gzip %v): clean EOF", name, cut, zip)
-				}
+				cuts = append(cuts, c)
 			}
+		}
+	}
+	dir := t.TempDir()
+	write := func(i int) string { // called by parallel goroutines: t.Error only
+		p := filepath.Join(dir, fmt.Sprint("cut", i))
+		if err := os.WriteFile(p, cuts[i].data, 0o644); err != nil {
+			t.Error(err)
+		}
+		return p
+	}
+	v := toolverdict.Load(t, "testdata/damaged.tshark", "tshark", func(bool) *toolverdict.File {
+		f := &toolverdict.File{
+			About:    []string{"the number of frames tshark reads from tcpdump test corpus files cut short (and gzip'd)."},
+			Sections: make([]toolverdict.Section, len(cuts)),
+		}
+		toolverdict.Parallel(len(cuts), func(i int) {
+			n := len(parseFrames(tsharkLines(write(i))))
+			f.Sections[i] = toolverdict.Section{Name: cuts[i].name, Hash: cuts[i].hash, Lines: []string{strconv.Itoa(n)}}
+		})
+		return f
+	})
+	for i, c := range cuts {
+		lines, ok := v.Lines(t, c.name, c.hash)
+		if !ok {
+			continue
+		}
+		ours, err := readFrames(write(i))
+		if want := lines[0]; strconv.Itoa(len(ours)) != want {
+			t.Errorf("%s: we read %d frames, tshark %s", c.name, len(ours), want)
+		}
+		if err == io.EOF {
+			t.Errorf("%s: clean EOF", c.name)
 		}
 	}
 }

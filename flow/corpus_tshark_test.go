@@ -6,77 +6,118 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	"strconv"
 	"strings"
-	"sync"
 	"testing"
+
+	"finwave/flow/toolverdict"
 )
 
 // TestCorpusMatchesTshark compares, frame by frame, what finwave and tshark
 // make of the public captures: for every file where both agree on which
 // frames are TCP segments (tshark also decodes TCP in tunnels, ICMP errors
 // and reassembled fragments, which finwave does not), the stream id, the
-// relative seq and the segment length must be equal.
+// relative seq and the segment length must be equal. tshark's side is
+// testdata/corpus.tshark, one section for each file in which finwave found
+// TCP segments when it was made.
 func TestCorpusMatchesTshark(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow: runs tshark over the corpus")
-	}
-	needTshark(t)
 	files, _ := filepath.Glob(filepath.Join(corpusDir, "*"))
 	if len(files) == 0 {
 		t.Skipf("no captures in %s", corpusDir)
 	}
-	// tshark dominates the run time: one per CPU.
-	type result struct {
-		path         string
-		ours, theirs map[int64]string
-		err          error
-	}
-	results := make([]result, len(files))
-	sem := make(chan struct{}, runtime.NumCPU())
-	var wg sync.WaitGroup
-	for i, path := range files {
-		results[i].path = path
-		results[i].ours = ourCorpusView(path)
-		if len(results[i].ours) == 0 {
-			continue
+	ours := map[string]map[int64]string{}
+	var withTCP []string
+	for _, path := range files {
+		if o := ourCorpusView(path); len(o) > 0 {
+			ours[path] = o
+			withTCP = append(withTCP, path)
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			results[i].theirs, results[i].err = tsharkCorpusView(path)
-		}()
 	}
-	wg.Wait()
+	v := loadCorpusVerdicts(t, "testdata/corpus.tshark", withTCP)
 	var compared, skipped, segs int
-	for _, r := range results {
-		ours, theirs := r.ours, r.theirs
-		if len(ours) == 0 {
-			continue
-		}
-		if r.err != nil || !sameKeys(ours, theirs) {
+	for _, path := range withTCP {
+		switch n := compareCorpusView(t, v, path, ours[path]); {
+		case n < 0:
 			skipped++
-			continue
+		default:
+			compared++
+			segs += n
 		}
-		compared++
-		for fr, o := range ours {
-			segs++
-			w := theirs[fr]
-			if strings.HasSuffix(w, " ") {
-				// No tcp.len: tshark skipped sequence analysis (a lone
-				// first IP fragment); only the stream id is comparable.
-				w, o = strings.Fields(w)[0], strings.Fields(o)[0]
-			}
-			if w != o {
-				t.Errorf("%s frame %d: tshark %q, finwave %q", filepath.Base(r.path), fr, w, o)
-			}
+	}
+	// A stored file in which finwave now finds no TCP segment is one it
+	// no longer decodes.
+	for _, s := range v.Sections {
+		if _, ok := ours[filepath.Join(corpusDir, s.Name)]; !ok && len(s.Lines) > 0 && !strings.HasPrefix(s.Lines[0], "!") {
+			t.Errorf("%s: finwave finds no TCP segment, tshark %d", s.Name, len(s.Lines))
 		}
 	}
 	t.Logf("compared %d files (%d segments), skipped %d where the TCP frame sets differ", compared, segs, skipped)
 	if compared < 10 {
 		t.Errorf("only %d files compared", compared)
 	}
+}
+
+// loadCorpusVerdicts loads file, tshark's "frame stream relseq len" of
+// each TCP segment of each capture of paths, a section named after the
+// capture's base name (see toolverdict.Load).
+func loadCorpusVerdicts(t *testing.T, file string, paths []string) *toolverdict.File {
+	t.Helper()
+	return toolverdict.Load(t, file, "tshark", func(bool) *toolverdict.File {
+		f := &toolverdict.File{About: []string{
+			"tshark's frame.number tcp.stream tcp.seq (relative) tcp.len of each frame with TCP (-Y tcp), - for an empty field;",
+			"\"! tunnelled\": a frame with two TCP layers; \"! unreadable\": tshark printed nothing and failed.",
+		}}
+		f.Sections = make([]toolverdict.Section, len(paths))
+		toolverdict.Parallel(len(paths), func(i int) {
+			f.Sections[i] = toolverdict.Section{Name: filepath.Base(paths[i]), Hash: sumFile(t, paths[i]), Lines: tsharkCorpusLines(paths[i])}
+		})
+		return f
+	})
+}
+
+func sumFile(t *testing.T, path string) string {
+	h, err := toolverdict.SumFile(path)
+	if err != nil {
+		t.Error(err)
+	}
+	return h
+}
+
+// compareCorpusView compares ours, finwave's view of the capture at path
+// (ourCorpusView), with tshark's stored one, and returns the number of
+// segments compared, -1 when the two do not agree on which frames are TCP
+// segments, or tshark could not read the file.
+func compareCorpusView(t *testing.T, v *toolverdict.File, path string, ours map[int64]string) int {
+	t.Helper()
+	name := filepath.Base(path)
+	lines, ok := v.Lines(t, name, sumFile(t, path))
+	if !ok {
+		return -1
+	}
+	theirs := map[int64]string{}
+	for _, l := range lines {
+		fr, rest, _ := strings.Cut(l, " ")
+		n, err := strconv.ParseInt(fr, 10, 64)
+		if err != nil {
+			return -1 // "! tunnelled", "! unreadable"
+		}
+		theirs[n] = rest
+	}
+	if !sameKeys(ours, theirs) {
+		return -1
+	}
+	for fr, o := range ours {
+		w := theirs[fr]
+		if strings.HasSuffix(w, " -") {
+			// No tcp.len: tshark skipped sequence analysis (a lone
+			// first IP fragment); only the stream id is comparable.
+			w, o = strings.Fields(w)[0], strings.Fields(o)[0]
+		}
+		if w != o {
+			t.Errorf("%s frame %d: tshark %q, finwave %q", name, fr, w, o)
+		}
+	}
+	return len(ours)
 }
 
 func sameKeys(a, b map[int64]string) bool {
@@ -118,23 +159,28 @@ func ourCorpusView(path string) map[int64]string {
 	return out
 }
 
-func tsharkCorpusView(path string) (map[int64]string, error) {
+// tsharkCorpusLines runs tshark on the capture at path and returns the
+// lines of its section of a corpus verdict file.
+func tsharkCorpusLines(path string) []string {
 	cmd := exec.Command("tshark", "-r", path, "-T", "fields", "-e", "frame.number", "-e", "tcp.stream",
 		"-e", "tcp.seq", "-e", "tcp.len", "-Y", "tcp")
 	outb, err := cmd.Output()
 	if err != nil && len(outb) == 0 {
-		return nil, err
+		return []string{"! unreadable"}
 	}
-	out := map[int64]string{}
+	var out []string
 	sc := bufio.NewScanner(bytes.NewReader(outb))
 	for sc.Scan() {
 		f := strings.Split(sc.Text(), "\t")
 		if len(f) < 4 || strings.Contains(f[1], ",") {
-			return nil, fmt.Errorf("tunnelled tcp")
+			return []string{"! tunnelled"}
 		}
-		var n int64
-		fmt.Sscan(f[0], &n)
-		out[n] = fmt.Sprintf("%s %s %s", f[1], f[2], f[3])
+		for i := range f {
+			if f[i] == "" {
+				f[i] = "-"
+			}
+		}
+		out = append(out, strings.Join(f[:4], " "))
 	}
-	return out, nil
+	return out
 }

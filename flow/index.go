@@ -2,17 +2,17 @@ package flow
 
 import "finwave/internal/probe"
 
-// index maps canonical 4-tuples to open conns and to tombs of finished
-// ones. A 4-tuple has at most one of the two at a time (Track drops the
-// tomb of a 4-tuple before it opens a conn on it), so one lookup finds
-// either.
+// index maps canonical 4-tuples to open conns and to the ended streams of
+// finished ones. A 4-tuple has at most one of the two at a time (Track
+// drops the ended stream of a 4-tuple before it opens a conn on it), so
+// one lookup finds either.
 //
 // It is an open-addressing table with linear probing and backward-shift
 // deletion: no deletion markers, so lookups stay short however many
 // conns come and go (Go's maps keep markers, and at a steady churn their
 // lookups of absent keys walked long probe sequences). Entries are 8
-// octets and hold no pointers; keys live in the Conn or tomb an entry
-// refers to, and the hash is kept in the entry (tag) to skip most key
+// octets and hold no pointers; keys live in the Conn or endedStream an
+// entry refers to, and the hash is kept in the entry (tag) to skip most key
 // comparisons and to rehash without keys.
 type index struct {
 	ents []ient // power-of-two length; at most half full
@@ -20,15 +20,15 @@ type index struct {
 }
 
 // ient is an index entry: ref 0 is empty, ref > 0 the conn in slot
-// ref-1, ref < 0 the tomb in ring slot -ref-1. tag is the key's connHash;
-// its low bits are the entry's home position.
+// ref-1, ref < 0 the endedStream in ring slot -ref-1. tag is the key's
+// connHash; its low bits are the entry's home position.
 type ient struct {
 	tag uint32
 	ref int32
 }
 
 func connRef(slot int32) int32 { return slot + 1 }
-func tombRef(i int) int32      { return int32(-i - 1) }
+func endedRef(i int) int32     { return int32(-i - 1) }
 
 const minIndex = 1 << 10
 

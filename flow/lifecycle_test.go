@@ -18,7 +18,7 @@ import (
 // Every third conn takes its 4-tuple from a small pool, so it comes back
 // with a new ISN while its previous conn is still held (FinishReused); the
 // others cycle through a large pool, long after their previous conn has
-// finished (a tombstone lookup, a new stream).
+// finished (an ended-stream lookup, a new stream).
 type lifeGen struct {
 	round int
 	k     int
@@ -140,7 +140,7 @@ func (l *fnvLog) put(vs ...int64) {
 // TestTableFinishOrderGolden pins the order, reasons and times of finishes
 // over realistic streams, ties of done deadlines included (coarse
 // timestamps), against the sums of the original binary-heap table: a
-// change of the done queue, the conn index or the tombstones must not
+// change of the done queue, the conn index or the finished streams must not
 // change them.
 func TestTableFinishOrderGolden(t *testing.T) {
 	cases := []struct {
@@ -154,9 +154,9 @@ func TestTableFinishOrderGolden(t *testing.T) {
 		{"fine", TableConfig{}, time.Nanosecond, 10_000, 400_000, 0x88ce30abdee8a56a},
 		{"ties", TableConfig{}, time.Millisecond, 10_000, 400_000, 0x55e5bf3772b04f24},
 		{"idle-cap", TableConfig{IdleTimeout: time.Second, MaxFlows: 3000, MaxFinished: 5000}, 100 * time.Microsecond, 10_000, 400_000, 0x9a0cc4d9898ffe7c},
-		// Held conns go idle before their done deadline; few tombs.
+		// Held conns go idle before their done deadline; few ended streams kept.
 		{"idle", TableConfig{IdleTimeout: 500 * time.Millisecond, MaxFinished: 2000}, time.Microsecond, 10_000, 400_000, 0xfd7db661e04e8203},
-		// In-flight conns are evicted and resume from their tombs.
+		// In-flight conns are evicted and resume from their ended streams.
 		{"resume", TableConfig{MaxFlows: 5, MaxFinished: 3000}, time.Microsecond, 10_000, 400_000, 0x7a09afb02077638e},
 	}
 	for _, tc := range cases {
@@ -177,14 +177,14 @@ func TestTableFinishOrderGolden(t *testing.T) {
 func BenchmarkLifecycle(b *testing.B) {
 	tab := NewTable(TableConfig{IdleTimeout: 5 * time.Minute, MaxFlows: 1_000_000})
 	g := newLifeGen(10_000, time.Microsecond)
-	g.drive(tab, 2_000_000) // warm: pools, tombstones and queues at their steady size
+	g.drive(tab, 2_000_000) // warm: pools, finished streams and queues at their steady size
 	b.ReportAllocs()
 	b.ResetTimer()
 	g.drive(tab, b.N)
 }
 
 // The lifecycle's steady state (conns created, marked done, finished,
-// tombstoned, 4-tuples reused) must not allocate.
+// kept as ended streams, 4-tuples reused) must not allocate.
 func TestTableLifecycleNoAllocs(t *testing.T) {
 	tab := NewTable(TableConfig{IdleTimeout: 5 * time.Minute, MaxFlows: 1_000_000})
 	g := newLifeGen(10_000, time.Microsecond)

@@ -9,7 +9,7 @@ import (
 
 // mapKey is a Key packed without pointers, in canonical order (both
 // directions of a connection pack to the same mapKey): the key of the
-// table's index, kept in each Conn and tomb. 40 octets compared as five
+// table's index, kept in each Conn and endedStream. 40 octets compared as five
 // words, hashed by connHash.
 //
 // Addresses are stored as As16 (IPv4 IPv4-mapped) with their family, so
@@ -60,8 +60,8 @@ func (p packedEnd) less(q packedEnd) bool {
 
 // packKey returns the canonical mapKey of the connection of k and whether
 // k.Src is its first endpoint. Any fixed order of the two endpoints would
-// do: the order decides only the orientation of the stored key, and tombs
-// record which side was Conn.A.
+// do: the order decides only the orientation of the stored key, and
+// endedStreams record which side was Conn.A.
 func packKey(k Key) (mk mapKey, srcFirst bool) {
 	s, d := packEnd(k.Src), packEnd(k.Dst)
 	srcFirst = !d.less(s)

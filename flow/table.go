@@ -87,23 +87,23 @@ type TableStats struct {
 
 // Table tracks connections by 4-tuple. It is not safe for concurrent use.
 type Table struct {
-	cfg     TableConfig
-	idx     index // open conns and tombs by canonical key
-	seed    hashSeed
-	slots   []*Conn // every Conn the table allocated, by Conn.slot
-	heapPos []int32 // by slot: index in done, -1 when not marked done
-	nopen   int     // open conns
-	lruHead *Conn   // least recently active
-	lruTail *Conn
-	free    *Conn
-	done    []doneEnt // min-heap on deadline
-	tombs   tombstones
-	now     time.Time // capture time: the largest timestamp seen
-	nowNS   int64     // now.UnixNano()
-	nextID  int64
-	stats   TableStats
-	scratch []*Conn
-	started bool
+	cfg      TableConfig
+	idx      index // open conns and ended streams by canonical key
+	seed     hashSeed
+	slots    []*Conn // every Conn the table allocated, by Conn.slot
+	heapPos  []int32 // by slot: index in done, -1 when not marked done
+	nopen    int     // open conns
+	lruHead  *Conn   // least recently active
+	lruTail  *Conn
+	free     *Conn
+	done     []doneEnt // min-heap on deadline
+	finished finishedStreams
+	now      time.Time // capture time: the largest timestamp seen
+	nowNS    int64     // now.UnixNano()
+	nextID   int64
+	stats    TableStats
+	scratch  []*Conn
+	started  bool
 }
 
 // NewTable returns an empty table.
@@ -113,7 +113,7 @@ func NewTable(cfg TableConfig) *Table {
 		n = DefaultMaxFinished
 	}
 	t := &Table{cfg: cfg, seed: newHashSeed()}
-	t.tombs.init(max(n, 0))
+	t.finished.init(max(n, 0))
 	return t
 }
 
@@ -145,12 +145,12 @@ func (t *Table) lookup(key *mapKey, h uint32) (pos int, ref int32) {
 	}
 }
 
-// keyOf returns the key of an index entry's conn or tomb.
+// keyOf returns the key of an index entry's conn or ended stream.
 func (t *Table) keyOf(ref int32) *mapKey {
 	if ref > 0 {
 		return &t.slots[ref-1].key
 	}
-	return &t.tombs.at(int(-ref - 1)).key
+	return &t.finished.at(int(-ref - 1)).key
 }
 
 // Track finds or creates the conn of seg and returns it with the direction
@@ -175,20 +175,20 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 		c, ref = nil, 0
 	}
 	// prior is copied out: evicting below may overwrite its ring slot.
-	var prior tomb
+	var prior endedStream
 	havePrior := false
 	if ref < 0 {
-		tb := t.tombs.at(int(-ref - 1))
+		es := t.finished.at(int(-ref - 1))
 		d := DirAB
-		if tb.aFirst != srcFirst {
+		if es.aFirst != srcFirst {
 			d = DirBA
 		}
-		if !tb.ws.newStream(d, seg) {
-			prior, havePrior = *tb, true
+		if !es.ws.newStream(d, seg) {
+			prior, havePrior = *es, true
 		} else if t.cfg.OnForget != nil {
-			t.cfg.OnForget(tb.id) // a new stream takes the 4-tuple
+			t.cfg.OnForget(es.id) // a new stream takes the 4-tuple
 		}
-		t.tombs.drop(&t.idx, pos, int(-ref-1))
+		t.finished.drop(&t.idx, pos, int(-ref-1))
 	}
 	if t.cfg.MaxFlows > 0 && t.nopen >= t.cfg.MaxFlows && t.lruHead != nil {
 		t.finish(t.lruHead, FinishEvicted)
@@ -303,11 +303,11 @@ func (t *Table) finish(c *Conn, why Finish) {
 	if i := t.heapPos[c.slot]; i >= 0 {
 		t.heapRemove(int(i))
 	}
-	kept := why != FinishReused && why != FinishEnd && t.tombs.cap > 0
+	kept := why != FinishReused && why != FinishEnd && t.finished.cap > 0
 	evicted := int64(-1)
 	if kept {
-		evicted = t.tombs.put(&t.idx, connRef(c.slot),
-			tomb{key: c.key, id: c.ID, ws: c.ws, hash: c.hash, aFirst: c.aFirst})
+		evicted = t.finished.put(&t.idx, connRef(c.slot),
+			endedStream{key: c.key, id: c.ID, ws: c.ws, hash: c.hash, aFirst: c.aFirst})
 	} else {
 		t.idx.del(t.idx.findRef(c.hash, connRef(c.slot)))
 	}

@@ -212,15 +212,15 @@ func TestTableResume(t *testing.T) {
 	}
 }
 
-func TestTableTombstonesBounded(t *testing.T) {
+func TestTableFinishedStreamsBounded(t *testing.T) {
 	tab, _ := newTestTable(TableConfig{IdleTimeout: time.Second, MaxFinished: 2})
 	for i := range 5 {
 		track(tab, tseg(Endpoint{ip4a, uint16(i)}, epB, ACK, 1, 1, time.Duration(i)*10*time.Second))
 	}
-	if n := tab.tombs.n; n != 2 {
-		t.Errorf("%d tombstones, want 2", n)
+	if n := tab.finished.n; n != 2 {
+		t.Errorf("%d ended streams kept, want 2", n)
 	}
-	// Port 0's tombstone was dropped: it gets a new id (the documented
+	// Port 0's ended stream was dropped: it gets a new id (the documented
 	// divergence); port 3's was kept: it resumes.
 	c, _, _ := track(tab, tseg(Endpoint{ip4a, 3}, epB, ACK, 2, 1, 100*time.Second))
 	if !c.Resumed || c.ID != 3 {

@@ -19,18 +19,19 @@ package flow
 //
 // base_seq of a direction is set by every SYN it sends (SYN-ACK
 // included) to the SYN's seq; otherwise by its first segment (seq-1) or,
-// before that, by the first ACK of the other direction (ack-1). So a SYN from the side that so far only received is compared
-// with the ACK its peer sent.
+// before that, by the first ACK of the other direction (ack-1). So a SYN
+// from the side that so far only received is compared with the ACK its
+// peer sent (TestStreamIDsACKBase).
 //
 // finwave finishes conns (idle, done, evicted) long before the end of a
 // capture, to keep memory bounded. To keep ids equal, the table keeps a
-// small record (a tombstone) of each finished conn: its id, endpoints and
-// wsState. When the 4-tuple comes back, the same rules decide between a
-// resumed conn with the old id (Conn.Resumed) and a new stream. Tombstones
-// are bounded (TableConfig.MaxFinished, FIFO); if one is dropped and its
-// 4-tuple returns without a new-stream SYN, finwave hands out a new id
-// where Wireshark continues the old stream, and every later id is one
-// higher than Wireshark's. Stats().Resumed counts resumptions.
+// small record of each finished conn's stream (endedStream): its id,
+// endpoints and wsState. When the 4-tuple comes back, the same rules decide
+// between a resumed conn with the old id (Conn.Resumed) and a new stream.
+// The records (finishedStreams) are bounded (TableConfig.MaxFinished,
+// FIFO); if one is dropped and its 4-tuple returns without a new-stream
+// SYN, finwave hands out a new id where Wireshark continues the old
+// stream, and every later id is one higher than Wireshark's. Stats().Resumed counts resumptions.
 //
 // Other known divergences: Wireshark reassembles IP fragments and sees the
 // TCP segment at the last fragment; finwave decodes the first fragment's
@@ -40,7 +41,9 @@ package flow
 // tcpdump corpus bigtcp-ipv6.pcap) are TCP segments to finwave but not to
 // tshark 4.0; they occur mid-connection, so ids differ only if such a frame
 // is the first of its conn. wireshark_test.go, corpus_tshark_test.go and
-// realcapture_test.go compare ids, relative seqs and lengths with tshark.
+// realcapture_test.go compare ids, relative seqs and lengths with tshark's,
+// stored in testdata/*.tshark (tshark need not be installed; when it is,
+// it must still agree; go test -update rewrites them).
 
 // wsState is the per-conn state the stream split depends on.
 type wsState struct {
@@ -73,9 +76,10 @@ func (w *wsState) observe(dir Dir, seg *Segment) {
 	}
 }
 
-// tomb records a finished conn: 72 octets, no pointers, plus its index
-// entry.
-type tomb struct {
+// endedStream records the stream of a finished conn, for Wireshark's
+// numbering should its 4-tuple come back: 72 octets, no pointers, plus its
+// index entry.
+type endedStream struct {
 	key    mapKey // canonical
 	id     int64
 	hash   uint32 // connHash(&key)
@@ -84,43 +88,44 @@ type tomb struct {
 	live   bool // in the index; false once dropped or overwritten
 }
 
-// tombstones is a FIFO ring of tombs, found through the table's index
-// (entries with tombRef). It grows as conns finish, a chunk at a time (no
-// copying: each tomb is allocated once), up to its capacity, then
-// overwrites the oldest. Invariant: slot i is live exactly when the index
-// holds tombRef(i).
-type tombstones struct {
-	chunks [][]tomb // ring slot i is chunks[i/tombChunk][i%tombChunk]
-	len    int      // slots in use
-	cap    int      // 0: keep none
-	head   int      // next slot to overwrite once full
-	n      int      // live tombs
+// finishedStreams is a FIFO ring of endedStreams, found through the
+// table's index (entries with endedRef). It grows as conns finish, a chunk
+// at a time (no copying: each record is allocated once), up to its
+// capacity, then overwrites the oldest. Invariant: slot i is live exactly
+// when the index holds endedRef(i).
+type finishedStreams struct {
+	chunks [][]endedStream // ring slot i is chunks[i/endedChunk][i%endedChunk]
+	len    int             // slots in use
+	cap    int             // 0: keep none
+	head   int             // next slot to overwrite once full
+	n      int             // live records
 }
 
-// tombChunk is the number of tombs allocated at once (72 KiB).
-const tombChunk = 1024
+// endedChunk is the number of endedStreams allocated at once (72 KiB).
+const endedChunk = 1024
 
-func (s *tombstones) init(n int) { s.cap = n }
+func (s *finishedStreams) init(n int) { s.cap = n }
 
-func (s *tombstones) at(i int) *tomb { return &s.chunks[i/tombChunk][i%tombChunk] }
+func (s *finishedStreams) at(i int) *endedStream { return &s.chunks[i/endedChunk][i%endedChunk] }
 
-// drop forgets the tomb in ring slot i, whose index entry is at pos.
-func (s *tombstones) drop(x *index, pos, i int) {
+// drop forgets the record in ring slot i, whose index entry is at pos.
+func (s *finishedStreams) drop(x *index, pos, i int) {
 	s.at(i).live = false
 	s.n--
 	x.del(pos)
 }
 
-// put records tb, the tomb of the conn whose index entry is ref: that
-// entry (same key, same hash) becomes the tomb's. s.cap must be > 0. It
-// returns the stream id of the live tomb dropped for room, -1 if none.
-func (s *tombstones) put(x *index, ref int32, tb tomb) (evicted int64) {
+// put records es, the ended stream of the conn whose index entry is ref:
+// that entry (same key, same hash) becomes the record's. s.cap must be
+// > 0. It returns the stream id of the live record dropped for room, -1 if
+// none.
+func (s *finishedStreams) put(x *index, ref int32, es endedStream) (evicted int64) {
 	evicted = -1
-	tb.live = true
+	es.live = true
 	i := s.len
 	if i < s.cap {
-		if i%tombChunk == 0 {
-			s.chunks = append(s.chunks, make([]tomb, min(tombChunk, s.cap-i)))
+		if i%endedChunk == 0 {
+			s.chunks = append(s.chunks, make([]endedStream, min(endedChunk, s.cap-i)))
 		}
 		s.len++
 	} else {
@@ -129,20 +134,20 @@ func (s *tombstones) put(x *index, ref int32, tb tomb) (evicted int64) {
 		if old := s.at(i); old.live {
 			// Deleting first: it may move the conn's entry.
 			s.n--
-			x.del(x.findRef(old.hash, tombRef(i)))
+			x.del(x.findRef(old.hash, endedRef(i)))
 			evicted = old.id
 		}
 	}
-	*s.at(i) = tb
+	*s.at(i) = es
 	s.n++
-	x.ents[x.findRef(tb.hash, ref)].ref = tombRef(i)
+	x.ents[x.findRef(es.hash, ref)].ref = endedRef(i)
 	return evicted
 }
 
 // endpoints returns Conn.A and Conn.B of the finished conn.
-func (tb *tomb) endpoints() (a, b Endpoint) {
-	first, second := tb.key.ends()
-	if tb.aFirst {
+func (es *endedStream) endpoints() (a, b Endpoint) {
+	first, second := es.key.ends()
+	if es.aFirst {
 		return first, second
 	}
 	return second, first

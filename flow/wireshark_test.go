@@ -4,14 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
+	"finwave/flow/toolverdict"
 )
 
 // step is one segment of a scenario: on 4-tuple tuple, sent by A (fromB
@@ -36,7 +39,7 @@ func (s step) pkt() pkt {
 
 // ourView runs frames through Decoder, Table and Half the way the analyzer
 // does and returns, per frame, "stream seq ack" with seq/ack relative
-// (ack empty when the ACK flag is clear), the format of tsharkView.
+// (ack "-" when the ACK flag is clear), the format of tsharkView.
 func ourView(t *testing.T, frames [][]byte, times []time.Time, cfg TableConfig) []string {
 	t.Helper()
 	d := NewDecoder()
@@ -50,7 +53,7 @@ func ourView(t *testing.T, frames [][]byte, times []time.Time, cfg TableConfig) 
 		c, dir, _ := tab.Track(&seg)
 		h, peer := &c.Half[dir], &c.Half[dir.Reverse()]
 		h.Observe(&seg, peer)
-		ack := ""
+		ack := "-"
 		if seg.Flags&ACK != 0 {
 			ack = strconv.FormatUint(uint64(peer.RelSeq(seg.Ack)), 10)
 		}
@@ -60,6 +63,8 @@ func ourView(t *testing.T, frames [][]byte, times []time.Time, cfg TableConfig) 
 	return out
 }
 
+// tsharkView returns tshark's "tcp.stream tcp.seq tcp.ack" of each frame
+// of the capture at path (tcp.ack "-" when the ACK flag is clear).
 func tsharkView(t *testing.T, path string) []string {
 	t.Helper()
 	cmd := exec.Command("tshark", "-r", path, "-T", "fields", "-e", "tcp.stream", "-e", "tcp.seq", "-e", "tcp.ack", "-e", "tcp.flags.ack")
@@ -78,18 +83,11 @@ func tsharkView(t *testing.T, path string) []string {
 		}
 		ack := f[2]
 		if f[3] != "1" && f[3] != "True" {
-			ack = ""
+			ack = "-"
 		}
 		out = append(out, fmt.Sprintf("%s %s %s", f[0], f[1], ack))
 	}
 	return out
-}
-
-func needTshark(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed: cannot compare stream ids with Wireshark")
-	}
 }
 
 func buildScenario(t *testing.T, steps []step) ([][]byte, []time.Time) {
@@ -103,22 +101,65 @@ func buildScenario(t *testing.T, steps []step) ([][]byte, []time.Time) {
 	return frames, times
 }
 
-func compareWithTshark(t *testing.T, steps []step, cfg TableConfig) {
+// scenario is a capture built from steps, tracked with cfg.
+type scenario struct {
+	name  string
+	steps []step
+	cfg   TableConfig
+}
+
+// capture builds the scenario's frames and writes them as a pcap at path;
+// hash names its bytes (toolverdict.Sum). Building is deterministic (no
+// clock, no randomness), which the stored verdicts rely on: the hash
+// check fails loudly if that ever changes.
+func (sc *scenario) capture(t *testing.T) (frames [][]byte, times []time.Time, path, hash string) {
 	t.Helper()
-	frames, times := buildScenario(t, steps)
-	path := writePcap(t, linkEthernet, frames, times)
-	want := tsharkView(t, path)
-	got := ourView(t, frames, times, cfg)
-	if len(want) != len(got) {
-		t.Fatalf("tshark saw %d frames, we %d", len(want), len(got))
+	frames, times = buildScenario(t, sc.steps)
+	path = writePcap(t, linkEthernet, frames, times)
+	hash, err := toolverdict.SumFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i := range want {
-		if want[i] != got[i] {
-			s := steps[i]
-			t.Errorf("frame %d (tuple %d fromB=%v %v seq=%d ack=%d): tshark %q, finwave %q",
-				i+1, s.tuple, s.fromB, s.flags, s.seq, s.ack, want[i], got[i])
+	return frames, times, path, hash
+}
+
+// checkScenarios compares finwave's view of each scenario, frame by
+// frame, with tshark's, stored in file (see toolverdict.Load; -update
+// rewrites it with tshark), and returns the stored verdicts.
+func checkScenarios(t *testing.T, file string, scs []scenario) *toolverdict.File {
+	t.Helper()
+	v := toolverdict.Load(t, file, "tshark", func(bool) *toolverdict.File {
+		f := &toolverdict.File{About: []string{
+			"tshark's tcp.stream, tcp.seq and tcp.ack (relative; - without the ACK flag), one line a frame,",
+			"of captures built by flow/wireshark_test.go: the capture's sha256 checks that they still are the same.",
+		}}
+		for _, sc := range scs {
+			_, _, path, hash := sc.capture(t)
+			f.Sections = append(f.Sections, toolverdict.Section{Name: sc.name, Hash: hash, Lines: tsharkView(t, path)})
 		}
+		return f
+	})
+	for _, sc := range scs {
+		t.Run(sc.name, func(t *testing.T) {
+			frames, times, _, hash := sc.capture(t)
+			want, ok := v.Lines(t, sc.name, hash)
+			if !ok {
+				return
+			}
+			got := ourView(t, frames, times, sc.cfg)
+			if len(want) != len(got) {
+				t.Fatalf("tshark saw %d frames, we %d", len(want), len(got))
+			}
+			for i := range want {
+				if want[i] != got[i] {
+					s := sc.steps[i]
+					t.Errorf("frame %d (tuple %d fromB=%v %v seq=%d ack=%d): tshark %q, finwave %q",
+						i+1, s.tuple, s.fromB, s.flags, s.seq, s.ack, want[i], got[i])
+				}
+			}
+		})
 	}
+	return v
 }
 
 // namedScenarios are the port-reuse cases the assignment lists; their
@@ -176,11 +217,14 @@ func TestStreamIDsNamed(t *testing.T) {
 	}
 }
 
+// TestStreamIDsNamedTshark compares finwave with tshark on the named
+// scenarios: ids, relative seqs and acks.
 func TestStreamIDsNamedTshark(t *testing.T) {
-	needTshark(t)
-	for name, sc := range namedScenarios {
-		t.Run(name, func(t *testing.T) { compareWithTshark(t, sc.steps, TableConfig{}) })
+	var scs []scenario
+	for _, name := range slices.Sorted(maps.Keys(namedScenarios)) {
+		scs = append(scs, scenario{name: name, steps: namedScenarios[name].steps})
 	}
+	checkScenarios(t, "testdata/named.tshark", scs)
 }
 
 // randomSteps draws segments from a small value space so that seq/base
@@ -203,26 +247,87 @@ func randomSteps(r *rand.Rand, n, tuples int) []step {
 	return out
 }
 
-func TestStreamIDsRandomTshark(t *testing.T) {
-	needTshark(t)
-	for seed := range uint64(20) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			r := rand.New(rand.NewPCG(seed, 7))
-			compareWithTshark(t, randomSteps(r, 80, 3), TableConfig{})
-		})
+// randomScenarios are count scenarios of 80 random steps on tuples
+// 4-tuples, drawn with PCG(seed, stream) for seed 0..count-1.
+func randomScenarios(count, stream uint64, tuples int, cfg TableConfig) []scenario {
+	var scs []scenario
+	for seed := range count {
+		r := rand.New(rand.NewPCG(seed, stream))
+		scs = append(scs, scenario{name: fmt.Sprint("seed ", seed), steps: randomSteps(r, 80, tuples), cfg: cfg})
 	}
+	return scs
+}
+
+func TestStreamIDsRandomTshark(t *testing.T) {
+	checkScenarios(t, "testdata/random.tshark", randomScenarios(20, 7, 3, TableConfig{}))
 }
 
 // With a tiny idle timeout and flow cap the table finishes conns all the
-// time; tombstones must keep the ids equal to Wireshark's.
+// time; the finished streams it keeps must keep the ids equal to
+// Wireshark's.
 func TestStreamIDsEvictionTshark(t *testing.T) {
-	needTshark(t)
-	for seed := range uint64(10) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			r := rand.New(rand.NewPCG(seed, 11))
-			compareWithTshark(t, randomSteps(r, 80, 4), TableConfig{IdleTimeout: 2 * time.Millisecond, MaxFlows: 2})
-		})
-	}
+	checkScenarios(t, "testdata/eviction.tshark",
+		randomScenarios(10, 11, 4, TableConfig{IdleTimeout: 2 * time.Millisecond, MaxFlows: 2}))
 }
 
-var _ = layers.LinkTypeEthernet
+// ackBaseSteps exercise the ACK-based base of a direction that has not
+// sent yet. In Wireshark 4.0 (packet-tcp.c, tcp_analyze_sequence_number)
+// a segment with ACK sets the base_seq of the other direction to ack-1
+// unless that direction already has one (TCP_S_BASE_SEQ_SET); a segment
+// sets its own direction's base only if unset (SYN: seq, else seq-1).
+// dissect_tcp starts a new conversation for a SYN without ACK whose
+// direction has a base_seq other than its seq. Each 4-tuple (port
+// 40000+tuple) is one case; ackBaseIDs are the tcp.stream values this
+// logic gives, and testdata/ack-base.tshark is what tshark said.
+var ackBaseSteps = []step{
+	// B's base is 5000-1 from A's ACK: B's SYN with that seq continues.
+	{0, false, ACK | PSH, 1000, 5000, 10}, {0, true, SYN, 4999, 0, 0},
+	// Any other seq starts stream 2.
+	{1, false, ACK, 1000, 5000, 0}, {1, true, SYN, 7000, 0, 0},
+	// A's SYN has no ACK: B has no base, its SYN continues (simultaneous
+	// open).
+	{2, false, SYN, 1000, 0, 0}, {2, true, SYN, 7000, 0, 0},
+	// A RST with ACK sets B's base as well.
+	{3, false, RST | ACK, 1000, 5000, 0}, {3, true, SYN, 7000, 0, 0},
+	// Only the first ACK counts: base 4999, not 5999.
+	{4, false, ACK, 1000, 5000, 0}, {4, false, ACK, 1000, 6000, 0}, {4, true, SYN, 5999, 0, 0},
+	// ack 0: the base wraps to 2^32-1, which B's SYN then has.
+	{5, false, ACK, 1000, 0, 0}, {5, true, SYN, 4294967295, 0, 0},
+	// B's own first segment does not re-base what A's ACK set: its SYN
+	// with that segment's seq-1 (7999) still differs from 4999.
+	{6, false, ACK, 1000, 5000, 0}, {6, true, ACK, 8000, 1000, 0}, {6, true, SYN, 7999, 0, 0},
+}
+
+var ackBaseIDs = []int64{0, 0, 1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 8, 9, 9, 10}
+
+// TestStreamIDsACKBase pins the ACK-based base rule (wsState.observe) with
+// a crafted capture, testdata/ack-base.pcap (rewritten by -update from
+// ackBaseSteps), and tshark's verdict on it.
+func TestStreamIDsACKBase(t *testing.T) {
+	const pcap = "testdata/ack-base.pcap"
+	sc := scenario{name: "ack-base.pcap", steps: ackBaseSteps}
+	_, _, built, hash := sc.capture(t)
+	if toolverdict.Updating() {
+		b, err := os.ReadFile(built)
+		if err == nil {
+			err = os.WriteFile(pcap, b, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h, err := toolverdict.SumFile(pcap); err != nil || h != hash {
+		t.Fatalf("%s (sha256 %s, %v) is not what ackBaseSteps build (%s): run go test ./flow -run '^TestStreamIDsACKBase$' -update", pcap, h, err, hash)
+	}
+	v := checkScenarios(t, "testdata/ack-base.tshark", []scenario{sc})
+	// The verdict is Wireshark's logic as the comments above derive it.
+	lines, _ := v.Lines(t, sc.name, hash)
+	if len(lines) != len(ackBaseIDs) {
+		t.Fatalf("tshark: %d frames, want %d", len(lines), len(ackBaseIDs))
+	}
+	for i, l := range lines {
+		if id := strings.Fields(l)[0]; id != strconv.FormatInt(ackBaseIDs[i], 10) {
+			t.Errorf("frame %d: tshark says stream %s, the logic derived from its source %d", i+1, id, ackBaseIDs[i])
+		}
+	}
+}

@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"finwave/flow/toolverdict"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -29,7 +35,8 @@ const (
 // fourWayWithFINRetransmission is a connection with a handshake, one
 // request, and a client close whose FIN is sent twice (same sequence
 // number: a retransmission, RFC 9293 §3.10.7.4; tshark marks the second
-// tcp.analysis.retransmission), then the server's FIN and the final ACK.
+// tcp.analysis.retransmission, TestFINRetransmissionTshark), then the
+// server's FIN and the final ACK.
 var fourWayWithFINRetransmission = []seg{
 	{true, "S", clientISN, 0, 0},
 	{false, "SA", serverISN, clientISN + 1, 0},
@@ -120,4 +127,49 @@ func writeFile(t testing.TB, dir, name string, b []byte) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestFINRetransmissionTshark checks the claim on
+// fourWayWithFINRetransmission against tshark's verdict, stored in
+// testdata/tshark-retransmissions.tshark: the frames tshark marks
+// tcp.analysis.retransmission are the repeated sendings in finwave's
+// fin-retransmission anomaly (frame 7; none in cleanFourWay).
+func TestFINRetransmissionTshark(t *testing.T) {
+	captures := []struct {
+		name string
+		segs []seg
+	}{{"fourWayWithFINRetransmission", fourWayWithFINRetransmission}, {"cleanFourWay", cleanFourWay}}
+	v := toolverdict.Load(t, "testdata/tshark-retransmissions.tshark", "tshark", func(bool) *toolverdict.File {
+		f := &toolverdict.File{About: []string{"the frame numbers tshark marks tcp.analysis.retransmission in captures made by capture_test.go (pcapBytes)."}}
+		for _, c := range captures {
+			b := pcapBytes(t, c.segs)
+			out, err := exec.Command("tshark", "-n", "-r", writeFile(t, t.TempDir(), "c.pcap", b),
+				"-Y", "tcp.analysis.retransmission", "-T", "fields", "-e", "frame.number").Output()
+			if err != nil {
+				t.Fatalf("tshark: %v", err)
+			}
+			f.Sections = append(f.Sections, toolverdict.Section{Name: c.name, Hash: toolverdict.Sum(b), Lines: strings.Fields(string(out))})
+		}
+		return f
+	})
+	for _, c := range captures {
+		b := pcapBytes(t, c.segs)
+		want, ok := v.Lines(t, c.name, toolverdict.Sum(b))
+		if !ok {
+			continue
+		}
+		_, d := runHostile(t, c.name+".pcap", b)
+		kinds, _ := kindsOf(d, "40001")
+		// The anomaly's frames are the FIN's every sending; tshark marks
+		// the sendings after the first.
+		var got []string
+		if frames := kinds["fin-retransmission"]; len(frames) > 0 {
+			for _, fr := range frames[1:] {
+				got = append(got, strconv.FormatInt(fr, 10))
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: finwave's FIN retransmissions at frames %v, tshark's %v", c.name, got, want)
+		}
+	}
 }

@@ -3,9 +3,11 @@ package synth
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,6 +17,8 @@ import (
 
 	"finwave/analyzer"
 	"finwave/capture"
+	"finwave/flow"
+	"finwave/flow/toolverdict"
 	"finwave/pipeline"
 )
 
@@ -118,39 +122,106 @@ func TestEndingsAnalysed(t *testing.T) {
 	}
 }
 
-// TestTshark: tshark sees one tcp.stream per connection and no bad
-// checksum or malformed frame. Skipped when tshark is not installed.
+// TestTshark: tshark (its verdict stored in testdata/conns36.tshark) sees
+// one tcp.stream per connection and no bad checksum or malformed frame,
+// and finwave's stream ids are tshark's, frame by frame. Write is
+// deterministic (no clock, no randomness: two runs give the same bytes),
+// and the stored verdict names the capture by its hash: a change to the
+// generator fails here until the verdict is made again (-update).
 func TestTshark(t *testing.T) {
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed")
+	const name = "Config{Conns: 36, Concurrency: 5}"
+	var buf, again bytes.Buffer
+	for _, b := range []*bytes.Buffer{&buf, &again} {
+		if _, err := Write(b, Config{Conns: 36, Concurrency: 5}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	path := filepath.Join(t.TempDir(), "s.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
+	if !bytes.Equal(buf.Bytes(), again.Bytes()) {
+		t.Fatal("Write is not deterministic: a stored verdict cannot describe its output")
 	}
-	if _, err := Write(f, Config{Conns: 36, Concurrency: 5}); err != nil {
-		t.Fatal(err)
+	v := toolverdict.Load(t, "testdata/conns36.tshark", "tshark", func(bool) *toolverdict.File {
+		path := filepath.Join(t.TempDir(), "s.pcap")
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("tshark", "-n", "-r", path, "-o", "tcp.check_checksum:TRUE",
+			"-T", "fields", "-e", "tcp.stream", "-e", "tcp.checksum.status", "-e", "_ws.malformed").Output()
+		if err != nil {
+			t.Fatalf("tshark: %v", err)
+		}
+		var lines []string
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			f := strings.Split(l, "\t")
+			for len(f) < 3 {
+				f = append(f, "")
+			}
+			for i := range f {
+				if f[i] == "" {
+					f[i] = "-"
+				}
+			}
+			lines = append(lines, strings.Join(f, " "))
+		}
+		return &toolverdict.File{
+			About: []string{"tshark's tcp.stream, tcp.checksum.status (1: good) and _ws.malformed (- when absent)",
+				"of each frame of the capture synth.Write makes of " + name + "."},
+			Sections: []toolverdict.Section{{Name: name, Hash: toolverdict.Sum(buf.Bytes()), Lines: lines}},
+		}
+	})
+	lines, ok := v.Lines(t, name, toolverdict.Sum(buf.Bytes()))
+	if !ok {
+		return
 	}
-	f.Close()
-	out, err := exec.Command("tshark", "-n", "-r", path, "-o", "tcp.check_checksum:TRUE",
-		"-T", "fields", "-e", "tcp.stream", "-e", "tcp.checksum.status", "-e", "_ws.malformed").Output()
-	if err != nil {
-		t.Fatalf("tshark: %v", err)
+	ours := streamIDs(t, buf.Bytes())
+	if len(ours) != len(lines) {
+		t.Fatalf("tshark saw %d frames, finwave %d", len(lines), len(ours))
 	}
 	streams := map[string]bool{}
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Split(l, "\t")
-		streams[f[0]] = true
-		if len(f) > 1 && f[1] != "1" { // PROTO_CHECKSUM_E_GOOD
-			t.Fatalf("tshark checksum status %q: %s", f[1], l)
+	for i, l := range lines {
+		f := strings.Fields(l)
+		if len(f) != 3 {
+			t.Fatalf("stored frame %d: %q", i+1, l)
 		}
-		if len(f) > 2 && f[2] != "" {
-			t.Fatalf("tshark: malformed: %s", l)
+		streams[f[0]] = true
+		if f[1] != "1" { // PROTO_CHECKSUM_E_GOOD
+			t.Errorf("frame %d: tshark checksum status %s", i+1, f[1])
+		}
+		if f[2] != "-" {
+			t.Errorf("frame %d: tshark: malformed", i+1)
+		}
+		if id := strconv.FormatInt(ours[i], 10); id != f[0] {
+			t.Errorf("frame %d: tshark tcp.stream %s, finwave %s", i+1, f[0], id)
 		}
 	}
 	if len(streams) != 36 {
 		t.Errorf("tshark counts %d streams, want 36", len(streams))
+	}
+}
+
+// streamIDs returns finwave's stream id of each frame of a synthetic
+// capture (every frame is a TCP segment).
+func streamIDs(t *testing.T, pcap []byte) []int64 {
+	t.Helper()
+	src, err := capture.NewReader("synth", bytes.NewReader(pcap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, tab := flow.NewDecoder(), flow.NewTable(flow.TableConfig{})
+	defer tab.Close()
+	var ids []int64
+	var fr capture.Frame
+	var seg flow.Segment
+	for {
+		if err := src.Next(&fr); err == io.EOF {
+			return ids
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Decode(fr.LinkType, fr.Data, fr.OrigLen, fr.Number, fr.Time, &seg); err != nil {
+			t.Fatalf("frame %d: %v", fr.Number, err)
+		}
+		c, _, _ := tab.Track(&seg)
+		ids = append(ids, c.ID)
 	}
 }
 
