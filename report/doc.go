@@ -4,14 +4,13 @@
 //
 // Data flow: the analyzer hands each finished flow to Renderer.Flow, in the
 // order flows finish (not stream order). A renderer renders the flow into
-// bytes at once, keeps nothing of the Teardown, and appends the bytes to a
-// spill store (memory up to a few MB, then a temporary file) indexed by
-// (stream, offset, length); the index is kept in sorted runs on a second
-// temporary file once it passes 64 Ki entries. Summary counters are updated
+// bytes at once, keeps nothing of the Teardown, and adds the bytes to a
+// spill store keyed by stream id (internal/spill: an external merge sort,
+// memory up to a few MB, then temporary files). Summary counters are updated
 // incrementally. At Renderer.Finish the summary is written, then the spilled
-// flows in ascending stream id (Wireshark's tcp.stream), the runs merged.
-// Memory is therefore the counters (the top-endpoint table is capped) and
-// about 11 MB of spill, whatever the number of flows (see spill).
+// flows in ascending stream id (Wireshark's tcp.stream). Memory is therefore
+// the counters (the top-endpoint table is capped) and about 11 MB of spill,
+// whatever the number of flows.
 //
 // Invariants:
 //   - Output is deterministic: the same Flow calls (in any order) and the same
