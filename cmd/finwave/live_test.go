@@ -12,11 +12,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"finwave/analyzer"
+	"finwave/capture/live"
 )
 
 // The end-to-end test re-executes this test binary inside network
@@ -382,6 +386,12 @@ func TestLiveEndToEnd(t *testing.T) {
 	if ls.KernelDrops != 0 || ls.KernelPackets == 0 {
 		t.Errorf("kernel counters %+v: want packets, no drops", ls)
 	}
+	// The live object byte for byte, but for the counts.
+	liveLine := regexp.MustCompile(`^\{"type":"live","interface":"` + regexp.QuoteMeta(veth) + `","kernel_packets":[1-9][0-9]*,"kernel_drops":0,` +
+		`"kernel_queue_freezes":[0-9]+,"kernel_stats_error":null,"flows_idle":[0-9]+,"flows_evicted":0\}$`)
+	if !liveLine.MatchString(rest[0]) {
+		t.Errorf("live object %s, want it to match %s", rest[0], liveLine)
+	}
 
 	want := map[int]struct{ pattern, closer, kinds, client, server string }{
 		portNormal:  {"four-way", "client", "", "TIME_WAIT", "CLOSED"},
@@ -470,5 +480,76 @@ func TestLiveUsage(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"live", "--help"}, nil, &out, &errb); code != exitOK || !strings.Contains(out.String(), "finwave live -i IFACE") {
 		t.Errorf("live --help: exit %d, %q", code, out.String())
+	}
+}
+
+// TestLiveOutputBytes pins what `finwave live` writes on stdout, byte for
+// byte, when the filter lets nothing through: the live counters (the
+// "type":"live" object, or the kernel line), then the summary.
+func TestLiveOutputBytes(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("live capture needs root (AF_PACKET)")
+	}
+	const (
+		jsonLines = `{"type":"live","interface":"lo","kernel_packets":0,"kernel_drops":0,"kernel_queue_freezes":0,"kernel_stats_error":null,"flows_idle":0,"flows_evicted":0}` + "\n" +
+			`{"type":"summary","finwave":1,"file":"live:lo","profile":"linux","frames":0,"tcp_segments":0,"skipped":{},"read_error":null,"first_time":null,"last_time":null,"duration":0,` +
+			`"summary":{"flows":0,"listed":0,"evicted":0,"patterns":{"fin-then-reset":0,"four-way":0,"half-open":0,"open":0,"refused":0,"reset":0,"simultaneous":0,"three-way":0,"unanswered":0},` +
+			`"anomalies":{},"closers":{"both":0,"client":0,"none":0,"server":0},"top_endpoints":[],"endpoints_untracked":0}}` + "\n"
+		text = "kernel: 0 packets passed the filter, 0 dropped\n" +
+			"capture live:lo · 0 frames · 0 TCP flows · profile linux · 0 frames skipped\n\nno TCP flows\n"
+	)
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{{[]string{"--json"}, jsonLines}, {nil, text}} {
+		args := append([]string{"live", "-i", "lo", "--duration", "200ms", "--status", "never"}, c.flags...)
+		args = append(args, "port 9 and not port 9") // matches nothing
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), args, nil, &out, &errb); code != exitOK {
+			t.Fatalf("%q: exit %d: %s", args, code, errb.String())
+		}
+		if out.String() != c.want {
+			t.Errorf("%q wrote\n%q\nwant\n%q", args, out.String(), c.want)
+		}
+	}
+}
+
+// TestLiveStatsBytes pins the live counters' words, JSON and text, for a
+// clean capture, one with drops, idle and evicted flows, and one whose
+// kernel counters could not be read (the error's HTML characters escaped
+// in JSON, as encoding/json.Marshal does).
+func TestLiveStatsBytes(t *testing.T) {
+	for _, c := range []struct {
+		ks         live.Stats
+		ksErr      error
+		as         analyzer.Stats
+		json, text string
+	}{
+		{live.Stats{Packets: 120}, nil, analyzer.Stats{},
+			`{"type":"live","interface":"eth0","kernel_packets":120,"kernel_drops":0,"kernel_queue_freezes":0,"kernel_stats_error":null,"flows_idle":0,"flows_evicted":0}` + "\n",
+			"kernel: 120 packets passed the filter, 0 dropped\n"},
+		{live.Stats{Packets: 1000, Drops: 7, QueueFreezes: 2}, nil, analyzer.Stats{Idle: 3, Evicted: 5},
+			`{"type":"live","interface":"eth0","kernel_packets":1000,"kernel_drops":7,"kernel_queue_freezes":2,"kernel_stats_error":null,"flows_idle":3,"flows_evicted":5}` + "\n",
+			"⚠ the kernel dropped 7 of 1000 packets (ring full): segments are missing, conclusions about the affected flows may be wrong\n" +
+				"3 flows finished by the idle timeout (--idle-timeout)\n"},
+		{live.Stats{}, errors.New(`getsockopt <PACKET_STATISTICS> & "more": bad file descriptor`), analyzer.Stats{Idle: 1},
+			`{"type":"live","interface":"eth0","kernel_packets":0,"kernel_drops":0,"kernel_queue_freezes":0,` +
+				`"kernel_stats_error":"getsockopt \u003cPACKET_STATISTICS\u003e \u0026 \"more\": bad file descriptor","flows_idle":1,"flows_evicted":0}` + "\n",
+			"⚠ kernel statistics unavailable (getsockopt <PACKET_STATISTICS> & \"more\": bad file descriptor): drops unknown\n" +
+				"1 flows finished by the idle timeout (--idle-timeout)\n"},
+	} {
+		for _, asJSON := range []bool{true, false} {
+			want := c.text
+			if asJSON {
+				want = c.json
+			}
+			var b bytes.Buffer
+			if err := writeLiveStats(&b, asJSON, "eth0", c.ks, c.ksErr, c.as); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != want {
+				t.Errorf("json %v, %+v %v %+v:\n%q\nwant\n%q", asJSON, c.ks, c.ksErr, c.as, b.String(), want)
+			}
+		}
 	}
 }
