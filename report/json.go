@@ -198,6 +198,12 @@ func (r *jsonRenderer) Finish(c *Capture) error {
 func (r *jsonRenderer) finish(c *Capture) error {
 	var out []byte
 	if r.lines {
+		if c.Live != nil {
+			var err error
+			if out, err = appendLiveJSON(out, c); err != nil {
+				return err
+			}
+		}
 		out = append(out, `{"type":"summary"`...)
 		for _, f := range captureFields(c) {
 			b, err := r.encode(f.v)

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -69,7 +68,7 @@ func (f *liveFlags) flagSet() *flag.FlagSet {
 	fs.StringVar(&f.write, "w", "", "also write the analysed packets to `FILE` (pcap, nanosecond timestamps)")
 	fs.Int64Var(&f.count, "c", 0, "stop after `COUNT` packets")
 	fs.DurationVar(&f.duration, "duration", 0, "stop after `D` (e.g. 30s, 5m)")
-	fs.BoolVar(&f.json, "json", false, "one JSON object per flow as it finishes, then a summary object (report/SCHEMA.md)")
+	fs.BoolVar(&f.json, "json", false, "one JSON object per flow as it finishes, then the live counters and the summary, one object each (report/SCHEMA.md)")
 	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading (text)")
 	fs.StringVar(&f.only, "only", "", "report only flows with one of these anomaly `KINDS` (comma list)")
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
@@ -218,9 +217,7 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	}
 	as := a.Stats()
 	c := captureSummary("live:"+f.iface, &st, as, cfg.Profile.Name)
-	if werr == nil {
-		werr = writeLiveStats(e.stdout, f.json, f.iface, ks, ksErr, as)
-	}
+	c.Live = liveCounters(f.iface, ks, ksErr, as)
 	if werr == nil {
 		werr = r.Finish(c)
 	}
@@ -255,47 +252,15 @@ func kernelFilterText(user string) string {
 	return "tcp and (" + user + ")"
 }
 
-// writeLiveStats writes what only a live capture knows, just before the
-// summary: kernel counters and flows finished on the clock. Drops are
-// called out, because a segment missing from the analysis can change its
-// conclusions.
-func writeLiveStats(w io.Writer, asJSON bool, iface string, ks live.Stats, ksErr error, as analyzer.Stats) error {
-	if asJSON {
-		v := struct {
-			Type         string  `json:"type"`
-			Interface    string  `json:"interface"`
-			KernelPass   uint64  `json:"kernel_packets"`
-			KernelDrops  uint64  `json:"kernel_drops"`
-			QueueFreezes uint64  `json:"kernel_queue_freezes"`
-			StatsError   *string `json:"kernel_stats_error"`
-			IdleFlows    int64   `json:"flows_idle"`
-			Evicted      int64   `json:"flows_evicted"`
-		}{"live", iface, ks.Packets, ks.Drops, ks.QueueFreezes, nil, as.Idle, as.Evicted}
-		if ksErr != nil {
-			s := ksErr.Error()
-			v.StatsError = &s
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(b, '\n'))
-		return err
-	}
-	var b strings.Builder
+// liveCounters is what only a live capture knows, for the report: kernel
+// counters (or why they could not be read) and flows finished on the clock.
+func liveCounters(iface string, ks live.Stats, ksErr error, as analyzer.Stats) *report.Live {
+	l := &report.Live{Interface: iface, KernelPackets: ks.Packets, KernelDrops: ks.Drops,
+		KernelQueueFreezes: ks.QueueFreezes, IdleFlows: as.Idle}
 	if ksErr != nil {
-		fmt.Fprintf(&b, "⚠ kernel statistics unavailable (%v): drops unknown\n", ksErr)
-	} else if ks.Drops > 0 {
-		fmt.Fprintf(&b, "⚠ the kernel dropped %d of %d packets (ring full): segments are missing, conclusions about the affected flows may be wrong\n",
-			ks.Drops, ks.Packets)
-	} else {
-		fmt.Fprintf(&b, "kernel: %d packets passed the filter, 0 dropped\n", ks.Packets)
+		l.KernelStatsError = ksErr.Error()
 	}
-	if as.Idle > 0 {
-		fmt.Fprintf(&b, "%d flows finished by the idle timeout (--idle-timeout)\n", as.Idle)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return l
 }
 
 // liveStatus is the periodic one-line status on a terminal's stderr.

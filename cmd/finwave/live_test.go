@@ -18,9 +18,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"finwave/analyzer"
-	"finwave/capture/live"
 )
 
 // The end-to-end test re-executes this test binary inside network
@@ -510,46 +507,6 @@ func TestLiveOutputBytes(t *testing.T) {
 		}
 		if out.String() != c.want {
 			t.Errorf("%q wrote\n%q\nwant\n%q", args, out.String(), c.want)
-		}
-	}
-}
-
-// TestLiveStatsBytes pins the live counters' words, JSON and text, for a
-// clean capture, one with drops, idle and evicted flows, and one whose
-// kernel counters could not be read (the error's HTML characters escaped
-// in JSON, as encoding/json.Marshal does).
-func TestLiveStatsBytes(t *testing.T) {
-	for _, c := range []struct {
-		ks         live.Stats
-		ksErr      error
-		as         analyzer.Stats
-		json, text string
-	}{
-		{live.Stats{Packets: 120}, nil, analyzer.Stats{},
-			`{"type":"live","interface":"eth0","kernel_packets":120,"kernel_drops":0,"kernel_queue_freezes":0,"kernel_stats_error":null,"flows_idle":0,"flows_evicted":0}` + "\n",
-			"kernel: 120 packets passed the filter, 0 dropped\n"},
-		{live.Stats{Packets: 1000, Drops: 7, QueueFreezes: 2}, nil, analyzer.Stats{Idle: 3, Evicted: 5},
-			`{"type":"live","interface":"eth0","kernel_packets":1000,"kernel_drops":7,"kernel_queue_freezes":2,"kernel_stats_error":null,"flows_idle":3,"flows_evicted":5}` + "\n",
-			"⚠ the kernel dropped 7 of 1000 packets (ring full): segments are missing, conclusions about the affected flows may be wrong\n" +
-				"3 flows finished by the idle timeout (--idle-timeout)\n"},
-		{live.Stats{}, errors.New(`getsockopt <PACKET_STATISTICS> & "more": bad file descriptor`), analyzer.Stats{Idle: 1},
-			`{"type":"live","interface":"eth0","kernel_packets":0,"kernel_drops":0,"kernel_queue_freezes":0,` +
-				`"kernel_stats_error":"getsockopt \u003cPACKET_STATISTICS\u003e \u0026 \"more\": bad file descriptor","flows_idle":1,"flows_evicted":0}` + "\n",
-			"⚠ kernel statistics unavailable (getsockopt <PACKET_STATISTICS> & \"more\": bad file descriptor): drops unknown\n" +
-				"1 flows finished by the idle timeout (--idle-timeout)\n"},
-	} {
-		for _, asJSON := range []bool{true, false} {
-			want := c.text
-			if asJSON {
-				want = c.json
-			}
-			var b bytes.Buffer
-			if err := writeLiveStats(&b, asJSON, "eth0", c.ks, c.ksErr, c.as); err != nil {
-				t.Fatal(err)
-			}
-			if b.String() != want {
-				t.Errorf("json %v, %+v %v %+v:\n%q\nwant\n%q", asJSON, c.ks, c.ksErr, c.as, b.String(), want)
-			}
 		}
 	}
 }
