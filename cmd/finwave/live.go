@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"finwave/analyzer"
 	"finwave/capture"
@@ -194,10 +190,10 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	defer src.Close()
 
 	var in capture.Source = src
-	var tee *teeSource
+	var tee *capture.Tee
 	if f.write != "" {
-		if tee, err = newTee(src, f.write); err != nil {
-			return err
+		if tee, err = capture.CreateTee(src, f.write, src.LinkType(), uint32(bpf.DefaultSnaplen)); err != nil {
+			return fmt.Errorf("live: -w: %w", err)
 		}
 		in = tee
 	}
@@ -223,9 +219,10 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	}
 	var teeErr error
 	if tee != nil {
-		teeErr = tee.close()
-		if teeErr == nil {
-			fmt.Fprintf(e.stderr, "finwave: wrote %d packets to %s\n", tee.n, f.write)
+		if teeErr = tee.Close(); teeErr != nil {
+			teeErr = fmt.Errorf("live: -w: %w", teeErr)
+		} else {
+			fmt.Fprintf(e.stderr, "finwave: wrote %d packets to %s\n", tee.Frames(), f.write)
 		}
 	}
 	switch {
@@ -294,58 +291,4 @@ func (s *liveStatus) clear() {
 		fmt.Fprint(s.w, "\r\x1b[K")
 		s.drawn = false
 	}
-}
-
-// teeSource writes every frame it hands on to a pcap file: exactly the
-// frames the pipeline analyses, in order, so reading the file back gives
-// the same frame numbers. Timestamps keep nanoseconds.
-type teeSource struct {
-	capture.Source
-	f   *os.File
-	bw  *bufio.Writer
-	w   *pcapgo.Writer
-	n   int64
-	err error
-	ci  gopacket.CaptureInfo
-}
-
-func newTee(src *live.Source, path string) (*teeSource, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("live: -w: %w", err)
-	}
-	t := &teeSource{Source: src, f: f, bw: bufio.NewWriterSize(f, 1<<16)}
-	t.w = pcapgo.NewWriterNanos(t.bw)
-	if err := t.w.WriteFileHeader(uint32(bpf.DefaultSnaplen), src.LinkType()); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("live: -w %s: %w", path, err)
-	}
-	return t, nil
-}
-
-func (t *teeSource) Next(f *capture.Frame) error {
-	if err := t.Source.Next(f); err != nil {
-		return err
-	}
-	if t.err == nil {
-		t.ci.Timestamp, t.ci.CaptureLength, t.ci.Length = f.Time, len(f.Data), f.OrigLen
-		if t.err = t.w.WritePacket(t.ci, f.Data); t.err == nil {
-			t.n++
-		}
-	}
-	return nil
-}
-
-func (t *teeSource) close() error {
-	err := t.err
-	if ferr := t.bw.Flush(); err == nil {
-		err = ferr
-	}
-	if cerr := t.f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("live: -w %s: %w", t.f.Name(), err)
-	}
-	return nil
 }

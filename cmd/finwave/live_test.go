@@ -510,3 +510,18 @@ func TestLiveOutputBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveWriteError: a -w file that cannot be created stops finwave live
+// before it captures, naming the file and why.
+func TestLiveWriteError(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("live capture needs root (AF_PACKET)")
+	}
+	path := filepath.Join(t.TempDir(), "missing", "x.pcap")
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"live", "-i", "lo", "--duration", "100ms", "--status", "never", "-w", path}, nil, &out, &errb)
+	want := "finwave: live: -w: capture " + path + ": open " + path + ": no such file or directory\n"
+	if code != exitUsage || errb.String() != want || out.Len() != 0 {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit %d, nothing on stdout, stderr %q", code, out.String(), errb.String(), exitUsage, want)
+	}
+}
