@@ -141,7 +141,8 @@ func (r *jsonRenderer) write(b []byte) error {
 	return nil
 }
 
-// header is the capture part of the document, in output order.
+// captureFields are the capture's keys of the document and of the summary
+// line, in output order.
 func captureFields(c *Capture) []struct {
 	k string
 	v any

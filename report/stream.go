@@ -12,9 +12,8 @@ import (
 // flow's report is written as soon as Flow is called (finish order, the
 // order teardowns complete), and Finish writes the live counters (when
 // Capture.Live is set) and the summary tables only, as the flows are
-// already out. Selection is NewText's: without All, Stream
-// or Only, only flows worth reading are printed; the summary counts every
-// flow.
+// already out. Selection is NewText's: without All, Stream or Only, only
+// flows worth reading are printed; the summary counts every flow.
 func NewStreamText(w io.Writer, o Options) Renderer { return &streamText{w: w, o: o} }
 
 type streamText struct {
