@@ -1,6 +1,6 @@
 // Package capture reads captured frames from pcap and pcapng files, gzip
 // compressed or not, from a path or from any io.Reader (stdin streaming
-// included: "tcpdump -w - | finwave -").
+// included: "tcpdump -w - | finwave -"), and writes frames as pcap.
 //
 // The format is detected from the first bytes, never from the file name:
 //
@@ -32,6 +32,11 @@
 // data (libpcap's MAXIMUM_SNAPLEN, 262144), and buffers grow only as bytes
 // actually arrive. The snaplen in a pcap file header is informative only.
 //
-// A live capture (AF_PACKET) is expected to implement Source as well; nothing
-// in the interface is specific to files.
+// Writing. PcapWriter writes frames as a pcap file (nanosecond timestamps,
+// little endian) that the reader gives back frame for frame; it refuses,
+// rather than writes wrong, a frame pcap cannot hold. Tee wraps any Source
+// and writes each frame it hands on to a pcap file (`finwave live -w`).
+//
+// Nothing in Source is specific to files: the live capture (capture/live,
+// AF_PACKET) implements it too.
 package capture

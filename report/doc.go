@@ -1,25 +1,31 @@
-// Package report renders analyzer.Teardown results for people and machines:
-// a text report (summary tables, then a ladder diagram per flow worth
-// reading), one JSON document per capture, or JSON lines for live mode.
+// Package report renders analyzer.Teardown results for people and machines.
+// For a capture file: a text report (summary tables, then a ladder diagram
+// per flow worth reading; NewText) or one JSON document (NewJSON). For a
+// live capture, each flow is written as it finishes, as text
+// (NewStreamText) or as one JSON line (NewJSONLines), and Finish adds the
+// live counters (Capture.Live) and the summary.
 //
 // Data flow: the analyzer hands each finished flow to Renderer.Flow, in the
 // order flows finish (not stream order). A renderer renders the flow into
-// bytes at once, keeps nothing of the Teardown, and appends the bytes to a
-// spill store (memory up to a few MB, then a temporary file) indexed by
-// (stream, offset, length); the index is kept in sorted runs on a second
-// temporary file once it passes 64 Ki entries. Summary counters are updated
-// incrementally. At Renderer.Finish the summary is written, then the spilled
-// flows in ascending stream id (Wireshark's tcp.stream), the runs merged.
-// Memory is therefore the counters (the top-endpoint table is capped) and
-// about 11 MB of spill, whatever the number of flows (see spill).
+// bytes at once and keeps nothing of the Teardown. The live renderers write
+// the bytes at once; the file renderers add them to a spill store keyed by
+// stream id (internal/spill: an external merge sort, memory up to a few MB,
+// then temporary files). Summary counters are updated incrementally. At
+// Renderer.Finish the summary is written, then the spilled flows in
+// ascending stream id (Wireshark's tcp.stream). Memory is therefore the
+// counters (the top-endpoint table is capped) and about 11 MB of spill,
+// whatever the number of flows.
 //
 // Invariants:
-//   - Output is deterministic: the same Flow calls (in any order) and the same
-//     Capture give the same bytes. Ties are broken by name, never by map order.
+//   - Output is deterministic: the same Flow calls and the same Capture give
+//     the same bytes; for the file renderers the order of the Flow calls
+//     matters only between flows of one stream (a continued stream), listed
+//     in the order given. Ties are broken by name, never by map order.
 //   - The summary always covers every flow given to Flow; the Options filters
 //     (Stream, Only, All, SummaryOnly) select only which flows are listed.
-//   - JSON output is always one complete, valid document, also when the
-//     capture ended with a read error (Capture.ReadError).
+//   - NewJSON's output is always one complete, valid document, also when the
+//     capture ended with a read error (Capture.ReadError); each line of
+//     NewJSONLines is one complete object.
 //   - A renderer can be reused: Finish resets it for the next capture.
 //
 // The JSON schema is described in SCHEMA.md.

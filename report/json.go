@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"finwave/analyzer"
+	"finwave/internal/spill"
 )
 
 // schemaVersion is the value of the "finwave" key; bump it on any
@@ -96,7 +97,7 @@ type jsonRenderer struct {
 	o     Options
 	lines bool
 	sum   summary
-	spill spill
+	spill spill.Store
 	buf   bytes.Buffer
 	enc   *json.Encoder
 	fbuf  []byte // one flow, appendJSONFlow
@@ -130,7 +131,7 @@ func (r *jsonRenderer) Flow(t *analyzer.Teardown) error {
 		return r.write(r.fbuf)
 	}
 	r.fbuf = appendJSONFlow(r.fbuf[:0], t, "")
-	return r.spill.add(t.Stream, r.fbuf)
+	return spillFlow(&r.spill, t.Stream, r.fbuf)
 }
 
 func (r *jsonRenderer) write(b []byte) error {
@@ -140,7 +141,8 @@ func (r *jsonRenderer) write(b []byte) error {
 	return nil
 }
 
-// header is the capture part of the document, in output order.
+// captureFields are the capture's keys of the document and of the summary
+// line, in output order.
 func captureFields(c *Capture) []struct {
 	k string
 	v any
@@ -187,7 +189,7 @@ func (r *jsonRenderer) Finish(c *Capture) error {
 		err = fmt.Errorf("report: write json: %w", ferr)
 	}
 	r.w = w
-	if rerr := r.spill.reset(); err == nil {
+	if rerr := resetSpill(&r.spill); err == nil {
 		err = rerr
 	}
 	r.sum = summary{}
@@ -197,6 +199,12 @@ func (r *jsonRenderer) Finish(c *Capture) error {
 func (r *jsonRenderer) finish(c *Capture) error {
 	var out []byte
 	if r.lines {
+		if c.Live != nil {
+			var err error
+			if out, err = appendLiveJSON(out, c); err != nil {
+				return err
+			}
+		}
 		out = append(out, `{"type":"summary"`...)
 		for _, f := range captureFields(c) {
 			b, err := r.encode(f.v)
@@ -227,7 +235,7 @@ func (r *jsonRenderer) finish(c *Capture) error {
 		out = append(out, b...)
 		out = append(out, ",\n"...)
 	}
-	if r.spill.len() == 0 {
+	if r.spill.Len() == 0 {
 		out = append(out, "  \"flows\": [],\n"...)
 		if err := r.write(out); err != nil {
 			return err
@@ -237,10 +245,10 @@ func (r *jsonRenderer) finish(c *Capture) error {
 		if err := r.write(out); err != nil {
 			return err
 		}
-		n, i := r.spill.len(), 0
+		n, i := r.spill.Len(), 0
 		var line []byte
 		var werr error
-		spillErr = r.spill.each(func(_ int64, b []byte) error {
+		spillErr = replaySpill(&r.spill, func(b []byte) error {
 			i++
 			line = append(line[:0], "    "...)
 			line = append(line, b...)

@@ -21,6 +21,9 @@ type Capture struct {
 	// is reported (flows the renderer never saw).
 	Flows   int64
 	Evicted int64 // flows finished early by the --max-flows cap
+	// Live is set for a live capture: the kernel's counters, written by
+	// the live renderers before the summary. nil for a file.
+	Live *Live
 }
 
 // Options select what is reported. The zero value reports only stream 0:
@@ -56,6 +59,6 @@ func NewText(w io.Writer, o Options) Renderer { return newText(w, o) }
 func NewJSON(w io.Writer, o Options) Renderer { return newJSON(w, o, false) }
 
 // NewJSONLines returns a renderer writing one compact JSON object per flow as
-// it finishes (finish order, for live mode), then one summary object at
-// Finish (SCHEMA.md).
+// it finishes (finish order, for live mode), then at Finish the live object
+// when Capture.Live is set, and one summary object (SCHEMA.md).
 func NewJSONLines(w io.Writer, o Options) Renderer { return newJSON(w, o, true) }

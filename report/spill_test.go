@@ -3,12 +3,10 @@ package report
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +14,7 @@ import (
 
 	"finwave/analyzer"
 	"finwave/flow"
+	"finwave/internal/spill"
 )
 
 // tiny returns a minimal reset flow numbered n: worth reading, one segment.
@@ -54,7 +53,8 @@ func permutation(n int) []int64 {
 // with -short, three runs on disk without), and on a quarter of the flows with
 // a bound of 1000 entries (dozens of sorted runs on disk, merged at replay,
 // ties in different runs) and the same with at most 4 runs (runs merged while
-// flows arrive). After every flow the in-memory index is within its bound.
+// flows arrive). After every flow the runs on disk stay below the merge
+// count; the bound of the in-memory index is internal/spill's own test.
 func TestSpillManyFlows(t *testing.T) {
 	n := 200_000
 	if testing.Short() {
@@ -73,29 +73,28 @@ func TestSpillManyFlows(t *testing.T) {
 			feed := arrivals(permutation(b.flows))
 			bound := b.runMax
 			if bound == 0 {
-				bound = defaultSpillRun
+				bound = spill.DefaultRunLen
 			}
-			configure := func(s *spill) {
-				s.limit = 1 << 20
-				s.runMax, s.maxRuns = b.runMax, b.maxRuns
+			configure := func(s *spill.Store) {
+				s.MemLimit = 1 << 20
+				s.RunLen, s.MaxRuns = b.runMax, b.maxRuns
 			}
-			// checkIndex is called after every flow.
-			checkIndex := func(s *spill) error {
-				if cap(s.index) > bound {
-					return fmt.Errorf("in-memory index holds %d entries (capacity %d), bound %d", len(s.index), cap(s.index), bound)
-				}
-				if b.maxRuns > 0 && len(s.runs) >= b.maxRuns {
-					return fmt.Errorf("%d runs on disk, merged at %d", len(s.runs), b.maxRuns)
+			// checkIndex is called after every flow (the bound on the
+			// in-memory index itself is spill's own test).
+			checkIndex := func(s *spill.Store) error {
+				if st := s.Stats(); b.maxRuns > 0 && st.Runs >= b.maxRuns {
+					return fmt.Errorf("%d runs on disk, merged at %d", st.Runs, b.maxRuns)
 				}
 				return nil
 			}
 			// checkEnd is called before Finish.
-			checkEnd := func(s *spill) error {
-				if s.file == nil {
+			checkEnd := func(s *spill.Store) error {
+				st := s.Stats()
+				if !st.InFile {
 					return fmt.Errorf("spill never moved to a file")
 				}
-				if (len(s.runs) > 0) != (len(feed) > bound) {
-					return fmt.Errorf("%d runs on disk for %d flows", len(s.runs), len(feed))
+				if (st.Runs > 0) != (len(feed) > bound) {
+					return fmt.Errorf("%d runs on disk for %d flows", st.Runs, len(feed))
 				}
 				return nil
 			}
@@ -120,8 +119,9 @@ func (a arrival) teardown() *analyzer.Teardown {
 }
 
 // arrivals returns the finish order perm where every seventh stream finishes
-// again 5000 flows after its first time (more than spillWindow further in the
-// file, so each reads the two alone, and in another run of a 1000-entry index).
+// again 5000 flows after its first time (more than the spill's 1 MiB read
+// window further in the file, so the two are read alone, and in another run of
+// a 1000-entry index).
 func arrivals(perm []int64) []arrival {
 	const later = 5000
 	var feed, pending []arrival
@@ -172,7 +172,7 @@ func (o *replayOrder) done(want int) error {
 // spill sp after each and at the end, then finishes r with c. It closes pw
 // on every path (so a reader of its output never waits forever) and sends
 // the outcome on the returned channel.
-func feedSpill(r Renderer, sp *spill, pw *io.PipeWriter, feed []arrival, checkIndex, checkEnd func(*spill) error, c *Capture) <-chan error {
+func feedSpill(r Renderer, sp *spill.Store, pw *io.PipeWriter, feed []arrival, checkIndex, checkEnd func(*spill.Store) error, c *Capture) <-chan error {
 	done := make(chan error, 1)
 	go func() {
 		err := func() error {
@@ -195,7 +195,7 @@ func feedSpill(r Renderer, sp *spill, pw *io.PipeWriter, feed []arrival, checkIn
 	return done
 }
 
-func spillManyFlows(t *testing.T, n int, feed []arrival, configure func(*spill), checkIndex, checkEnd func(*spill) error) {
+func spillManyFlows(t *testing.T, n int, feed []arrival, configure func(*spill.Store), checkIndex, checkEnd func(*spill.Store) error) {
 	t.Run("text", func(t *testing.T) {
 		o := DefaultOptions()
 		pr, pw := io.Pipe()
@@ -288,116 +288,6 @@ func spillManyFlows(t *testing.T, n int, feed []arrival, configure func(*spill),
 	})
 }
 
-// TestSpillUnit exercises the store directly across the memory/file switch.
-func TestSpillUnit(t *testing.T) {
-	for _, limit := range []int{1 << 20, 5} {
-		s := spill{limit: limit}
-		for _, i := range []int64{5, 3, 9, 3, 0} {
-			if err := s.add(i, []byte(strconv.FormatInt(i, 10)+";")); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var out []byte
-		if err := s.each(func(_ int64, b []byte) error { out = append(out, b...); return nil }); err != nil {
-			t.Fatal(err)
-		}
-		if string(out) != "0;3;3;5;9;" {
-			t.Errorf("limit %d: %q", limit, out)
-		}
-		if (s.file != nil) != (limit == 5) {
-			t.Errorf("limit %d: file=%v", limit, s.file != nil)
-		}
-		if err := s.reset(); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// TestSpillRunsTies stores flows with many equal streams (as many as 400 per
-// stream) across every combination of bytes in memory or in the file, index
-// in memory or in runs (of 7 or 1000 entries), and runs merged while flows
-// arrive (every 2 or 50 runs), and checks
-// the replay against a stable sort by stream: equal streams come out in
-// arrival order, whichever runs they were written to. After every add the
-// in-memory index is within its bound.
-func TestSpillRunsTies(t *testing.T) {
-	const n = 20_000
-	rng := rand.New(rand.NewPCG(3, 9))
-	streams := make([]int64, n)
-	for i := range streams {
-		// A few streams repeat a lot, the rest are spread out.
-		if i%2 == 0 {
-			streams[i] = rng.Int64N(50)
-		} else {
-			streams[i] = rng.Int64N(1 << 40)
-		}
-	}
-	want := make([]int, n)
-	for i := range want {
-		want[i] = i
-	}
-	slices.SortStableFunc(want, func(a, b int) int { return cmp.Compare(streams[a], streams[b]) })
-
-	for _, limit := range []int{1 << 30, 4 << 10} {
-		for _, c := range [][2]int{{0, 0}, {7, 0}, {1000, 0}, {1000, 2}, {7, 50}} {
-			runMax, maxRuns := c[0], c[1]
-			name := fmt.Sprintf("limit=%d/runMax=%d/maxRuns=%d", limit, runMax, maxRuns)
-			s := spill{limit: limit, runMax: runMax, maxRuns: maxRuns}
-			bound := runMax
-			if bound == 0 {
-				bound = defaultSpillRun
-			}
-			var b []byte
-			for i, st := range streams {
-				// Lengths vary: 1 to 5 octets.
-				b = strconv.AppendInt(b[:0], int64(i), 10)
-				if err := s.add(st, b); err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-				if len(s.index) > bound || cap(s.index) > bound {
-					t.Fatalf("%s: in-memory index %d entries (capacity %d) after %d adds, bound %d", name, len(s.index), cap(s.index), i+1, bound)
-				}
-				if maxRuns > 0 && len(s.runs) >= max(maxRuns, 2) {
-					t.Fatalf("%s: %d runs on disk, merged at %d", name, len(s.runs), maxRuns)
-				}
-			}
-			if s.len() != n {
-				t.Fatalf("%s: len %d, want %d", name, s.len(), n)
-			}
-			if (s.file != nil) != (limit < 1<<30) || (len(s.runs) > 0) != (runMax > 0) {
-				t.Fatalf("%s: file %v, %d runs", name, s.file != nil, len(s.runs))
-			}
-			k := 0
-			err := s.each(func(st int64, b []byte) error {
-				if k >= n {
-					return fmt.Errorf("more than %d flows", n)
-				}
-				i, err := strconv.Atoi(string(b))
-				if err != nil {
-					return fmt.Errorf("flow %d: %q", k, b)
-				}
-				if i != want[k] || st != streams[i] {
-					return fmt.Errorf("flow %d is arrival %d (stream %d), want arrival %d (stream %d)", k, i, st, want[k], streams[want[k]])
-				}
-				k++
-				return nil
-			})
-			if err == nil && k != n {
-				err = fmt.Errorf("%d flows replayed, want %d", k, n)
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			if err := s.reset(); err != nil {
-				t.Fatal(err)
-			}
-			if s.file != nil || s.runFile != nil || s.index != nil || s.runs != nil || s.len() != 0 {
-				t.Fatalf("%s: reset kept something", name)
-			}
-		}
-	}
-}
-
 func BenchmarkTextFlow(b *testing.B) {
 	r := NewText(io.Discard, func() Options { o := DefaultOptions(); o.All = true; return o }())
 	td := lostFinalACK()
@@ -448,45 +338,5 @@ func TestUnlistedFlowAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { _ = r.Flow(td) }); n != 0 {
 			t.Errorf("%T: %v allocations per unlisted flow", r, n)
 		}
-	}
-}
-
-// BenchmarkSpill stores 200k renderings of 300 octets (most in the
-// temporary file, the index in four runs) and replays them: finishing in
-// random order (one read per flow), and nearly in stream order (each flow at
-// most 16 places from its rank: a few reads per window).
-func BenchmarkSpill(b *testing.B) {
-	const n = 200_000
-	near := make([]int64, n)
-	for i := range near {
-		near[i] = int64(i)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i+16 < n; i += 16 {
-		rng.Shuffle(16, func(j, k int) { near[i+j], near[i+k] = near[i+k], near[i+j] })
-	}
-	for _, c := range []struct {
-		name  string
-		order []int64
-	}{{"random", permutation(n)}, {"near", near}} {
-		b.Run(c.name, func(b *testing.B) {
-			flow := bytes.Repeat([]byte{'x'}, 300)
-			b.SetBytes(int64(n * len(flow)))
-			b.ReportAllocs()
-			var s spill
-			for b.Loop() {
-				for _, i := range c.order {
-					if err := s.add(i, flow); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := s.each(func(int64, []byte) error { return nil }); err != nil {
-					b.Fatal(err)
-				}
-				if err := s.reset(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
 	}
 }

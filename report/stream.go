@@ -10,10 +10,10 @@ import (
 
 // NewStreamText returns a text renderer for live capture: each selected
 // flow's report is written as soon as Flow is called (finish order, the
-// order teardowns complete), and Finish writes the summary tables only, as
-// the flows are already out. Selection is NewText's: without All, Stream
-// or Only, only flows worth reading are printed; the summary counts every
-// flow.
+// order teardowns complete), and Finish writes the live counters (when
+// Capture.Live is set) and the summary tables only, as the flows are
+// already out. Selection is NewText's: without All, Stream or Only, only
+// flows worth reading are printed; the summary counts every flow.
 func NewStreamText(w io.Writer, o Options) Renderer { return &streamText{w: w, o: o} }
 
 type streamText struct {
@@ -45,6 +45,9 @@ func (r *streamText) Finish(c *Capture) error {
 	o := r.o
 	o.SummaryOnly = true // the flows were written as they finished
 	var b bytes.Buffer
+	if c.Live != nil {
+		appendLiveText(&b, c.Live)
+	}
 	appendSummaryText(&b, c, &r.sum, &o)
 	if r.sum.listed > 0 {
 		fmt.Fprintf(&b, "\n %s reported above, each as it finished\n", plural(r.sum.listed, "flow", "flows"))

@@ -12,6 +12,7 @@ import (
 
 	"finwave/analyzer"
 	"finwave/flow"
+	"finwave/internal/spill"
 )
 
 // detailCols is the width anomaly details are wrapped to.
@@ -23,7 +24,7 @@ type textRenderer struct {
 	w     io.Writer
 	o     Options
 	sum   summary
-	spill spill
+	spill spill.Store
 	buf   []byte
 	lad   ladderScratch
 }
@@ -39,7 +40,7 @@ func (r *textRenderer) Flow(t *analyzer.Teardown) error {
 	}
 	r.sum.listed++
 	r.buf = appendFlowText(r.buf[:0], t, r.o.Color, &r.lad)
-	return r.spill.add(t.Stream, r.buf)
+	return spillFlow(&r.spill, t.Stream, r.buf)
 }
 
 func (r *textRenderer) Finish(c *Capture) error {
@@ -52,7 +53,7 @@ func (r *textRenderer) Finish(c *Capture) error {
 	if err == nil {
 		// Buffered: one write per 64 KiB, not two per flow.
 		bw := bufio.NewWriterSize(r.w, 64<<10)
-		err = r.spill.each(func(_ int64, fb []byte) error {
+		err = replaySpill(&r.spill, func(fb []byte) error {
 			_ = bw.WriteByte('\n')
 			if _, err := bw.Write(fb); err != nil {
 				return fmt.Errorf("report: write text: %w", err)
@@ -63,7 +64,7 @@ func (r *textRenderer) Finish(c *Capture) error {
 			err = fmt.Errorf("report: write text: %w", ferr)
 		}
 	}
-	if rerr := r.spill.reset(); err == nil {
+	if rerr := resetSpill(&r.spill); err == nil {
 		err = rerr
 	}
 	r.sum = summary{}

@@ -162,7 +162,9 @@ func TestLoopback(t *testing.T) {
 	}
 }
 
-// TestCount: Count frames, then io.EOF.
+// TestCount: Count frames, then io.EOF. Within a deadline: frames that never
+// come end the capture (Next returns io.EOF when its context ends), so the
+// test fails instead of hanging.
 func TestCount(t *testing.T) {
 	needRoot(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -170,7 +172,10 @@ func TestCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	src, err := Open(context.Background(), Config{Interface: "lo", Filter: "port " + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), Count: 2})
+	const deadline = 10 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	src, err := Open(ctx, Config{Interface: "lo", Filter: "port " + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), Count: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,10 +188,13 @@ func TestCount(t *testing.T) {
 	var f capture.Frame
 	for i := 0; i < 2; i++ {
 		if err := src.Next(&f); err != nil {
+			if ctx.Err() != nil {
+				t.Fatalf("frame %d: not captured within %v (Next: %v)", i+1, deadline, err)
+			}
 			t.Fatalf("frame %d: %v", i+1, err)
 		}
 	}
-	if err := src.Next(&f); err != io.EOF {
-		t.Fatalf("after Count frames: %v, want io.EOF", err)
+	if err := src.Next(&f); err != io.EOF || ctx.Err() != nil {
+		t.Fatalf("after Count frames: %v (deadline passed: %v), want io.EOF at once", err, ctx.Err() != nil)
 	}
 }

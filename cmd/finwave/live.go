@@ -1,20 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"finwave/analyzer"
 	"finwave/capture"
@@ -69,7 +64,7 @@ func (f *liveFlags) flagSet() *flag.FlagSet {
 	fs.StringVar(&f.write, "w", "", "also write the analysed packets to `FILE` (pcap, nanosecond timestamps)")
 	fs.Int64Var(&f.count, "c", 0, "stop after `COUNT` packets")
 	fs.DurationVar(&f.duration, "duration", 0, "stop after `D` (e.g. 30s, 5m)")
-	fs.BoolVar(&f.json, "json", false, "one JSON object per flow as it finishes, then a summary object (report/SCHEMA.md)")
+	fs.BoolVar(&f.json, "json", false, "one JSON object per flow as it finishes, then the live counters and the summary, one object each (report/SCHEMA.md)")
 	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading (text)")
 	fs.StringVar(&f.only, "only", "", "report only flows with one of these anomaly `KINDS` (comma list)")
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
@@ -195,10 +190,10 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	defer src.Close()
 
 	var in capture.Source = src
-	var tee *teeSource
+	var tee *capture.Tee
 	if f.write != "" {
-		if tee, err = newTee(src, f.write); err != nil {
-			return err
+		if tee, err = capture.CreateTee(src, f.write, src.LinkType(), uint32(bpf.DefaultSnaplen)); err != nil {
+			return fmt.Errorf("live: -w: %w", err)
 		}
 		in = tee
 	}
@@ -218,17 +213,16 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	}
 	as := a.Stats()
 	c := captureSummary("live:"+f.iface, &st, as, cfg.Profile.Name)
-	if werr == nil {
-		werr = writeLiveStats(e.stdout, f.json, f.iface, ks, ksErr, as)
-	}
+	c.Live = liveCounters(f.iface, ks, ksErr, as)
 	if werr == nil {
 		werr = r.Finish(c)
 	}
 	var teeErr error
 	if tee != nil {
-		teeErr = tee.close()
-		if teeErr == nil {
-			fmt.Fprintf(e.stderr, "finwave: wrote %d packets to %s\n", tee.n, f.write)
+		if teeErr = tee.Close(); teeErr != nil {
+			teeErr = fmt.Errorf("live: -w: %w", teeErr)
+		} else {
+			fmt.Fprintf(e.stderr, "finwave: wrote %d packets to %s\n", tee.Frames(), f.write)
 		}
 	}
 	switch {
@@ -255,47 +249,15 @@ func kernelFilterText(user string) string {
 	return "tcp and (" + user + ")"
 }
 
-// writeLiveStats writes what only a live capture knows, just before the
-// summary: kernel counters and flows finished on the clock. Drops are
-// called out, because a segment missing from the analysis can change its
-// conclusions.
-func writeLiveStats(w io.Writer, asJSON bool, iface string, ks live.Stats, ksErr error, as analyzer.Stats) error {
-	if asJSON {
-		v := struct {
-			Type         string  `json:"type"`
-			Interface    string  `json:"interface"`
-			KernelPass   uint64  `json:"kernel_packets"`
-			KernelDrops  uint64  `json:"kernel_drops"`
-			QueueFreezes uint64  `json:"kernel_queue_freezes"`
-			StatsError   *string `json:"kernel_stats_error"`
-			IdleFlows    int64   `json:"flows_idle"`
-			Evicted      int64   `json:"flows_evicted"`
-		}{"live", iface, ks.Packets, ks.Drops, ks.QueueFreezes, nil, as.Idle, as.Evicted}
-		if ksErr != nil {
-			s := ksErr.Error()
-			v.StatsError = &s
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(b, '\n'))
-		return err
-	}
-	var b strings.Builder
+// liveCounters is what only a live capture knows, for the report: kernel
+// counters (or why they could not be read) and flows finished on the clock.
+func liveCounters(iface string, ks live.Stats, ksErr error, as analyzer.Stats) *report.Live {
+	l := &report.Live{Interface: iface, KernelPackets: ks.Packets, KernelDrops: ks.Drops,
+		KernelQueueFreezes: ks.QueueFreezes, IdleFlows: as.Idle}
 	if ksErr != nil {
-		fmt.Fprintf(&b, "⚠ kernel statistics unavailable (%v): drops unknown\n", ksErr)
-	} else if ks.Drops > 0 {
-		fmt.Fprintf(&b, "⚠ the kernel dropped %d of %d packets (ring full): segments are missing, conclusions about the affected flows may be wrong\n",
-			ks.Drops, ks.Packets)
-	} else {
-		fmt.Fprintf(&b, "kernel: %d packets passed the filter, 0 dropped\n", ks.Packets)
+		l.KernelStatsError = ksErr.Error()
 	}
-	if as.Idle > 0 {
-		fmt.Fprintf(&b, "%d flows finished by the idle timeout (--idle-timeout)\n", as.Idle)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return l
 }
 
 // liveStatus is the periodic one-line status on a terminal's stderr.
@@ -329,58 +291,4 @@ func (s *liveStatus) clear() {
 		fmt.Fprint(s.w, "\r\x1b[K")
 		s.drawn = false
 	}
-}
-
-// teeSource writes every frame it hands on to a pcap file: exactly the
-// frames the pipeline analyses, in order, so reading the file back gives
-// the same frame numbers. Timestamps keep nanoseconds.
-type teeSource struct {
-	capture.Source
-	f   *os.File
-	bw  *bufio.Writer
-	w   *pcapgo.Writer
-	n   int64
-	err error
-	ci  gopacket.CaptureInfo
-}
-
-func newTee(src *live.Source, path string) (*teeSource, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("live: -w: %w", err)
-	}
-	t := &teeSource{Source: src, f: f, bw: bufio.NewWriterSize(f, 1<<16)}
-	t.w = pcapgo.NewWriterNanos(t.bw)
-	if err := t.w.WriteFileHeader(uint32(bpf.DefaultSnaplen), src.LinkType()); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("live: -w %s: %w", path, err)
-	}
-	return t, nil
-}
-
-func (t *teeSource) Next(f *capture.Frame) error {
-	if err := t.Source.Next(f); err != nil {
-		return err
-	}
-	if t.err == nil {
-		t.ci.Timestamp, t.ci.CaptureLength, t.ci.Length = f.Time, len(f.Data), f.OrigLen
-		if t.err = t.w.WritePacket(t.ci, f.Data); t.err == nil {
-			t.n++
-		}
-	}
-	return nil
-}
-
-func (t *teeSource) close() error {
-	err := t.err
-	if ferr := t.bw.Flush(); err == nil {
-		err = ferr
-	}
-	if cerr := t.f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("live: -w %s: %w", t.f.Name(), err)
-	}
-	return nil
 }

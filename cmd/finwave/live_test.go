@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -382,6 +383,12 @@ func TestLiveEndToEnd(t *testing.T) {
 	if ls.KernelDrops != 0 || ls.KernelPackets == 0 {
 		t.Errorf("kernel counters %+v: want packets, no drops", ls)
 	}
+	// The live object byte for byte, but for the counts.
+	liveLine := regexp.MustCompile(`^\{"type":"live","interface":"` + regexp.QuoteMeta(veth) + `","kernel_packets":[1-9][0-9]*,"kernel_drops":0,` +
+		`"kernel_queue_freezes":[0-9]+,"kernel_stats_error":null,"flows_idle":[0-9]+,"flows_evicted":0\}$`)
+	if !liveLine.MatchString(rest[0]) {
+		t.Errorf("live object %s, want it to match %s", rest[0], liveLine)
+	}
 
 	want := map[int]struct{ pattern, closer, kinds, client, server string }{
 		portNormal:  {"four-way", "client", "", "TIME_WAIT", "CLOSED"},
@@ -470,5 +477,51 @@ func TestLiveUsage(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"live", "--help"}, nil, &out, &errb); code != exitOK || !strings.Contains(out.String(), "finwave live -i IFACE") {
 		t.Errorf("live --help: exit %d, %q", code, out.String())
+	}
+}
+
+// TestLiveOutputBytes pins what `finwave live` writes on stdout, byte for
+// byte, when the filter lets nothing through: the live counters (the
+// "type":"live" object, or the kernel line), then the summary.
+func TestLiveOutputBytes(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("live capture needs root (AF_PACKET)")
+	}
+	const (
+		jsonLines = `{"type":"live","interface":"lo","kernel_packets":0,"kernel_drops":0,"kernel_queue_freezes":0,"kernel_stats_error":null,"flows_idle":0,"flows_evicted":0}` + "\n" +
+			`{"type":"summary","finwave":1,"file":"live:lo","profile":"linux","frames":0,"tcp_segments":0,"skipped":{},"read_error":null,"first_time":null,"last_time":null,"duration":0,` +
+			`"summary":{"flows":0,"listed":0,"evicted":0,"patterns":{"fin-then-reset":0,"four-way":0,"half-open":0,"open":0,"refused":0,"reset":0,"simultaneous":0,"three-way":0,"unanswered":0},` +
+			`"anomalies":{},"closers":{"both":0,"client":0,"none":0,"server":0},"top_endpoints":[],"endpoints_untracked":0}}` + "\n"
+		text = "kernel: 0 packets passed the filter, 0 dropped\n" +
+			"capture live:lo · 0 frames · 0 TCP flows · profile linux · 0 frames skipped\n\nno TCP flows\n"
+	)
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{{[]string{"--json"}, jsonLines}, {nil, text}} {
+		args := append([]string{"live", "-i", "lo", "--duration", "200ms", "--status", "never"}, c.flags...)
+		args = append(args, "port 9 and not port 9") // matches nothing
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), args, nil, &out, &errb); code != exitOK {
+			t.Fatalf("%q: exit %d: %s", args, code, errb.String())
+		}
+		if out.String() != c.want {
+			t.Errorf("%q wrote\n%q\nwant\n%q", args, out.String(), c.want)
+		}
+	}
+}
+
+// TestLiveWriteError: a -w file that cannot be created stops finwave live
+// before it captures, naming the file and why.
+func TestLiveWriteError(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("live capture needs root (AF_PACKET)")
+	}
+	path := filepath.Join(t.TempDir(), "missing", "x.pcap")
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"live", "-i", "lo", "--duration", "100ms", "--status", "never", "-w", path}, nil, &out, &errb)
+	want := "finwave: live: -w: capture " + path + ": open " + path + ": no such file or directory\n"
+	if code != exitUsage || errb.String() != want || out.Len() != 0 {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit %d, nothing on stdout, stderr %q", code, out.String(), errb.String(), exitUsage, want)
 	}
 }

@@ -259,23 +259,75 @@ func TestParseArgs(t *testing.T) {
 	}
 }
 
-// TestInterruptReportsWhatWasRead: a cancelled context (SIGINT) still
-// flushes the flows and writes the report; the exit status stays that of
-// the findings.
+// interruptedStdin is a pipe from a capture that is still running: it
+// gives b, and when asked for more, the user presses Ctrl-C (cancel) while
+// the read waits for packets that never come (until the test ends).
+type interruptedStdin struct {
+	b       []byte
+	cancel  context.CancelFunc
+	release chan struct{}
+}
+
+func (r *interruptedStdin) Read(p []byte) (int, error) {
+	if len(r.b) > 0 {
+		n := copy(p, r.b)
+		r.b = r.b[n:]
+		return n, nil
+	}
+	r.cancel()
+	<-r.release
+	return 0, io.EOF
+}
+
+// TestInterruptReportsWhatWasRead: SIGINT while finwave waits for more of
+// a capture on stdin, after six frames (a connection through the client's
+// first FIN): the flow read so far is flushed, cut off by the end of the
+// capture, and reported in one complete JSON document; the exit status
+// stays that of the findings, the next file is not started, and stderr
+// says what was reported. With one analyzer and with -j 2.
 func TestInterruptReportsWhatWasRead(t *testing.T) {
-	path := writeFile(t, t.TempDir(), "r.pcap", pcapBytes(t, fourWayWithFINRetransmission))
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	var o, e bytes.Buffer
-	code := run(ctx, []string{"--json", path, path}, nil, &o, &e)
-	if code != exitOK {
-		t.Errorf("exit %d", code)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(o.Bytes(), &doc); err != nil {
-		t.Fatalf("want exactly one valid JSON document (the second file is not started): %v\n%s", err, o.String())
-	}
-	if !strings.Contains(e.String(), "interrupted") {
-		t.Errorf("stderr %q", e.String())
+	next := writeFile(t, t.TempDir(), "next.pcap", pcapBytes(t, fourWayWithFINRetransmission))
+	for _, jobs := range []string{"1", "2"} {
+		t.Run("j"+jobs, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			stdin := &interruptedStdin{b: pcapBytes(t, fourWayWithFINRetransmission[:6]), cancel: cancel, release: make(chan struct{})}
+			defer close(stdin.release)
+			var o, e bytes.Buffer
+			code := run(ctx, []string{"--json", "-j", jobs, "-", next}, stdin, &o, &e)
+			if code != exitOK {
+				t.Errorf("exit %d, want %d: %s", code, exitOK, e.String())
+			}
+			if ctx.Err() == nil {
+				t.Fatal("finwave never asked for more than the six frames: the interrupt did not happen")
+			}
+			var doc struct {
+				File   string `json:"file"`
+				Frames int64  `json:"frames"`
+				Flows  []struct {
+					Stream    int64  `json:"stream"`
+					LastFrame int64  `json:"last_frame"`
+					Finish    string `json:"finish"`
+					Segments  []struct {
+						Frame int64 `json:"frame"`
+					} `json:"segments"`
+				} `json:"flows"`
+				Summary struct {
+					Flows int64 `json:"flows"`
+				} `json:"summary"`
+			}
+			if err := json.Unmarshal(o.Bytes(), &doc); err != nil {
+				t.Fatalf("want exactly one valid JSON document (the second file is not started): %v\n%s", err, o.String())
+			}
+			if doc.File != "<stdin>" || doc.Frames != 6 || doc.Summary.Flows != 1 || len(doc.Flows) != 1 {
+				t.Fatalf("file %q, %d frames, %d flows (%d listed); want <stdin>, the 6 frames read and their flow, listed", doc.File, doc.Frames, doc.Summary.Flows, len(doc.Flows))
+			}
+			if f := doc.Flows[0]; f.Stream != 0 || f.LastFrame != 6 || f.Finish != "end-of-capture" || len(f.Segments) == 0 {
+				t.Errorf("flow %+v, want stream 0 through frame 6, finished by the end of the capture", f)
+			}
+			if want := "finwave: interrupted: reported the 6 frames read from <stdin>\n"; e.String() != want {
+				t.Errorf("stderr %q, want %q", e.String(), want)
+			}
+		})
 	}
 }
