@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"finwave/flow/toolverdict"
+	"finwave/internal/toolverdict"
 )
 
 // corpusDir holds tcpdump's test captures (many malformed on purpose).

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"finwave/flow/toolverdict"
+	"finwave/internal/toolverdict"
 )
 
 // TestCorpusMatchesTshark compares, frame by frame, what finwave and tshark

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"finwave/flow/toolverdict"
+	"finwave/internal/toolverdict"
 )
 
 // step is one segment of a scenario: on 4-tuple tuple, sent by A (fromB

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"finwave/flow/toolverdict"
+	"finwave/internal/toolverdict"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"

@@ -2,14 +2,13 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+	"finwave/internal/toolverdict"
+)
 
 // TestFixtureGoldens pins what users see for every kernel-made fixture:
 // the text report of every flow (ladders, labels, explanations, anomaly
@@ -48,7 +47,7 @@ func TestFixtureGoldens(t *testing.T) {
 func fixtureGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
 	name := filepath.Base(path)
-	if *update {
+	if toolverdict.Updating() { // go test -update: the one flag for testdata
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}

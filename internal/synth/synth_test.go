@@ -18,7 +18,7 @@ import (
 	"finwave/analyzer"
 	"finwave/capture"
 	"finwave/flow"
-	"finwave/flow/toolverdict"
+	"finwave/internal/toolverdict"
 	"finwave/pipeline"
 )
 
