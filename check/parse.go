@@ -214,7 +214,7 @@ func parseRule(f []string) (Rule, error) {
 		}
 		l, ok := parseLabel(f[4])
 		if !ok {
-			return r, fmt.Errorf("unknown label %q (want none or one of: %s)", f[4], strings.Join(labelNames(), ", "))
+			return r, fmt.Errorf("unknown label %q (want none or one of: %s)", f[4], strings.Join(names(analyzer.Labels()), ", "))
 		}
 		r.value = labelString(l)
 		return r, nil
@@ -402,12 +402,12 @@ func canonicalValue(f Field, v string) (string, error) {
 		if p, ok := analyzer.ParsePattern(v); ok {
 			return p.String(), nil
 		}
-		return "", bad(patternNames())
+		return "", bad(names(analyzer.Patterns()))
 	case FieldClientState, FieldServerState:
 		if st, ok := analyzer.ParseState(v); ok {
 			return st.String(), nil
 		}
-		return "", bad(stateNames())
+		return "", bad(names(analyzer.States()))
 	case FieldZeekConnState:
 		if slices.Contains(zeekStates, v) {
 			return v, nil
@@ -436,25 +436,14 @@ func enumValue(v string, n int, name func(int) string, bad func([]string) error)
 	return "", bad(all)
 }
 
-// patternNames lists the patterns for error messages. PatternUnanswered is
-// the last Pattern constant (analyzer/types.go).
-func patternNames() []string {
-	var out []string
-	for p := analyzer.PatternOpen; p <= analyzer.PatternUnanswered; p++ {
-		out = append(out, p.String())
+// names spells the members of an enumeration (analyzer.Patterns(),
+// analyzer.States(), ...), for error messages.
+func names[E fmt.Stringer](members []E) []string {
+	out := make([]string, len(members))
+	for i, m := range members {
+		out[i] = m.String()
 	}
 	return out
-}
-
-func stateNames() []string {
-	var out []string
-	for i := 0; ; i++ {
-		s := analyzer.State(i).String()
-		if s == "INVALID" {
-			return out
-		}
-		out = append(out, s)
-	}
 }
 
 // labelString is the label as JSON spells it, "none" for an unlabelled
@@ -466,30 +455,11 @@ func labelString(l analyzer.Label) string {
 	return l.String()
 }
 
-func labelNames() []string {
-	var out []string
-	for i := 1; ; i++ {
-		s := analyzer.Label(i).String()
-		if s == "invalid" {
-			return out
-		}
-		out = append(out, s)
-	}
-}
-
 func parseLabel(s string) (analyzer.Label, bool) {
 	if s == "none" {
 		return analyzer.NoLabel, true
 	}
-	for i := 1; ; i++ {
-		n := analyzer.Label(i).String()
-		if n == "invalid" {
-			return 0, false
-		}
-		if n == s {
-			return analyzer.Label(i), true
-		}
-	}
+	return analyzer.ParseLabel(s)
 }
 
 func kindSetString(ks []analyzer.Kind) string {

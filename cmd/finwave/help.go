@@ -87,46 +87,23 @@ func writeKinds(b *strings.Builder) {
 	}
 }
 
-// labelMeaning is the one-line meaning of each segment label. The analyzer
-// has Kind.Describe but nothing for labels yet, so the table lives here;
-// TestLabelTableComplete keeps it in step with analyzer.Label.
-var labelMeaning = map[analyzer.Label]string{
-	analyzer.Wave1:             "first FIN of the close (the active closer)",
-	analyzer.Wave2:             "ACK of the first FIN, sent alone",
-	analyzer.Wave3:             "the passive closer's FIN",
-	analyzer.Wave23:            "ACK of the first FIN and the passive closer's FIN in one segment",
-	analyzer.Wave4:             "final ACK of the last FIN",
-	analyzer.FINRetransmission: "a FIN sent again",
-	analyzer.TimeWaitACK:       "TIME_WAIT re-ACK of a retransmitted FIN",
-	analyzer.RST:               "a reset",
-	analyzer.ChallengeACK:      "RFC 5961 challenge ACK answering an inexact RST or a SYN",
-	analyzer.KeepAlive:         "keep-alive probe (seq = snd.nxt-1)",
-	analyzer.SYNLabel:          "connection request",
-	analyzer.SYNACKLabel:       "connection request accepted",
-	analyzer.DataAfterClose:    "data sent by or toward a side after it closed",
-	analyzer.FINACKRepeat:      "another ACK of a FIN already acknowledged (not TIME_WAIT)",
-}
-
-// labels lists the labels in declaration order.
-func labels() []analyzer.Label {
-	var out []analyzer.Label
-	for l := analyzer.Label(1); l.String() != "invalid"; l++ {
-		out = append(out, l)
-	}
-	return out
-}
-
 func writeKindsHelp(w io.Writer) {
 	var b strings.Builder
 	b.WriteString("Anomaly kinds (JSON \"kind\"; --only, --fail-on, check rules):\n")
-	writeKinds(&b)
-	b.WriteString("\nSegment labels (JSON \"label\"; check frame rules):\n")
-	for _, l := range labels() {
-		fmt.Fprintf(&b, "  %-28s %s\n", l.String(), labelMeaning[l])
+	for _, k := range analyzer.Kinds() {
+		fmt.Fprintf(&b, "  %-28s %s\n", k.String(), k.Describe())
+		fmt.Fprintf(&b, "  %-28s %s · check: %s\n", "", k.Severity(), k.Check())
+		if cs := k.Counters(); len(cs) > 0 {
+			fmt.Fprintf(&b, "  %-28s nstat (Linux %s): %s\n", "", analyzer.LinuxVersion, strings.Join(cs, ", "))
+		}
 	}
-	b.WriteString("\nTeardown patterns (JSON \"pattern\"):\n")
-	for p := analyzer.PatternOpen; p <= analyzer.PatternUnanswered; p++ {
-		fmt.Fprintf(&b, "  %s\n", p.String())
+	b.WriteString("\nSegment labels (JSON \"label\"; check frame rules):\n")
+	for _, l := range analyzer.Labels() {
+		fmt.Fprintf(&b, "  %-28s %s\n", l.String(), l.Meaning())
+	}
+	b.WriteString("\nTeardown patterns (JSON \"pattern\"; check pattern rules):\n")
+	for _, p := range analyzer.Patterns() {
+		fmt.Fprintf(&b, "  %-28s %s\n", p.String(), p.Meaning())
 	}
 	io.WriteString(w, b.String())
 }

@@ -209,7 +209,7 @@ func TestHelp(t *testing.T) {
 	if code != exitOK {
 		t.Errorf("help kinds: exit %d", code)
 	}
-	for _, l := range labels() {
+	for _, l := range analyzer.Labels() {
 		if !strings.Contains(out, "  "+l.String()+" ") {
 			t.Errorf("help kinds lacks label %s", l)
 		}
@@ -236,14 +236,6 @@ func TestHelpListsEveryFlag(t *testing.T) {
 			t.Errorf("help lacks --%s", fl.Name)
 		}
 	})
-}
-
-func TestLabelTableComplete(t *testing.T) {
-	for _, l := range labels() {
-		if labelMeaning[l] == "" {
-			t.Errorf("label %s has no meaning in labelMeaning", l)
-		}
-	}
 }
 
 func TestParseArgs(t *testing.T) {
