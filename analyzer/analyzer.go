@@ -24,7 +24,7 @@ type Analyzer struct {
 	emit  func(*Teardown)
 	table *flow.Table
 	free  []*conn // recycled per-flow state
-	tombs tombstones
+	timeWaits timeWaits
 	stats Stats
 }
 
@@ -45,7 +45,7 @@ func New(cfg Config, emit func(*Teardown)) *Analyzer {
 		cfg.MaxFlows = def.MaxFlows
 	}
 	a := &Analyzer{cfg: cfg, emit: emit}
-	a.tombs.init(cfg.MaxFlows)
+	a.timeWaits.init(cfg.MaxFlows)
 	a.table = flow.NewTable(flow.TableConfig{
 		IdleTimeout: cfg.IdleTimeout,
 		MaxFlows:    cfg.MaxFlows,
@@ -156,7 +156,7 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 		k.estab = true
 	}
 	if seg.Flags&(flow.SYN|flow.ACK) == flow.SYN {
-		if tw, ok := a.tombs.lookup(flow.Key{Src: seg.Src, Dst: seg.Dst}, seg.Time); ok {
+		if tw, ok := a.timeWaits.lookup(flow.Key{Src: seg.Src, Dst: seg.Dst}, seg.Time); ok {
 			side := Server
 			if tw.addr == k.client {
 				side = Client
@@ -179,7 +179,7 @@ func (a *Analyzer) onFinish(c *flow.Conn, why flow.Finish, now time.Time) {
 	// Remember TIME_WAIT endpoints, for SYNs that reuse the 4-tuple.
 	for _, s := range [...]Side{Client, Server} {
 		if es := t.End(s); es.State == TimeWait && es.Until.After(now) {
-			a.tombs.add(flow.Key{Src: t.Client, Dst: t.Server}, tomb{addr: t.Endpoint(s), until: es.Until}, now)
+			a.timeWaits.add(flow.Key{Src: t.Client, Dst: t.Server}, timeWait{addr: t.Endpoint(s), until: es.Until}, now)
 		}
 	}
 	if why == flow.FinishReused {

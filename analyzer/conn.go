@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"finwave/flow"
+	"finwave/internal/zeek"
 )
 
 // maxChanges bounds the state changes recorded per flow (a RST storm or a
@@ -181,7 +182,7 @@ type conn struct {
 	synSegs  [2]synSeg // first SYN and first SYN-ACK, kept aside
 	haveSyn  [2]bool
 	sent     [2]DirStats
-	zeek     ZeekConn
+	zeek     zeek.Conn
 	firstFIN Side
 	anyFIN   bool
 	firstRST int64

@@ -19,7 +19,7 @@
 // reused: conns from a free list, Teardowns through Recycle, which the
 // caller of the emit callback invokes once it has rendered a Teardown. A
 // connection from SYN to recycled Teardown then allocates nothing
-// (TestRecycle_allocsPerFlow). TIME_WAIT records (tombstone.go) are kept
+// (TestRecycle_allocsPerFlow). TIME_WAIT records (timewaits.go) are kept
 // for one TIME_WAIT period in a pointer-free ring.
 //
 // Rules cite the Linux function they model: tcp_close, tcp_close_state,

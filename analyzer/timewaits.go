@@ -8,14 +8,14 @@ import (
 	"finwave/internal/probe"
 )
 
-// tomb remembers that an endpoint of a finished flow was in TIME_WAIT, so a
+// timeWait remembers that an endpoint of a finished flow was in TIME_WAIT, so a
 // SYN reusing the 4-tuple later can be recognised (syn-in-time-wait).
-type tomb struct {
+type timeWait struct {
 	addr  flow.Endpoint // the endpoint in TIME_WAIT
 	until time.Time     // when its TIME_WAIT ends
 }
 
-// tombstones is a bounded set of TIME_WAIT 4-tuples, keyed by the
+// timeWaits is a bounded set of TIME_WAIT 4-tuples, keyed by the
 // client→server key; expired entries are dropped as new ones come in, so it
 // holds at most the TIME_WAITs of the last TIME_WAIT period (and never more
 // than max). Like the kernel's TIME_WAIT sockets, it grows with the close
@@ -31,7 +31,7 @@ type tomb struct {
 // nearly increasing order, so add pops expired records from the front of
 // each ring instead of sweeping (constant time per record). A record whose
 // until is not in order only lives longer; lookup checks until anyway.
-type tombstones struct {
+type timeWaits struct {
 	v4  twTable[tw4Key]
 	v6  twTable[tw6Key]
 	max int
@@ -51,20 +51,20 @@ type tw6Key struct {
 	sport, dport uint16
 }
 
-// twVal is a tomb in a pointer-free form: the endpoint in TIME_WAIT is the
+// twVal is a timeWait in a pointer-free form: the endpoint in TIME_WAIT is the
 // key's source or destination, until is UnixNano.
 type twVal struct {
 	until int64
 	srcTW bool
 }
 
-func (t *tombstones) init(max int) {
+func (t *timeWaits) init(max int) {
 	t.v4.init()
 	t.v6.init()
 	t.max = max
 }
 
-func (t *tombstones) add(k flow.Key, v tomb, now time.Time) {
+func (t *timeWaits) add(k flow.Key, v timeWait, now time.Time) {
 	nowNS := now.UnixNano()
 	t.v4.expire(nowNS)
 	t.v6.expire(nowNS)
@@ -80,7 +80,7 @@ func (t *tombstones) add(k flow.Key, v tomb, now time.Time) {
 }
 
 // lookup finds a live TIME_WAIT on the 4-tuple of k, in either direction.
-func (t *tombstones) lookup(k flow.Key, now time.Time) (tomb, bool) {
+func (t *timeWaits) lookup(k flow.Key, now time.Time) (timeWait, bool) {
 	nowNS := now.UnixNano()
 	for _, key := range [...]flow.Key{k, k.Reverse()} {
 		var v twVal
@@ -95,10 +95,10 @@ func (t *tombstones) lookup(k flow.Key, now time.Time) (tomb, bool) {
 			if v.srcTW {
 				addr = key.Src
 			}
-			return tomb{addr: addr, until: time.Unix(0, v.until).In(now.Location())}, true
+			return timeWait{addr: addr, until: time.Unix(0, v.until).In(now.Location())}, true
 		}
 	}
-	return tomb{}, false
+	return timeWait{}, false
 }
 
 func to4(k flow.Key) (tw4Key, bool) {

@@ -1,4 +1,4 @@
-package analyzer
+package zeek
 
 import "finwave/flow"
 
@@ -32,37 +32,37 @@ import "finwave/flow"
 // Endpoint states of Zeek's TCP analyzer (TCP_Endpoint.h, enum EndpointState).
 // The script layer names them TCP_INACTIVE, TCP_SYN_SENT, ...
 const (
-	zeekInactive uint8 = iota
-	zeekSynSent
-	zeekSynAckSent
-	zeekPartial
-	zeekEstablished
-	zeekClosed
-	zeekReset
+	stInactive uint8 = iota
+	stSynSent
+	stSynAckSent
+	stPartial
+	stEstablished
+	stClosed
+	stReset
 )
 
-// zeekTooLargeSeqDelta is TOO_LARGE_SEQ_DELTA of TCPSessionAdapter.cc.
-const zeekTooLargeSeqDelta = 1048576
+// tooLargeSeqDelta is TOO_LARGE_SEQ_DELTA of TCPSessionAdapter.cc.
+const tooLargeSeqDelta = 1048576
 
 // History mask bits (TCP_Endpoint::HistoryMasks); the responder's bits are
 // shifted left by 16 (TCP_Endpoint::CheckHistory).
 const (
-	zeekHistSYN    uint32 = 0x1
-	zeekHistFIN    uint32 = 0x2
-	zeekHistRST    uint32 = 0x4
-	zeekHistFINRST uint32 = 0x8
-	zeekHistData   uint32 = 0x10
-	zeekHistACK    uint32 = 0x20
-	zeekHistMulti  uint32 = 0x40
+	histSYN    uint32 = 0x1
+	histFIN    uint32 = 0x2
+	histRST    uint32 = 0x4
+	histFINRST uint32 = 0x8
+	histData   uint32 = 0x10
+	histACK    uint32 = 0x20
+	histMulti  uint32 = 0x40
 )
 
-// zeekHistoryCap bounds the stored history. Letters past it are counted in
-// ZeekConn.lost and make History return "" rather than a wrong string.
-const zeekHistoryCap = 48
+// historyCap bounds the stored history. Letters past it are counted in
+// Conn.lost and make History return "" rather than a wrong string.
+const historyCap = 48
 
-// zeekEndpoint is Zeek's TCP_Endpoint reduced to what conn_state and history
+// endpoint is Zeek's TCP_Endpoint reduced to what conn_state and history
 // depend on.
-type zeekEndpoint struct {
+type endpoint struct {
 	startSeq           int64 // start_seq: int64 in Zeek, set from uint32 values
 	lastSeq, ackSeq    uint32
 	seqWraps, ackWraps uint32
@@ -77,13 +77,13 @@ type zeekEndpoint struct {
 	didClose           bool
 }
 
-// ZeekConn follows one connection the way Zeek's TCP analyzer does. The zero
+// Conn follows one connection the way Zeek's TCP analyzer does. The zero
 // value is ready to use. It holds no pointers and never allocates while
 // observing segments.
-type ZeekConn struct {
-	ep       [2]zeekEndpoint // [0] is A (first sender), [1] is B
+type Conn struct {
+	ep       [2]endpoint // [0] is A (first sender), [1] is B
 	histSeen uint32
-	hist     [zeekHistoryCap]byte
+	hist     [historyCap]byte
 	nhist    uint8
 	lost     uint16 // history letters dropped for lack of room
 	started  bool
@@ -102,7 +102,7 @@ type ZeekConn struct {
 // is not, or when both are, the packet has no SYN and src port < dst port.
 // likely_server_ports depends on the scripts Zeek loads (every protocol
 // analyzer adds its well-known ports), so the caller decides membership.
-func (z *ZeekConn) SetPorts(aPort, bPort uint16, aLikely, bLikely bool) {
+func (z *Conn) SetPorts(aPort, bPort uint16, aLikely, bLikely bool) {
 	z.portsSet = true
 	z.aPort, z.bPort = aPort, bPort
 	z.aLikely, z.bLikely = aLikely, bLikely
@@ -111,18 +111,18 @@ func (z *ZeekConn) SetPorts(aPort, bPort uint16, aLikely, bLikely bool) {
 // OrigIsA reports whether Zeek's originator is the first sender A (after any
 // flip: the port heuristic on the first packet or a SYN-ACK seen before its
 // SYN).
-func (z *ZeekConn) OrigIsA() bool { return !z.flipped }
+func (z *Conn) OrigIsA() bool { return !z.flipped }
 
 // Observe feeds one segment sent by A (fromA) or B. payloadLen is the TCP
 // payload length from the IP header, as flow.Segment.Len. The advertised
 // window is taken as non-zero; use ObserveSegment to have zero windows
 // ('W') recorded.
-func (z *ZeekConn) Observe(fromA bool, flags flow.Flags, payloadLen uint32, seq, ack flow.Seq) {
+func (z *Conn) Observe(fromA bool, flags flow.Flags, payloadLen uint32, seq, ack flow.Seq) {
 	z.observe(fromA, flags, payloadLen, uint32(seq), uint32(ack), 1)
 }
 
 // ObserveSegment is Observe taking the fields from s, including its window.
-func (z *ZeekConn) ObserveSegment(fromA bool, s *flow.Segment) {
+func (z *Conn) ObserveSegment(fromA bool, s *flow.Segment) {
 	z.observe(fromA, s.Flags, s.Len, uint32(s.Seq), uint32(s.Ack), s.Window)
 }
 
@@ -130,15 +130,15 @@ func (z *ZeekConn) ObserveSegment(fromA bool, s *flow.Segment) {
 // sequence number, arriving now, as the start of a new connection on the
 // same 4-tuple (TCPSessionAdapter::IsReuse): only SYNs (and SYN-ACKs on a
 // connection whose originator never spoke) qualify. The caller should then
-// finish this ZeekConn and Observe the segment into a fresh one.
-func (z *ZeekConn) Reuse(fromA bool, flags flow.Flags, seq flow.Seq) bool {
+// finish this Conn and Observe the segment into a fresh one.
+func (z *Conn) Reuse(fromA bool, flags flow.Flags, seq flow.Seq) bool {
 	if !z.started || flags&flow.SYN == 0 {
 		return false
 	}
 	orig, resp := z.origResp()
 	connOrig := orig
 	if flags&flow.ACK != 0 {
-		if orig.state != zeekInactive {
+		if orig.state != stInactive {
 			return false // not a half connection
 		}
 		connOrig = resp
@@ -148,22 +148,22 @@ func (z *ZeekConn) Reuse(fromA bool, flags flow.Flags, seq flow.Seq) bool {
 		if base == uint32(connOrig.startSeq) {
 			return false
 		}
-		if flags&flow.ACK == 0 && connOrig.state == zeekSynAckSent &&
-			resp.state == zeekInactive && base == uint32(resp.startSeq) {
+		if flags&flow.ACK == 0 && connOrig.state == stSynAckSent &&
+			resp.state == stInactive && base == uint32(resp.startSeq) {
 			return false // SYN and SYN-ACK seen in swapped order
 		}
 	}
 	return true
 }
 
-func (z *ZeekConn) origResp() (orig, resp *zeekEndpoint) {
+func (z *Conn) origResp() (orig, resp *endpoint) {
 	if z.flipped {
 		return &z.ep[1], &z.ep[0]
 	}
 	return &z.ep[0], &z.ep[1]
 }
 
-func (z *ZeekConn) addHistory(c byte) {
+func (z *Conn) addHistory(c byte) {
 	if int(z.nhist) < len(z.hist) {
 		z.hist[z.nhist] = c
 		z.nhist++
@@ -177,7 +177,7 @@ func (z *ZeekConn) addHistory(c byte) {
 // checkHistory is Connection::CheckHistory via TCP_Endpoint::CheckHistory:
 // it adds the letter the first time the (side-shifted) mask is seen and
 // reports whether it had been seen before.
-func (z *ZeekConn) checkHistory(e *zeekEndpoint, mask uint32, code byte) bool {
+func (z *Conn) checkHistory(e *endpoint, mask uint32, code byte) bool {
 	if !e.isOrig {
 		mask <<= 16
 		code = lower(code)
@@ -190,7 +190,7 @@ func (z *ZeekConn) checkHistory(e *zeekEndpoint, mask uint32, code byte) bool {
 	return true
 }
 
-func (z *ZeekConn) addEndpointHistory(e *zeekEndpoint, code byte) {
+func (z *Conn) addEndpointHistory(e *endpoint, code byte) {
 	if !e.isOrig {
 		code = lower(code)
 	}
@@ -199,7 +199,7 @@ func (z *ZeekConn) addEndpointHistory(e *zeekEndpoint, code byte) {
 
 // scaled is Connection::ScaledHistoryEntry with base 10: the letter is added
 // at the 1st, 10th, 100th ... occurrence.
-func (z *ZeekConn) scaled(e *zeekEndpoint, code byte, cnt, thr *uint32) {
+func (z *Conn) scaled(e *endpoint, code byte, cnt, thr *uint32) {
 	if *thr == 0 {
 		*thr = 1 // TCP_Endpoint constructor: thresholds start at 1
 	}
@@ -222,46 +222,46 @@ func lower(c byte) byte {
 }
 
 // flipRoles is Connection::FlipRoles + TCPSessionAdapter::FlipRoles.
-func (z *ZeekConn) flipRoles() {
+func (z *Conn) flipRoles() {
 	z.flipped = !z.flipped
 	z.ep[0].isOrig = !z.ep[0].isOrig
 	z.ep[1].isOrig = !z.ep[1].isOrig
 	z.addHistory('^')
 }
 
-func (e *zeekEndpoint) setState(s uint8) {
+func (e *endpoint) setState(s uint8) {
 	if s != e.state {
 		e.prevState = e.state
 		e.state = s
 	}
 }
 
-func (e *zeekEndpoint) initSeqs(start int64, ack, last uint32) {
+func (e *endpoint) initSeqs(start int64, ack, last uint32) {
 	e.startSeq = start
 	e.ackSeq = ack
 	e.lastSeq = last
 }
 
-func (e *zeekEndpoint) updateLastSeq(s uint32) {
+func (e *endpoint) updateLastSeq(s uint32) {
 	if s < e.lastSeq {
 		e.seqWraps++
 	}
 	e.lastSeq = s
 }
 
-func (e *zeekEndpoint) updateAckSeq(s uint32) {
+func (e *endpoint) updateAckSeq(s uint32) {
 	if s < e.ackSeq {
 		e.ackWraps++
 	}
 	e.ackSeq = s
 }
 
-func zeekSeqDelta(a, b uint32) int32 { return int32(a - b) }
+func seqDelta(a, b uint32) int32 { return int32(a - b) }
 
 // relSeq is get_relative_seq: cur relative to the endpoint's start, using
 // last/wraps to detect wrap-around; underflow when cur precedes the start.
-func (e *zeekEndpoint) relSeq(cur, last, wraps uint32) (rel uint64, underflow bool) {
-	delta := zeekSeqDelta(cur, last)
+func (e *endpoint) relSeq(cur, last, wraps uint32) (rel uint64, underflow bool) {
+	delta := seqDelta(cur, last)
 	if delta < 0 {
 		if wraps != 0 && cur > last {
 			wraps--
@@ -272,16 +272,16 @@ func (e *zeekEndpoint) relSeq(cur, last, wraps uint32) (rel uint64, underflow bo
 		}
 	}
 	if wraps == 0 {
-		d := zeekSeqDelta(cur, uint32(e.startSeq))
+		d := seqDelta(cur, uint32(e.startSeq))
 		return uint64(int64(d)), d < 0
 	}
 	return uint64(wraps)<<32 + uint64(cur) - uint64(e.startSeq), false
 }
 
 // size is TCP_Endpoint::Size: payload octets sent, from sequence numbers.
-func (e *zeekEndpoint) size(peer *zeekEndpoint) uint64 {
-	if e.prevState == zeekSynSent && e.state == zeekReset &&
-		peer.state == zeekInactive && !e.noDataAcked() {
+func (e *endpoint) size(peer *endpoint) uint64 {
+	if e.prevState == stSynSent && e.state == stReset &&
+		peer.state == stInactive && !e.noDataAcked() {
 		return 0
 	}
 	last := uint64(e.seqWraps)<<32 + uint64(e.lastSeq)
@@ -301,7 +301,7 @@ func (e *zeekEndpoint) size(peer *zeekEndpoint) uint64 {
 	return sz
 }
 
-func (e *zeekEndpoint) noDataAcked() bool {
+func (e *endpoint) noDataAcked() bool {
 	ack := uint64(e.ackWraps)<<32 + uint64(e.ackSeq)
 	start := uint64(e.startSeq)
 	return ack == start || ack == start+1
@@ -310,7 +310,7 @@ func (e *zeekEndpoint) noDataAcked() bool {
 // observe is TCPSessionAdapter::Process (plus the connection creation in
 // TCPAnalyzer::WantConnection for the first packet), restricted to what
 // changes endpoint states and history.
-func (z *ZeekConn) observe(fromA bool, flags flow.Flags, plen uint32, base, ackSeq uint32, window uint16) {
+func (z *Conn) observe(fromA bool, flags flow.Flags, plen uint32, base, ackSeq uint32, window uint16) {
 	if !z.started {
 		z.started = true
 		z.ep[0].isOrig = true
@@ -332,7 +332,7 @@ func (z *ZeekConn) observe(fromA bool, flags flow.Flags, plen uint32, base, ackS
 		}
 	}
 
-	var e, p *zeekEndpoint
+	var e, p *endpoint
 	if fromA {
 		e, p = &z.ep[0], &z.ep[1]
 	} else {
@@ -358,7 +358,7 @@ func (z *ZeekConn) observe(fromA bool, flags flow.Flags, plen uint32, base, ackS
 
 	// init_endpoint
 	switch e.state {
-	case zeekInactive:
+	case stInactive:
 		if syn {
 			e.initSeqs(int64(base), base, onePast)
 		} else {
@@ -366,16 +366,16 @@ func (z *ZeekConn) observe(fromA bool, flags flow.Flags, plen uint32, base, ackS
 			// but do not mark the first packet a duplicate.
 			e.initSeqs(int64(base-1), base-1, base)
 		}
-	case zeekSynSent, zeekSynAckSent:
+	case stSynSent, stSynAckSent:
 		if syn && base != uint32(e.startSeq) {
 			e.initSeqs(int64(base), base, onePast)
 		}
-	case zeekEstablished, zeekPartial:
+	case stEstablished, stPartial:
 		if syn {
 			e.initSeqs(int64(base), base, onePast)
 		}
-	case zeekReset:
-		if syn && e.prevState == zeekInactive {
+	case stReset:
+		if syn && e.prevState == stInactive {
 			e.initSeqs(int64(base), base, onePast)
 		}
 	}
@@ -384,7 +384,7 @@ func (z *ZeekConn) observe(fromA bool, flags flow.Flags, plen uint32, base, ackS
 	z.updateHistory(e, syn, fin, rst, ackf, rel, length)
 
 	// update_window: only the zero-window history entry matters here.
-	if window == 0 && !rst && p.state != zeekClosed && e.state != zeekReset {
+	if window == 0 && !rst && p.state != stClosed && e.state != stReset {
 		z.scaled(e, 'W', &e.win0Cnt, &e.win0Thr)
 	}
 
@@ -393,13 +393,13 @@ func (z *ZeekConn) observe(fromA bool, flags flow.Flags, plen uint32, base, ackS
 	}
 
 	if ackf {
-		if p.state == zeekInactive {
+		if p.state == stInactive {
 			// init_peer: number the peer as if its SYN was ack-1.
 			p.initSeqs(int64(ackSeq-1), ackSeq-1, ackSeq-1)
 		} else if _, under := p.relSeq(ackSeq, p.ackSeq, p.ackWraps); !under && !rst {
 			// update_ack_seq; acks in RSTs are not trusted.
-			d := zeekSeqDelta(ackSeq, p.ackSeq)
-			if ackSeq == 0 && d > zeekTooLargeSeqDelta {
+			d := seqDelta(ackSeq, p.ackSeq)
+			if ackSeq == 0 && d > tooLargeSeqDelta {
 				// a broken ack, not a wrap landing on 0
 			} else if d > 0 {
 				p.updateAckSeq(ackSeq)
@@ -418,7 +418,7 @@ func (z *ZeekConn) observe(fromA bool, flags flow.Flags, plen uint32, base, ackS
 }
 
 // updateHistory is update_history of TCPSessionAdapter.cc.
-func (z *ZeekConn) updateHistory(e *zeekEndpoint, syn, fin, rst, ack bool, rel uint64, length int64) {
+func (z *Conn) updateHistory(e *endpoint, syn, fin, rst, ack bool, rel uint64, length int64) {
 	bits := 0
 	for _, b := range [3]bool{syn, fin, rst} {
 		if b {
@@ -428,9 +428,9 @@ func (z *ZeekConn) updateHistory(e *zeekEndpoint, syn, fin, rst, ack bool, rel u
 	switch {
 	case bits > 1:
 		if fin && rst {
-			z.checkHistory(e, zeekHistFINRST, 'I')
+			z.checkHistory(e, histFINRST, 'I')
 		} else {
-			z.checkHistory(e, zeekHistMulti, 'Q')
+			z.checkHistory(e, histMulti, 'Q')
 		}
 	case bits == 1:
 		if syn {
@@ -438,7 +438,7 @@ func (z *ZeekConn) updateHistory(e *zeekEndpoint, syn, fin, rst, ack bool, rel u
 			if ack {
 				code = 'H'
 			}
-			if z.checkHistory(e, zeekHistSYN, code) && rel != e.histLastSYN {
+			if z.checkHistory(e, histSYN, code) && rel != e.histLastSYN {
 				z.addEndpointHistory(e, code)
 			}
 			e.histLastSYN = rel
@@ -446,39 +446,39 @@ func (z *ZeekConn) updateHistory(e *zeekEndpoint, syn, fin, rst, ack bool, rel u
 		if fin {
 			// A FIN's sequence number is the one after its data.
 			end := rel + uint64(length)
-			if z.checkHistory(e, zeekHistFIN, 'F') && end != e.histLastFIN {
+			if z.checkHistory(e, histFIN, 'F') && end != e.histLastFIN {
 				z.addEndpointHistory(e, 'F')
 			}
 			e.histLastFIN = end
 		}
 		if rst {
-			if z.checkHistory(e, zeekHistRST, 'R') && rel != e.histLastRST {
+			if z.checkHistory(e, histRST, 'R') && rel != e.histLastRST {
 				z.addEndpointHistory(e, 'R')
 			}
 			e.histLastRST = rel
 		}
 	default:
 		if length != 0 {
-			z.checkHistory(e, zeekHistData, 'D')
+			z.checkHistory(e, histData, 'D')
 		} else if ack {
-			z.checkHistory(e, zeekHistACK, 'A')
+			z.checkHistory(e, histACK, 'A')
 		}
 	}
 }
 
 // updateLastSeq is update_last_seq: it advances last_seq and records a
 // retransmission ('T') for payload at or below it.
-func (z *ZeekConn) updateLastSeq(e *zeekEndpoint, last uint32, syn, fin, rst bool, length int64) int32 {
-	d := zeekSeqDelta(last, e.lastSeq)
+func (z *Conn) updateLastSeq(e *endpoint, last uint32, syn, fin, rst bool, length int64) int32 {
+	d := seqDelta(last, e.lastSeq)
 	switch {
-	case (syn || rst) && (d > zeekTooLargeSeqDelta || d < -zeekTooLargeSeqDelta):
+	case (syn || rst) && (d > tooLargeSeqDelta || d < -tooLargeSeqDelta):
 		// implausible jump in a SYN or RST: ignore
 	case fin && e.lastSeq == uint32(e.startSeq)+1:
 		// Only the SYN seen so far (a >2 GB connection): trust the
 		// FIN even if it seems to go backwards. Both sides of the
 		// comparison are uint32 in Zeek (StartSeq() truncates).
 		e.updateLastSeq(last)
-	case e.state == zeekReset:
+	case e.state == stReset:
 		// no trust in sequence numbers after a RST
 	case d > 0:
 		e.updateLastSeq(last)
@@ -490,94 +490,94 @@ func (z *ZeekConn) updateLastSeq(e *zeekEndpoint, last uint32, syn, fin, rst boo
 
 // updateStateMachine is TCPSessionAdapter::UpdateStateMachine; it returns
 // do_close.
-func (z *ZeekConn) updateStateMachine(e, p *zeekEndpoint, base, ackSeq uint32, length int64, deltaLast int32,
+func (z *Conn) updateStateMachine(e, p *endpoint, base, ackSeq uint32, length int64, deltaLast int32,
 	isOrig, syn, fin, rst, ack bool) bool {
 	switch e.state {
-	case zeekInactive:
+	case stInactive:
 		return z.updateInactive(e, p, base, ackSeq, length, isOrig, syn, fin, rst, ack)
-	case zeekSynSent, zeekSynAckSent:
+	case stSynSent, stSynAckSent:
 		doClose := false
 		if fin {
-			e.setState(zeekClosed)
+			e.setState(stClosed)
 			doClose = true
 		}
 		if rst {
-			e.setState(zeekReset)
+			e.setState(stReset)
 			doClose = true
 		}
 		return doClose
-	case zeekEstablished, zeekPartial:
+	case stEstablished, stPartial:
 		doClose := false
-		if syn && e.state == zeekPartial && p.state == zeekInactive && !ack {
-			e.setState(zeekSynSent) // SYN_after_partial
+		if syn && e.state == stPartial && p.state == stInactive && !ack {
+			e.setState(stSynSent) // SYN_after_partial
 		}
 		if fin && !rst {
-			e.setState(zeekClosed)
-			if p.state == zeekReset && p.prevState == zeekClosed {
+			e.setState(stClosed)
+			if p.state == stReset && p.prevState == stClosed {
 				// The peer sent FIN then RST: normal termination.
-				p.setState(zeekClosed)
+				p.setState(stClosed)
 			}
 			doClose = true
 		}
 		if rst {
-			e.setState(zeekReset)
+			e.setState(stReset)
 			doClose = true
 		}
 		return doClose
-	case zeekClosed:
+	case stClosed:
 		// A RST after both FINs leaves the state CLOSED.
-		if rst && p.state != zeekClosed {
-			e.setState(zeekReset)
+		if rst && p.state != stClosed {
+			e.setState(stReset)
 			return !e.didClose
 		}
-	case zeekReset:
+	case stReset:
 		// UpdateResetState only reports weirds.
 	}
 	return false
 }
 
 // updateInactive is TCPSessionAdapter::UpdateInactiveState.
-func (z *ZeekConn) updateInactive(e, p *zeekEndpoint, base, ackSeq uint32, length int64,
+func (z *Conn) updateInactive(e, p *endpoint, base, ackSeq uint32, length int64,
 	isOrig, syn, fin, rst, ack bool) bool {
 	doClose := false
 	if syn {
 		if isOrig {
 			if ack {
-				e.setState(zeekSynAckSent) // connection_originator_SYN_ack
+				e.setState(stSynAckSent) // connection_originator_SYN_ack
 			} else {
-				e.setState(zeekSynSent)
+				e.setState(stSynSent)
 			}
 		} else {
-			if !ack && p.state == zeekSynAckSent && base == uint32(e.startSeq) {
+			if !ack && p.state == stSynAckSent && base == uint32(e.startSeq) {
 				// SYN/SYN-ACK reversal: flip the endpoints and
 				// establish the connection.
 				z.flipRoles()
-				p.setState(zeekEstablished)
+				p.setState(stEstablished)
 			}
-			if p.state == zeekSynSent {
-				p.setState(zeekEstablished)
+			if p.state == stSynSent {
+				p.setState(stEstablished)
 			}
-			e.setState(zeekEstablished)
+			e.setState(stEstablished)
 		}
 	}
 	if fin {
-		e.setState(zeekClosed)
+		e.setState(stClosed)
 		doClose = true
 	}
 	if rst {
-		e.setState(zeekReset)
+		e.setState(stReset)
 		doClose = true
 	}
-	if e.state == zeekInactive { // no control flag changed the state
+	if e.state == stInactive { // no control flag changed the state
 		orig, _ := z.origResp()
 		switch {
-		case !isOrig && length == 0 && orig.state == zeekSynSent:
+		case !isOrig && length == 0 && orig.state == stSynSent:
 			// An ACK of the SYN before the SYN-ACK: not partial.
-		case ack && p.state == zeekEstablished:
+		case ack && p.state == stEstablished:
 			// SYN-ACK seen, SYN missed, now a pure ACK.
-			e.setState(zeekEstablished)
+			e.setState(stEstablished)
 		default:
-			e.setState(zeekPartial)
+			e.setState(stPartial)
 		}
 	}
 	return doClose
@@ -586,55 +586,55 @@ func (z *ZeekConn) updateInactive(e, p *zeekEndpoint, base, ackSeq uint32, lengt
 // ConnState returns Zeek's conn_state for the connection as observed so far
 // (function conn_state in scripts/base/protocols/conn/main.zeek). It is ""
 // before any segment.
-func (z *ZeekConn) ConnState() string {
+func (z *Conn) ConnState() string {
 	if !z.started {
 		return ""
 	}
 	o, r := z.origResp()
 	os, rs := o.state, r.state
-	oInactive := os == zeekInactive || os == zeekPartial
-	rInactive := rs == zeekInactive || rs == zeekPartial
+	oInactive := os == stInactive || os == stPartial
+	rInactive := rs == stInactive || rs == stPartial
 	switch {
-	case rs == zeekReset:
-		if os == zeekSynSent || os == zeekSynAckSent ||
-			(os == zeekReset && o.size(r) == 0 && r.size(o) == 0) {
+	case rs == stReset:
+		if os == stSynSent || os == stSynAckSent ||
+			(os == stReset && o.size(r) == 0 && r.size(o) == 0) {
 			return "REJ"
 		}
 		if oInactive {
 			return "RSTRH"
 		}
 		return "RSTR"
-	case os == zeekReset:
+	case os == stReset:
 		if rInactive {
-			if zeekRSTOS0History(z.hist[:z.nhist]) {
+			if rstos0History(z.hist[:z.nhist]) {
 				return "RSTOS0"
 			}
 			return "OTH"
 		}
 		return "RSTO"
-	case rs == zeekClosed && os == zeekClosed:
+	case rs == stClosed && os == stClosed:
 		return "SF"
-	case os == zeekClosed:
+	case os == stClosed:
 		if rInactive {
 			return "SH"
 		}
 		return "S2"
-	case rs == zeekClosed:
+	case rs == stClosed:
 		if oInactive {
 			return "SHR"
 		}
 		return "S3"
-	case os == zeekSynSent && rs == zeekInactive:
+	case os == stSynSent && rs == stInactive:
 		return "S0"
-	case os == zeekEstablished && rs == zeekEstablished:
+	case os == stEstablished && rs == stEstablished:
 		return "S1"
 	}
 	return "OTH"
 }
 
-// zeekRSTOS0History matches Zeek's /\^?S[^HAFGIQ]*R.*/ against the whole
+// rstos0History matches Zeek's /\^?S[^HAFGIQ]*R.*/ against the whole
 // history (a Zeek pattern == string comparison is anchored at both ends).
-func zeekRSTOS0History(h []byte) bool {
+func rstos0History(h []byte) bool {
 	if len(h) > 0 && h[0] == '^' {
 		h = h[1:]
 	}
@@ -653,31 +653,31 @@ func zeekRSTOS0History(h []byte) bool {
 }
 
 // History returns Zeek's history string for the connection so far, or ""
-// if it could not be kept exactly (more than zeekHistoryCap letters).
+// if it could not be kept exactly (more than historyCap letters).
 // Letters Zeek derives from information Observe does not get ('C', 'G', and
 // 'W' when Observe rather than ObserveSegment is used) are absent.
-func (z *ZeekConn) History() string {
+func (z *Conn) History() string {
 	if z.lost != 0 {
 		return ""
 	}
 	return string(z.hist[:z.nhist])
 }
 
-// ZeekStates returns the originator's and responder's Zeek endpoint state
+// States returns the originator's and responder's Zeek endpoint state
 // names as the script layer spells them (TCP_INACTIVE, TCP_SYN_SENT,
 // TCP_SYN_ACK_SENT, TCP_PARTIAL, TCP_ESTABLISHED, TCP_CLOSED, TCP_RESET).
-func (z *ZeekConn) ZeekStates() (orig, resp string) {
+func (z *Conn) States() (orig, resp string) {
 	o, r := z.origResp()
-	return zeekStateNames[o.state], zeekStateNames[r.state]
+	return stateNames[o.state], stateNames[r.state]
 }
 
-var zeekStateNames = [...]string{"TCP_INACTIVE", "TCP_SYN_SENT", "TCP_SYN_ACK_SENT", "TCP_PARTIAL",
+var stateNames = [...]string{"TCP_INACTIVE", "TCP_SYN_SENT", "TCP_SYN_ACK_SENT", "TCP_PARTIAL",
 	"TCP_ESTABLISHED", "TCP_CLOSED", "TCP_RESET"}
 
-// ZeekSizes returns c$orig$size and c$resp$size as Zeek computes them from
+// Sizes returns c$orig$size and c$resp$size as Zeek computes them from
 // sequence numbers (TCP_Endpoint::Size), the conn.log orig_bytes and
 // resp_bytes.
-func (z *ZeekConn) ZeekSizes() (orig, resp uint64) {
+func (z *Conn) Sizes() (orig, resp uint64) {
 	o, r := z.origResp()
 	return o.size(r), r.size(o)
 }

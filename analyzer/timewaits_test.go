@@ -16,18 +16,18 @@ func ep(s string) flow.Endpoint {
 
 // A TIME_WAIT is found from either direction of its 4-tuple until it
 // ends, for IPv4 and IPv6 alike, and names the endpoint that holds it.
-func TestTombstones_lookupBothFamilies(t *testing.T) {
+func TestTimeWaits_lookupBothFamilies(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	for _, tc := range []struct{ name, client, server string }{
 		{"ipv4", "10.0.0.1:40000", "10.0.0.2:80"},
 		{"ipv6", "[2001:db8::1]:40000", "[2001:db8::2]:80"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var ts tombstones
+			var ts timeWaits
 			ts.init(100)
 			cl, sv := ep(tc.client), ep(tc.server)
 			until := t0.Add(60 * time.Second)
-			ts.add(flow.Key{Src: cl, Dst: sv}, tomb{addr: cl, until: until}, t0)
+			ts.add(flow.Key{Src: cl, Dst: sv}, timeWait{addr: cl, until: until}, t0)
 
 			for _, k := range []flow.Key{{Src: cl, Dst: sv}, {Src: sv, Dst: cl}} {
 				tw, ok := ts.lookup(k, t0.Add(time.Second))
@@ -49,23 +49,23 @@ func TestTombstones_lookupBothFamilies(t *testing.T) {
 
 // Expired TIME_WAITs leave the table as new ones come in, and max bounds
 // the live ones.
-func TestTombstones_expiryAndCap(t *testing.T) {
+func TestTimeWaits_expiryAndCap(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
-	var ts tombstones
+	var ts timeWaits
 	ts.init(10)
 	sv := ep("10.0.0.2:80")
 	for i := range 10 {
 		cl := ep("10.0.0.1:40000")
 		cl.Port = uint16(40000 + i)
-		ts.add(flow.Key{Src: cl, Dst: sv}, tomb{addr: cl, until: t0.Add(time.Second)}, t0)
+		ts.add(flow.Key{Src: cl, Dst: sv}, timeWait{addr: cl, until: t0.Add(time.Second)}, t0)
 	}
 	cl := ep("10.0.0.1:50000")
-	ts.add(flow.Key{Src: cl, Dst: sv}, tomb{addr: cl, until: t0.Add(time.Minute)}, t0)
+	ts.add(flow.Key{Src: cl, Dst: sv}, timeWait{addr: cl, until: t0.Add(time.Minute)}, t0)
 	if _, ok := ts.lookup(flow.Key{Src: cl, Dst: sv}, t0); ok {
 		t.Error("an eleventh TIME_WAIT was kept with max 10")
 	}
 	later := t0.Add(2 * time.Second) // the first ten have ended
-	ts.add(flow.Key{Src: cl, Dst: sv}, tomb{addr: cl, until: later.Add(time.Minute)}, later)
+	ts.add(flow.Key{Src: cl, Dst: sv}, timeWait{addr: cl, until: later.Add(time.Minute)}, later)
 	if n := ts.v4.n + ts.v6.n; n != 1 {
 		t.Errorf("%d TIME_WAITs held, want 1 (the ten ended ones dropped)", n)
 	}
@@ -77,7 +77,7 @@ func TestTombstones_expiryAndCap(t *testing.T) {
 // The ring and its index answer like a plain map of live TIME_WAITs,
 // through ring growth, index rehashes, replaced keys, out-of-order ends
 // and expiry at the front.
-func TestTombstones_matchMap(t *testing.T) {
+func TestTimeWaits_matchMap(t *testing.T) {
 	var tt twTable[tw4Key]
 	tt.init()
 	ref := map[tw4Key]twVal{}

@@ -1,4 +1,4 @@
-package analyzer
+package zeek
 
 import (
 	"testing"
@@ -43,9 +43,9 @@ func zcat(parts ...[]zseg) []zseg {
 	return out
 }
 
-func zrun(t testing.TB, segs []zseg, ports *[4]uint16) *ZeekConn {
+func zrun(t testing.TB, segs []zseg, ports *[4]uint16) *Conn {
 	t.Helper()
-	var z ZeekConn
+	var z Conn
 	if ports != nil {
 		z.SetPorts(ports[0], ports[1], ports[2] != 0, ports[3] != 0)
 	}
@@ -70,7 +70,7 @@ func zrun(t testing.TB, segs []zseg, ports *[4]uint16) *ZeekConn {
 // sequences and results of Zeek's own test
 // testing/btest/scripts/base/protocols/conn/conn_state-RST-behavior.zeek
 // (Baseline/scripts.base.protocols.conn.conn_state-RST-behavior/out).
-func TestZeekConnState(t *testing.T) {
+func TestConnState(t *testing.T) {
 	// ports: A is the server on 80 (likely), B a client on 51000.
 	serverFirst := &[4]uint16{80, 51000, 1, 0}
 	tests := []struct {
@@ -371,7 +371,7 @@ func TestZeekConnState(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			z := zrun(t, tc.segs, tc.ports)
-			o, r := z.ZeekStates()
+			o, r := z.States()
 			if got := z.ConnState(); got != tc.state {
 				t.Errorf("ConnState = %q, want %q (orig %s, resp %s)", got, tc.state, o, r)
 			}
@@ -393,7 +393,7 @@ func zrepeat(s zseg, n int) []zseg {
 	return out
 }
 
-// zSF is the normal-close script of TestZeekConnState with A's ISN isn.
+// zSF is the normal-close script of TestConnState with A's ISN isn.
 func zSF(isn, irs uint32) []zseg {
 	return []zseg{
 		{a: true, flags: zS, seq: isn},
@@ -407,13 +407,13 @@ func zSF(isn, irs uint32) []zseg {
 	}
 }
 
-// TestZeekSizes checks orig_bytes/resp_bytes (TCP_Endpoint::Size: the
+// TestSizes checks orig_bytes/resp_bytes (TCP_Endpoint::Size: the
 // sequence space less the SYN and FIN octets), including across the 2^32
 // wrap, where Zeek counts wraps in UpdateLastSeq/UpdateAckSeq.
-func TestZeekSizes(t *testing.T) {
+func TestSizes(t *testing.T) {
 	for _, isn := range []uint32{zISN, 0xfffffff8, 0xffffffff} {
 		z := zrun(t, zSF(isn, 0xfffffffe), nil)
-		o, r := z.ZeekSizes()
+		o, r := z.Sizes()
 		if o != 10 || r != 20 {
 			t.Errorf("isn %#x: sizes = %d, %d, want 10, 20", isn, o, r)
 		}
@@ -423,14 +423,14 @@ func TestZeekSizes(t *testing.T) {
 	}
 }
 
-// TestZeekReuse follows TCPSessionAdapter::IsReuse.
-func TestZeekReuse(t *testing.T) {
-	var zero ZeekConn
+// TestReuse follows TCPSessionAdapter::IsReuse.
+func TestReuse(t *testing.T) {
+	var zero Conn
 	if zero.Reuse(true, zS, zISN) {
-		t.Error("zero ZeekConn: Reuse = true")
+		t.Error("zero Conn: Reuse = true")
 	}
 	if zero.ConnState() != "" || zero.History() != "" {
-		t.Error("zero ZeekConn: want empty state and history")
+		t.Error("zero Conn: want empty state and history")
 	}
 
 	attempt := zrun(t, []zseg{{a: true, flags: zS, seq: zISN}}, nil)
@@ -463,11 +463,11 @@ func TestZeekReuse(t *testing.T) {
 	}
 }
 
-// TestZeekHistoryOverflow: a history longer than the buffer is reported
+// TestHistoryOverflow: a history longer than the buffer is reported
 // as unknown rather than truncated.
-func TestZeekHistoryOverflow(t *testing.T) {
+func TestHistoryOverflow(t *testing.T) {
 	segs := append([]zseg(nil), zHandshake...)
-	for i := uint32(0); i < zeekHistoryCap; i++ {
+	for i := uint32(0); i < historyCap; i++ {
 		segs = append(segs, zseg{a: true, flags: zR, seq: zISN + 1 + i})
 	}
 	z := zrun(t, segs, nil)
@@ -479,11 +479,11 @@ func TestZeekHistoryOverflow(t *testing.T) {
 	}
 }
 
-func TestZeekObserveAllocs(t *testing.T) {
+func TestObserveAllocs(t *testing.T) {
 	segs := zSF(zISN, zIRS)
-	var z ZeekConn
+	var z Conn
 	allocs := testing.AllocsPerRun(100, func() {
-		z = ZeekConn{}
+		z = Conn{}
 		for i := range segs {
 			s := &segs[i]
 			z.Observe(s.a, s.flags, s.len, flow.Seq(s.seq), flow.Seq(s.ack))
@@ -495,12 +495,12 @@ func TestZeekObserveAllocs(t *testing.T) {
 	}
 }
 
-func BenchmarkZeekObserve(b *testing.B) {
+func BenchmarkObserve(b *testing.B) {
 	segs := zSF(zISN, zIRS)
 	b.ReportAllocs()
-	var z ZeekConn
+	var z Conn
 	for b.Loop() {
-		z = ZeekConn{}
+		z = Conn{}
 		for i := range segs {
 			s := &segs[i]
 			z.Observe(s.a, s.flags, s.len, flow.Seq(s.seq), flow.Seq(s.ack))
