@@ -20,12 +20,12 @@ type Stats struct {
 // Analyzer runs the close machines over a stream of segments in capture
 // order and emits one Teardown per flow as each flow finishes.
 type Analyzer struct {
-	cfg   Config
-	emit  func(*Teardown)
-	table *flow.Table
-	free  []*conn // recycled per-flow state
+	cfg       Config
+	emit      func(*Teardown)
+	table     *flow.Table
+	free      []*conn // recycled per-flow state
 	timeWaits timeWaits
-	stats Stats
+	stats     Stats
 }
 
 // New returns an analyzer that calls emit for every finished flow, in the
