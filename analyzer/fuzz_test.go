@@ -70,20 +70,38 @@ func FuzzAnalyzer(f *testing.F) {
 		defer wd.Stop()
 		segs := segmentsFromBytes(data)
 		cfg := DefaultConfig()
-		cfg.MaxFlows = 4 // exercise eviction
+		cfg.MaxFlows = 1 // exercise eviction: the inputs use two 4-tuples
 		var tds []*Teardown
 		a := New(cfg, func(td *Teardown) { tds = append(tds, td) })
 		for i := range segs {
 			a.Segment(&segs[i])
 		}
 		a.Close()
+		// Every segment is counted in exactly one teardown (or ignored as
+		// a duplicate capture), and every stream handed out is reported.
 		flowsSeen := map[int64]bool{}
+		var packets uint64
 		for _, td := range tds {
 			checkTeardown(t, td, int64(len(segs)))
 			flowsSeen[td.Stream] = true
+			packets += td.Sent[Client].Packets + td.Sent[Server].Packets
 		}
 		if len(segs) > 0 && len(tds) == 0 {
 			t.Fatalf("%d segments, no teardown", len(segs))
+		}
+		st := a.Stats()
+		if want := uint64(len(segs)) - uint64(st.Duplicates); packets != want {
+			t.Fatalf("teardowns count %d packets, want %d (%d segments, %d duplicates)", packets, want, len(segs), st.Duplicates)
+		}
+		for id := range a.Streams() {
+			if !flowsSeen[id] {
+				t.Fatalf("stream %d was handed out but never reported (%d streams)", id, a.Streams())
+			}
+		}
+		for id := range flowsSeen {
+			if id < 0 || id >= a.Streams() {
+				t.Fatalf("stream %d reported, outside the %d handed out", id, a.Streams())
+			}
 		}
 	})
 }

@@ -186,6 +186,29 @@ func TestEstablished_Rst_lingerZeroAfterReply(t *testing.T) {
 	}
 }
 
+// A server that spoke first (a banner) and then reset with the client's
+// request unread: the server awaited no reply, so the request sat unread
+// (only a client that sent a request awaits the server's data).
+func TestEstablished_Rst_serverUnreadAfterBanner(t *testing.T) {
+	s := established(t)
+	s.send(Server, ack|flow.PSH, 50)  // banner
+	s.send(Client, ack|flow.PSH, 200) // request, never read
+	s.send(Server, rstack, 0)
+	td := s.finish(0)
+	wantAnomalies(t, td, "server rst-unread-data")
+}
+
+// The same exchange seen from the client: it sent a request and got the
+// reply it waited for, then reset: nothing awaited sits unread.
+func TestEstablished_Rst_clientAfterAwaitedReply(t *testing.T) {
+	s := established(t)
+	s.send(Client, ack|flow.PSH, 200) // request
+	s.send(Server, ack|flow.PSH, 50)  // the reply
+	s.send(Client, rstack, 0)
+	td := s.finish(0)
+	wantAnomalies(t, td, "client rst-linger-zero")
+}
+
 func TestEstablished_Rst_lingerZeroNoData(t *testing.T) {
 	s := established(t)
 	s.send(Server, rstack, 0)
@@ -388,6 +411,20 @@ func TestTimeWait_rstAssassinates(t *testing.T) {
 	wantAnomalies(t, td, "client time-wait-assassination")
 	if td.Pattern != PatternFourWay {
 		t.Errorf("pattern %v: the close had completed before the RST", td.Pattern)
+	}
+}
+
+// tcp_timewait_state_process takes a RST only at exactly rcv_nxt: one in
+// the window but not exact leaves TIME_WAIT alone.
+func TestTimeWait_inexactRstInWindowIgnored(t *testing.T) {
+	s := closedByClient(t)
+	s.wait(time.Second)
+	s.inject(Server, &flow.Segment{Src: simServer, Dst: simClient, Seq: s.next[Server] + 100, Flags: rst})
+	s.wantStates(TimeWait, Closed)
+	td := s.finish(0)
+	wantAnomalies(t, td, "server rst-out-of-window")
+	if td.HasAnomaly(TimeWaitAssassination) {
+		t.Error("an inexact RST was taken as a TIME_WAIT assassination")
 	}
 }
 
