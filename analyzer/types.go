@@ -362,7 +362,12 @@ type Anomaly struct {
 	Endpoint Side
 	Frames   []int64 // evidence, ascending
 	Severity Severity
-	Detail   string // likely cause and what to check, one paragraph
+	// Detail is the likely cause and what to check, one paragraph. It
+	// shares the Teardown's memory and dies with Recycle: a caller that
+	// keeps it past Recycle must copy it (strings.Clone). The renderers
+	// copy it into their output and keep nothing (TestFixtureGoldens
+	// renders every fixture with and without recycling).
+	Detail string
 }
 
 // EndState is one endpoint at the end of the capture.
@@ -381,6 +386,9 @@ type DirStats struct {
 }
 
 // Teardown is the analysis of one connection: what the reports render.
+// Its slices, and the anomalies' Detail strings, live in memory that
+// Recycle hands to a later flow: use a Teardown before recycling it, or
+// copy what must outlive it.
 type Teardown struct {
 	Stream         int64 // equals Wireshark's tcp.stream
 	Client, Server flow.Endpoint

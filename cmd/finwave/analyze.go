@@ -14,6 +14,11 @@ import (
 	"finwave/report"
 )
 
+// recycle gives a rendered Teardown back for reuse (analyzer.Recycle). A
+// variable so that TestFixtureGoldens can turn it off and check the output
+// does not change: nothing rendered may point into a recycled Teardown.
+var recycle = analyzer.Recycle
+
 // analyzeFlags are the flags of `finwave [flags] FILE...`.
 type analyzeFlags struct {
 	analysisFlags
@@ -189,7 +194,7 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.
 		if werr == nil {
 			werr = r.Flow(t)
 		}
-		analyzer.Recycle(t) // renderers keep nothing of t
+		recycle(t) // renderers keep nothing of t
 	}
 	var st pipeline.Stats
 	var runner pipeline.Runner

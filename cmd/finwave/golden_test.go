@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"finwave/analyzer"
 	"finwave/internal/toolverdict"
 )
 
@@ -36,7 +37,17 @@ func TestFixtureGoldens(t *testing.T) {
 				if code != 0 || errOut != "" {
 					t.Fatalf("finwave --all %s %s: exit %d, stderr %q", f.flag, rel, code, errOut)
 				}
-				fixtureGolden(t, filepath.Join(testdata, name+"."+f.ext+".golden"), []byte(out))
+				golden := filepath.Join(testdata, name+"."+f.ext+".golden")
+				fixtureGolden(t, golden, []byte(out))
+				// The same with nothing recycled: a renderer (or the spill)
+				// that kept a Detail string or a slice of a Teardown would
+				// have printed the next flow's words.
+				recycle = func(*analyzer.Teardown) {}
+				code, out, _ = runCLI(t, nil, "--all", "-j", "2", f.flag, rel)
+				recycle = analyzer.Recycle
+				if code != 0 || !bytes.Equal([]byte(out), mustRead(t, golden)) {
+					t.Errorf("finwave --all -j 2 %s %s without recycling: exit %d, output differs from %s", f.flag, rel, code, golden)
+				}
 			}
 		})
 	}
@@ -77,4 +88,13 @@ func fixtureGolden(t *testing.T, path string, got []byte) {
 			return
 		}
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

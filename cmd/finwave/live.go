@@ -163,7 +163,7 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 		if werr == nil {
 			werr = r.Flow(t)
 		}
-		analyzer.Recycle(t) // renderers keep nothing of t
+		recycle(t) // renderers keep nothing of t
 	})
 	if showStatus {
 		status = &liveStatus{w: e.stderr, iface: f.iface}
