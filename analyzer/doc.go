@@ -13,7 +13,16 @@
 // Where Linux departs from RFC 793/9293 the rule reads one field of the
 // Profile (profile.go), so the two profiles can be compared in one place.
 // Every state change goes through conn.setState (machine.go), which
-// records it; reports are built from that record.
+// records it; reports are built from that record. endpoint.enter is the
+// only writer of an endpoint's state and its start: setState for a change,
+// revert to take one back.
+//
+// Words live in two tables. rules.go: one entry per rule id (the RFC 9293
+// section, the Linux function, the words of the change it makes and of the
+// segment it labels, per profile); the machines pass rule ids, never text.
+// kinds.go: one record per anomaly kind (name, severity, summary, what to
+// check, nstat counters, detail writer). Adding a kind is a constant, its
+// record, its detector and its detail writer: docs/adding-a-kind.md.
 //
 // Memory: the per-flow state (conn) and the finished flow's Teardown are
 // reused: conns from a free list, Teardowns through Recycle, which the
