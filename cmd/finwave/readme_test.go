@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"finwave/analyzer"
 )
 
 // readmeCommands returns the commands of the README's first code block.
@@ -65,5 +68,27 @@ func TestReadmeQuickStart(t *testing.T) {
 	code := run(context.Background(), []string{path}, nil, io.Discard, io.Discard)
 	if code != exitOK {
 		t.Errorf("finwave %s: exit %d", fixture, code)
+	}
+}
+
+// TestReadmeTables keeps the README's tables of anomaly kinds and segment
+// labels equal to the analyzer's records (the one place their words live).
+func TestReadmeTables(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	var want strings.Builder
+	want.WriteString("| kind | meaning |\n|---|---|\n")
+	for _, k := range analyzer.Kinds() {
+		fmt.Fprintf(&want, "| `%s` | %s |\n", k, k.Describe())
+	}
+	want.WriteString("\n## Segment labels\n\n| label | meaning |\n|---|---|\n")
+	for _, l := range analyzer.Labels() {
+		fmt.Fprintf(&want, "| `%s` | %s |\n", l, l.Meaning())
+	}
+	if !strings.Contains(readme, want.String()) {
+		t.Errorf("README.md's kind and label tables differ from analyzer's records; they should read:\n%s", want.String())
 	}
 }
