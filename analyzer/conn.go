@@ -206,6 +206,7 @@ type anomaly struct {
 	refFrame int64         // a related frame (the lost ACK, the FIN, ...)
 	dur      time.Duration // a related duration
 	note     string        // a fixed qualifier chosen by the rule
+	note2    string        // a second one (retransmission-timeout: gave-up)
 }
 
 func (c *conn) peerOf(s Side) *endpoint { return &c.ep[s.Peer()] }

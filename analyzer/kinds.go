@@ -23,6 +23,14 @@ const (
 	SimultaneousClose
 	HalfClose
 	InvalidFlags // SYN+FIN, SYN+RST, FIN+RST or RST with data: hostile or broken
+	KeepaliveTimeout
+	RetransmissionTimeout
+	SYNTimeout
+	SYNACKTimeout
+	OrphanTimeout
+	RSTLinger2
+	RSTMemoryPressure
+	IdleCloseRace
 	numKinds
 )
 
@@ -156,6 +164,62 @@ var kinds = [...]kindRecord{
 		summary: "impossible flag combination (SYN+FIN, SYN+RST, FIN+RST) or RST with data: crafted or broken traffic",
 		check:   "the source: a scanner, fingerprinting, or corruption",
 		detail:  invalidFlagsDetail,
+	},
+	KeepaliveTimeout: {
+		name: "keepalive-timeout", severity: Warning,
+		summary:  "keep-alive probes went unanswered and the prober's keepalive timer reset the connection: the peer vanished",
+		check:    "the path to the silent peer and its host (down, rebooted, or a middlebox dropped the connection's state)",
+		counters: []string{"TcpExtTCPKeepAlive", "TcpExtTCPAbortOnTimeout"},
+		detail:   keepaliveTimeoutDetail,
+	},
+	RetransmissionTimeout: {
+		name: "retransmission-timeout", severity: Warning,
+		summary:  "data or FIN retransmitted with backoff and never acknowledged: the peer went silent (the sender gives up after tcp_retries2)",
+		check:    "the path to the silent peer and its host",
+		counters: []string{"TcpRetransSegs", "TcpExtTCPAbortOnTimeout"},
+		detail:   retransmissionTimeoutDetail,
+	},
+	SYNTimeout: {
+		name: "syn-timeout", severity: Warning,
+		summary:  "SYNs retransmitted and never answered: connect() fails with ETIMEDOUT after tcp_syn_retries",
+		check:    "whether the server is up and a firewall drops (rather than rejects) the port",
+		counters: []string{"TcpRetransSegs"},
+		detail:   synTimeoutDetail,
+	},
+	SYNACKTimeout: {
+		name: "synack-timeout", severity: Warning,
+		summary:  "the server's SYN-ACK retransmitted and its ACK never came (tcp_synack_retries): the client vanished or the path back is broken",
+		check:    "the path from the server to the client (asymmetric routing, a firewall), or a SYN flood",
+		counters: []string{"TcpRetransSegs"},
+		detail:   synACKTimeoutDetail,
+	},
+	OrphanTimeout: {
+		name: "orphan-timeout", severity: Warning,
+		summary:  "a closed socket's FIN retransmitted to a silent peer until tcp_orphan_retries ran out: destroyed without a RST",
+		check:    "the path to the silent peer and its host",
+		counters: []string{"TcpRetransSegs"},
+		detail:   orphanTimeoutDetail,
+	},
+	RSTLinger2: {
+		name: "rst-linger2", severity: Warning,
+		summary:  "TCP_LINGER2 < 0: the closer resets instead of waiting in FIN_WAIT_2 (Linux TCPAbortOnLinger)",
+		check:    "the application's TCP_LINGER2 socket option",
+		counters: []string{"TcpExtTCPAbortOnLinger"},
+		detail:   rstLinger2Detail,
+	},
+	RSTMemoryPressure: {
+		name: "rst-memory-pressure", severity: Error,
+		summary:  "close() sent its FIN and at once a RST: too many orphans or TCP memory exhausted (Linux tcp_check_oom, TCPAbortOnMemory)",
+		check:    "the closer's host: orphan count against net.ipv4.tcp_max_orphans, TCP memory against net.ipv4.tcp_mem (ss -s, /proc/net/sockstat)",
+		counters: []string{"TcpExtTCPAbortOnMemory"},
+		detail:   rstMemoryPressureDetail,
+	},
+	IdleCloseRace: {
+		name: "idle-close-race", severity: Warning,
+		summary:  "a connection idle in a pool was closed by one side as the other sent a new request on it: the request met a RST (ECONNRESET, HTTP 502)",
+		check:    "idle timeouts: the client's (or load balancer's) must be shorter than the server's",
+		counters: []string{"TcpExtTCPAbortOnData"},
+		detail:   idleCloseRaceDetail,
 	},
 }
 
@@ -344,5 +408,109 @@ func halfCloseDetail(p para, d detailFacts) para {
 func invalidFlagsDetail(p para, d detailFacts) para {
 	p.s("The ", d.who, " sent segments with an impossible combination of control flags, or a RST carrying data (frames ").frames(d.a.frames).
 		s("): no Linux path does this (a RST may carry diagnostic text by RFC 1122 §4.2.2.12, rarely seen); it is crafted traffic (a scan or fingerprinting) or corruption.")
+	return p
+}
+
+func keepaliveTimeoutDetail(p para, d detailFacts) para {
+	who, peer, a := d.who, d.peer, d.a
+	probes := int64(len(a.frames) - 1)
+	p.s("The ", who, " sent ").n(probes).s(" keep-alive probe(s) (frames ").frames(a.frames[:probes]).s(") that the ", peer, " never answered, then reset the connection (frame ").n(d.last()).s(")")
+	if a.refFrame != 0 {
+		p.s("; the ", peer, " had been silent since frame ").n(a.refFrame).s(", ").ms(a.dur).s(" before the reset")
+	}
+	p.s(".")
+	if d.linux {
+		p.s(" Linux: tcp_keepalive_timer sends a probe every tcp_keepalive_intvl and, after tcp_keepalive_probes unanswered, resets and reports ETIMEDOUT (counted as TcpExtTCPKeepAlive per probe and TcpExtTCPAbortOnTimeout at the reset).")
+	}
+	p.s(" The ", peer, " vanished without closing (host down or rebooted, path broken, a middlebox that dropped the connection): it is probably still ESTABLISHED on its side, or gone. Check the path to the ", peer, " and its host.")
+	return p
+}
+
+func retransmissionTimeoutDetail(p para, d detailFacts) para {
+	who, peer, a := d.who, d.peer, d.a
+	p.s("The ", who, " sent the same ")
+	if a.note == "fin" {
+		p.s("FIN")
+	} else {
+		p.s("data")
+	}
+	p.s(" ").n(int64(len(a.frames))).s(" times (frames ").frames(a.frames).s(") over ").ms(a.dur).s(", the gaps doubling, and the ", peer, " acknowledged none of it")
+	if a.refFrame != 0 {
+		p.s("; the ", peer, "'s last segment was frame ").n(a.refFrame)
+	}
+	p.s(".")
+	switch a.note2 {
+	case "gave-up":
+		p.s(" Then nothing more: the ", who, "'s kernel gave up")
+		if d.linux {
+			p.s(" (tcp_write_timeout: tcp_retries2 retransmissions, ETIMEDOUT to the application, no RST; counted as TcpExtTCPAbortOnTimeout)")
+		}
+		p.s(".")
+	default:
+		p.s(" It was still retransmitting when the capture ended")
+		if d.linux {
+			p.s("; with the default tcp_retries2 = 15 Linux gives up after about 15 minutes of backoff (tcp_write_timeout, ETIMEDOUT)")
+		}
+		p.s(".")
+	}
+	p.s(" The ", peer, " went silent: host down, path broken, or a firewall dropping the connection. Check the path to the ", peer, " and its host.")
+	return p
+}
+
+func synTimeoutDetail(p para, d detailFacts) para {
+	p.s("The ", d.who, " sent its SYN ").n(int64(len(d.a.frames))).s(" times (frames ").frames(d.a.frames).s(") over ").ms(d.a.dur).s(" and no answer came")
+	if d.linux {
+		p.s(": connect() fails with ETIMEDOUT once tcp_syn_retries retransmissions are spent (default 6, about 127 s)")
+	}
+	p.s(". Nothing answered, not even a RST: the ", d.peer, " is down or a firewall drops the SYNs. Check that the ", d.peer, " is up and what filters the port.")
+	return p
+}
+
+func synACKTimeoutDetail(p para, d detailFacts) para {
+	p.s("The ", d.who, " sent its SYN-ACK ").n(int64(len(d.a.frames))).s(" times (frames ").frames(d.a.frames).s(") over ").ms(d.a.dur).s(" and the ", d.peer, "'s ACK never came")
+	if d.linux {
+		p.s(": the request socket is dropped after tcp_synack_retries (default 5)")
+	}
+	p.s(". The ", d.peer, " vanished or the path back to it is broken (asymmetric routing, a firewall); many of these at once look like a SYN flood.")
+	return p
+}
+
+func orphanTimeoutDetail(p para, d detailFacts) para {
+	p.s("The ", d.who, " closed and sent its FIN ").n(int64(len(d.a.frames))).s(" times (frames ").frames(d.a.frames).s(") over ").ms(d.a.dur).s("; the ", d.peer, " acknowledged none")
+	if d.linux {
+		p.s(". The closed (orphaned) socket gives up after tcp_orphan_retries retransmissions (default 8 when set to 0) and is destroyed without a RST")
+	}
+	p.s(". The ", d.peer, " went silent: it probably still holds the connection ESTABLISHED, or its host is gone. Check the path to the ", d.peer, ".")
+	return p
+}
+
+func rstLinger2Detail(p para, d detailFacts) para {
+	p.s("The ", d.who, " closed (FIN, frame ").n(d.ep().finFrame).s(") and reset the connection (frame ").n(d.last()).s(") instead of waiting in FIN_WAIT_2 for the ", d.peer, "'s FIN")
+	if d.a.note == "orphan-ack" {
+		p.s(": the RST answers the ", d.peer, "'s ACK of that FIN (frame ").n(d.a.refFrame).s(")")
+	}
+	p.s(".")
+	if d.linux {
+		p.s(" Linux does this when TCP_LINGER2 is negative: tcp_close / tcp_rcv_state_process → tcp_send_active_reset, counted as TcpExtTCPAbortOnLinger.")
+	}
+	p.s(" Check the ", d.who, "'s application for setsockopt(TCP_LINGER2) with a negative value.")
+	return p
+}
+
+func rstMemoryPressureDetail(p para, d detailFacts) para {
+	p.s("The ", d.who, " sent its FIN (frame ").n(d.ep().finFrame).s(") and a RST ").ms(d.a.dur).s(" later (frame ").n(d.last()).
+		s("), before any answer could come: close() found the host short of memory for orphaned sockets.")
+	if d.linux {
+		p.s(" Linux: tcp_close → tcp_check_oom (too many orphans: net.ipv4.tcp_max_orphans, or TCP memory over net.ipv4.tcp_mem) → tcp_set_state(CLOSE), tcp_send_active_reset, counted as TcpExtTCPAbortOnMemory; the kernel logs \"too many orphaned sockets\" or \"out of memory -- consider tuning tcp_mem\".")
+	}
+	p.s(" Check the ", d.who, "'s host: ss -s, /proc/net/sockstat and dmesg.")
+	return p
+}
+
+func idleCloseRaceDetail(p para, d detailFacts) para {
+	p.s("The connection was idle ").ms(d.a.dur).s(" when the ", d.who, " closed it (FIN, frame ").n(d.ep().finFrame).s("); the ", d.peer, " sent a new request on it (frame ").n(d.a.refFrame).
+		s(") and got a RST (frame ").n(d.last()).s("). The ", d.peer, " kept the connection in a pool longer than the ", d.who,
+		" keeps idle connections: the request is lost and its application sees ECONNRESET (a load balancer answers 502). Set the ", d.peer,
+		"'s idle timeout below the ", d.who, "'s, or retry idempotent requests on a fresh connection.")
 	return p
 }
