@@ -82,7 +82,7 @@ func TestAnalyzer_midstreamRolesInferred(t *testing.T) {
 	if td.Roles != RolesInferred || td.Client != c || td.Server != s {
 		t.Errorf("roles %v client %v server %v: the lower port is the server", td.Roles, td.Client, td.Server)
 	}
-	if td.Closer != CloserServer || td.Pattern != PatternHalfOpen || td.ServerEnd.State != FinWait1 {
+	if td.Closer != CloserServer || td.Pattern != PatternHalfClosed || td.ServerEnd.State != FinWait1 {
 		t.Errorf("closer %v pattern %v server %v", td.Closer, td.Pattern, td.ServerEnd.State)
 	}
 }

@@ -83,6 +83,16 @@ type endpoint struct {
 	// peerFinAckFrame is our first segment acknowledging the peer's FIN.
 	peerFinAckFrame int64
 
+	// lastFrame and lastTime: our latest segment (silence is measured
+	// from it).
+	lastFrame int64
+	lastTime  nanos
+	// quiet: what we sent since the peer last spoke (silence.go).
+	quiet quiet
+	// silent: we stopped answering the peer (it retransmitted or probed
+	// in vain): our end state is unknown, probably what it was.
+	silent bool
+
 	rstFrame   int64 // first RST we sent
 	closeFrame int64 // first FIN or RST we sent: when we ended our side
 
@@ -188,6 +198,8 @@ type conn struct {
 	firstRST int64
 	rstSide  Side
 	simul    bool // both FINs were wave-1
+	timedOut bool // a side's timer gave up on a silent peer (no RST)
+	halfOpen bool // a side was still trying a silent peer at the end
 	threeWay bool // a wave-2+3 was seen
 	estab    bool // a handshake completed or the flow started mid-stream
 	done     bool

@@ -20,6 +20,8 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 			c.revert(e, 0, lost)
 		}
 	}
+	// Sides that went silent while the other retransmitted.
+	c.silence(now)
 	// States that lasted too long, still held at the end.
 	for i := range c.ep {
 		c.stuck(cfg, &c.ep[i], now, true)
@@ -193,6 +195,12 @@ func firstFrame(f []int64) int64 {
 func (c *conn) endState(cfg *Config, s Side) EndState {
 	e := &c.ep[s]
 	es := EndState{State: e.state, Since: e.since, Until: c.untilOf(cfg, e)}
+	if e.silent {
+		es.SilentFrame, es.SilentSince = e.lastFrame, e.lastTime.time()
+		if e.lastFrame == 0 {
+			es.SilentSince = time.Time{}
+		}
+	}
 	for i := e.npend - 1; i >= 0; i-- {
 		if idx := e.pend[i].idx; idx >= 0 && c.changes[idx].to == e.state && c.changes[idx].tentative {
 			es.Tentative = true
@@ -233,6 +241,8 @@ func (c *conn) pattern() (Pattern, Closer) {
 		switch {
 		case c.firstRST != 0:
 			return PatternRefused, CloserNone
+		case c.timedOut && c.haveSyn[1]:
+			return PatternTimeout, CloserNone // the SYN-ACK was never acknowledged
 		case c.haveSyn[0] && !c.haveSyn[1] && !c.anyFIN:
 			return PatternUnanswered, CloserNone
 		case !c.anyFIN:
@@ -259,8 +269,12 @@ func (c *conn) pattern() (Pattern, Closer) {
 		return PatternFINThenReset, closer
 	case c.firstRST != 0:
 		return PatternReset, closer
-	case c.anyFIN:
+	case c.timedOut:
+		return PatternTimeout, closer
+	case c.halfOpen:
 		return PatternHalfOpen, closer
+	case c.anyFIN:
+		return PatternHalfClosed, closer
 	}
 	return PatternOpen, closer
 }

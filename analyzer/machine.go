@@ -201,6 +201,9 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 		c.firstFrame, c.firstTime = seg.Frame, seg.Time
 	}
 	c.lastFrame, c.lastTime = seg.Frame, seg.Time
+	// Whatever e sends, its peer's run of unanswered segments is over.
+	p.quiet.reset()
+	e.lastFrame, e.lastTime = seg.Frame, toNanos(seg.Time)
 
 	// RFC 9293 §3.5.3 and RFC 1122 §4.2.2.12 let a RST carry diagnostic
 	// text, but no Linux path does (tcp_v4_send_reset, tcp_send_active_reset
@@ -227,6 +230,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 		c.sendRST(cfg, seg, s, snd, rcv)
 		return
 	case f&flow.SYN != 0:
+		e.sent(seg, snd, false)
 		c.syn(cfg, seg, s)
 		return
 	}
@@ -292,8 +296,13 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 		label, why = ChallengeACK, ruleChallengeAck
 		e.challengeFrame = 0
 	}
-	if label == NoLabel && f&flow.ACK != 0 && f&(flow.SYN|flow.FIN|flow.RST) == 0 && seg.Len <= 1 &&
-		snd.Seen && seg.Seq == snd.NextSeq-1 && e.keepAlives < 2 {
+	// A keep-alive probe (tcp_write_wakeup: seq = snd.una-1, no data or
+	// one octet): the first two of a connection are labelled, and every
+	// one of a run the peer leaves unanswered.
+	probe := f&flow.ACK != 0 && f&(flow.SYN|flow.FIN|flow.RST) == 0 && seg.Len <= 1 &&
+		snd.Seen && seg.Seq == snd.NextSeq-1
+	e.sent(seg, snd, probe)
+	if label == NoLabel && probe && (e.keepAlives < 2 || e.quiet.probes > 1) {
 		e.keepAlives++
 		label = KeepAlive
 	}

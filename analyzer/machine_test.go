@@ -367,7 +367,7 @@ func TestCloseWait_stuck(t *testing.T) {
 	s.send(Server, ack, 0)
 	td := s.finish(10 * time.Second)
 	wantAnomalies(t, td, "server close-wait-stuck", "client fin-wait2-stuck")
-	if td.Pattern != PatternHalfOpen || td.ServerEnd.State != CloseWait || td.ClientEnd.State != FinWait2 {
+	if td.Pattern != PatternHalfClosed || td.ServerEnd.State != CloseWait || td.ClientEnd.State != FinWait2 {
 		t.Errorf("pattern %v, ends %v %v", td.Pattern, td.ClientEnd.State, td.ServerEnd.State)
 	}
 }

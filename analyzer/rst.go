@@ -19,8 +19,21 @@ func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Ha
 	// why is the rule of the sender's change and of the segment's words:
 	// every state the sender can be in picks one.
 	var why rule
+	if e.quiet.probes > 0 && isSynchronized(before) {
+		// tcp_keepalive_timer: the probes went unanswered; the timer
+		// resets (tcp_send_active_reset) and reports ETIMEDOUT. The peer
+		// never answered: nothing shows the RST reached it either.
+		c.keepaliveTimeout(seg, s)
+		why = ruleKeepaliveReset
+		before = Unknown // handled: skip the abort rules below
+	}
 	switch before {
-	case Unknown, Closed, Listen:
+	case Unknown:
+		if why != ruleNone {
+			break
+		}
+		fallthrough
+	case Closed, Listen:
 		switch {
 		case p.state == SynSent || (before != Closed && !c.estab && c.haveSyn[0] && !c.haveSyn[1]):
 			why = ruleRstRefused
@@ -180,4 +193,18 @@ func (c *conn) acceptRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.
 		}
 	}
 	return false
+}
+
+// keepaliveTimeout records the keepalive timer's reset of e after its
+// unanswered probes, and leaves the silent peer as it was.
+func (c *conn) keepaliveTimeout(seg *flow.Segment, s Side) {
+	e, p := &c.ep[s], &c.ep[s.Peer()]
+	a := c.addAnomaly(KeepaliveTimeout, s, e.quiet.evidence()...)
+	a.addFrame(seg.Frame)
+	a.refFrame = p.lastFrame
+	if p.lastFrame != 0 {
+		a.dur = seg.Time.Sub(p.lastTime.time())
+	}
+	c.revert(p, seg.Frame, lost)
+	p.silent = true
 }

@@ -52,10 +52,11 @@ const (
 	ruleRstAfterReset    // no socket: after this side's own reset
 	ruleRstNoSocket      // no socket for the 4-tuple any more
 	ruleRstDataAfterClose
-	ruleAbortUnread // close() with unread data
-	ruleAbortLinger // SO_LINGER {1, 0} or an application abort
-	ruleRstSynSent  // the connection attempt abandoned
-	ruleRstIgnored  // a RST the receiver did not accept
+	ruleAbortUnread    // close() with unread data
+	ruleAbortLinger    // SO_LINGER {1, 0} or an application abort
+	ruleRstSynSent     // the connection attempt abandoned
+	ruleRstIgnored     // a RST the receiver did not accept
+	ruleKeepaliveReset // the keepalive timer gave up on unanswered probes
 
 	// Resets received (RFC 9293 §3.10.7; RFC 5961 §3).
 	ruleRstRefusedSynSent // RST acknowledging our SYN in SYN_SENT → CLOSED
@@ -170,6 +171,9 @@ var rules = [...]ruleRecord{
 		segment: linux("abortive close: SO_LINGER with a zero timeout, or an application abort")},
 	ruleRstSynSent: {rfc: "RFC 9293 §3.10.7.3", linux: "tcp_rcv_synsent_state_process",
 		change: both("RST sent in SYN_SENT: the connection attempt is abandoned")},
+	ruleKeepaliveReset: {rfc: "RFC 9293 §3.8.4", linux: "tcp_keepalive_timer",
+		change:  [2]string{"RFC 9293 §3.8.4: keep-alive probes unanswered, connection aborted", "tcp_keepalive_timer: keep-alive probes unanswered → tcp_send_active_reset, tcp_write_err (ETIMEDOUT)"},
+		segment: [2]string{"keep-alive probes unanswered: the connection is aborted", "tcp_keepalive_timer: tcp_keepalive_probes unanswered → tcp_send_active_reset; the application gets ETIMEDOUT"}},
 	ruleRstIgnored: {rfc: "RFC 9293 §3.10.7.4", linux: "tcp_validate_incoming",
 		segment: both("not accepted by the receiver: its sequence number is not the expected one")},
 

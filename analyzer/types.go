@@ -238,8 +238,10 @@ const (
 	PatternReset                       // ended by RST without a FIN before it
 	PatternFINThenReset                // a FIN, then a RST ended it
 	PatternRefused                     // SYN answered by RST
-	PatternHalfOpen                    // only one side closed by capture end
+	PatternHalfOpen                    // one side silent (vanished), the other still trying at capture end
 	PatternUnanswered                  // SYN never answered
+	PatternTimeout                     // a side's timer gave up on a silent peer, no RST
+	PatternHalfClosed                  // one side sent its FIN, the other had not closed by capture end
 	numPatterns
 )
 
@@ -254,8 +256,10 @@ var patterns = [...]patternRecord{
 	PatternReset:        {"reset", "ended by a RST with no FIN before it"},
 	PatternFINThenReset: {"fin-then-reset", "a FIN, then a RST ended it"},
 	PatternRefused:      {"refused", "SYN answered by RST"},
-	PatternHalfOpen:     {"half-open", "only one side closed by the end of the capture"},
+	PatternHalfOpen:     {"half-open", "one side went silent (vanished) while the other was still trying at the end of the capture"},
 	PatternUnanswered:   {"unanswered", "SYN never answered"},
+	PatternTimeout:      {"timeout", "a side's kernel gave up on a silent peer (retransmissions, SYN-ACKs or an orphan's FIN unanswered), no RST"},
+	PatternHalfClosed:   {"half-closed", "one side sent its FIN, the other had not closed by the end of the capture"},
 }
 
 var _ [numPatterns]patternRecord = patterns // a record per pattern
@@ -377,6 +381,12 @@ type EndState struct {
 	// it (TIME_WAIT, orphaned FIN_WAIT_2), zero when none applies.
 	Since, Until time.Time
 	Tentative    bool // the last change is not yet confirmed by the endpoint
+	// SilentFrame and SilentSince: the endpoint stopped answering (the
+	// peer retransmitted or probed in vain) after its segment SilentFrame
+	// (0, zero time: it never sent one). Its state is then unknown, most
+	// likely State (half-open): nothing shows it saw what came after.
+	SilentFrame int64
+	SilentSince time.Time
 }
 
 // DirStats counts what one side sent.

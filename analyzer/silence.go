@@ -1,0 +1,209 @@
+package analyzer
+
+import (
+	"time"
+
+	"finwave/flow"
+)
+
+// A peer that vanished (host down, path broken, state dropped by a
+// middlebox) shows on the wire only as silence: the other side sends and
+// nothing comes back. The sender's kernel then retransmits with backoff
+// until a timer gives up (tcp_write_timeout: tcp_retries2, tcp_syn_retries,
+// tcp_synack_retries, tcp_orphan_retries), or probes an idle connection
+// until the keepalive timer resets it (tcp_keepalive_timer). This file
+// follows, per endpoint, what it sent since the peer last spoke, and judges
+// the run against the flow's own timing: the gaps between retransmissions
+// (the RTO and its doubling), never fixed constants.
+
+// maxRunFrames bounds the evidence frames a run keeps (the first ones).
+const maxRunFrames = 12
+
+// minRetries is how many retransmissions of the same data, with growing
+// gaps, make a run evidence of a silent peer: one can be a loss, two with
+// backoff (the second gap at least 1.5 times the first) are the sender's
+// RTO doubling with nothing coming back.
+const minRetries = 2
+
+// quiet is an endpoint's run of segments since its peer last spoke.
+type quiet struct {
+	frames [maxRunFrames]int64 // the original transmission, then retransmissions
+	nfr    uint8
+	retx   uint8 // retransmissions in the run (capped at 255)
+	probes uint8 // keep-alive probes in the run
+	ctl    runCtl
+
+	first, last nanos // the run's first and latest segment
+	prevGap, lastGap  time.Duration
+}
+
+// runCtl is what a retransmission run resends.
+type runCtl uint8
+
+const (
+	runData runCtl = iota
+	runFIN
+	runSYN
+	runSYNACK
+)
+
+func (q *quiet) reset() { *q = quiet{} }
+
+func (q *quiet) addFrame(f int64) {
+	if int(q.nfr) < maxRunFrames {
+		q.frames[q.nfr] = f
+		q.nfr++
+	}
+}
+
+// evidence returns the run's frames.
+func (q *quiet) evidence() []int64 { return q.frames[:q.nfr] }
+
+// backoff reports whether the run's retransmissions show the sender's
+// timer backing off with nothing coming back: at least minRetries, the
+// latest gap at least 1.5 times the one before (RTO doubling, RFC 6298 §5.5).
+func (q *quiet) backoff() bool {
+	return q.retx >= minRetries && q.prevGap > 0 && q.lastGap*2 >= q.prevGap*3
+}
+
+// sent folds a segment e sent into its run. snd is e's half before seg.
+// Only segments occupying sequence space count: a retransmission (it ends
+// at or before what e had sent) extends the run, new data starts one
+// when none is open, a keep-alive probe counts apart.
+func (e *endpoint) sent(seg *flow.Segment, snd *flow.Half, probe bool) {
+	q := &e.quiet
+	t := toNanos(seg.Time)
+	if probe {
+		if q.probes == 0 && q.retx == 0 {
+			q.reset()
+			q.first = t
+		}
+		if q.probes < 255 {
+			q.probes++
+		}
+		q.addFrame(seg.Frame)
+		q.last = t
+		return
+	}
+	f := seg.Flags
+	if seg.Len == 0 && f&(flow.SYN|flow.FIN) == 0 {
+		return // a pure ACK: occupies nothing
+	}
+	ctl := runData
+	switch {
+	case f&flow.SYN != 0 && f&flow.ACK != 0:
+		ctl = runSYNACK
+	case f&flow.SYN != 0:
+		ctl = runSYN
+	case f&flow.FIN != 0:
+		ctl = runFIN
+	}
+	retx := snd.Seen && seg.End().LessEq(snd.NextSeq)
+	if !retx {
+		if q.nfr == 0 || q.probes > 0 {
+			q.reset()
+			q.first = t
+			q.ctl = ctl
+			q.addFrame(seg.Frame)
+		} else if ctl == runFIN {
+			q.ctl = runFIN // data then FIN, both unanswered
+		}
+		q.last = t
+		return
+	}
+	if q.nfr == 0 || q.probes > 0 {
+		// The original transmission was before the peer last spoke (or
+		// not captured): the run starts at this retransmission.
+		q.reset()
+		q.first = t
+		q.ctl = ctl
+		q.addFrame(seg.Frame)
+		q.last = t
+		return
+	}
+	gap := time.Duration(t - q.last)
+	q.prevGap, q.lastGap = q.lastGap, gap
+	if q.retx < 255 {
+		q.retx++
+	}
+	if ctl == runFIN || ctl > q.ctl {
+		q.ctl = ctl
+	}
+	q.addFrame(seg.Frame)
+	q.last = t
+}
+
+// silentRun is a run judged at the end of the analysis: the peer was
+// silent while e retransmitted with backoff.
+type silentRun struct {
+	gaveUp bool          // e stopped well before the capture did: its timer gave up
+	span   time.Duration // from the run's first segment to its last
+}
+
+// judge decides, at capture time now, whether e's run shows a silent peer,
+// and whether e gave up. e gave up when nothing came from it for well over
+// the next retransmission's due time (twice the last gap, with slack:
+// 2.5 times) before now. A run ended by e's RST is not judged here: a RST
+// is an abort, and the RST rules say why.
+func (e *endpoint) judge(now time.Time) (silentRun, bool) {
+	q := &e.quiet
+	if q.probes > 0 || !q.backoff() {
+		return silentRun{}, false
+	}
+	if e.rstFrame > q.frames[0] {
+		return silentRun{}, false // ended by a RST: the RST rules say why
+	}
+	r := silentRun{span: time.Duration(q.last - q.first)}
+	r.gaveUp = now.Sub(q.last.time())*2 > q.lastGap*5
+	return r, true
+}
+
+// silence judges, at the end of the analysis (capture time now), each
+// side's run of unanswered segments. A run with backoff names its ending
+// (syn-timeout, synack-timeout, orphan-timeout, retransmission-timeout);
+// its peer is then silent: what it was sent from the run's start on is not
+// known to have arrived (its pending changes are taken back: a vanished
+// peer did not move to CLOSE_WAIT on a FIN it never answered), and its end
+// state is reported as silent since its last segment.
+func (c *conn) silence(now time.Time) {
+	for i := range c.ep {
+		e := &c.ep[i]
+		r, ok := e.judge(now)
+		if !ok {
+			continue
+		}
+		p := c.peerOf(e.side)
+		q := &e.quiet
+		var k Kind
+		switch {
+		case q.ctl == runSYN && !c.estab:
+			k = SYNTimeout
+		case q.ctl == runSYNACK && e.state == SynReceived:
+			// The handshake never completed: nothing came back after the
+			// SYN-ACK, so the client's ESTABLISHED was never proven.
+			k = SYNACKTimeout
+			c.estab = false
+		case q.ctl == runFIN && r.gaveUp:
+			k = OrphanTimeout
+		case q.ctl == runSYN || q.ctl == runSYNACK:
+			continue // a handshake retransmitted after it completed: not a silent peer
+		default:
+			k = RetransmissionTimeout
+		}
+		a := c.addAnomaly(k, e.side, q.evidence()...)
+		a.dur = r.span
+		a.refFrame = p.lastFrame
+		if q.ctl == runFIN {
+			a.note = "fin"
+		}
+		a.note2 = "ongoing"
+		if r.gaveUp {
+			a.note2 = "gave-up"
+			c.timedOut = true
+		} else {
+			c.halfOpen = true
+		}
+		c.revert(p, q.frames[0], lost)
+		p.silent = true
+	}
+}

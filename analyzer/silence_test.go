@@ -1,0 +1,176 @@
+package analyzer
+
+import (
+	"testing"
+	"time"
+
+	"finwave/flow"
+)
+
+// ===================================================================
+// Silent peers: timers that gave up (silence.go)
+// ===================================================================
+
+// wantSilent checks that side's end state is its last state, reported as
+// silent since frame.
+func wantSilent(t *testing.T, es EndState, state State, frame int64) {
+	t.Helper()
+	if es.State != state || es.SilentFrame != frame {
+		t.Errorf("end state %v silent since frame %d, want %v silent since frame %d", es.State, es.SilentFrame, state, frame)
+	}
+}
+
+func wantPattern(t *testing.T, td *Teardown, p Pattern) {
+	t.Helper()
+	if td.Pattern != p {
+		t.Errorf("pattern %v, want %v", td.Pattern, p)
+	}
+}
+
+// anomalyOf returns the anomaly of kind k, failing when there is none.
+func anomalyOf(t *testing.T, td *Teardown, k Kind) Anomaly {
+	t.Helper()
+	for _, a := range td.Anomalies {
+		if a.Kind == k {
+			return a
+		}
+	}
+	t.Fatalf("no %v anomaly", k)
+	return Anomaly{}
+}
+
+// retransmit resends side's segment seg after each of gaps.
+func (s *sim) retransmit(from Side, seg *flow.Segment, gaps ...time.Duration) []*flow.Segment {
+	var out []*flow.Segment
+	for _, g := range gaps {
+		s.wait(g - time.Millisecond) // inject adds a millisecond
+		out = append(out, s.resend(from, seg.Flags, seg.Seq, seg.Len))
+	}
+	return out
+}
+
+func TestEstablished_keepaliveTimeout(t *testing.T) {
+	s := established(t)
+	s.send(Client, ack|flow.PSH, 10)
+	last := s.send(Server, ack, 0)
+	s.wait(75 * time.Second)
+	var probes []*flow.Segment
+	for range 3 {
+		probes = append(probes, s.resend(Client, ack, s.next[Client]-1, 0))
+		s.wait(time.Second)
+	}
+	s.send(Client, rstack, 0) // tcp_keepalive_timer gives up
+	td := s.finish(0)
+	wantAnomalies(t, td, "client keepalive-timeout")
+	for _, p := range probes {
+		s.wantLabel(td, p.Frame, KeepAlive)
+	}
+	wantPattern(t, td, PatternReset)
+	// The server never answered: it probably still holds the connection.
+	wantSilent(t, td.ServerEnd, Established, last.Frame)
+	if a := anomalyOf(t, td, KeepaliveTimeout); len(a.Frames) != 4 {
+		t.Errorf("evidence %v, want the three probes and the RST", a.Frames)
+	}
+}
+
+func TestEstablished_keepaliveAnswered(t *testing.T) {
+	s := established(t)
+	s.send(Client, ack|flow.PSH, 10)
+	s.send(Server, ack, 0)
+	for range 3 {
+		s.wait(75 * time.Second)
+		s.resend(Client, ack, s.next[Client]-1, 0)
+		s.send(Server, ack, 0)
+	}
+	s.send(Client, finack, 0)
+	s.send(Server, finack, 0)
+	s.send(Client, ack, 0)
+	td := s.finish(0)
+	wantAnomalies(t, td)
+	if td.ServerEnd.SilentFrame != 0 || td.ClientEnd.SilentFrame != 0 {
+		t.Errorf("answered probes made a side silent: %+v %+v", td.ClientEnd, td.ServerEnd)
+	}
+}
+
+func TestEstablished_retransmissionTimeout_gaveUp(t *testing.T) {
+	s := established(t)
+	last := s.send(Server, ack|flow.PSH, 50)
+	data := s.send(Client, ack|flow.PSH, 100) // the server has vanished
+	s.retransmit(Client, data, 200*time.Millisecond, 400*time.Millisecond, 800*time.Millisecond)
+	td := s.finish(10 * time.Second) // long past the next RTO: the kernel gave up
+	wantAnomalies(t, td, "client retransmission-timeout")
+	wantPattern(t, td, PatternTimeout)
+	wantSilent(t, td.ServerEnd, Established, last.Frame)
+	if a := anomalyOf(t, td, RetransmissionTimeout); len(a.Frames) != 4 || a.Frames[0] != data.Frame {
+		t.Errorf("evidence %v, want the data and its three retransmissions", a.Frames)
+	}
+}
+
+func TestEstablished_retransmissionTimeout_ongoing(t *testing.T) {
+	s := established(t)
+	data := s.send(Client, ack|flow.PSH, 100)
+	s.retransmit(Client, data, 200*time.Millisecond, 400*time.Millisecond, 800*time.Millisecond)
+	td := s.finish(time.Second) // the next retransmission is not due yet
+	wantAnomalies(t, td, "client retransmission-timeout")
+	wantPattern(t, td, PatternHalfOpen)
+}
+
+// One retransmission, or retransmissions without backoff, are a loss and a
+// recovery cut short by the capture, not a silent peer.
+func TestEstablished_retransmissionNoBackoff(t *testing.T) {
+	s := established(t)
+	data := s.send(Client, ack|flow.PSH, 100)
+	s.retransmit(Client, data, 200*time.Millisecond)
+	wantAnomalies(t, s.finish(10*time.Second))
+
+	s = established(t)
+	data = s.send(Client, ack|flow.PSH, 100)
+	s.retransmit(Client, data, 200*time.Millisecond, 200*time.Millisecond)
+	wantAnomalies(t, s.finish(10*time.Second))
+}
+
+// A retransmission the peer answers ends the run: loss, then recovery.
+func TestEstablished_retransmissionAnswered(t *testing.T) {
+	s := established(t)
+	data := s.send(Client, ack|flow.PSH, 100)
+	s.retransmit(Client, data, 200*time.Millisecond, 400*time.Millisecond)
+	s.send(Server, ack, 0)
+	s.retransmit(Client, data, 800*time.Millisecond) // a spurious one
+	wantAnomalies(t, s.finish(10*time.Second))
+}
+
+func TestSynSent_synTimeout(t *testing.T) {
+	s := newSim(t)
+	syn1 := s.send(Client, syn, 0)
+	s.retransmit(Client, syn1, time.Second, 2*time.Second)
+	td := s.finish(20 * time.Second)
+	wantAnomalies(t, td, "client syn-timeout")
+	wantPattern(t, td, PatternUnanswered)
+}
+
+func TestSynReceived_synackTimeout(t *testing.T) {
+	s := newSim(t)
+	syn1 := s.send(Client, syn, 0)
+	sa := s.send(Server, synack, 0) // the client never gets it
+	s.retransmit(Server, sa, time.Second, 2*time.Second)
+	td := s.finish(20 * time.Second)
+	wantAnomalies(t, td, "server synack-timeout")
+	wantPattern(t, td, PatternTimeout)
+	wantSilent(t, td.ClientEnd, SynSent, syn1.Frame)
+}
+
+func TestFinWait1_orphanTimeout(t *testing.T) {
+	s := established(t)
+	last := s.send(Server, ack|flow.PSH, 50)
+	s.send(Client, ack, 0)
+	fin1 := s.send(Client, finack, 0) // the server has vanished
+	s.retransmit(Client, fin1, 200*time.Millisecond, 400*time.Millisecond)
+	td := s.finish(10 * time.Second)
+	wantAnomalies(t, td, "client orphan-timeout", "client fin-retransmission")
+	wantPattern(t, td, PatternTimeout)
+	// The server never answered the FIN: not CLOSE_WAIT, still ESTABLISHED.
+	wantSilent(t, td.ServerEnd, Established, last.Frame)
+	if td.ClientEnd.State != FinWait1 {
+		t.Errorf("client %v, want FIN_WAIT_1 (the orphan is destroyed by its timer, silently)", td.ClientEnd.State)
+	}
+}
