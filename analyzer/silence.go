@@ -33,8 +33,8 @@ type quiet struct {
 	probes uint8 // keep-alive probes in the run
 	ctl    runCtl
 
-	first, last nanos // the run's first and latest segment
-	prevGap, lastGap  time.Duration
+	first, last      nanos // the run's first and latest segment
+	prevGap, lastGap time.Duration
 }
 
 // runCtl is what a retransmission run resends.
