@@ -323,7 +323,11 @@ func patternPhrase(p analyzer.Pattern) string {
 	case analyzer.PatternRefused:
 		return "refused (SYN answered by RST)"
 	case analyzer.PatternHalfOpen:
-		return "half-open (one side closed)"
+		return "half-open (one side went silent)"
+	case analyzer.PatternHalfClosed:
+		return "half-closed (one side closed)"
+	case analyzer.PatternTimeout:
+		return "timed out (a timer gave up on a silent peer)"
 	case analyzer.PatternUnanswered:
 		return "unanswered SYN"
 	case analyzer.PatternOpen:

@@ -63,9 +63,9 @@ func toJSONSummary(s *summary, c *Capture) *jsonSummary {
 	}
 	// Every pattern and closer is present, zero or not; anomaly kinds only
 	// when seen.
-	for p := range s.patterns {
-		if p <= int(analyzer.PatternUnanswered) || s.patterns[p] > 0 {
-			js.Patterns[analyzer.Pattern(p).String()] = s.patterns[p]
+	for _, p := range analyzer.Patterns() {
+		if int(p) < len(s.patterns) {
+			js.Patterns[p.String()] = s.patterns[p]
 		}
 	}
 	for c := analyzer.CloserNone; c <= analyzer.CloserBoth; c++ {

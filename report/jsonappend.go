@@ -76,18 +76,21 @@ func appendJSONFlow(b []byte, t *analyzer.Teardown, typ string) []byte {
 }
 
 // endKeys are the keys of each side's end state, indexed by Side.
-var endKeys = [2][4]string{
-	{"client_state", "client_state_since", "client_state_until", "client_state_tentative"},
-	{"server_state", "server_state_since", "server_state_until", "server_state_tentative"},
+var endKeys = [2][6]string{
+	{"client_state", "client_state_since", "client_state_until", "client_state_tentative", "client_silent_frame", "client_silent_since"},
+	{"server_state", "server_state_since", "server_state_until", "server_state_tentative", "server_silent_frame", "server_silent_since"},
 }
 
-// appendJSONEnd appends one side's end state: state, since, until, tentative.
+// appendJSONEnd appends one side's end state: state, since, until,
+// tentative, and since when the side was silent.
 func appendJSONEnd(b []byte, side analyzer.Side, e *analyzer.EndState) []byte {
 	k := &endKeys[side&1]
 	b = appendKeyString(b, k[0], e.State.String())
 	b = appendKeyTime(b, k[1], e.Since)
 	b = appendKeyTime(b, k[2], e.Until)
-	return appendKeyBool(b, k[3], e.Tentative)
+	b = appendKeyBool(b, k[3], e.Tentative)
+	b = appendKeyInt(b, k[4], e.SilentFrame)
+	return appendKeyTime(b, k[5], e.SilentSince)
 }
 
 // appendJSONSegment appends one labelled segment; first is the flow's first

@@ -25,10 +25,14 @@ type jsonFlow struct {
 	ClientStateSince     *string       `json:"client_state_since"`
 	ClientStateUntil     *string       `json:"client_state_until"`
 	ClientStateTentative bool          `json:"client_state_tentative"`
+	ClientSilentFrame    int64         `json:"client_silent_frame"`
+	ClientSilentSince    *string       `json:"client_silent_since"`
 	ServerState          string        `json:"server_state"`
 	ServerStateSince     *string       `json:"server_state_since"`
 	ServerStateUntil     *string       `json:"server_state_until"`
 	ServerStateTentative bool          `json:"server_state_tentative"`
+	ServerSilentFrame    int64         `json:"server_silent_frame"`
+	ServerSilentSince    *string       `json:"server_silent_since"`
 	ZeekConnState        string        `json:"zeek_conn_state"`
 	Packets              jsonSides     `json:"packets"`
 	Bytes                jsonSides     `json:"bytes"`
@@ -96,10 +100,14 @@ func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
 		ClientStateSince:     jsonTime(t.ClientEnd.Since),
 		ClientStateUntil:     jsonTime(t.ClientEnd.Until),
 		ClientStateTentative: t.ClientEnd.Tentative,
+		ClientSilentFrame:    t.ClientEnd.SilentFrame,
+		ClientSilentSince:    jsonTime(t.ClientEnd.SilentSince),
 		ServerState:          t.ServerEnd.State.String(),
 		ServerStateSince:     jsonTime(t.ServerEnd.Since),
 		ServerStateUntil:     jsonTime(t.ServerEnd.Until),
 		ServerStateTentative: t.ServerEnd.Tentative,
+		ServerSilentFrame:    t.ServerEnd.SilentFrame,
+		ServerSilentSince:    jsonTime(t.ServerEnd.SilentSince),
 		ZeekConnState:        t.ZeekConnState,
 		Packets:              jsonSides{t.Sent[analyzer.Client].Packets, t.Sent[analyzer.Server].Packets},
 		Bytes:                jsonSides{t.Sent[analyzer.Client].Bytes, t.Sent[analyzer.Server].Bytes},

@@ -208,7 +208,7 @@ func halfOpen6() *analyzer.Teardown {
 		Stream: 5, Client: ep("[2001:db8::1]:51000"), Server: ep("[2001:db8::2]:443"),
 		Roles:      analyzer.RolesInferred,
 		FirstFrame: 52, LastFrame: 61, FirstTime: at(6), LastTime: at(16.2),
-		Pattern: analyzer.PatternHalfOpen, Closer: analyzer.CloserServer,
+		Pattern: analyzer.PatternHalfClosed, Closer: analyzer.CloserServer,
 		ClientEnd:     analyzer.EndState{State: analyzer.CloseWait, Since: at(16.1)},
 		ServerEnd:     analyzer.EndState{State: analyzer.FinWait2, Since: at(16.2), Until: at(76.2)},
 		ZeekConnState: "OTH",

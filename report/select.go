@@ -40,10 +40,12 @@ func (o *Options) textListed(t *analyzer.Teardown) bool {
 
 // WorthReading reports whether a flow deserves a report by default: an
 // anomaly of severity warning or error, an abortive end (reset,
-// fin-then-reset, refused) or an unfinished teardown (half-open).
+// fin-then-reset, refused), a timer that gave up, or an unfinished
+// teardown (half-closed, half-open: a side went silent).
 func WorthReading(t *analyzer.Teardown) bool {
 	switch t.Pattern {
-	case analyzer.PatternReset, analyzer.PatternFINThenReset, analyzer.PatternRefused, analyzer.PatternHalfOpen:
+	case analyzer.PatternReset, analyzer.PatternFINThenReset, analyzer.PatternRefused,
+		analyzer.PatternHalfOpen, analyzer.PatternHalfClosed, analyzer.PatternTimeout:
 		return true
 	}
 	for i := range t.Anomalies {

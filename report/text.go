@@ -182,6 +182,15 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool, lad *ladderScrat
 		if e.Tentative {
 			b = append(b, " (unconfirmed)"...)
 		}
+		if e.SilentFrame != 0 || !e.SilentSince.IsZero() {
+			b = append(b, "? (silent since frame "...)
+			b = strconv.AppendInt(b, e.SilentFrame, 10)
+			b = append(b, ", "...)
+			b = appendRelSeconds(b, e.SilentSince, t.FirstTime)
+			b = append(b, " s: probably still so, half-open)"...)
+		} else if e.SilentFrame == 0 && e.State == analyzer.SynSent && t.Pattern == analyzer.PatternTimeout {
+			b = append(b, "? (never answered)"...)
+		}
 		if !e.Until.IsZero() {
 			b = append(b, " until "...)
 			b = appendRelSeconds(b, e.Until, t.FirstTime)
@@ -324,9 +333,9 @@ func appendSummaryText(b *bytes.Buffer, c *Capture, s *summary, o *Options) {
 	case o.All:
 		fmt.Fprintf(b, " every flow listed below (%d)\n", s.listed)
 	case s.listed == 0:
-		b.WriteString(" no flow worth reading (no warning or error, reset, refusal or half-open teardown)\n")
+		b.WriteString(" no flow worth reading (no warning or error, reset, refusal, timeout or unfinished teardown)\n")
 	default:
-		fmt.Fprintf(b, " %d of %s worth reading listed below (warning or error, reset, refused, half-open)\n",
+		fmt.Fprintf(b, " %d of %s worth reading listed below (warning or error, reset, refused, timeout, half-closed or half-open)\n",
 			s.listed, plural(s.flows, "flow", "flows"))
 	}
 }
