@@ -77,6 +77,17 @@ type endpoint struct {
 	npend int
 
 	finFrame int64
+	finTime  nanos
+	// idleBeforeFIN: how long the flow had been quiet (no segment either
+	// way) when our first FIN left; an idle timeout closes after a gap.
+	idleBeforeFIN time.Duration
+	// await is our oldest segment occupying sequence space that the peer
+	// has not acknowledged yet (its time and end), ackDelay the shortest
+	// time the peer took to acknowledge one: the round trip seen from
+	// the capture point, one side's share (conn.rtt adds both).
+	await    nanos
+	awaitEnd flow.Seq
+	ackDelay time.Duration
 	// finAckFrame is the first peer segment seen acknowledging our FIN.
 	finAckFrame int64
 	finAckTime  time.Time
@@ -97,6 +108,7 @@ type endpoint struct {
 	closeFrame int64 // first FIN or RST we sent: when we ended our side
 
 	lastPayloadFrame int64
+	lastDataAt       nanos // when lastPayloadFrame was sent
 	// lastTurnFrame is the first frame of our latest run of payload (a
 	// turn in the conversation); used to tell unread data from a linger-0
 	// abort.
@@ -206,6 +218,7 @@ type conn struct {
 
 	firstFrame, lastFrame int64
 	firstTime, lastTime   time.Time
+	gap                   time.Duration // since the flow's previous segment
 }
 
 // anomaly is an anomaly being collected; its detail is written at finish.

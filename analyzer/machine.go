@@ -200,7 +200,11 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	if c.firstFrame == 0 {
 		c.firstFrame, c.firstTime = seg.Frame, seg.Time
 	}
+	if c.lastFrame != 0 {
+		c.gap = seg.Time.Sub(c.lastTime)
+	}
 	c.lastFrame, c.lastTime = seg.Frame, seg.Time
+	c.timing(seg, e, p)
 	// Whatever e sends, its peer's run of unanswered segments is over.
 	p.quiet.reset()
 	e.lastFrame, e.lastTime = seg.Frame, toNanos(seg.Time)
@@ -243,7 +247,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 			e.lastTurnFrame = seg.Frame
 		}
 		e.sentPayload = true
-		e.lastPayloadFrame = seg.Frame
+		e.lastPayloadFrame, e.lastDataAt = seg.Frame, toNanos(seg.Time)
 		if e.finSent && e.finSeq.Less(seg.Seq.Add(seg.Len)) {
 			// RFC 9293 §3.10.7.4: no data may follow the FIN.
 			c.addAnomaly(DataAfterFIN, s, e.finFrame, seg.Frame)
@@ -421,7 +425,10 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 	}
 	e.finSent = true
 	e.finSeq = seg.Seq.Add(seg.Len)
-	e.finFrame = seg.Frame
+	if e.finFrame == 0 {
+		e.idleBeforeFIN = c.gap
+	}
+	e.finFrame, e.finTime = seg.Frame, toNanos(seg.Time)
 	if e.closeFrame == 0 {
 		e.closeFrame = seg.Frame
 	}

@@ -492,7 +492,7 @@ func TestCloseWait_stuckAcrossUndoneRst(t *testing.T) {
 	s.wait(11 * time.Second)
 	close := s.send(Client, finack, 0)
 	td := s.finish(0)
-	wantAnomalies(t, td, "client close-wait-stuck", "server rst-linger-zero", "server fin-wait2-stuck")
+	wantAnomalies(t, td, "client close-wait-stuck", "server rst-linger2", "server fin-wait2-stuck")
 	want := close.Time.Sub(peerFIN.Time) // 21.0 s
 	for _, a := range td.Anomalies {
 		if a.Kind == CloseWaitStuck && !strings.Contains(a.Detail, "did not close its side for "+fmtSeconds(want)) {

@@ -1,6 +1,8 @@
 package analyzer
 
 import (
+	"time"
+
 	"finwave/flow"
 )
 
@@ -47,21 +49,7 @@ func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Ha
 			why = ruleRstNoSocket
 		}
 	case FinWait1, FinWait2, Closing, LastAck, TimeWait:
-		// e had sent its FIN. A RST now answers data the peer sent after
-		// that FIN: the socket was orphaned by close(), which cannot take
-		// more data (Linux), or e aborted after a shutdown().
-		if p.lastPayloadFrame > e.finFrame && cfg.Profile.ResetOnDataAfterClose {
-			if before == FinWait2 && cfg.FinTimeout > 0 && seg.Time.Sub(e.since) >= cfg.FinTimeout {
-				a := c.addAnomaly(RSTAfterFinWait2Timeout, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
-				a.dur = seg.Time.Sub(e.since)
-			} else {
-				a := c.addAnomaly(RSTDataAfterClose, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
-				a.refFrame = p.lastPayloadFrame
-			}
-			why = ruleRstDataAfterClose
-		} else {
-			why = c.abortCause(cfg, seg, s)
-		}
+		why = c.afterFIN(cfg, seg, s, before, snd, rcv)
 	case Established, CloseWait, SynReceived:
 		why = c.abortCause(cfg, seg, s)
 	case SynSent:
@@ -208,3 +196,103 @@ func (c *conn) keepaliveTimeout(seg *flow.Segment, s Side) {
 	c.revert(p, seg.Frame, lost)
 	p.silent = true
 }
+
+// afterFIN tells why e, which had sent its FIN (before is its state), now
+// resets. In the order tcp_close and the orphan's receive path decide:
+//
+//   - at once after the FIN, before any answer: close() found too many
+//     orphans or too little TCP memory (tcp_close → tcp_check_oom);
+//   - a bare RST (no ACK bit: tcp_v4_send_reset answering a segment) right
+//     after the peer's ACK of the FIN, no data in between: the orphan
+//     with TCP_LINGER2 < 0 dies on that ACK (tcp_rcv_state_process);
+//   - the peer's data after the FIN, which e had acknowledged: it sat in
+//     e's receive queue, and close() found it unread (TCPAbortOnClose);
+//   - the peer's data after the FIN, not acknowledged: the orphan cannot
+//     take it (data after close; an idle-timeout race when e closed an
+//     idle connection and the data is the peer's next request; a
+//     FIN_WAIT_2 that had likely expired when it came seconds later);
+//   - nothing from the peer: an abort at close() in FIN_WAIT_2
+//     (TCP_LINGER2 < 0, or SO_LINGER {1, 0}: the wire cannot tell) or
+//     from the other states (abortCause).
+func (c *conn) afterFIN(cfg *Config, seg *flow.Segment, s Side, before State, snd, rcv *flow.Half) rule {
+	e, p := &c.ep[s], &c.ep[s.Peer()]
+	linux := cfg.Profile.ResetOnDataAfterClose // the orphan rules are Linux's
+	sinceFIN := time.Duration(toNanos(seg.Time) - e.finTime)
+	peerQuiet := p.lastFrame < e.finFrame // nothing from the peer since our FIN
+	if linux && peerQuiet && e.finAckFrame == 0 && sinceFIN < oomGap && (c.rtt() == 0 || sinceFIN*2 < c.rtt()) {
+		a := c.addAnomaly(RSTMemoryPressure, s, e.finFrame, seg.Frame)
+		a.dur = sinceFIN
+		return ruleAbortMemory
+	}
+	dataAfter := p.lastPayloadFrame > e.finFrame
+	if linux && seg.Flags&flow.ACK == 0 && e.finAckFrame != 0 && p.lastFrame == e.finAckFrame && !dataAfter &&
+		(before == FinWait1 || before == FinWait2) {
+		a := c.addAnomaly(RSTLinger2, s, e.finFrame, e.finAckFrame, seg.Frame)
+		a.note, a.refFrame = "orphan-ack", e.finAckFrame
+		return ruleAbortLinger2Orphan
+	}
+	if dataAfter && linux {
+		if snd.AckSeen && rcv.NextSeq.LessEq(snd.MaxAck) {
+			// e acknowledged all the peer sent: it was delivered to e's
+			// receive queue, which close() found unread (tcp_close:
+			// TCPAbortOnClose), well after the data in time.
+			a := c.addAnomaly(RSTUnreadData, s, p.lastPayloadFrame, seg.Frame)
+			a.refFrame, a.note = p.lastPayloadFrame, "half-close"
+			a.dur = seg.Time.Sub(p.lastDataTime())
+			return ruleAbortUnread
+		}
+		inFW2 := time.Duration(0)
+		if before == FinWait2 {
+			inFW2 = seg.Time.Sub(e.since)
+		}
+		rtt := c.rtt()
+		switch {
+		case before == FinWait2 && cfg.FinTimeout > 0 && inFW2 >= cfg.FinTimeout:
+			a := c.addAnomaly(RSTAfterFinWait2Timeout, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
+			a.dur = inFW2
+		case before == FinWait2 && inFW2 >= plausibleFinTimeout && inFW2 >= 20*rtt:
+			a := c.addAnomaly(RSTAfterFinWait2Timeout, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
+			a.dur, a.note = inFW2, "likely"
+		case e.idleBeforeFIN >= idleCloseGap && e.idleBeforeFIN >= 10*rtt && p.finFrame == 0 && p.newRequest(e.finFrame):
+			a := c.addAnomaly(IdleCloseRace, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
+			a.dur, a.refFrame = e.idleBeforeFIN, p.lastTurnFrame
+		default:
+			a := c.addAnomaly(RSTDataAfterClose, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
+			a.refFrame = p.lastPayloadFrame
+			if before == FinWait2 {
+				a.note = "minisock"
+			}
+		}
+		return ruleRstDataAfterClose
+	}
+	if linux && before == FinWait2 && e.finAckFrame != 0 && !dataAfter {
+		a := c.addAnomaly(RSTLinger2, s, e.finFrame, seg.Frame)
+		a.note = "close"
+		return ruleAbortLinger2Close
+	}
+	return c.abortCause(cfg, seg, s)
+}
+
+// oomGap bounds the time between close()'s FIN and the RST tcp_check_oom
+// sends in the same call: microseconds; a millisecond is generous, and no
+// answer from the peer can come in between.
+const oomGap = time.Millisecond
+
+// plausibleFinTimeout is the shortest tcp_fin_timeout worth suspecting
+// when the host's value is not known: a peer's data that reaches an
+// orphaned FIN_WAIT_2 later than this (and many round trips after the
+// FIN) may have found it expired.
+const plausibleFinTimeout = time.Second
+
+// idleCloseGap is the shortest quiet time before a FIN that reads as an
+// idle timeout rather than a close right after the exchange.
+const idleCloseGap = 500 * time.Millisecond
+
+// newRequest reports whether e's latest data, sent after the peer's FIN
+// (frame fin), starts a new turn of the conversation: e had been quiet
+// since before the FIN, so it is a request on a connection it thought
+// idle, not the tail of one already in flight.
+func (e *endpoint) newRequest(fin int64) bool { return e.lastTurnFrame > fin }
+
+// lastDataTime is when e last sent payload.
+func (e *endpoint) lastDataTime() time.Time { return e.lastDataAt.time() }

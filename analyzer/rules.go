@@ -52,11 +52,14 @@ const (
 	ruleRstAfterReset    // no socket: after this side's own reset
 	ruleRstNoSocket      // no socket for the 4-tuple any more
 	ruleRstDataAfterClose
-	ruleAbortUnread    // close() with unread data
-	ruleAbortLinger    // SO_LINGER {1, 0} or an application abort
-	ruleRstSynSent     // the connection attempt abandoned
-	ruleRstIgnored     // a RST the receiver did not accept
-	ruleKeepaliveReset // the keepalive timer gave up on unanswered probes
+	ruleAbortUnread        // close() with unread data
+	ruleAbortLinger        // SO_LINGER {1, 0} or an application abort
+	ruleAbortMemory        // close() short of orphan memory: FIN, then RST at once
+	ruleAbortLinger2Close  // TCP_LINGER2 < 0: close() in FIN_WAIT_2 resets
+	ruleAbortLinger2Orphan // TCP_LINGER2 < 0: the orphan resets on the ACK of its FIN
+	ruleRstSynSent         // the connection attempt abandoned
+	ruleRstIgnored         // a RST the receiver did not accept
+	ruleKeepaliveReset     // the keepalive timer gave up on unanswered probes
 
 	// Resets received (RFC 9293 §3.10.7; RFC 5961 §3).
 	ruleRstRefusedSynSent // RST acknowledging our SYN in SYN_SENT → CLOSED
@@ -169,6 +172,15 @@ var rules = [...]ruleRecord{
 	ruleAbortLinger: {rfc: "RFC 9293 §3.10.5", linux: "tcp_disconnect",
 		change:  [2]string{"RFC 9293 §3.10.5: ABORT → RST sent, CLOSED", "tcp_close → tcp_disconnect → tcp_send_active_reset (SO_LINGER {1,0}; counted as TCPAbortOnData)"},
 		segment: linux("abortive close: SO_LINGER with a zero timeout, or an application abort")},
+	ruleAbortMemory: {rfc: "RFC 9293 §3.10.5", linux: "tcp_check_oom",
+		change:  [2]string{"RFC 9293 §3.10.5: ABORT → RST sent, CLOSED", "tcp_close → tcp_check_oom: too many orphans or TCP memory exhausted → tcp_set_state(CLOSE), tcp_send_active_reset (TCPAbortOnMemory)"},
+		segment: linux("close() sent the FIN, then found the host short of memory for orphans: RST at once (tcp_check_oom)")},
+	ruleAbortLinger2Close: {rfc: "RFC 9293 §3.10.5", linux: "tcp_close",
+		change:  [2]string{"RFC 9293 §3.10.5: ABORT → RST sent, CLOSED", "tcp_close: FIN_WAIT_2 with TCP_LINGER2 < 0 → tcp_set_state(CLOSE), tcp_send_active_reset (TCPAbortOnLinger)"},
+		segment: linux("close() in FIN_WAIT_2 with TCP_LINGER2 < 0 (or SO_LINGER {1,0}): RST instead of waiting for the peer's FIN")},
+	ruleAbortLinger2Orphan: {rfc: "RFC 9293 §3.10.5", linux: "tcp_rcv_state_process",
+		change:  [2]string{"RFC 9293 §3.10.5: ABORT → RST sent, CLOSED", "tcp_rcv_state_process: FIN_WAIT_1 orphan with TCP_LINGER2 < 0, FIN acknowledged → tcp_done, tcp_v4_send_reset (TCPAbortOnLinger)"},
+		segment: linux("the orphan with TCP_LINGER2 < 0 dies when its FIN is acknowledged: RST answering that ACK")},
 	ruleRstSynSent: {rfc: "RFC 9293 §3.10.7.3", linux: "tcp_rcv_synsent_state_process",
 		change: both("RST sent in SYN_SENT: the connection attempt is abandoned")},
 	ruleKeepaliveReset: {rfc: "RFC 9293 §3.8.4", linux: "tcp_keepalive_timer",

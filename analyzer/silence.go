@@ -207,3 +207,28 @@ func (c *conn) silence(now time.Time) {
 		p.silent = true
 	}
 }
+
+// timing folds a segment e sent into the round-trip estimate: e's segment
+// occupying new sequence space starts a wait for the peer's ACK; a segment
+// of e acknowledging the peer's awaited one ends the peer's wait.
+func (c *conn) timing(seg *flow.Segment, e, p *endpoint) {
+	t := toNanos(seg.Time)
+	if seg.Flags&flow.ACK != 0 && p.await != 0 && p.awaitEnd.LessEq(seg.Ack) {
+		if d := time.Duration(t - p.await); d >= 0 && (p.ackDelay == 0 || d < p.ackDelay) {
+			p.ackDelay = d
+		}
+		p.await = 0
+	}
+	if e.await == 0 && seg.Flags&flow.RST == 0 && (seg.Len > 0 || seg.Flags&(flow.SYN|flow.FIN) != 0) {
+		e.await, e.awaitEnd = t, seg.End()
+	}
+}
+
+// rtt is the flow's round-trip time as the capture shows it: the shortest
+// time each side's segment took to be acknowledged, summed over both
+// sides (at either end of the path one share is the whole round trip and
+// the other about nothing; in the middle they add up). 0 when no segment
+// was acknowledged.
+func (c *conn) rtt() time.Duration {
+	return c.ep[Client].ackDelay + c.ep[Server].ackDelay
+}

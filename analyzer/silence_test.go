@@ -174,3 +174,106 @@ func TestFinWait1_orphanTimeout(t *testing.T) {
 		t.Errorf("client %v, want FIN_WAIT_1 (the orphan is destroyed by its timer, silently)", td.ClientEnd.State)
 	}
 }
+
+// ===================================================================
+// Resets after a FIN: the orphan's and close()'s other abort paths
+// ===================================================================
+
+func TestFinWait2_linger2Close(t *testing.T) {
+	s := established(t)
+	s.send(Client, finack, 0) // shutdown(SHUT_WR)
+	s.send(Server, ack, 0)
+	s.wait(100 * time.Millisecond)
+	r := s.send(Client, rstack, 0) // close() with TCP_LINGER2 < 0
+	td := s.finish(0)
+	wantAnomalies(t, td, "client rst-linger2")
+	s.wantLabel(td, r.Frame, RST)
+}
+
+func TestFinWait1_linger2OrphanAck(t *testing.T) {
+	s := established(t)
+	fin1 := s.send(Client, finack, 0) // close() of an orphan with TCP_LINGER2 < 0
+	s.send(Server, ack, 0)
+	// tcp_v4_send_reset answering the ACK: seq = its ack, no ACK bit.
+	s.inject(Client, &flow.Segment{Src: simClient, Dst: simServer, Seq: fin1.End(), Flags: rst})
+	td := s.finish(0)
+	wantAnomalies(t, td, "client rst-linger2")
+}
+
+func TestFinWait1_memoryPressure(t *testing.T) {
+	s := established(t)
+	s.send(Server, ack|flow.PSH, 100)
+	s.send(Client, ack, 0)
+	s.wait(50 * time.Millisecond)
+	s.tick = 20 * time.Microsecond // the FIN and the RST of one close() call
+	s.send(Client, finack, 0)
+	s.send(Client, rstack, 0)
+	td := s.finish(0)
+	wantAnomalies(t, td, "client rst-memory-pressure")
+	if a := anomalyOf(t, td, RSTMemoryPressure); len(a.Frames) != 2 {
+		t.Errorf("evidence %v, want the FIN and the RST", a.Frames)
+	}
+}
+
+// A FIN and, a round trip later, a RST is not the same close() call.
+func TestFinWait1_rstAfterAnAnswerIsNotMemoryPressure(t *testing.T) {
+	s := established(t)
+	s.send(Client, finack, 0)
+	s.send(Client, rstack, 0) // 1 ms later, but after the server's handshake ACK took 1 ms: rtt 2 ms
+	td := s.finish(0)
+	if td.HasAnomaly(RSTMemoryPressure) {
+		t.Errorf("a RST half a round trip after the FIN taken as memory pressure: %v", td.Anomalies)
+	}
+}
+
+func TestFinWait2_unreadAfterHalfClose(t *testing.T) {
+	s := established(t)
+	s.send(Server, finack, 0) // shutdown(SHUT_WR)
+	s.send(Client, ack, 0)
+	s.send(Client, ack|flow.PSH, 100) // the client goes on writing
+	s.send(Server, ack, 0)            // the server's kernel takes it
+	s.wait(200 * time.Millisecond)
+	s.send(Server, rstack, 0) // close() with it unread
+	td := s.finish(0)
+	wantAnomalies(t, td, "server rst-unread-data", "server half-close")
+}
+
+func TestFinWait2_peerWritesSecondsLater(t *testing.T) {
+	s := established(t)
+	s.send(Client, finack, 0) // close()
+	s.send(Server, ack, 0)
+	s.wait(4 * time.Second)
+	s.send(Server, ack|flow.PSH, 100)
+	s.send(Client, rst, 0)
+	td := s.finish(0) // --fin-timeout is 60 s, the host's may be lower
+	wantAnomalies(t, td, "client rst-after-fin-wait2-timeout")
+}
+
+func TestFinWait2_idleCloseRace(t *testing.T) {
+	s := established(t)
+	s.send(Client, ack|flow.PSH, 100) // request
+	s.send(Server, ack|flow.PSH, 300) // response
+	s.send(Client, ack, 0)
+	s.wait(2 * time.Second)   // idle in the client's pool
+	s.send(Server, finack, 0) // the server's idle timeout
+	s.send(Client, ack, 0)
+	s.wait(300 * time.Millisecond)
+	s.send(Client, ack|flow.PSH, 100) // the next request, on the closed connection
+	s.send(Server, rst, 0)
+	td := s.finish(0)
+	wantAnomalies(t, td, "server idle-close-race")
+}
+
+// A close right after the exchange is no idle timeout: the client's late
+// data is data after close.
+func TestFinWait2_closeAfterExchangeIsNoRace(t *testing.T) {
+	s := established(t)
+	s.send(Client, ack|flow.PSH, 100)
+	s.send(Server, ack|flow.PSH, 300)
+	s.send(Server, finack, 0)
+	s.send(Client, ack, 0)
+	s.wait(300 * time.Millisecond)
+	s.send(Client, ack|flow.PSH, 100)
+	s.send(Server, rst, 0)
+	wantAnomalies(t, s.finish(0), "server rst-data-after-close")
+}

@@ -22,6 +22,7 @@ type sim struct {
 	frame int64
 	now   time.Time
 	drop  bool
+	tick  time.Duration // time between two segments; 1 ms unless a test sets it
 	last  *flow.Segment
 	ep    [2]flow.Endpoint
 }
@@ -80,7 +81,10 @@ func (s *sim) resend(from Side, f flow.Flags, seq flow.Seq, n uint32) *flow.Segm
 func (s *sim) inject(from Side, seg *flow.Segment) *flow.Segment {
 	s.t.Helper()
 	s.frame++
-	s.now = s.now.Add(time.Millisecond)
+	if s.tick == 0 {
+		s.tick = time.Millisecond
+	}
+	s.now = s.now.Add(s.tick)
 	seg.Frame, seg.Time = s.frame, s.now
 	snd, rcv := &s.half[from], &s.half[from.Peer()]
 	s.k.step(&s.cfg, seg, from, snd, rcv)
