@@ -232,6 +232,7 @@ type anomaly struct {
 	dur      time.Duration // a related duration
 	note     string        // a fixed qualifier chosen by the rule
 	note2    string        // a second one (retransmission-timeout: gave-up)
+	counters []string      // nstat counters certain for the cause (kinds' by default)
 }
 
 func (c *conn) peerOf(s Side) *endpoint { return &c.ep[s.Peer()] }
@@ -264,7 +265,7 @@ func (c *conn) addAnomaly(k Kind, s Side, frames ...int64) *anomaly {
 	if n := len(c.anoms); n < cap(c.anoms) {
 		kept = c.anoms[:n+1][n].frames[:0]
 	}
-	c.anoms = append(c.anoms, anomaly{kind: k, side: s, sev: sev, frames: kept})
+	c.anoms = append(c.anoms, anomaly{kind: k, side: s, sev: sev, frames: kept, counters: kinds[k].counters})
 	a := &c.anoms[len(c.anoms)-1]
 	for _, f := range frames {
 		a.addFrame(f)

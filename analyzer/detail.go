@@ -34,6 +34,16 @@ func (p *para) frames(fs []int64) *para {
 	return p
 }
 
+// fr appends "frame 12" or "frames 3, 7, 12".
+func (p *para) fr(fs []int64) *para {
+	if len(fs) == 1 {
+		p.b = append(p.b, "frame "...)
+	} else {
+		p.b = append(p.b, "frames "...)
+	}
+	return p.frames(fs)
+}
+
 // ms appends a duration for people: "850 µs", "200 ms", "61.0 s".
 func (p *para) ms(d time.Duration) *para {
 	switch {

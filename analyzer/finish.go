@@ -123,6 +123,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 			Endpoint: a.side,
 			Frames:   frames,
 			Severity: a.sev,
+			Counters: a.counters,
 		})
 	}
 	t.text = p.b

@@ -42,7 +42,10 @@ type kindRecord struct {
 	summary  string   // one line: what it means (help, docs)
 	check    string   // what to look at first
 	// counters are the nstat counters the anomaly's endpoint's host
-	// increments with it (as of LinuxVersion), none where no counter does.
+	// certainly increments with it (as of LinuxVersion), none where no
+	// counter does or the wire cannot tell which one (the detail then
+	// says "counted as X if Y"). A detector may name others for the case
+	// it found (anomaly.counters).
 	counters []string
 	// detail appends the paragraph a report prints: the likely cause, the
 	// kernel path and what to check, from the facts the detector kept.
@@ -73,14 +76,14 @@ var kinds = [...]kindRecord{
 		name: "fin-retransmission", severity: Info,
 		summary:  "a FIN was sent again: it or its ACK was lost or late",
 		check:    "loss on the path, or a peer that stopped answering",
-		counters: []string{"TcpRetransSegs"},
+		counters: retransSegs,
 		detail:   finRetransmittedDetail,
 	},
 	LostFinalACK: {
 		name: "lost-final-ack", severity: Warning,
 		summary:  "the last ACK of the close never reached the LAST_ACK side, which retransmitted its FIN",
 		check:    "loss on the path toward the side that sent its FIN again",
-		counters: []string{"TcpRetransSegs"},
+		counters: retransSegs,
 		detail:   lostFinalACKDetail,
 	},
 	TimeWaitAssassination: {
@@ -93,21 +96,21 @@ var kinds = [...]kindRecord{
 		name: "rst-unread-data", severity: Warning,
 		summary:  "close() with unread received data: RST instead of FIN (Linux TCPAbortOnClose, RFC 2525)",
 		check:    "the application: it closes without reading the whole request",
-		counters: []string{"TcpExtTCPAbortOnClose"},
+		counters: outRsts, // TcpExtTCPAbortOnClose only if the data was unread: the detail says so
 		detail:   rstUnreadDataDetail,
 	},
 	RSTLingerZero: {
 		name: "rst-linger-zero", severity: Warning,
 		summary:  "abortive close with nothing pending: SO_LINGER {1,0} likely",
 		check:    "the application's socket options (SO_LINGER {1, 0}) or its abort path",
-		counters: []string{"TcpExtTCPAbortOnData"},
+		counters: outRsts, // TcpExtTCPAbortOnData only if SO_LINGER {1,0}: the detail says so
 		detail:   rstLingerZeroDetail,
 	},
 	RSTDataAfterClose: {
 		name: "rst-data-after-close", severity: Warning,
 		summary:  "the peer kept sending to a socket that had been closed: RST (Linux TCPAbortOnData)",
 		check:    "the protocol: one side closed while the other still had something to say",
-		counters: []string{"TcpExtTCPAbortOnData"},
+		counters: abortOnData, // a FIN_WAIT_2 mini-socket counts TcpOutRsts only (the detector says)
 		detail:   rstDataAfterCloseDetail,
 	},
 	RSTAfterFinWait2Timeout: {
@@ -119,7 +122,7 @@ var kinds = [...]kindRecord{
 	},
 	RSTOutOfWindow: {
 		name: "rst-out-of-window", severity: Warning,
-		summary: "a RST whose sequence number the receiver did not accept (blind/injected or stale); a challenge ACK may follow",
+		summary: "a RST the receiver did not accept: its sequence number was outside the window, or in it but not exact (RFC 5961); blind, injected or stale",
 		check:   "what sits on the path, and whether the claimed sender really sent it",
 		detail:  rstOutOfWindowDetail,
 	},
@@ -169,61 +172,70 @@ var kinds = [...]kindRecord{
 		name: "keepalive-timeout", severity: Warning,
 		summary:  "keep-alive probes went unanswered and the prober's keepalive timer reset the connection: the peer vanished",
 		check:    "the path to the silent peer and its host (down, rebooted, or a middlebox dropped the connection's state)",
-		counters: []string{"TcpExtTCPKeepAlive", "TcpExtTCPAbortOnTimeout"},
+		counters: []string{"TcpExtTCPKeepAlive", "TcpOutRsts"},
 		detail:   keepaliveTimeoutDetail,
 	},
 	RetransmissionTimeout: {
 		name: "retransmission-timeout", severity: Warning,
 		summary:  "data or FIN retransmitted with backoff and never acknowledged: the peer went silent (the sender gives up after tcp_retries2)",
 		check:    "the path to the silent peer and its host",
-		counters: []string{"TcpRetransSegs", "TcpExtTCPAbortOnTimeout"},
+		counters: retransSegs, // and TcpExtTCPAbortOnTimeout once it gave up (the detector says)
 		detail:   retransmissionTimeoutDetail,
 	},
 	SYNTimeout: {
 		name: "syn-timeout", severity: Warning,
 		summary:  "SYNs retransmitted and never answered: connect() fails with ETIMEDOUT after tcp_syn_retries",
 		check:    "whether the server is up and a firewall drops (rather than rejects) the port",
-		counters: []string{"TcpRetransSegs"},
+		counters: retransSegs,
 		detail:   synTimeoutDetail,
 	},
 	SYNACKTimeout: {
 		name: "synack-timeout", severity: Warning,
 		summary:  "the server's SYN-ACK retransmitted and its ACK never came (tcp_synack_retries): the client vanished or the path back is broken",
 		check:    "the path from the server to the client (asymmetric routing, a firewall), or a SYN flood",
-		counters: []string{"TcpRetransSegs"},
+		counters: retransSegs,
 		detail:   synACKTimeoutDetail,
 	},
 	OrphanTimeout: {
 		name: "orphan-timeout", severity: Warning,
 		summary:  "a closed socket's FIN retransmitted to a silent peer until tcp_orphan_retries ran out: destroyed without a RST",
 		check:    "the path to the silent peer and its host",
-		counters: []string{"TcpRetransSegs"},
+		counters: []string{"TcpRetransSegs", "TcpExtTCPAbortOnTimeout"},
 		detail:   orphanTimeoutDetail,
 	},
 	RSTLinger2: {
 		name: "rst-linger2", severity: Warning,
 		summary:  "TCP_LINGER2 < 0: the closer resets instead of waiting in FIN_WAIT_2 (Linux TCPAbortOnLinger)",
 		check:    "the application's TCP_LINGER2 socket option",
-		counters: []string{"TcpExtTCPAbortOnLinger"},
+		counters: outRsts, // TcpExtTCPAbortOnLinger on the orphan path (the detector says)
 		detail:   rstLinger2Detail,
 	},
 	RSTMemoryPressure: {
 		name: "rst-memory-pressure", severity: Error,
 		summary:  "close() sent its FIN and at once a RST: too many orphans or TCP memory exhausted (Linux tcp_check_oom, TCPAbortOnMemory)",
 		check:    "the closer's host: orphan count against net.ipv4.tcp_max_orphans, TCP memory against net.ipv4.tcp_mem (ss -s, /proc/net/sockstat)",
-		counters: []string{"TcpExtTCPAbortOnMemory"},
+		counters: []string{"TcpExtTCPAbortOnMemory", "TcpOutRsts"},
 		detail:   rstMemoryPressureDetail,
 	},
 	IdleCloseRace: {
 		name: "idle-close-race", severity: Warning,
 		summary:  "a connection idle in a pool was closed by one side as the other sent a new request on it: the request met a RST (ECONNRESET, HTTP 502)",
 		check:    "idle timeouts: the client's (or load balancer's) must be shorter than the server's",
-		counters: []string{"TcpExtTCPAbortOnData"},
+		counters: outRsts, // and TcpExtTCPAbortOnData if a full socket answered (the detector says)
 		detail:   idleCloseRaceDetail,
 	},
 }
 
 var _ [numKinds]kindRecord = kinds // a record per kind
+
+// Counter lists shared by the table and the detectors (never modified).
+var (
+	outRsts        = []string{"TcpOutRsts"}
+	retransSegs    = []string{"TcpRetransSegs"}
+	abortOnData    = []string{"TcpExtTCPAbortOnData", "TcpOutRsts"}
+	abortOnTimeout = []string{"TcpRetransSegs", "TcpExtTCPAbortOnTimeout"}
+	abortOnLinger  = []string{"TcpExtTCPAbortOnLinger", "TcpOutRsts"}
+)
 
 // Describe returns a one-line meaning of the kind, for help and
 // documentation.
@@ -233,7 +245,9 @@ func (k Kind) Describe() string { return k.record().summary }
 func (k Kind) Check() string { return k.record().check }
 
 // Counters lists the nstat counters the host of the anomaly's endpoint
-// increments with the kind (Linux LinuxVersion); nil where none does.
+// certainly increments with the kind (Linux LinuxVersion); nil where none
+// does or the wire cannot tell which. An Anomaly's own Counters may name
+// more, for the cause its detector found.
 func (k Kind) Counters() []string { return k.record().counters }
 
 // Severity is the kind's severity when found (a detector may raise it).
@@ -259,14 +273,14 @@ func (c *conn) appendDetail(p *para, cfg *Config, a *anomaly) {
 
 func finRetransmittedDetail(p para, d detailFacts) para {
 	who, peer, a := d.who, d.peer, d.a
-	p.s("The ", who, " sent its FIN ").n(int64(len(a.frames) - 1)).s(" more time(s) (frames ").frames(a.frames).s(").")
+	p.s("The ", who, " sent its FIN ").n(int64(len(a.frames))).s(" times (").fr(a.frames).s(").")
 	if a.refFrame != 0 {
 		p.s(" The ", peer, " had acknowledged it in frame ").n(a.refFrame).s(", so that ACK did not reach the ", who, " in time.")
 	} else if d.ep().finAckFrame == 0 {
 		p.s(" The capture shows no ACK of it from the ", peer, ": the FIN or its ACK was lost, or the ", peer, " is gone.")
 	}
 	if d.linux {
-		p.s(" Linux retransmits an unacknowledged FIN on the RTO; an orphaned socket gives up after tcp_orphan_retries (default 8) and resets.")
+		p.s(" Linux retransmits an unacknowledged FIN on the RTO (counted as TcpRetransSegs); a closed (orphaned) socket gives up after tcp_orphan_retries and is destroyed without a RST.")
 	}
 	p.s(" Once is harmless; repeated, look for loss on the path or an unresponsive peer.")
 	return p
@@ -282,7 +296,7 @@ func lostFinalACKDetail(p para, d detailFacts) para {
 }
 
 func timeWaitAssassinationDetail(p para, d detailFacts) para {
-	p.s("A RST (frame ").frames(d.a.frames).s(") reached the ", d.who, " while it was in TIME_WAIT (").ms(d.a.dur).
+	p.s("A RST (").fr(d.a.frames).s(") reached the ", d.who, " while it was in TIME_WAIT (").ms(d.a.dur).
 		s(" after entering it) and ended it early. RFC 1337 calls this TIME_WAIT assassination: old duplicates of this connection can now be accepted by a new one on the same 4-tuple.")
 	if d.linux {
 		p.s(" Linux kills TIME_WAIT on an in-window RST unless net.ipv4.tcp_rfc1337=1 (tcp_timewait_state_process). Check what sent the RST: a middlebox, a scanner, or the peer answering a stale ACK.")
@@ -291,13 +305,23 @@ func timeWaitAssassinationDetail(p para, d detailFacts) para {
 }
 
 func rstUnreadDataDetail(p para, d detailFacts) para {
-	who, peer := d.who, d.peer
-	p.s("The ", who, " reset the connection (frame ").n(d.last()).s(") instead of closing it with FIN. The ", peer, "'s last data (frame ").n(d.a.refFrame).
+	who, peer, a := d.who, d.peer, d.a
+	if a.note == "half-close" {
+		p.s("The ", who, " had shut down its sending side (FIN, frame ").n(d.ep().finFrame).s(") and its kernel acknowledged the ", peer,
+			"'s later data (frame ").n(a.refFrame).s("); ").ms(a.dur).s(" later the ", who, " reset the connection (frame ").n(d.last()).
+			s(") instead of waiting for the ", peer, "'s FIN: the data most likely still sat unread when the ", who, "'s application called close().")
+		if d.linux {
+			p.s(" Linux tcp_close sends RST when the receive queue holds unread data (counted as TcpExtTCPAbortOnClose; had the data been read, the RST would come from TCP_LINGER2 < 0 or SO_LINGER {1,0} instead).")
+		}
+		p.s(" Check the ", who, "'s application: after shutdown(SHUT_WR) it must read to EOF before close().")
+		return p
+	}
+	p.s("The ", who, " reset the connection (frame ").n(d.last()).s(") instead of closing it with FIN. The ", peer, "'s last data (frame ").n(a.refFrame).
 		s(") was never answered, so it was most likely still unread when the ", who, "'s application called close().")
 	if d.linux {
-		p.s(" Linux tcp_close sends RST when the receive queue holds unread data (nstat TcpExtTCPAbortOnClose; RFC 2525 §2.17).")
+		p.s(" Linux tcp_close sends RST when the receive queue holds unread data (RFC 2525 §2.17; counted as TcpExtTCPAbortOnClose).")
 	}
-	p.s(" Check the ", who, "'s application: it closes without reading the whole request (pipelined or unexpected data). A SO_LINGER {1,0} abort looks the same on the wire.")
+	p.s(" Check the ", who, "'s application: it closes without reading the whole request (pipelined or unexpected data). A SO_LINGER {1,0} abort looks the same on the wire (counted as TcpExtTCPAbortOnData instead).")
 	return p
 }
 
@@ -309,7 +333,7 @@ func rstLingerZeroDetail(p para, d detailFacts) para {
 	}
 	p.s(": an abortive close, most likely SO_LINGER {1, 0} then close(), or an application abort.")
 	if d.linux {
-		p.s(" Linux: tcp_close → tcp_disconnect → tcp_send_active_reset, counted as TcpExtTCPAbortOnData. If data was in fact unread, TcpExtTCPAbortOnClose counts it instead.")
+		p.s(" Linux: tcp_close → tcp_disconnect → tcp_send_active_reset, counted as TcpExtTCPAbortOnData; if data was in fact unread, as TcpExtTCPAbortOnClose instead.")
 	}
 	p.s(" Intentional in some clients (to skip TIME_WAIT); otherwise check the application's socket options.")
 	return p
@@ -320,7 +344,11 @@ func rstDataAfterCloseDetail(p para, d detailFacts) para {
 	p.s("The ", who, " had closed (FIN, frame ").n(d.ep().finFrame).s("), but the ", peer, " kept sending (frame ").n(d.a.refFrame).
 		s("); the ", who, " answered with RST (frame ").n(d.last()).s(").")
 	if d.linux {
-		p.s(" After close() the socket is orphaned and cannot deliver data: tcp_rcv_state_process resets it (TcpExtTCPAbortOnData).")
+		if d.a.note == "minisock" {
+			p.s(" After close() the socket is orphaned; in FIN_WAIT_2 Linux keeps only a mini-socket (tcp_time_wait, FIN_WAIT2 substate), which answers data with RST (tcp_timewait_state_process: TCP_TW_RST): counted in TcpOutRsts, not TcpExtTCPAbortOnData.")
+		} else {
+			p.s(" After close() the socket is orphaned and cannot deliver data: tcp_rcv_state_process resets it (TcpExtTCPAbortOnData).")
+		}
 	}
 	p.s(" The ", peer, "'s data is lost. Check the protocol: the ", who, " closed while the ", peer,
 		" still had something to say (use shutdown(SHUT_WR) and read to EOF before close()).")
@@ -328,20 +356,30 @@ func rstDataAfterCloseDetail(p para, d detailFacts) para {
 }
 
 func rstAfterFinWait2TimeoutDetail(p para, d detailFacts) para {
-	who, peer := d.who, d.peer
+	who, peer, a := d.who, d.peer, d.a
+	if a.note == "likely" {
+		p.s("The ", who, " closed and its FIN was acknowledged, but the ", peer, " did not close: it wrote ").ms(a.dur).
+			s(" after the ", who, " entered FIN_WAIT_2 (frame ").n(d.peerEp().lastPayloadFrame).s(") and the ", who, " answered with RST (frame ").n(d.last()).s(").")
+		if d.linux {
+			p.s(" An orphaned FIN_WAIT_2 lives net.ipv4.tcp_fin_timeout (60 s by default, often lowered): on a host where it is below ").ms(a.dur).
+				s(" it had been destroyed and the RST came from no socket; before that, its mini-socket answers data with RST just the same (TCP_TW_RST). Either way it is counted in TcpOutRsts, not TcpExtTCPAbortOnData; `sysctl net.ipv4.tcp_fin_timeout` on the ", who, "'s host (or --fin-timeout) settles which.")
+		}
+		p.s(" The ", peer, "'s data is lost. Check why the ", peer, " kept the connection half-open so long (a CLOSE_WAIT leak).")
+		return p
+	}
 	p.s("The ", who, " closed and its FIN was acknowledged, but the ", peer, " did not close. After tcp_fin_timeout (", d.cfg.FinTimeout.String(),
 		" here) the orphaned FIN_WAIT_2 was destroyed; when the ", peer, " finally wrote (frame ").n(d.peerEp().lastPayloadFrame).
-		s("), the ", who, " had no socket left and reset (frames ").frames(d.a.frames).
+		s("), the ", who, " had no socket left and reset (").fr(d.a.frames).
 		s("). Check why the ", peer, " kept the connection half-open so long (a CLOSE_WAIT leak).")
 	return p
 }
 
 func rstOutOfWindowDetail(p para, d detailFacts) para {
 	who, peer := d.who, d.peer
-	p.s("A RST claiming to come from the ", who, " (frames ").frames(d.a.frames).s(") was not accepted: ")
+	p.s("A RST claiming to come from the ", who, " (").fr(d.a.frames).s(") was not accepted: ")
 	switch d.a.note {
 	case "challenge":
-		p.s("its sequence number was inside the ", peer, "'s window but not the exact next one, so the ", peer, " ignored it")
+		p.s("its sequence number fell in the ", peer, "'s receive window but was not exactly the next one expected, which RFC 5961 §3.2 no longer accepts, so the ", peer, " ignored it")
 		if d.cfg.Profile.ChallengeACK {
 			p.s(" and answers with a challenge ACK (RFC 5961 §3.2; Linux TcpExtTCPChallengeACK)")
 		}
@@ -379,20 +417,20 @@ func finWait2StuckDetail(p para, d detailFacts) para {
 }
 
 func dataAfterFINDetail(p para, d detailFacts) para {
-	p.s("The ", d.who, " sent data beyond its own FIN (frames ").frames(d.a.frames).
+	p.s("The ", d.who, " sent data beyond its own FIN (").fr(d.a.frames).
 		s("). No data may follow a FIN (RFC 9293 §3.10.7.4): a broken stack, a middlebox rewriting sequence numbers, or crafted traffic.")
 	return p
 }
 
 func synInTimeWaitDetail(p para, d detailFacts) para {
-	p.s("A new SYN (frame ").frames(d.a.frames).s(") reused the 4-tuple while the ", d.who, "'s previous connection on it was still in TIME_WAIT (").ms(d.a.dur).
+	p.s("A new SYN (").fr(d.a.frames).s(") reused the 4-tuple while the ", d.who, "'s previous connection on it was still in TIME_WAIT (").ms(d.a.dur).
 		s(" left). Linux accepts it when the SYN's sequence number (or timestamp) is newer than the old connection's, otherwise it re-ACKs the old one; " +
 			"frequent reuse means port exhaustion on the client side (check ip_local_port_range, tcp_tw_reuse, connection pooling).")
 	return p
 }
 
 func simultaneousCloseDetail(p para, d detailFacts) para {
-	p.s("Both sides sent a FIN before receiving the other's (frames ").frames(d.a.frames).
+	p.s("Both sides sent a FIN before receiving the other's (").fr(d.a.frames).
 		s("): a simultaneous close. Both end in TIME_WAIT (RFC 9293 §3.6). Harmless; it means both applications closed at about the same time.")
 	return p
 }
@@ -406,7 +444,7 @@ func halfCloseDetail(p para, d detailFacts) para {
 }
 
 func invalidFlagsDetail(p para, d detailFacts) para {
-	p.s("The ", d.who, " sent segments with an impossible combination of control flags, or a RST carrying data (frames ").frames(d.a.frames).
+	p.s("The ", d.who, " sent segments with an impossible combination of control flags, or a RST carrying data (").fr(d.a.frames).
 		s("): no Linux path does this (a RST may carry diagnostic text by RFC 1122 §4.2.2.12, rarely seen); it is crafted traffic (a scan or fingerprinting) or corruption.")
 	return p
 }
@@ -414,7 +452,7 @@ func invalidFlagsDetail(p para, d detailFacts) para {
 func keepaliveTimeoutDetail(p para, d detailFacts) para {
 	who, peer, a := d.who, d.peer, d.a
 	probes := int64(len(a.frames) - 1)
-	p.s("The ", who, " sent ").n(probes).s(" keep-alive probe(s) (frames ").frames(a.frames[:probes]).s(") that the ", peer, " never answered, then reset the connection (frame ").n(d.last()).s(")")
+	p.s("The ", who, " sent ").n(probes).s(" keep-alive probe(s) (").fr(a.frames[:probes]).s(") that the ", peer, " never answered, then reset the connection (frame ").n(d.last()).s(")")
 	if a.refFrame != 0 {
 		p.s("; the ", peer, " had been silent since frame ").n(a.refFrame).s(", ").ms(a.dur).s(" before the reset")
 	}
@@ -434,7 +472,7 @@ func retransmissionTimeoutDetail(p para, d detailFacts) para {
 	} else {
 		p.s("data")
 	}
-	p.s(" ").n(int64(len(a.frames))).s(" times (frames ").frames(a.frames).s(") over ").ms(a.dur).s(", the gaps doubling, and the ", peer, " acknowledged none of it")
+	p.s(" ").n(int64(len(a.frames))).s(" times (").fr(a.frames).s(") over ").ms(a.dur).s(", the gaps doubling, and the ", peer, " acknowledged none of it")
 	if a.refFrame != 0 {
 		p.s("; the ", peer, "'s last segment was frame ").n(a.refFrame)
 	}
@@ -458,7 +496,7 @@ func retransmissionTimeoutDetail(p para, d detailFacts) para {
 }
 
 func synTimeoutDetail(p para, d detailFacts) para {
-	p.s("The ", d.who, " sent its SYN ").n(int64(len(d.a.frames))).s(" times (frames ").frames(d.a.frames).s(") over ").ms(d.a.dur).s(" and no answer came")
+	p.s("The ", d.who, " sent its SYN ").n(int64(len(d.a.frames))).s(" times (").fr(d.a.frames).s(") over ").ms(d.a.dur).s(" and no answer came")
 	if d.linux {
 		p.s(": connect() fails with ETIMEDOUT once tcp_syn_retries retransmissions are spent (default 6, about 127 s)")
 	}
@@ -467,7 +505,7 @@ func synTimeoutDetail(p para, d detailFacts) para {
 }
 
 func synACKTimeoutDetail(p para, d detailFacts) para {
-	p.s("The ", d.who, " sent its SYN-ACK ").n(int64(len(d.a.frames))).s(" times (frames ").frames(d.a.frames).s(") over ").ms(d.a.dur).s(" and the ", d.peer, "'s ACK never came")
+	p.s("The ", d.who, " sent its SYN-ACK ").n(int64(len(d.a.frames))).s(" times (").fr(d.a.frames).s(") over ").ms(d.a.dur).s(" and the ", d.peer, "'s ACK never came")
 	if d.linux {
 		p.s(": the request socket is dropped after tcp_synack_retries (default 5)")
 	}
@@ -476,7 +514,7 @@ func synACKTimeoutDetail(p para, d detailFacts) para {
 }
 
 func orphanTimeoutDetail(p para, d detailFacts) para {
-	p.s("The ", d.who, " closed and sent its FIN ").n(int64(len(d.a.frames))).s(" times (frames ").frames(d.a.frames).s(") over ").ms(d.a.dur).s("; the ", d.peer, " acknowledged none")
+	p.s("The ", d.who, " closed and sent its FIN ").n(int64(len(d.a.frames))).s(" times (").fr(d.a.frames).s(") over ").ms(d.a.dur).s("; the ", d.peer, " acknowledged none")
 	if d.linux {
 		p.s(". The closed (orphaned) socket gives up after tcp_orphan_retries retransmissions (default 8 when set to 0) and is destroyed without a RST")
 	}
@@ -487,13 +525,17 @@ func orphanTimeoutDetail(p para, d detailFacts) para {
 func rstLinger2Detail(p para, d detailFacts) para {
 	p.s("The ", d.who, " closed (FIN, frame ").n(d.ep().finFrame).s(") and reset the connection (frame ").n(d.last()).s(") instead of waiting in FIN_WAIT_2 for the ", d.peer, "'s FIN")
 	if d.a.note == "orphan-ack" {
-		p.s(": the RST answers the ", d.peer, "'s ACK of that FIN (frame ").n(d.a.refFrame).s(")")
+		p.s(": the RST, without ACK, answers the ", d.peer, "'s ACK of that FIN (frame ").n(d.a.refFrame).s(").")
+		if d.linux {
+			p.s(" Linux does this for an orphan whose TCP_LINGER2 is negative: tcp_rcv_state_process in FIN_WAIT_1 → tcp_done, and the ACK is answered by tcp_v4_send_reset (counted as TcpExtTCPAbortOnLinger).")
+		}
+	} else {
+		p.s(", nothing from the ", d.peer, " left unread.")
+		if d.linux {
+			p.s(" Linux does this at close() in FIN_WAIT_2 when TCP_LINGER2 is negative (tcp_close → tcp_send_active_reset, counted as TcpExtTCPAbortOnLinger); SO_LINGER {1,0} at close() looks the same on the wire (counted as TcpExtTCPAbortOnData instead).")
+		}
 	}
-	p.s(".")
-	if d.linux {
-		p.s(" Linux does this when TCP_LINGER2 is negative: tcp_close / tcp_rcv_state_process → tcp_send_active_reset, counted as TcpExtTCPAbortOnLinger.")
-	}
-	p.s(" Check the ", d.who, "'s application for setsockopt(TCP_LINGER2) with a negative value.")
+	p.s(" Check the ", d.who, "'s application for setsockopt(TCP_LINGER2) with a negative value, or SO_LINGER.")
 	return p
 }
 

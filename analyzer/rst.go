@@ -228,7 +228,7 @@ func (c *conn) afterFIN(cfg *Config, seg *flow.Segment, s Side, before State, sn
 	if linux && seg.Flags&flow.ACK == 0 && e.finAckFrame != 0 && p.lastFrame == e.finAckFrame && !dataAfter &&
 		(before == FinWait1 || before == FinWait2) {
 		a := c.addAnomaly(RSTLinger2, s, e.finFrame, e.finAckFrame, seg.Frame)
-		a.note, a.refFrame = "orphan-ack", e.finAckFrame
+		a.note, a.refFrame, a.counters = "orphan-ack", e.finAckFrame, abortOnLinger
 		return ruleAbortLinger2Orphan
 	}
 	if dataAfter && linux {
@@ -253,15 +253,25 @@ func (c *conn) afterFIN(cfg *Config, seg *flow.Segment, s Side, before State, sn
 		case before == FinWait2 && inFW2 >= plausibleFinTimeout && inFW2 >= 20*rtt:
 			a := c.addAnomaly(RSTAfterFinWait2Timeout, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
 			a.dur, a.note = inFW2, "likely"
+			return ruleRstLateInFinWait2
 		case e.idleBeforeFIN >= idleCloseGap && e.idleBeforeFIN >= 10*rtt && p.finFrame == 0 && p.newRequest(e.finFrame):
 			a := c.addAnomaly(IdleCloseRace, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
 			a.dur, a.refFrame = e.idleBeforeFIN, p.lastTurnFrame
+			if before != FinWait2 {
+				a.counters = abortOnData
+			}
 		default:
 			a := c.addAnomaly(RSTDataAfterClose, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
 			a.refFrame = p.lastPayloadFrame
 			if before == FinWait2 {
-				a.note = "minisock"
+				a.note, a.counters = "minisock", outRsts
 			}
+		}
+		if before == FinWait2 {
+			// tcp_time_wait(TCP_FIN_WAIT2): with tcp_fin_timeout at most
+			// TCP_TIMEWAIT_LEN the orphan is a mini-socket, whose answer
+			// to data is TCP_TW_RST (tcp_timewait_state_process).
+			return ruleRstDataAfterCloseMinisock
 		}
 		return ruleRstDataAfterClose
 	}

@@ -52,14 +52,16 @@ const (
 	ruleRstAfterReset    // no socket: after this side's own reset
 	ruleRstNoSocket      // no socket for the 4-tuple any more
 	ruleRstDataAfterClose
-	ruleAbortUnread        // close() with unread data
-	ruleAbortLinger        // SO_LINGER {1, 0} or an application abort
-	ruleAbortMemory        // close() short of orphan memory: FIN, then RST at once
-	ruleAbortLinger2Close  // TCP_LINGER2 < 0: close() in FIN_WAIT_2 resets
-	ruleAbortLinger2Orphan // TCP_LINGER2 < 0: the orphan resets on the ACK of its FIN
-	ruleRstSynSent         // the connection attempt abandoned
-	ruleRstIgnored         // a RST the receiver did not accept
-	ruleKeepaliveReset     // the keepalive timer gave up on unanswered probes
+	ruleRstDataAfterCloseMinisock // the orphan is a FIN_WAIT_2 mini-socket
+	ruleRstLateInFinWait2         // data seconds into FIN_WAIT_2: expired or not
+	ruleAbortUnread               // close() with unread data
+	ruleAbortLinger               // SO_LINGER {1, 0} or an application abort
+	ruleAbortMemory               // close() short of orphan memory: FIN, then RST at once
+	ruleAbortLinger2Close         // TCP_LINGER2 < 0: close() in FIN_WAIT_2 resets
+	ruleAbortLinger2Orphan        // TCP_LINGER2 < 0: the orphan resets on the ACK of its FIN
+	ruleRstSynSent                // the connection attempt abandoned
+	ruleRstIgnored                // a RST the receiver did not accept
+	ruleKeepaliveReset            // the keepalive timer gave up on unanswered probes
 
 	// Resets received (RFC 9293 §3.10.7; RFC 5961 §3).
 	ruleRstRefusedSynSent // RST acknowledging our SYN in SYN_SENT → CLOSED
@@ -136,11 +138,11 @@ var rules = [...]ruleRecord{
 	ruleFinAckedLastAck: {rfc: "RFC 9293 §3.10.7.4", linux: "tcp_rcv_state_process",
 		change: [2]string{"RFC 9293 §3.10.7.4: LAST-ACK, our FIN acknowledged → CLOSED", "tcp_rcv_state_process: LAST_ACK, our FIN acknowledged → tcp_done (CLOSED)"}},
 	ruleAckOfFin: {rfc: "RFC 9293 §3.10.7.4", linux: "tcp_fin",
-		segment: linux("tcp_fin: ESTABLISHED → CLOSE_WAIT, FIN acknowledged; the application now reads EOF and should close()")},
+		segment: linux("ACK of the peer's FIN, sent alone: that FIN moved this side to CLOSE_WAIT (tcp_fin); its application reads EOF and should close()")},
 	ruleFinalAck: {rfc: "RFC 9293 §3.10.7.4", linux: "tcp_fin",
 		segment: linux("final ACK of the peer's FIN")},
 	ruleFinalAckTimeWait: {rfc: "RFC 9293 §3.10.7.4", linux: "tcp_time_wait",
-		segment: linux("final ACK: tcp_fin → tcp_time_wait, this side holds TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN)")},
+		segment: linux("final ACK of the peer's FIN, sent from TIME_WAIT (entered on that FIN: tcp_fin → tcp_time_wait), held 60 s (TCP_TIMEWAIT_LEN)")},
 	ruleFinRetransmit: {rfc: "RFC 9293 §3.8.1", linux: "tcp_retransmit_timer",
 		segment: linux("tcp_retransmit_timer: FIN not acknowledged within the RTO, sent again (TcpRetransSegs)")},
 	ruleTimeWaitReAck: {rfc: "RFC 9293 §3.10.7.4", linux: "tcp_timewait_state_process",
@@ -166,6 +168,12 @@ var rules = [...]ruleRecord{
 	ruleRstDataAfterClose: {rfc: "RFC 2525 §2.17", linux: "tcp_rcv_state_process",
 		change:  [2]string{"RFC 2525 §2.17: data after close() on an orphaned socket → RST", "tcp_rcv_state_process: data after close() in {from} → tcp_reset (TCPAbortOnData)"},
 		segment: linux("data after close(): the orphaned socket cannot deliver it; tcp_rcv_state_process → tcp_reset (TCPAbortOnData)")},
+	ruleRstDataAfterCloseMinisock: {rfc: "RFC 2525 §2.17", linux: "tcp_timewait_state_process",
+		change:  [2]string{"RFC 2525 §2.17: data after close() on an orphaned socket → RST", "tcp_timewait_state_process: data to the FIN_WAIT_2 mini-socket → TCP_TW_RST, tcp_v4_send_reset"},
+		segment: linux("data after close(): the orphaned FIN_WAIT_2 mini-socket answers it with RST (TCP_TW_RST; counted in TcpOutRsts, not TcpExtTCPAbortOnData)")},
+	ruleRstLateInFinWait2: {rfc: "RFC 2525 §2.17", linux: "tcp_timewait_state_process",
+		change:  [2]string{"RFC 2525 §2.17: data after close() on an orphaned socket → RST", "tcp_timewait_state_process (TCP_TW_RST), or tcp_v4_send_reset from no socket once tcp_fin_timeout expired"},
+		segment: linux("data long after close(): the orphaned FIN_WAIT_2, expired (tcp_fin_timeout) or not, answers with RST (counted in TcpOutRsts)")},
 	ruleAbortUnread: {rfc: "RFC 9293 §3.10.5", linux: "tcp_close",
 		change:  [2]string{"RFC 9293 §3.10.5: ABORT → RST sent, CLOSED", "tcp_close: unread data in the receive queue → tcp_set_state(CLOSE), tcp_send_active_reset (TCPAbortOnClose)"},
 		segment: linux("close() with unread received data: RST instead of FIN")},

@@ -200,6 +200,9 @@ func (c *conn) silence(now time.Time) {
 		if r.gaveUp {
 			a.note2 = "gave-up"
 			c.timedOut = true
+			if k == RetransmissionTimeout || k == SYNTimeout {
+				a.counters = abortOnTimeout // tcp_write_timeout → tcp_write_err
+			}
 		} else {
 			c.halfOpen = true
 		}

@@ -366,6 +366,12 @@ type Anomaly struct {
 	Endpoint Side
 	Frames   []int64 // evidence, ascending
 	Severity Severity
+	// Counters are the nstat counters (Linux LinuxVersion) the host of
+	// Endpoint incremented for this anomaly, as far as the wire shows
+	// it: each one certain for the cause found; the Detail names, as
+	// "counted as X if Y", those the wire cannot settle. Shared, never
+	// to be modified.
+	Counters []string
 	// Detail is the likely cause and what to check, one paragraph. It
 	// shares the Teardown's memory and dies with Recycle: a caller that
 	// keeps it past Recycle must copy it (strings.Clone). The renderers

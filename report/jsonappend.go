@@ -147,6 +147,14 @@ func appendJSONAnomaly(b []byte, a *analyzer.Anomaly, t *analyzer.Teardown) []by
 	}
 	b = append(b, ']')
 	b = appendKeyString(b, "severity", a.Severity.String())
+	b = append(b, `,"counters":[`...)
+	for i, c := range a.Counters {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, c)
+	}
+	b = append(b, ']')
 	b = appendKeyString(b, "detail", a.Detail)
 	return append(b, '}')
 }

@@ -74,12 +74,13 @@ type jsonChange struct {
 }
 
 type jsonAnomaly struct {
-	Kind     string  `json:"kind"`
-	Endpoint string  `json:"endpoint"`
-	Address  string  `json:"address"`
-	Frames   []int64 `json:"frames"`
-	Severity string  `json:"severity"`
-	Detail   string  `json:"detail"`
+	Kind     string   `json:"kind"`
+	Endpoint string   `json:"endpoint"`
+	Address  string   `json:"address"`
+	Frames   []int64  `json:"frames"`
+	Severity string   `json:"severity"`
+	Counters []string `json:"counters"`
+	Detail   string   `json:"detail"`
 }
 
 // toJSONFlow converts a Teardown; the result shares no memory with t except
@@ -146,7 +147,15 @@ func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
 			frames = []int64{}
 		}
 		f.Anomalies[i] = jsonAnomaly{Kind: a.Kind.String(), Endpoint: a.Endpoint.String(),
-			Address: t.Endpoint(a.Endpoint).String(), Frames: frames, Severity: a.Severity.String(), Detail: a.Detail}
+			Address: t.Endpoint(a.Endpoint).String(), Frames: frames, Severity: a.Severity.String(), Counters: counters(a.Counters), Detail: a.Detail}
 	}
 	return f
+}
+
+// counters is a's counters as the JSON spells them: [] when none.
+func counters(cs []string) []string {
+	if cs == nil {
+		return []string{}
+	}
+	return cs
 }

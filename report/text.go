@@ -230,6 +230,15 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool, lad *ladderScrat
 		}
 		b = append(b, " · "...)
 		b = paint(b, color, sgr, a.Severity.String())
+		if len(a.Counters) > 0 {
+			b = append(b, " · nstat "...)
+			for j, c := range a.Counters {
+				if j > 0 {
+					b = append(b, ", "...)
+				}
+				b = append(b, c...)
+			}
+		}
 		b = append(b, '\n')
 		b = wrap(b, a.Detail, "   ", detailCols)
 	}
