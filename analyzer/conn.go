@@ -230,6 +230,7 @@ type anomaly struct {
 	// facts for the detail paragraph
 	refFrame int64         // a related frame (the lost ACK, the FIN, ...)
 	dur      time.Duration // a related duration
+	rtt      time.Duration // the flow's round trip, when the rule used it
 	note     string        // a fixed qualifier chosen by the rule
 	note2    string        // a second one (retransmission-timeout: gave-up)
 	counters []string      // nstat counters certain for the cause (kinds' by default)

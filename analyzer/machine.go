@@ -34,10 +34,21 @@ func (c *conn) leaving(cfg *Config, e *endpoint, t time.Time) { c.stuck(cfg, e, 
 // measured up to t: when e left the state, or (still) when the analysis
 // ended. A FIN_WAIT_2 ended by tcp_fin_timeout is the timer's doing, not a
 // stuck peer.
+//
+// A CLOSE_WAIT still held at the end is judged by the flow's own timing
+// too: a side that took the peer's FIN and then sent nothing, for many
+// round trips (leakRTTs) and at least leakFloor, is most likely a leaked
+// descriptor, however short the capture.
 func (c *conn) stuck(cfg *Config, e *endpoint, t time.Time, still bool) {
 	d := t.Sub(e.since)
+	byRTT := false
 	if d < cfg.StuckAfter {
-		return
+		rtt := c.rtt()
+		quiet := e.peerFinAckFrame != 0 && e.lastFrame <= e.peerFinAckFrame
+		if !still || e.state != CloseWait || !quiet || rtt <= 0 || d < leakFloor || d < leakRTTs*rtt {
+			return
+		}
+		byRTT = true
 	}
 	var a *anomaly
 	switch {
@@ -52,7 +63,20 @@ func (c *conn) stuck(cfg *Config, e *endpoint, t time.Time, still bool) {
 	if still {
 		a.note = "still"
 	}
+	if byRTT {
+		a.note2 = "rtt"
+		a.rtt = c.rtt()
+	}
 }
+
+// leakRTTs and leakFloor: a CLOSE_WAIT held, silent, this many round trips
+// and at least this long is judged stuck before --stuck-after. An
+// application that read EOF closes within its own processing time, well
+// under a second.
+const (
+	leakRTTs  = 50
+	leakFloor = time.Second
+)
 
 // tentative records a receiver-side change and remembers it as pending.
 func (c *conn) tentative(cfg *Config, e *endpoint, to State, seg *flow.Segment, kind pendKind, end flow.Seq, r rule) {

@@ -277,3 +277,27 @@ func TestFinWait2_closeAfterExchangeIsNoRace(t *testing.T) {
 	s.send(Server, rst, 0)
 	wantAnomalies(t, s.finish(0), "server rst-data-after-close")
 }
+
+// ===================================================================
+// CLOSE_WAIT judged by the flow's own round trip
+// ===================================================================
+
+func TestCloseWait_leakByRTT(t *testing.T) {
+	s := established(t) // round trip 2 ms
+	s.send(Client, finack, 0)
+	s.send(Server, ack, 0)
+	td := s.finish(2 * time.Second) // under --stuck-after (5 s), a thousand round trips
+	wantAnomalies(t, td, "server close-wait-stuck")
+}
+
+// A side that keeps sending after the peer's FIN is half-closing, not
+// leaking: only --stuck-after applies.
+func TestCloseWait_busyIsNotALeak(t *testing.T) {
+	s := established(t)
+	s.send(Client, finack, 0)
+	s.send(Server, ack, 0)
+	s.wait(time.Second)
+	s.send(Server, ack|flow.PSH, 100)
+	s.send(Client, ack, 0)
+	wantAnomalies(t, s.finish(time.Second), "client half-close")
+}
