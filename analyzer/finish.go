@@ -126,12 +126,15 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 			Counters: a.counters,
 		})
 	}
+	verdictStart := len(p.b)
+	c.appendVerdict(&p, t)
 	t.text = p.b
 	start := 0
 	for i, end := range ends {
 		t.Anomalies[i].Detail = textOf(t.text[start:end])
 		start = end
 	}
+	t.Verdict = textOf(t.text[verdictStart:])
 	t.frames = fr
 	t.anoms = t.Anomalies
 	if len(t.Anomalies) == 0 {

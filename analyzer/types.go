@@ -415,10 +415,14 @@ type Teardown struct {
 	LastTime       time.Time
 	Pattern        Pattern
 	Closer         Closer
-	ClientEnd      EndState
-	ServerEnd      EndState
-	ZeekConnState  string
-	Segments       []LabelledSegment
+	// Verdict is one line: who ended the flow, how, the most likely
+	// cause and what to check. Like the anomalies' Detail it shares the
+	// Teardown's memory and dies with Recycle.
+	Verdict       string
+	ClientEnd     EndState
+	ServerEnd     EndState
+	ZeekConnState string
+	Segments      []LabelledSegment
 	// SegmentsOmitted counts labelled segments beyond the per-flow cap.
 	SegmentsOmitted int
 	Anomalies       []Anomaly

@@ -41,6 +41,7 @@ func appendJSONFlow(b []byte, t *analyzer.Teardown, typ string) []byte {
 	b = appendJSONFloat(b, dur)
 	b = appendKeyString(b, "pattern", t.Pattern.String())
 	b = appendKeyString(b, "closer", t.Closer.String())
+	b = appendKeyString(b, "verdict", t.Verdict)
 	b = appendJSONEnd(b, analyzer.Client, &t.ClientEnd)
 	b = appendJSONEnd(b, analyzer.Server, &t.ServerEnd)
 	b = appendKeyString(b, "zeek_conn_state", t.ZeekConnState)

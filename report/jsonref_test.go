@@ -21,6 +21,7 @@ type jsonFlow struct {
 	Duration             float64       `json:"duration"`
 	Pattern              string        `json:"pattern"`
 	Closer               string        `json:"closer"`
+	Verdict              string        `json:"verdict"`
 	ClientState          string        `json:"client_state"`
 	ClientStateSince     *string       `json:"client_state_since"`
 	ClientStateUntil     *string       `json:"client_state_until"`
@@ -97,6 +98,7 @@ func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
 		LastTime:             jsonTime(t.LastTime),
 		Pattern:              t.Pattern.String(),
 		Closer:               t.Closer.String(),
+		Verdict:              t.Verdict,
 		ClientState:          t.ClientEnd.State.String(),
 		ClientStateSince:     jsonTime(t.ClientEnd.Since),
 		ClientStateUntil:     jsonTime(t.ClientEnd.Until),

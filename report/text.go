@@ -96,6 +96,12 @@ func finishPhrase(t *analyzer.Teardown) string {
 // appendFlowText renders one flow: header, ladder, end states, anomalies.
 // The ladder's cells are formatted in lad, reused from flow to flow.
 func appendFlowText(b []byte, t *analyzer.Teardown, color bool, lad *ladderScratch) []byte {
+	// The verdict first: what an SRE scanning the report reads.
+	if t.Verdict != "" {
+		b = append(b, "▶ "...)
+		b = paint(b, color, ansiBold, t.Verdict)
+		b = append(b, '\n')
+	}
 	// Header: who, how long, how it ended.
 	b = append(b, "flow "...)
 	b = strconv.AppendInt(b, t.Stream, 10)
