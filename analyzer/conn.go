@@ -191,6 +191,7 @@ type conn struct {
 	last      [2]lastSeg // indexed by Side
 	stream    int64
 	continued bool // continues a stream already reported (flow.Conn.Resumed)
+	keepAll   bool // keep every segment (Config.KeepEvery)
 	roles     Roles
 	sideOf    [2]Side // sideOf[dir]: the side that sends segments of dir
 	ep        [2]endpoint

@@ -57,7 +57,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	// One backing array for the segments and one for all their changes.
 	segs := slices.Grow(t.Segments, len(c.segs)+len(c.synSegs))
 	chs := slices.Grow(t.changes, len(c.changes))
-	if !c.estab || len(c.segs) == 0 || t.Pattern == PatternRefused || t.Pattern == PatternUnanswered {
+	if !c.estab || len(c.segs) == 0 || t.Pattern == PatternRefused || t.Pattern == PatternUnanswered || c.keepAll {
 		for i := range c.synSegs {
 			if c.haveSyn[i] {
 				ss := &c.synSegs[i]

@@ -259,7 +259,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 		return
 	case f&flow.SYN != 0:
 		e.sent(seg, snd, false)
-		c.syn(cfg, seg, s)
+		c.syn(cfg, seg, s, snd, rcv)
 		return
 	}
 
@@ -336,7 +336,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	}
 
 	c.receive(cfg, seg, s, finRetrans)
-	if label != NoLabel {
+	if label != NoLabel || c.keepAll {
 		c.record(cfg, seg, s, label, why, snd, rcv)
 	}
 }
@@ -467,7 +467,7 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 }
 
 // syn runs both machines for a SYN or SYN-ACK from s.
-func (c *conn) syn(cfg *Config, seg *flow.Segment, s Side) {
+func (c *conn) syn(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) {
 	e, p := &c.ep[s], &c.ep[s.Peer()]
 	if seg.Flags&flow.ACK == 0 {
 		if !e.isnSet {
@@ -483,7 +483,7 @@ func (c *conn) syn(cfg *Config, seg *flow.Segment, s Side) {
 		case SynSent:
 			c.tentative(cfg, p, SynReceived, seg, pendData, seg.End(), ruleSimultaneousOpen)
 		}
-		c.keepSyn(0, seg, s)
+		c.keepSyn(cfg, 0, seg, s, snd, rcv)
 		return
 	}
 	if !e.isnSet {
@@ -497,13 +497,16 @@ func (c *conn) syn(cfg *Config, seg *flow.Segment, s Side) {
 		c.tentative(cfg, p, Established, seg, pendData, seg.End(), ruleSynAckAccepted)
 		c.estab = true
 	}
-	c.keepSyn(1, seg, s)
+	c.keepSyn(cfg, 1, seg, s, snd, rcv)
 }
 
 // keepSyn keeps the first SYN (i=0) and SYN-ACK (i=1) aside: they are shown
 // only when the connection never got established.
-func (c *conn) keepSyn(i int, seg *flow.Segment, s Side) {
+func (c *conn) keepSyn(cfg *Config, i int, seg *flow.Segment, s Side, snd, rcv *flow.Half) {
 	if c.haveSyn[i] {
+		if c.keepAll { // a retransmitted SYN or SYN-ACK: shown too
+			c.record(cfg, seg, s, [2]Label{SYNLabel, SYNACKLabel}[i], ruleNone, snd, rcv)
+		}
 		return
 	}
 	c.haveSyn[i] = true
@@ -513,10 +516,14 @@ func (c *conn) keepSyn(i int, seg *flow.Segment, s Side) {
 	}
 }
 
+// maxKeptSegments bounds the segments kept of a flow whose every segment
+// is kept (Config.KeepEvery): one flow's ladder, not a memory hazard.
+const maxKeptSegments = 1 << 16
+
 // record keeps a labelled segment, explained by rule why, bounded by the
 // per-flow cap.
 func (c *conn) record(cfg *Config, seg *flow.Segment, s Side, l Label, why rule, snd, rcv *flow.Half) {
-	if len(c.segs) >= cfg.MaxSegments {
+	if len(c.segs) >= cfg.MaxSegments && (!c.keepAll || len(c.segs) >= maxKeptSegments) {
 		c.omitted++
 		return
 	}

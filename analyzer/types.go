@@ -480,6 +480,12 @@ type Config struct {
 	MaxFlows    int           // cap on open flows; oldest idle flows are finished early
 	MaxSegments int           // cap on labelled segments kept per flow
 
+	// KeepEvery, if set, names the streams whose every segment is kept
+	// (data and plain ACKs too, unlabelled; the SYNs even when the
+	// handshake completed), not only the labelled ones, up to
+	// maxKeptSegments: what one flow's full ladder shows (--stream N).
+	KeepEvery func(stream int64) bool
+
 	// OnForget, if set, is called with a stream id that no later flow can
 	// continue, after its Teardown was emitted (flow.TableConfig.OnForget).
 	OnForget func(stream int64)

@@ -67,6 +67,10 @@ func cmdAnalyze(ctx context.Context, args []string, e *env) error {
 	if f.stream < -1 {
 		return usagef("--stream %d: want a stream number (0 or more)", f.stream)
 	}
+	if stream := f.stream; stream >= 0 {
+		// One flow asked for: its whole ladder, every segment.
+		cfg.KeepEvery = func(s int64) bool { return s == stream }
+	}
 	if f.only != "" {
 		if opts.Only, err = parseKinds("only", f.only, false); err != nil {
 			return err

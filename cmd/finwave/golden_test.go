@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,4 +98,37 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestStreamShowsEverySegment: --stream N shows every segment of the flow
+// (data, plain ACKs, the handshake), not only the labelled ones: the
+// lost_final_ack fixture is one connection of 13 frames.
+func TestStreamShowsEverySegment(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "--json", "--stream", "0", "../../fixtures/lost_final_ack.pcap")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Flows []struct {
+			Segments []struct {
+				Frame int64  `json:"frame"`
+				Label string `json:"label"`
+			} `json:"segments"`
+		} `json:"flows"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Flows) != 1 {
+		t.Fatalf("%v, %d flows", err, len(doc.Flows))
+	}
+	segs := doc.Flows[0].Segments
+	for i, s := range segs {
+		if s.Frame != int64(i+1) {
+			t.Fatalf("segment %d is frame %d, want %d: every frame of the flow, in order", i, s.Frame, i+1)
+		}
+	}
+	if len(segs) != 13 {
+		t.Errorf("%d segments, want 13", len(segs))
+	}
+	if segs[0].Label != "syn" || segs[3].Label != "" || segs[7].Label != "wave-1" {
+		t.Errorf("labels %q %q %q, want syn, none (data), wave-1", segs[0].Label, segs[3].Label, segs[7].Label)
+	}
 }

@@ -24,7 +24,7 @@ Usage:
 
 Examples:
   finwave trace.pcap                          summary, then the flows worth reading
-  finwave --all --stream 3 trace.pcapng       every segment of tcp.stream 3
+  finwave --stream 3 trace.pcapng             every segment of tcp.stream 3
   tcpdump -i eth0 -w - 'tcp port 443' | finwave -      analyse from stdin
   finwave --json trace.pcap.gz | jq '.flows[] | select(.anomalies != [])'
   finwave -q --fail-on rst-unread-data,lost-final-ack trace.pcap   CI gate (exit 1 if found)
@@ -73,7 +73,7 @@ const flagHelp = `  Analysis:
     --json                   one JSON document per capture (report/SCHEMA.md)
     --all                    report every flow, not only those worth reading
     --summary                summary tables only
-    --stream N               only tcp.stream N (Wireshark's numbering)
+    --stream N               only tcp.stream N (Wireshark's numbering), every segment of it
     --only KINDS             only flows with one of these anomalies (comma list)
     --no-color               no colour even on a terminal
     -q, --quiet              no report: errors and exit status only
