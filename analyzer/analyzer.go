@@ -199,10 +199,10 @@ func (a *Analyzer) onFinish(c *flow.Conn, why flow.Finish, now time.Time) {
 			}
 		}
 	}
-	// Keep the slices' backing arrays for the next flow: finish copied
-	// what the Teardown needs (the anomalies' frames arrays are reused by
-	// addAnomaly; their other fields are only strings set from constants).
-	*k = conn{changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0]}
+	// Keep k, and its slices' backing arrays, for the next flow: finish
+	// copied what the Teardown needs (the anomalies' frames arrays are
+	// reused by addAnomaly; their other fields are only strings set from
+	// constants). newConn clears the rest: one clear per flow, not two.
 	a.free = append(a.free, k)
 	if a.emit != nil {
 		a.emit(t)

@@ -21,7 +21,8 @@ const maxFrames = 16
 type change struct {
 	frame     int64 // retracted: dropped (a late crossing FIN)
 	confirmed int64
-	rule      rule // the rule that made it: Change.Reason's words
+	prevSince nanos // when from had been entered: restored if the change is undone
+	rule      rule  // the rule that made it: Change.Reason's words
 	side      Side
 	from, to  State
 	tentative bool
@@ -29,10 +30,10 @@ type change struct {
 }
 
 // pending is a receiver-side change not yet confirmed by the receiver.
-// 24 octets: an endpoint keeps six.
+// 16 octets: an endpoint keeps six. When from was entered is kept in the
+// change record (change.prevSince), restored with from on undo.
 type pending struct {
 	frame int64    // the frame that caused it
-	since nanos    // when from was entered, restored with it on undo
 	end   flow.Seq // for pendData: confirmed by an ACK at or beyond end
 	idx   int16    // index into conn.changes, -1 when not recorded (cap)
 	from  State    // state before the change, restored on undo
@@ -90,7 +91,7 @@ type endpoint struct {
 	ackDelay time.Duration
 	// finAckFrame is the first peer segment seen acknowledging our FIN.
 	finAckFrame int64
-	finAckTime  time.Time
+	finAckTime  nanos
 	// peerFinAckFrame is our first segment acknowledging the peer's FIN.
 	peerFinAckFrame int64
 
@@ -148,7 +149,7 @@ type endpoint struct {
 // the same packet captured twice (tcpdump -i any sees a packet on every
 // interface it crosses: veth, bridge, uplink).
 type lastSeg struct {
-	t        time.Time
+	t        nanos
 	seq, ack flow.Seq
 	n        uint32
 	tsval    uint32
@@ -165,12 +166,13 @@ const dupWindow = 500 * time.Microsecond
 // duplicate reports whether seg repeats the last segment of its side within
 // dupWindow, and remembers seg otherwise.
 func (l *lastSeg) duplicate(seg *flow.Segment) bool {
-	d := seg.Time.Sub(l.t)
+	now := toNanos(seg.Time)
+	d := time.Duration(now - l.t)
 	if l.set && l.seq == seg.Seq && l.ack == seg.Ack && l.flags == seg.Flags && l.win == seg.Window &&
 		l.n == seg.Len && l.tsval == seg.TSVal && d > -dupWindow && d < dupWindow {
 		return true
 	}
-	*l = lastSeg{seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, win: seg.Window, n: seg.Len, tsval: seg.TSVal, t: seg.Time, set: true}
+	*l = lastSeg{seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, win: seg.Window, n: seg.Len, tsval: seg.TSVal, t: now, set: true}
 	return false
 }
 
@@ -178,7 +180,7 @@ func (l *lastSeg) duplicate(seg *flow.Segment) bool {
 // its label implied (SYNLabel, SYNACKLabel), relative seq 0 and no
 // explanation, at half the size.
 type synSeg struct {
-	t     time.Time
+	t     nanos
 	frame int64
 	ack   uint32
 	n     uint32
@@ -219,6 +221,7 @@ type conn struct {
 
 	firstFrame, lastFrame int64
 	firstTime, lastTime   time.Time
+	lastAt                nanos         // lastTime, as nanos
 	gap                   time.Duration // since the flow's previous segment
 }
 

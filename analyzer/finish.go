@@ -65,7 +65,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 				if i == 1 {
 					l = SYNACKLabel
 				}
-				segs = append(segs, LabelledSegment{Frame: ss.frame, Time: ss.t, From: ss.from, Flags: ss.flags,
+				segs = append(segs, LabelledSegment{Frame: ss.frame, Time: ss.t.time(), From: ss.from, Flags: ss.flags,
 					Ack: ss.ack, Len: ss.n, Label: l})
 			}
 		}

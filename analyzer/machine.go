@@ -40,12 +40,16 @@ func (c *conn) leaving(cfg *Config, e *endpoint, t time.Time) { c.stuck(cfg, e, 
 // round trips (leakRTTs) and at least leakFloor, is most likely a leaked
 // descriptor, however short the capture.
 func (c *conn) stuck(cfg *Config, e *endpoint, t time.Time, still bool) {
+	if e.state != CloseWait && e.state != FinWait2 {
+		return // the common case: leaving any other state
+	}
 	d := t.Sub(e.since)
 	byRTT := false
 	if d < cfg.StuckAfter {
-		rtt := c.rtt()
-		quiet := e.peerFinAckFrame != 0 && e.lastFrame <= e.peerFinAckFrame
-		if !still || e.state != CloseWait || !quiet || rtt <= 0 || d < leakFloor || d < leakRTTs*rtt {
+		if !still || e.state != CloseWait || e.peerFinAckFrame == 0 || e.lastFrame > e.peerFinAckFrame {
+			return
+		}
+		if rtt := c.rtt(); rtt <= 0 || d < leakFloor || d < leakRTTs*rtt {
 			return
 		}
 		byRTT = true
@@ -85,7 +89,10 @@ func (c *conn) tentative(cfg *Config, e *endpoint, to State, seg *flow.Segment, 
 	if from == e.state {
 		return
 	}
-	p := pending{idx: idx, frame: seg.Frame, from: from, since: toNanos(since), cause: kind, end: end}
+	if idx >= 0 {
+		c.changes[idx].prevSince = toNanos(since)
+	}
+	p := pending{idx: idx, frame: seg.Frame, from: from, cause: kind, end: end}
 	if e.npend == len(e.pend) {
 		copy(e.pend[:], e.pend[1:]) // forget the oldest: it stays tentative
 		e.npend--
@@ -157,7 +164,11 @@ func (c *conn) revert(e *endpoint, frame int64, why withdrawal) {
 				ch.undone, ch.tentative = true, false
 			}
 		}
-		e.enter(p.from, p.since.time())
+		since := e.since // a change the cap kept out of the record: its start is lost
+		if p.idx >= 0 {
+			since = c.changes[p.idx].prevSince.time()
+		}
+		e.enter(p.from, since)
 	}
 }
 
@@ -224,14 +235,17 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	if c.firstFrame == 0 {
 		c.firstFrame, c.firstTime = seg.Frame, seg.Time
 	}
+	now := toNanos(seg.Time) // once per segment: the per-endpoint records keep nanos
 	if c.lastFrame != 0 {
-		c.gap = seg.Time.Sub(c.lastTime)
+		c.gap = time.Duration(now - c.lastAt) // nanos: time.Time.Sub costs 1 % of the run
 	}
-	c.lastFrame, c.lastTime = seg.Frame, seg.Time
-	c.timing(seg, e, p)
+	c.lastFrame, c.lastTime, c.lastAt = seg.Frame, seg.Time, now
+	c.timing(seg, now, e, p)
+	e.lastFrame, e.lastTime = seg.Frame, now
 	// Whatever e sends, its peer's run of unanswered segments is over.
-	p.quiet.reset()
-	e.lastFrame, e.lastTime = seg.Frame, toNanos(seg.Time)
+	if p.quiet.nfr != 0 {
+		p.quiet.reset()
+	}
 
 	// RFC 9293 §3.5.3 and RFC 1122 §4.2.2.12 let a RST carry diagnostic
 	// text, but no Linux path does (tcp_v4_send_reset, tcp_send_active_reset
@@ -258,7 +272,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 		c.sendRST(cfg, seg, s, snd, rcv)
 		return
 	case f&flow.SYN != 0:
-		e.sent(seg, snd, false)
+		e.sent(seg, now, snd, false)
 		c.syn(cfg, seg, s, snd, rcv)
 		return
 	}
@@ -271,7 +285,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 			e.lastTurnFrame = seg.Frame
 		}
 		e.sentPayload = true
-		e.lastPayloadFrame, e.lastDataAt = seg.Frame, toNanos(seg.Time)
+		e.lastPayloadFrame, e.lastDataAt = seg.Frame, now
 		if e.finSent && e.finSeq.Less(seg.Seq.Add(seg.Len)) {
 			// RFC 9293 §3.10.7.4: no data may follow the FIN.
 			c.addAnomaly(DataAfterFIN, s, e.finFrame, seg.Frame)
@@ -329,7 +343,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	// one of a run the peer leaves unanswered.
 	probe := f&flow.ACK != 0 && f&(flow.SYN|flow.FIN|flow.RST) == 0 && seg.Len <= 1 &&
 		snd.Seen && seg.Seq == snd.NextSeq-1
-	e.sent(seg, snd, probe)
+	e.sent(seg, now, snd, probe)
 	if label == NoLabel && probe && (e.keepAlives < 2 || e.quiet.probes > 1) {
 		e.keepAlives++
 		label = KeepAlive
@@ -347,7 +361,7 @@ func (c *conn) receive(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 	f := seg.Flags
 	// ACK of p's FIN.
 	if p.finSent && acks(seg, p.finSeq) && (p.finAckFrame == 0 || p.state == FinWait1 || p.state == Closing || p.state == LastAck) {
-		p.finAckFrame, p.finAckTime = seg.Frame, seg.Time
+		p.finAckFrame, p.finAckTime = seg.Frame, toNanos(seg.Time)
 		switch p.state {
 		case FinWait1:
 			c.tentative(cfg, p, FinWait2, seg, pendFINACK, 0, ruleFinAckedFinWait1)
@@ -399,7 +413,7 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 				l := c.addAnomaly(LostFinalACK, s, e.finAckFrame, seg.Frame)
 				if l.refFrame == 0 {
 					l.refFrame = e.finAckFrame
-					l.dur = seg.Time.Sub(e.finAckTime)
+					l.dur = seg.Time.Sub(e.finAckTime.time())
 				}
 			} else {
 				a.refFrame = e.finAckFrame
@@ -510,7 +524,7 @@ func (c *conn) keepSyn(cfg *Config, i int, seg *flow.Segment, s Side, snd, rcv *
 		return
 	}
 	c.haveSyn[i] = true
-	c.synSegs[i] = synSeg{t: seg.Time, frame: seg.Frame, n: seg.Len, flags: seg.Flags, from: s}
+	c.synSegs[i] = synSeg{t: toNanos(seg.Time), frame: seg.Frame, n: seg.Len, flags: seg.Flags, from: s}
 	if seg.Flags&flow.ACK != 0 && c.ep[s.Peer()].isnSet {
 		c.synSegs[i].ack = uint32(seg.Ack - c.ep[s.Peer()].isn)
 	}

@@ -41,7 +41,7 @@ func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Ha
 			why = ruleRstRefused
 		case e.fw2Timeout:
 			a := c.addAnomaly(RSTAfterFinWait2Timeout, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
-			a.dur = e.since.Sub(e.finAckTime)
+			a.dur = e.since.Sub(e.finAckTime.time())
 			why = ruleRstAfterFinWait2
 		case e.rstFrame != 0:
 			why = ruleRstAfterReset
@@ -187,7 +187,8 @@ func (c *conn) acceptRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.
 // unanswered probes, and leaves the silent peer as it was.
 func (c *conn) keepaliveTimeout(seg *flow.Segment, s Side) {
 	e, p := &c.ep[s], &c.ep[s.Peer()]
-	a := c.addAnomaly(KeepaliveTimeout, s, e.quiet.evidence()...)
+	a := c.addAnomaly(KeepaliveTimeout, s)
+	e.quiet.evidence(a)
 	a.addFrame(seg.Frame)
 	a.refFrame = p.lastFrame
 	if p.lastFrame != 0 {

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"math"
 	"time"
 
 	"finwave/flow"
@@ -17,7 +18,7 @@ import (
 // (the RTO and its doubling), never fixed constants.
 
 // maxRunFrames bounds the evidence frames a run keeps (the first ones).
-const maxRunFrames = 12
+const maxRunFrames = 8
 
 // minRetries is how many retransmissions of the same data, with growing
 // gaps, make a run evidence of a silent peer: one can be a loss, two with
@@ -27,7 +28,11 @@ const minRetries = 2
 
 // quiet is an endpoint's run of segments since its peer last spoke.
 type quiet struct {
-	frames [maxRunFrames]int64 // the original transmission, then retransmissions
+	// The run's frames: the first (the original transmission), then the
+	// others as offsets from it (a run spans far fewer than 2^32 frames;
+	// an offset that does not fit ends the evidence).
+	first0 int64
+	more   [maxRunFrames - 1]uint32
 	nfr    uint8
 	retx   uint8 // retransmissions in the run (capped at 255)
 	probes uint8 // keep-alive probes in the run
@@ -47,17 +52,39 @@ const (
 	runSYNACK
 )
 
-func (q *quiet) reset() { *q = quiet{} }
-
-func (q *quiet) addFrame(f int64) {
-	if int(q.nfr) < maxRunFrames {
-		q.frames[q.nfr] = f
-		q.nfr++
-	}
+// reset empties the run; the frames array is left as it is (nfr says how
+// much of it counts): this runs for nearly every segment.
+func (q *quiet) reset() {
+	q.nfr, q.retx, q.probes, q.ctl = 0, 0, 0, runData
+	q.prevGap, q.lastGap = 0, 0
 }
 
-// evidence returns the run's frames.
-func (q *quiet) evidence() []int64 { return q.frames[:q.nfr] }
+func (q *quiet) addFrame(f int64) {
+	switch d := f - q.first0; {
+	case q.nfr == 0:
+		q.first0 = f
+	case int(q.nfr) >= maxRunFrames || d <= 0 || d > math.MaxUint32:
+		return
+	default:
+		q.more[q.nfr-1] = uint32(d)
+	}
+	q.nfr++
+}
+
+// frame returns the run's i-th frame.
+func (q *quiet) frame(i int) int64 {
+	if i == 0 {
+		return q.first0
+	}
+	return q.first0 + int64(q.more[i-1])
+}
+
+// evidence appends the run's frames to a's evidence.
+func (q *quiet) evidence(a *anomaly) {
+	for i := range int(q.nfr) {
+		a.addFrame(q.frame(i))
+	}
+}
 
 // backoff reports whether the run's retransmissions show the sender's
 // timer backing off with nothing coming back: at least minRetries, the
@@ -70,9 +97,11 @@ func (q *quiet) backoff() bool {
 // Only segments occupying sequence space count: a retransmission (it ends
 // at or before what e had sent) extends the run, new data starts one
 // when none is open, a keep-alive probe counts apart.
-func (e *endpoint) sent(seg *flow.Segment, snd *flow.Half, probe bool) {
+func (e *endpoint) sent(seg *flow.Segment, t nanos, snd *flow.Half, probe bool) {
 	q := &e.quiet
-	t := toNanos(seg.Time)
+	if !probe && seg.Len == 0 && seg.Flags&(flow.SYN|flow.FIN) == 0 {
+		return // a pure ACK: occupies nothing (most segments)
+	}
 	if probe {
 		if q.probes == 0 && q.retx == 0 {
 			q.reset()
@@ -86,9 +115,6 @@ func (e *endpoint) sent(seg *flow.Segment, snd *flow.Half, probe bool) {
 		return
 	}
 	f := seg.Flags
-	if seg.Len == 0 && f&(flow.SYN|flow.FIN) == 0 {
-		return // a pure ACK: occupies nothing
-	}
 	ctl := runData
 	switch {
 	case f&flow.SYN != 0 && f&flow.ACK != 0:
@@ -150,7 +176,7 @@ func (e *endpoint) judge(now time.Time) (silentRun, bool) {
 	if q.probes > 0 || !q.backoff() {
 		return silentRun{}, false
 	}
-	if e.rstFrame > q.frames[0] {
+	if e.rstFrame > q.frame(0) {
 		return silentRun{}, false // ended by a RST: the RST rules say why
 	}
 	r := silentRun{span: time.Duration(q.last - q.first)}
@@ -190,7 +216,8 @@ func (c *conn) silence(now time.Time) {
 		default:
 			k = RetransmissionTimeout
 		}
-		a := c.addAnomaly(k, e.side, q.evidence()...)
+		a := c.addAnomaly(k, e.side)
+		q.evidence(a)
 		a.dur = r.span
 		a.refFrame = p.lastFrame
 		if q.ctl == runFIN {
@@ -206,7 +233,7 @@ func (c *conn) silence(now time.Time) {
 		} else {
 			c.halfOpen = true
 		}
-		c.revert(p, q.frames[0], lost)
+		c.revert(p, q.frame(0), lost)
 		p.silent = true
 	}
 }
@@ -214,8 +241,7 @@ func (c *conn) silence(now time.Time) {
 // timing folds a segment e sent into the round-trip estimate: e's segment
 // occupying new sequence space starts a wait for the peer's ACK; a segment
 // of e acknowledging the peer's awaited one ends the peer's wait.
-func (c *conn) timing(seg *flow.Segment, e, p *endpoint) {
-	t := toNanos(seg.Time)
+func (c *conn) timing(seg *flow.Segment, t nanos, e, p *endpoint) {
 	if seg.Flags&flow.ACK != 0 && p.await != 0 && p.awaitEnd.LessEq(seg.Ack) {
 		if d := time.Duration(t - p.await); d >= 0 && (p.ackDelay == 0 || d < p.ackDelay) {
 			p.ackDelay = d
