@@ -194,6 +194,14 @@ func (e *endpoint) judge(now time.Time) (silentRun, bool) {
 func (c *conn) silence(now time.Time) {
 	for i := range c.ep {
 		e := &c.ep[i]
+		if q := &e.quiet; q.probes >= minRetries && e.rstFrame < q.frame(0) {
+			// Keep-alive probes unanswered at the end: the peer is gone or
+			// unreachable, the prober's timer has not given up yet.
+			p := c.peerOf(e.side)
+			c.revert(p, q.frame(0), lost)
+			p.silent, c.halfOpen = true, true
+			continue
+		}
 		r, ok := e.judge(now)
 		if !ok {
 			continue

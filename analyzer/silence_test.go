@@ -301,3 +301,19 @@ func TestCloseWait_busyIsNotALeak(t *testing.T) {
 	s.send(Client, ack, 0)
 	wantAnomalies(t, s.finish(time.Second), "client half-close")
 }
+
+// Probes still unanswered when the capture ends: the peer is silent, the
+// prober has not given up yet: half-open, worth reading.
+func TestEstablished_keepaliveUnansweredAtEnd(t *testing.T) {
+	s := established(t)
+	last := s.send(Server, ack|flow.PSH, 10)
+	s.send(Client, ack, 0)
+	s.wait(75 * time.Second)
+	for range 3 {
+		s.resend(Client, ack, s.next[Client]-1, 0)
+		s.wait(time.Second)
+	}
+	td := s.finish(0)
+	wantPattern(t, td, PatternHalfOpen)
+	wantSilent(t, td.ServerEnd, Established, last.Frame)
+}
