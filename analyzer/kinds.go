@@ -490,7 +490,8 @@ func retransmissionTimeoutDetail(p para, d detailFacts) para {
 	default:
 		p.s(" It was still retransmitting when the capture ended")
 		if d.linux {
-			p.s("; with the default tcp_retries2 = 15 Linux gives up after about 15 minutes of backoff (tcp_write_timeout, ETIMEDOUT)")
+			p.s("; with the default tcp_retries2 = 15 Linux gives up 924.6 s after the first transmission, whatever the RTO (tcp_write_timeout → retransmits_timed_out: tcp_model_timeout on TCP_RTO_MIN), then reports ETIMEDOUT; ").
+				ms(d.a.dur).s(" of them had passed")
 		}
 		p.s(".")
 	}
