@@ -194,6 +194,7 @@ type conn struct {
 	stream    int64
 	continued bool // continues a stream already reported (flow.Conn.Resumed)
 	keepAll   bool // keep every segment (Config.KeepEvery)
+	synRetx   bool // a SYN or SYN-ACK sent again was recorded: show the first ones too
 	roles     Roles
 	sideOf    [2]Side // sideOf[dir]: the side that sends segments of dir
 	ep        [2]endpoint

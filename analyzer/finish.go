@@ -21,7 +21,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		}
 	}
 	// Sides that went silent while the other retransmitted.
-	c.silence(now)
+	c.silence(cfg, now)
 	// States that lasted too long, still held at the end.
 	for i := range c.ep {
 		c.stuck(cfg, &c.ep[i], now, true)
@@ -57,7 +57,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	// One backing array for the segments and one for all their changes.
 	segs := slices.Grow(t.Segments, len(c.segs)+len(c.synSegs))
 	chs := slices.Grow(t.changes, len(c.changes))
-	if !c.estab || len(c.segs) == 0 || t.Pattern == PatternRefused || t.Pattern == PatternUnanswered || c.keepAll {
+	if !c.estab || len(c.segs) == 0 || t.Pattern == PatternRefused || t.Pattern == PatternUnanswered || c.keepAll || c.synRetx {
 		for i := range c.synSegs {
 			if c.haveSyn[i] {
 				ss := &c.synSegs[i]
@@ -245,8 +245,8 @@ func (c *conn) pattern() (Pattern, Closer) {
 		switch {
 		case c.firstRST != 0:
 			return PatternRefused, CloserNone
-		case c.timedOut && c.haveSyn[1]:
-			return PatternTimeout, CloserNone // the SYN-ACK was never acknowledged
+		case c.timedOut:
+			return PatternTimeout, CloserNone // the SYN or the SYN-ACK went unanswered until a timer gave up
 		case c.haveSyn[0] && !c.haveSyn[1] && !c.anyFIN:
 			return PatternUnanswered, CloserNone
 		case !c.anyFIN:

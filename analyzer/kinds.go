@@ -172,7 +172,7 @@ var kinds = [...]kindRecord{
 		name: "keepalive-timeout", severity: Warning,
 		summary:  "keep-alive probes went unanswered and the prober's keepalive timer reset the connection: the peer vanished",
 		check:    "the path to the silent peer and its host (down, rebooted, or a middlebox dropped the connection's state)",
-		counters: []string{"TcpExtTCPKeepAlive", "TcpOutRsts"},
+		counters: []string{"TcpExtTCPKeepAlive", "TcpExtTCPAbortOnTimeout", "TcpOutRsts"},
 		detail:   keepaliveTimeoutDetail,
 	},
 	RetransmissionTimeout: {
@@ -207,7 +207,7 @@ var kinds = [...]kindRecord{
 		name: "rst-linger2", severity: Warning,
 		summary:  "TCP_LINGER2 < 0: the closer resets instead of waiting in FIN_WAIT_2 (Linux TCPAbortOnLinger)",
 		check:    "the application's TCP_LINGER2 socket option",
-		counters: outRsts, // TcpExtTCPAbortOnLinger on the orphan path (the detector says)
+		counters: outRsts, // TcpExtTCPAbortOnData on the orphan path (the detector says)
 		detail:   rstLinger2Detail,
 	},
 	RSTMemoryPressure: {
@@ -234,7 +234,6 @@ var (
 	retransSegs    = []string{"TcpRetransSegs"}
 	abortOnData    = []string{"TcpExtTCPAbortOnData", "TcpOutRsts"}
 	abortOnTimeout = []string{"TcpRetransSegs", "TcpExtTCPAbortOnTimeout"}
-	abortOnLinger  = []string{"TcpExtTCPAbortOnLinger", "TcpOutRsts"}
 )
 
 // Describe returns a one-line meaning of the kind, for help and
@@ -531,7 +530,7 @@ func rstLinger2Detail(p para, d detailFacts) para {
 	if d.a.note == "orphan-ack" {
 		p.s(": the RST, without ACK, answers the ", d.peer, "'s ACK of that FIN (frame ").n(d.a.refFrame).s(").")
 		if d.linux {
-			p.s(" Linux does this for an orphan whose TCP_LINGER2 is negative: tcp_rcv_state_process in FIN_WAIT_1 → tcp_done, and the ACK is answered by tcp_v4_send_reset (counted as TcpExtTCPAbortOnLinger).")
+			p.s(" Linux does this for an orphan whose TCP_LINGER2 is negative: tcp_rcv_state_process in FIN_WAIT_1 → tcp_done (counted as TcpExtTCPAbortOnData, not TcpExtTCPAbortOnLinger), and the ACK is answered by tcp_v4_send_reset.")
 		}
 	} else {
 		p.s(", nothing from the ", d.peer, " left unread.")
@@ -556,7 +555,7 @@ func rstMemoryPressureDetail(p para, d detailFacts) para {
 func idleCloseRaceDetail(p para, d detailFacts) para {
 	p.s("The connection was idle ").ms(d.a.dur).s(" when the ", d.who, " closed it (FIN, frame ").n(d.ep().finFrame).s("); the ", d.peer, " sent a new request on it (frame ").n(d.a.refFrame).
 		s(") and got a RST (frame ").n(d.last()).s("). The ", d.peer, " kept the connection in a pool longer than the ", d.who,
-		" keeps idle connections: the request is lost and its application sees ECONNRESET (a load balancer answers 502). Set the ", d.peer,
+		" keeps idle connections: the request is lost, and its application reads EOF or gets ECONNRESET, depending on when it reads (a load balancer answers 502). Set the ", d.peer,
 		"'s idle timeout below the ", d.who, "'s, or retry idempotent requests on a fresh connection.")
 	return p
 }

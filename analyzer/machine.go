@@ -518,7 +518,11 @@ func (c *conn) syn(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) 
 // only when the connection never got established.
 func (c *conn) keepSyn(cfg *Config, i int, seg *flow.Segment, s Side, snd, rcv *flow.Half) {
 	if c.haveSyn[i] {
-		if c.keepAll { // a retransmitted SYN or SYN-ACK: shown too
+		// A SYN or SYN-ACK sent again: shown while the handshake is not
+		// done (the story of a SYN or SYN-ACK timeout), and when every
+		// segment is kept.
+		if c.keepAll || !c.estab || c.ep[s].state == SynReceived {
+			c.synRetx = true
 			c.record(cfg, seg, s, [2]Label{SYNLabel, SYNACKLabel}[i], ruleNone, snd, rcv)
 		}
 		return

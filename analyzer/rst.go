@@ -21,21 +21,17 @@ func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Ha
 	// why is the rule of the sender's change and of the segment's words:
 	// every state the sender can be in picks one.
 	var why rule
+	cause := before
 	if e.quiet.probes > 0 && isSynchronized(before) {
 		// tcp_keepalive_timer: the probes went unanswered; the timer
 		// resets (tcp_send_active_reset) and reports ETIMEDOUT. The peer
 		// never answered: nothing shows the RST reached it either.
 		c.keepaliveTimeout(seg, s)
 		why = ruleKeepaliveReset
-		before = Unknown // handled: skip the abort rules below
+		cause = numStates // decided: none of the rules below
 	}
-	switch before {
-	case Unknown:
-		if why != ruleNone {
-			break
-		}
-		fallthrough
-	case Closed, Listen:
+	switch cause {
+	case Unknown, Closed, Listen:
 		switch {
 		case p.state == SynSent || (before != Closed && !c.estab && c.haveSyn[0] && !c.haveSyn[1]):
 			why = ruleRstRefused
@@ -220,7 +216,7 @@ func (c *conn) afterFIN(cfg *Config, seg *flow.Segment, s Side, before State, sn
 	linux := cfg.Profile.ResetOnDataAfterClose // the orphan rules are Linux's
 	sinceFIN := time.Duration(toNanos(seg.Time) - e.finTime)
 	peerQuiet := p.lastFrame < e.finFrame // nothing from the peer since our FIN
-	if linux && peerQuiet && e.finAckFrame == 0 && sinceFIN < oomGap && (c.rtt() == 0 || sinceFIN*2 < c.rtt()) {
+	if linux && peerQuiet && e.finAckFrame == 0 && sinceFIN < oomGap {
 		a := c.addAnomaly(RSTMemoryPressure, s, e.finFrame, seg.Frame)
 		a.dur = sinceFIN
 		return ruleAbortMemory
@@ -229,7 +225,9 @@ func (c *conn) afterFIN(cfg *Config, seg *flow.Segment, s Side, before State, sn
 	if linux && seg.Flags&flow.ACK == 0 && e.finAckFrame != 0 && p.lastFrame == e.finAckFrame && !dataAfter &&
 		(before == FinWait1 || before == FinWait2) {
 		a := c.addAnomaly(RSTLinger2, s, e.finFrame, e.finAckFrame, seg.Frame)
-		a.note, a.refFrame, a.counters = "orphan-ack", e.finAckFrame, abortOnLinger
+		// tcp_rcv_state_process counts this path as TCPAbortOnData
+		// (seen on 6.18: fixtures/linger2_orphan), not TCPAbortOnLinger.
+		a.note, a.refFrame, a.counters = "orphan-ack", e.finAckFrame, abortOnData
 		return ruleAbortLinger2Orphan
 	}
 	if dataAfter && linux {

@@ -62,6 +62,11 @@ const (
 	ruleRstSynSent                // the connection attempt abandoned
 	ruleRstIgnored                // a RST the receiver did not accept
 	ruleKeepaliveReset            // the keepalive timer gave up on unanswered probes
+	ruleRetransGaveUp             // tcp_write_timeout: retransmissions unanswered
+	ruleOrphanGaveUp              // tcp_write_timeout: the orphan's FIN unanswered
+	ruleSynGaveUp                 // tcp_write_timeout: the SYN unanswered
+	ruleSynAckGaveUp              // the request socket dropped: SYN-ACKs unanswered
+	ruleConnectGone               // no SYN retransmitted: the connecting socket is gone
 
 	// Resets received (RFC 9293 §3.10.7; RFC 5961 §3).
 	ruleRstRefusedSynSent // RST acknowledging our SYN in SYN_SENT → CLOSED
@@ -187,13 +192,23 @@ var rules = [...]ruleRecord{
 		change:  [2]string{"RFC 9293 §3.10.5: ABORT → RST sent, CLOSED", "tcp_close: FIN_WAIT_2 with TCP_LINGER2 < 0 → tcp_set_state(CLOSE), tcp_send_active_reset (TCPAbortOnLinger)"},
 		segment: linux("close() in FIN_WAIT_2 with TCP_LINGER2 < 0 (or SO_LINGER {1,0}): RST instead of waiting for the peer's FIN")},
 	ruleAbortLinger2Orphan: {rfc: "RFC 9293 §3.10.5", linux: "tcp_rcv_state_process",
-		change:  [2]string{"RFC 9293 §3.10.5: ABORT → RST sent, CLOSED", "tcp_rcv_state_process: FIN_WAIT_1 orphan with TCP_LINGER2 < 0, FIN acknowledged → tcp_done, tcp_v4_send_reset (TCPAbortOnLinger)"},
+		change:  [2]string{"RFC 9293 §3.10.5: ABORT → RST sent, CLOSED", "tcp_rcv_state_process: FIN_WAIT_1 orphan with TCP_LINGER2 < 0, FIN acknowledged → tcp_done (TCPAbortOnData), tcp_v4_send_reset"},
 		segment: linux("the orphan with TCP_LINGER2 < 0 dies when its FIN is acknowledged: RST answering that ACK")},
 	ruleRstSynSent: {rfc: "RFC 9293 §3.10.7.3", linux: "tcp_rcv_synsent_state_process",
 		change: both("RST sent in SYN_SENT: the connection attempt is abandoned")},
 	ruleKeepaliveReset: {rfc: "RFC 9293 §3.8.4", linux: "tcp_keepalive_timer",
 		change:  [2]string{"RFC 9293 §3.8.4: keep-alive probes unanswered, connection aborted", "tcp_keepalive_timer: keep-alive probes unanswered → tcp_send_active_reset, tcp_write_err (ETIMEDOUT)"},
 		segment: [2]string{"keep-alive probes unanswered: the connection is aborted", "tcp_keepalive_timer: tcp_keepalive_probes unanswered → tcp_send_active_reset; the application gets ETIMEDOUT"}},
+	ruleRetransGaveUp: {rfc: "RFC 9293 §3.8.3", linux: "tcp_write_timeout",
+		change: [2]string{"RFC 9293 §3.8.3 (R2): retransmissions unanswered, connection closed", "tcp_write_timeout: retransmissions unanswered (tcp_retries2) → tcp_write_err: ETIMEDOUT, CLOSED, no RST"}},
+	ruleOrphanGaveUp: {rfc: "RFC 9293 §3.8.3", linux: "tcp_write_timeout",
+		change: [2]string{"RFC 9293 §3.8.3 (R2): FIN retransmissions unanswered, connection closed", "tcp_write_timeout: the orphan's FIN unanswered (tcp_orphan_retries) → tcp_write_err: destroyed, no RST"}},
+	ruleSynGaveUp: {rfc: "RFC 9293 §3.8.3", linux: "tcp_write_timeout",
+		change: [2]string{"RFC 9293 §3.8.3 (R2 for a SYN): no answer, connection attempt abandoned", "tcp_write_timeout: SYN unanswered (tcp_syn_retries) → tcp_write_err: connect() fails with ETIMEDOUT"}},
+	ruleSynAckGaveUp: {rfc: "RFC 9293 §3.8.3", linux: "inet_csk_reqsk_queue_drop",
+		change: [2]string{"RFC 9293 §3.8.3: SYN-ACK retransmissions unanswered, half-open connection dropped", "reqsk_timer_handler: SYN-ACK unanswered (tcp_synack_retries) → inet_csk_reqsk_queue_drop: the request socket is gone"}},
+	ruleConnectGone: {rfc: "RFC 9293 §3.10.7.3", linux: "tcp_retransmit_timer",
+		change: both("no SYN sent again while the SYN-ACKs went unanswered: the connecting socket is gone (connect() abandoned)")},
 	ruleRstIgnored: {rfc: "RFC 9293 §3.10.7.4", linux: "tcp_validate_incoming",
 		segment: both("not accepted by the receiver: its sequence number is not the expected one")},
 

@@ -88,10 +88,25 @@ func (q *quiet) evidence(a *anomaly) {
 
 // backoff reports whether the run's retransmissions show the sender's
 // timer backing off with nothing coming back: at least minRetries, the
-// latest gap at least 1.5 times the one before (RTO doubling, RFC 6298 §5.5).
+// latest gap at least 1.5 times the one before (RTO doubling, RFC 6298
+// §5.5). A SYN's gaps may also stay level: Linux retransmits it at a fixed
+// second for the first tcp_syn_linear_timeouts (4) tries (6.18), never
+// faster than TCP_TIMEOUT_INIT, so level gaps of a second or more are its
+// timer too.
 func (q *quiet) backoff() bool {
-	return q.retx >= minRetries && q.prevGap > 0 && q.lastGap*2 >= q.prevGap*3
+	if q.retx < minRetries || q.prevGap <= 0 {
+		return false
+	}
+	if q.ctl == runSYN && q.prevGap >= synLinearGap && q.lastGap*10 >= q.prevGap*9 {
+		return true
+	}
+	return q.lastGap*2 >= q.prevGap*3
 }
+
+// synLinearGap is the shortest gap between a SYN and its retransmission
+// that reads as the kernel's SYN timer (TCP_TIMEOUT_INIT is 1 s), with
+// room for capture timestamps.
+const synLinearGap = 900 * time.Millisecond
 
 // sent folds a segment e sent into its run. snd is e's half before seg.
 // Only segments occupying sequence space count: a retransmission (it ends
@@ -191,7 +206,7 @@ func (e *endpoint) judge(now time.Time) (silentRun, bool) {
 // known to have arrived (its pending changes are taken back: a vanished
 // peer did not move to CLOSE_WAIT on a FIN it never answered), and its end
 // state is reported as silent since its last segment.
-func (c *conn) silence(now time.Time) {
+func (c *conn) silence(cfg *Config, now time.Time) {
 	for i := range c.ep {
 		e := &c.ep[i]
 		if q := &e.quiet; q.probes >= minRetries && e.rstFrame < q.frame(0) {
@@ -226,25 +241,54 @@ func (c *conn) silence(now time.Time) {
 		}
 		a := c.addAnomaly(k, e.side)
 		q.evidence(a)
+		first := q.frame(0)
 		a.dur = r.span
 		a.refFrame = p.lastFrame
 		if q.ctl == runFIN {
 			a.note = "fin"
 		}
 		a.note2 = "ongoing"
-		if r.gaveUp {
-			a.note2 = "gave-up"
-			c.timedOut = true
-			if k == RetransmissionTimeout || k == SYNTimeout {
-				a.counters = abortOnTimeout // tcp_write_timeout → tcp_write_err
-			}
-		} else {
-			c.halfOpen = true
-		}
-		c.revert(p, q.frame(0), lost)
+		c.revert(p, first, lost)
 		p.silent = true
+		if !r.gaveUp {
+			c.halfOpen = true
+			continue
+		}
+		a.note2 = "gave-up"
+		c.timedOut = true
+		// The timer fired when the next retransmission was due: about
+		// twice the last gap after it (never after the end).
+		at := q.last.time().Add(2 * q.lastGap)
+		if at.After(now) {
+			at = now
+		}
+		switch k {
+		case RetransmissionTimeout:
+			a.counters = abortOnTimeout // tcp_write_timeout → tcp_write_err
+			c.setState(cfg, e, Closed, 0, at, false, ruleRetransGaveUp)
+		case OrphanTimeout:
+			c.setState(cfg, e, Closed, 0, at, false, ruleOrphanGaveUp)
+		case SYNTimeout:
+			a.counters = synGaveUp
+			c.setState(cfg, e, Closed, 0, at, false, ruleSynGaveUp)
+		case SYNACKTimeout:
+			a.counters = synackRetrans
+			c.setState(cfg, e, Closed, 0, at, false, ruleSynAckGaveUp)
+			if p.state == SynSent {
+				// A client alive in SYN_SENT would have sent its SYN again
+				// while the SYN-ACKs went unanswered: its socket is gone.
+				c.setState(cfg, p, Closed, 0, q.last.time(), false, ruleConnectGone)
+			}
+		}
+		e.npend = 0
 	}
 }
+
+// Counter lists of the timeouts (see kinds).
+var (
+	synGaveUp     = []string{"TcpRetransSegs", "TcpExtTCPSynRetrans", "TcpExtTCPAbortOnTimeout", "TcpAttemptFails"}
+	synackRetrans = []string{"TcpRetransSegs", "TcpExtTCPSynRetrans"}
+)
 
 // timing folds a segment e sent into the round-trip estimate: e's segment
 // occupying new sequence space starts a wait for the peer's ACK; a segment

@@ -102,7 +102,11 @@ func (c *conn) appendSilence(p *para, t *Teardown) {
 		if !es.SilentSince.IsZero() && c.lastTime.After(es.SilentSince) {
 			p.s(" (").ms(c.lastTime.Sub(es.SilentSince)).s(" before the flow's last segment)")
 		}
-		p.s(", probably still ", es.State.String())
+		if es.State == Closed {
+			p.s(", its socket gone")
+		} else {
+			p.s(", probably still ", es.State.String())
+		}
 	}
 }
 

@@ -193,7 +193,11 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool, lad *ladderScrat
 			b = strconv.AppendInt(b, e.SilentFrame, 10)
 			b = append(b, ", "...)
 			b = appendRelSeconds(b, e.SilentSince, t.FirstTime)
-			b = append(b, " s: probably still so, half-open)"...)
+			if e.State == analyzer.Closed {
+				b = append(b, " s: gone)"...)
+			} else {
+				b = append(b, " s: probably still so, half-open)"...)
+			}
 		} else if e.SilentFrame == 0 && e.State == analyzer.SynSent && t.Pattern == analyzer.PatternTimeout {
 			b = append(b, "? (never answered)"...)
 		}
