@@ -1,6 +1,8 @@
 package analyzer
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +72,10 @@ func TestEstablished_keepaliveTimeout(t *testing.T) {
 	wantSilent(t, td.ServerEnd, Established, last.Frame)
 	if a := anomalyOf(t, td, KeepaliveTimeout); len(a.Frames) != 4 {
 		t.Errorf("evidence %v, want the three probes and the RST", a.Frames)
+	}
+	want := "client gave up: keepalive timeout; server silent since frame " + strconv.FormatInt(last.Frame, 10)
+	if !strings.HasPrefix(td.Verdict, want) || !strings.Contains(td.Verdict, "probably still ESTABLISHED — check the path") {
+		t.Errorf("verdict %q, want %q…, probably still ESTABLISHED — check the path…", td.Verdict, want)
 	}
 }
 
@@ -201,6 +207,10 @@ func TestFinWait1_orphanTimeout(t *testing.T) {
 	wantSilent(t, td.ServerEnd, Established, last.Frame)
 	if td.ClientEnd.State != Closed {
 		t.Errorf("client %v, want CLOSED (the orphan is destroyed by its timer, silently)", td.ClientEnd.State)
+	}
+	// The ending, not the FIN sent again on the way, makes the verdict.
+	if !strings.HasPrefix(td.Verdict, "client gave up on its FIN: orphan timeout") {
+		t.Errorf("verdict %q", td.Verdict)
 	}
 }
 

@@ -35,7 +35,9 @@ var verdictAct = [numKinds]string{
 }
 
 // mainAnomaly returns the anomaly a verdict is about: the most severe of
-// warning or error, the earliest on ties; nil when there is none.
+// warning or error; on ties one that says how the connection ended (a
+// reset, a timer that gave up) over one that happened on the way (a FIN
+// sent again), then the earliest; nil when there is none.
 func (c *conn) mainAnomaly() *anomaly {
 	var best *anomaly
 	for i := range c.anoms {
@@ -43,11 +45,27 @@ func (c *conn) mainAnomaly() *anomaly {
 		if a.sev < Warning {
 			continue
 		}
-		if best == nil || a.sev > best.sev || (a.sev == best.sev && firstFrame(a.frames) < firstFrame(best.frames)) {
+		if best == nil || a.sev > best.sev {
+			best = a
+			continue
+		}
+		if a.sev < best.sev {
+			continue
+		}
+		ae, be := endsFlow[a.kind], endsFlow[best.kind]
+		if (ae && !be) || (ae == be && firstFrame(a.frames) < firstFrame(best.frames)) {
 			best = a
 		}
 	}
 	return best
+}
+
+// endsFlow marks the kinds that say how a connection ended.
+var endsFlow = [numKinds]bool{
+	TimeWaitAssassination: true, RSTUnreadData: true, RSTLingerZero: true, RSTDataAfterClose: true,
+	RSTAfterFinWait2Timeout: true, CloseWaitStuck: true, KeepaliveTimeout: true, RetransmissionTimeout: true,
+	SYNTimeout: true, SYNACKTimeout: true, OrphanTimeout: true, RSTLinger2: true, RSTMemoryPressure: true,
+	IdleCloseRace: true,
 }
 
 // appendVerdict appends t's verdict to p.
