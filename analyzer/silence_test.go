@@ -237,6 +237,10 @@ func TestFinWait1_linger2OrphanAck(t *testing.T) {
 	s.inject(Client, &flow.Segment{Src: simClient, Dst: simServer, Seq: fin1.End(), Flags: rst})
 	td := s.finish(0)
 	wantAnomalies(t, td, "client rst-linger2")
+	// The orphan's path (tcp_rcv_state_process) counts TCPAbortOnData.
+	if a := anomalyOf(t, td, RSTLinger2); !strings.Contains(strings.Join(a.Counters, ","), "TcpExtTCPAbortOnData") {
+		t.Errorf("counters %v, want TcpExtTCPAbortOnData: the RST answered the ACK of the orphan's FIN", a.Counters)
+	}
 }
 
 func TestFinWait1_memoryPressure(t *testing.T) {
