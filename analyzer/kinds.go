@@ -380,7 +380,7 @@ func rstOutOfWindowDetail(p para, d detailFacts) para {
 	case "challenge":
 		p.s("its sequence number fell in the ", peer, "'s receive window but was not exactly the next one expected, which RFC 5961 §3.2 no longer accepts, so the ", peer, " ignored it")
 		if d.cfg.Profile.ChallengeACK {
-			p.s(" and answers with a challenge ACK (RFC 5961 §3.2; Linux TcpExtTCPChallengeACK)")
+			p.s(" and answers with a challenge ACK (RFC 5961 §3.2; Linux rate-limits them, counted as TcpExtTCPChallengeACK on the ", peer, "'s host when sent)")
 		}
 	case "time-wait":
 		p.s("the ", peer, " was in TIME_WAIT and its sequence number was not the next expected one, so it was dropped")
