@@ -71,7 +71,7 @@ func TestKinds_complete(t *testing.T) {
 	seen := map[string]bool{}
 	for _, k := range Kinds() {
 		rec := kinds[k]
-		if rec.name == "" || rec.summary == "" || rec.check == "" || rec.detail == nil {
+		if rec.name == "" || rec.summary == "" || rec.check == "" || rec.act == "" || rec.detail == nil {
 			t.Errorf("kind %d: incomplete record %+v", k, rec)
 		}
 		if seen[rec.name] {
