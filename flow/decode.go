@@ -70,6 +70,18 @@ type Decoder struct {
 	// Fragments counts IP fragments with a non-zero offset (returned as
 	// ErrNotTCP: they carry no TCP header).
 	Fragments uint64
+
+	// VXLANPorts and GenevePorts are UDP destination ports decoded as
+	// VXLAN and Geneve besides the defaults (VXLAN 4789 and 8472, Geneve
+	// 6081), as Wireshark's "decode as" (--vxlan-port, --geneve-port).
+	// Set them before the first Decode.
+	VXLANPorts, GenevePorts []uint16
+
+	// Undecapsulated counts, by tunnel type, frames whose tunnel header
+	// the decoder recognised but whose content it could not decode
+	// (malformed or truncated inside the tunnel, or nested deeper than
+	// it follows).
+	Undecapsulated [NumTunnelTypes]uint64
 }
 
 // NewDecoder returns a ready Decoder.

@@ -99,6 +99,10 @@ type Segment struct {
 	// Truncated is set when the frame was captured shorter than the TCP
 	// header or payload it declares (snaplen).
 	Truncated bool
+
+	// Tunnel is the encapsulation the decoder removed; Type is NoTunnel
+	// for a plain segment.
+	Tunnel Tunnel
 }
 
 // Key returns the direction key of the segment.
