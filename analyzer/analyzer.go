@@ -68,6 +68,9 @@ func (a *Analyzer) Segment(seg *flow.Segment) {
 		a.stats.Duplicates++
 		return
 	}
+	if seg.Tunnel.Type != flow.NoTunnel && k.tunnel == nil {
+		k.setTunnel(&seg.Tunnel)
+	}
 	snd, rcv := &c.Half[dir], &c.Half[dir.Reverse()]
 	k.zeek.ObserveSegment(dir == flow.DirAB, seg)
 	k.step(&a.cfg, seg, s, snd, rcv)
@@ -120,7 +123,7 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 	} else {
 		k = new(conn)
 	}
-	*k = conn{stream: c.ID, continued: c.Resumed, changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0]}
+	*k = conn{stream: c.ID, continued: c.Resumed, changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0], tunnelBuf: k.tunnelBuf}
 	k.keepAll = a.cfg.KeepEvery != nil && a.cfg.KeepEvery(c.ID)
 	if k.changes == nil {
 		// A whole connection makes about ten changes (handshake and four
@@ -207,4 +210,14 @@ func (a *Analyzer) onFinish(c *flow.Conn, why flow.Finish, now time.Time) {
 	if a.emit != nil {
 		a.emit(t)
 	}
+}
+
+// setTunnel records the flow's encapsulation (its first tunnelled
+// segment's).
+func (c *conn) setTunnel(t *flow.Tunnel) {
+	if c.tunnelBuf == nil {
+		c.tunnelBuf = new(flow.Tunnel)
+	}
+	*c.tunnelBuf = *t
+	c.tunnel = c.tunnelBuf
 }

@@ -194,6 +194,10 @@ type conn struct {
 	stream    int64
 	continued bool // continues a stream already reported (flow.Conn.Resumed)
 	keepAll   bool // keep every segment (Config.KeepEvery)
+	// tunnel is the encapsulation of the flow's first tunnelled segment,
+	// nil for a plain flow; tunnelBuf its storage, kept across reuse so a
+	// tunnelled flow allocates it once per conn, a plain one never.
+	tunnel, tunnelBuf *flow.Tunnel
 	synRetx   bool // a SYN or SYN-ACK sent again was recorded: show the first ones too
 	roles     Roles
 	sideOf    [2]Side // sideOf[dir]: the side that sends segments of dir

@@ -47,6 +47,9 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		Profile:    cfg.Profile.Name,
 		Sent:       c.sent,
 	}
+	if c.tunnel != nil {
+		t.Tunnel = *c.tunnel
+	}
 	t.Pattern, t.Closer = c.pattern()
 	t.ZeekConnState = c.zeek.ConnState()
 	t.ClientEnd = c.endState(cfg, Client)

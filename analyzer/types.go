@@ -408,13 +408,16 @@ type DirStats struct {
 type Teardown struct {
 	Stream         int64 // equals Wireshark's tcp.stream
 	Client, Server flow.Endpoint
-	Roles          Roles
-	FirstFrame     int64
-	LastFrame      int64
-	FirstTime      time.Time
-	LastTime       time.Time
-	Pattern        Pattern
-	Closer         Closer
+	// Tunnel is the encapsulation the flow's segments came in (its first
+	// tunnelled segment's); Type is flow.NoTunnel for a plain flow.
+	Tunnel     flow.Tunnel
+	Roles      Roles
+	FirstFrame int64
+	LastFrame  int64
+	FirstTime  time.Time
+	LastTime   time.Time
+	Pattern    Pattern
+	Closer     Closer
 	// Verdict is one line: who ended the flow, how, the most likely
 	// cause and what to check. Like the anomalies' Detail it shares the
 	// Teardown's memory and dies with Recycle.

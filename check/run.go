@@ -56,6 +56,12 @@ func (o *Outcome) Failed() int {
 // A capture damaged part way returns the Outcome of what was read and the
 // read error: the caller reports both and treats the check as not passed.
 func Run(ctx context.Context, path string, e *Expect, base analyzer.Config) (*Outcome, error) {
+	return RunWith(ctx, path, e, base, pipeline.Runner{})
+}
+
+// RunWith is Run with the pipeline settings of runner (the decoder's
+// tunnel ports).
+func RunWith(ctx context.Context, path string, e *Expect, base analyzer.Config, runner pipeline.Runner) (*Outcome, error) {
 	cfg := base
 	e.Apply(&cfg)
 	frames := e.NeedFrames()
@@ -70,7 +76,7 @@ func Run(ctx context.Context, path string, e *Expect, base analyzer.Config) (*Ou
 	facts := NewFacts(frames)
 	a := analyzer.New(cfg, facts.Add)
 	o := &Outcome{Capture: path, Expect: e}
-	runErr := pipeline.Run(ctx, src, a, &o.Stats)
+	runErr := runner.Run(ctx, src, a, &o.Stats)
 	a.Close()
 	o.Flows = len(facts.Flows)
 	o.Results = Evaluate(e, facts)

@@ -30,6 +30,11 @@ type Runner struct {
 	// (checked every 1024 frames, never per frame) and once at the end.
 	OnProgress func(p Progress)
 	Interval   time.Duration // default 200ms
+
+	// VXLANPorts and GenevePorts are UDP ports decoded as VXLAN and
+	// Geneve besides the defaults (flow.Decoder; --vxlan-port,
+	// --geneve-port).
+	VXLANPorts, GenevePorts []uint16
 }
 
 // checkEvery is how many frames pass between looks at the context and the
@@ -56,7 +61,7 @@ func (r *Runner) Run(ctx context.Context, src capture.Source, sink Sink, st *Sta
 	var (
 		fr    capture.Frame
 		seg   flow.Segment
-		dec   = flow.NewDecoder()
+		dec   = &flow.Decoder{VXLANPorts: r.VXLANPorts, GenevePorts: r.GenevePorts}
 		done  = ctx.Done()
 		start time.Time
 		last  time.Time
@@ -65,6 +70,8 @@ func (r *Runner) Run(ctx context.Context, src capture.Source, sink Sink, st *Sta
 	if every <= 0 {
 		every = 200 * time.Millisecond
 	}
+	// The shadows of the decoder's counters follow this run's decoder.
+	st.undecap, st.fragments = [flow.NumTunnelTypes]uint64{}, 0
 	if r.OnProgress != nil {
 		start = time.Now()
 		last = start
@@ -111,7 +118,7 @@ loop:
 			}
 		}
 		if e := dec.Decode(fr.LinkType, fr.Data, fr.OrigLen, fr.Number, fr.Time, &seg); e != nil {
-			st.count(e)
+			st.skip(dec, e)
 			continue
 		}
 		st.TCPSegments++
@@ -129,6 +136,25 @@ func (r *Runner) progress(src capture.Source, st *Stats, elapsed time.Duration) 
 		p.Offset = o.Offset()
 	}
 	return p
+}
+
+// skip files a frame the decoder refused: under the tunnel it could not
+// decapsulate, as an IP fragment, or under the error's reason. Only the
+// error path looks at the decoder's counters.
+func (s *Stats) skip(dec *flow.Decoder, err error) {
+	for t := range dec.Undecapsulated {
+		if dec.Undecapsulated[t] != s.undecap[t] {
+			s.undecap = dec.Undecapsulated
+			s.Undecapsulated[t]++
+			return
+		}
+	}
+	if dec.Fragments != s.fragments {
+		s.fragments = dec.Fragments
+		s.Fragments++
+		return
+	}
+	s.count(err)
 }
 
 // count files a decode error under its reason. The decoder returns its

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"finwave/capture"
+	"finwave/flow"
 )
 
 // Skip reasons, the keys of Stats.Skipped and report.Capture.Skipped.
@@ -12,6 +13,9 @@ const (
 	ReasonMalformed       = "malformed"
 	ReasonTruncated       = "truncated"
 	ReasonUnsupportedLink = "unsupported link type"
+	ReasonFragment        = "ip fragment"
+	// ReasonUndecapsulated prefixes a tunnel type: "undecapsulated vxlan".
+	ReasonUndecapsulated = "undecapsulated "
 )
 
 // Stats counts what Run read. The zero value is ready to use; Run adds to
@@ -25,6 +29,15 @@ type Stats struct {
 	Malformed       int64 // headers that contradict themselves
 	Truncated       int64 // captured too short to hold the IP and TCP headers
 	UnsupportedLink int64 // link types the decoder does not know
+	Fragments       int64 // IP fragments: not reassembled, never taken for segments
+	// Undecapsulated counts, by tunnel type, frames whose tunnel the
+	// decoder recognised but whose content it could not decode.
+	Undecapsulated [flow.NumTunnelTypes]int64
+
+	// What the decoder had counted after the last refused frame: a
+	// change tells which counter the frame belongs to.
+	undecap   [flow.NumTunnelTypes]uint64
+	fragments uint64
 
 	First, Last time.Time // earliest and latest frame timestamps (zero: none)
 
@@ -39,9 +52,15 @@ func (s *Stats) Skipped() map[string]int64 {
 	for _, r := range [...]struct {
 		k string
 		n int64
-	}{{ReasonNotTCP, s.NotTCP}, {ReasonMalformed, s.Malformed}, {ReasonTruncated, s.Truncated}, {ReasonUnsupportedLink, s.UnsupportedLink}} {
+	}{{ReasonNotTCP, s.NotTCP}, {ReasonMalformed, s.Malformed}, {ReasonTruncated, s.Truncated},
+		{ReasonUnsupportedLink, s.UnsupportedLink}, {ReasonFragment, s.Fragments}} {
 		if r.n > 0 {
 			m[r.k] = r.n
+		}
+	}
+	for t, n := range s.Undecapsulated {
+		if n > 0 {
+			m[ReasonUndecapsulated+flow.TunnelType(t).String()] = n
 		}
 	}
 	return m

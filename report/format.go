@@ -359,3 +359,58 @@ func closerPhrase(c analyzer.Closer, p analyzer.Pattern) string {
 	}
 	return "nobody closed"
 }
+
+// appendTunnelID appends a tunnel's identifier as its header names it
+// ("VNI 42", "key 7", "TEID 0x1f"), nothing when it has none.
+func appendTunnelID(b []byte, t *flow.Tunnel) []byte {
+	if !t.HasID {
+		return b
+	}
+	switch t.Type {
+	case flow.TunnelVXLAN, flow.TunnelVXLANGPE, flow.TunnelGeneve:
+		b = append(b, " VNI "...)
+	case flow.TunnelGRE:
+		b = append(b, " key "...)
+	case flow.TunnelERSPAN, flow.TunnelPPPoE:
+		b = append(b, " session "...)
+	case flow.TunnelGTPU:
+		b = append(b, " TEID 0x"...)
+		return strconv.AppendUint(b, uint64(t.ID), 16)
+	case flow.TunnelMPLS:
+		b = append(b, " label "...)
+	case flow.TunnelPBB:
+		b = append(b, " I-SID "...)
+	default:
+		b = append(b, " id "...)
+	}
+	return strconv.AppendUint(b, uint64(t.ID), 10)
+}
+
+// appendTunnelText appends "via vxlan VNI 42, outer 10.0.0.1:53211 →
+// 10.0.0.2:4789" (the path of nested tunnels joined by ›), for a flow's
+// header.
+func appendTunnelText(b []byte, t *flow.Tunnel) []byte {
+	b = append(b, "via "...)
+	for i := 0; i+1 < int(t.Depth) && i < len(t.Path); i++ {
+		b = append(b, t.Path[i].String()...)
+		b = append(b, " › "...)
+	}
+	b = append(b, t.Type.String()...)
+	b = appendTunnelID(b, t)
+	if t.Outer.Src.Addr.IsValid() {
+		b = append(b, ", outer "...)
+		b = appendTunnelEndpoint(b, t.Outer.Src)
+		b = append(b, " → "...)
+		b = appendTunnelEndpoint(b, t.Outer.Dst)
+	}
+	return b
+}
+
+// appendTunnelEndpoint appends an outer endpoint: ip:port, or the bare
+// address for tunnels without ports (GRE, IP in IP).
+func appendTunnelEndpoint(b []byte, e flow.Endpoint) []byte {
+	if e.Port == 0 {
+		return e.Addr.AppendTo(b)
+	}
+	return appendEndpoint(b, e)
+}

@@ -28,6 +28,7 @@ func appendJSONFlow(b []byte, t *analyzer.Teardown, typ string) []byte {
 	b = strconv.AppendInt(b, t.Stream, 10)
 	b = appendKeyEndpoint(b, "client", t.Client)
 	b = appendKeyEndpoint(b, "server", t.Server)
+	b = appendJSONTunnel(b, &t.Tunnel)
 	b = appendKeyString(b, "roles", t.Roles.String())
 	b = appendKeyInt(b, "first_frame", t.FirstFrame)
 	b = appendKeyInt(b, "last_frame", t.LastFrame)
@@ -300,4 +301,38 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendJSONTunnel appends ,"tunnel":null or the flow's encapsulation:
+// type, id (null when its header has none), outer endpoints (null for
+// link-layer encapsulations) and the path of nested tunnels.
+func appendJSONTunnel(b []byte, t *flow.Tunnel) []byte {
+	if t.Type == flow.NoTunnel {
+		return append(b, `,"tunnel":null`...)
+	}
+	b = append(b, `,"tunnel":{"type":`...)
+	b = appendJSONString(b, t.Type.String())
+	if t.HasID {
+		b = appendKeyInt(b, "id", int64(t.ID))
+	} else {
+		b = append(b, `,"id":null`...)
+	}
+	if t.Outer.Src.Addr.IsValid() {
+		// Addresses and ports need no JSON escaping (a zone is not kept).
+		b = append(b, `,"outer_src":"`...)
+		b = appendTunnelEndpoint(b, flow.Endpoint{Addr: t.Outer.Src.Addr.WithZone(""), Port: t.Outer.Src.Port})
+		b = append(b, `","outer_dst":"`...)
+		b = appendTunnelEndpoint(b, flow.Endpoint{Addr: t.Outer.Dst.Addr.WithZone(""), Port: t.Outer.Dst.Port})
+		b = append(b, '"')
+	} else {
+		b = append(b, `,"outer_src":null,"outer_dst":null`...)
+	}
+	b = append(b, `,"path":[`...)
+	for i := 0; i < int(t.Depth) && i < len(t.Path); i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, t.Path[i].String())
+	}
+	return append(b, "]}"...)
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"finwave/analyzer"
+	"finwave/flow"
 )
 
 // jsonFlow is the reference of the per-flow JSON (SCHEMA.md): what
@@ -13,6 +14,7 @@ type jsonFlow struct {
 	Stream               int64         `json:"stream"`
 	Client               string        `json:"client"`
 	Server               string        `json:"server"`
+	Tunnel               *jsonTunnel   `json:"tunnel"`
 	Roles                string        `json:"roles"`
 	FirstFrame           int64         `json:"first_frame"`
 	LastFrame            int64         `json:"last_frame"`
@@ -91,6 +93,7 @@ func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
 		Stream:               t.Stream,
 		Client:               t.Client.String(),
 		Server:               t.Server.String(),
+		Tunnel:               toJSONTunnel(&t.Tunnel),
 		Roles:                t.Roles.String(),
 		FirstFrame:           t.FirstFrame,
 		LastFrame:            t.LastFrame,
@@ -160,4 +163,37 @@ func counters(cs []string) []string {
 		return []string{}
 	}
 	return cs
+}
+
+type jsonTunnel struct {
+	Type     string   `json:"type"`
+	ID       *uint32  `json:"id"`
+	OuterSrc *string  `json:"outer_src"`
+	OuterDst *string  `json:"outer_dst"`
+	Path     []string `json:"path"`
+}
+
+func toJSONTunnel(t *flow.Tunnel) *jsonTunnel {
+	if t.Type == flow.NoTunnel {
+		return nil
+	}
+	j := &jsonTunnel{Type: t.Type.String(), Path: []string{}}
+	if t.HasID {
+		id := t.ID
+		j.ID = &id
+	}
+	if t.Outer.Src.Addr.IsValid() {
+		ep := func(e flow.Endpoint) *string {
+			s := e.Addr.String()
+			if e.Port != 0 {
+				s = e.String()
+			}
+			return &s
+		}
+		j.OuterSrc, j.OuterDst = ep(t.Outer.Src), ep(t.Outer.Dst)
+	}
+	for i := 0; i < int(t.Depth); i++ {
+		j.Path = append(j.Path, t.Path[i].String())
+	}
+	return j
 }

@@ -159,6 +159,11 @@ func simultaneous() *analyzer.Teardown {
 func rstUnread() *analyzer.Teardown {
 	return &analyzer.Teardown{
 		Stream: 3, Client: ep("192.168.1.10:50123"), Server: ep("192.168.1.20:5432"),
+		// Pod traffic on a node's uplink: ERSPAN from a switch mirror
+		// around the node's VXLAN.
+		Tunnel: flow.Tunnel{Type: flow.TunnelVXLAN, ID: 42, HasID: true, Depth: 2,
+			Outer: flow.Key{Src: ep("10.0.0.1:53211"), Dst: ep("10.0.0.2:4789")},
+			Path:  [4]flow.TunnelType{flow.TunnelERSPAN, flow.TunnelVXLAN}},
 		FirstFrame: 34, LastFrame: 41, FirstTime: at(3), LastTime: at(3.5),
 		Pattern: analyzer.PatternReset, Closer: analyzer.CloserClient,
 		ClientEnd:     analyzer.EndState{State: analyzer.Closed, Since: at(3.5)},

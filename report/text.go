@@ -134,6 +134,10 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool, lad *ladderScrat
 		b = append(b, t.ZeekConnState...)
 	}
 	b = append(b, '\n')
+	if t.Tunnel.Type != flow.NoTunnel {
+		b = appendTunnelText(b, &t.Tunnel)
+		b = append(b, '\n')
+	}
 	for _, s := range [2]analyzer.Side{analyzer.Client, analyzer.Server} {
 		if s == analyzer.Server {
 			b = append(b, " · "...)

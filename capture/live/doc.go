@@ -4,8 +4,9 @@
 // live capture runs through the same pipeline as files.
 //
 // Kernel filtering. The socket carries a classic BPF program, attached
-// with SO_ATTACH_FILTER: "tcp", or "tcp and (EXPR)" with the user's tcpdump
-// expression compiled by capture/bpf. Frames the filter rejects never
+// with SO_ATTACH_FILTER: TCP and what may carry it in a tunnel (TunnelExpr),
+// and the user's tcpdump expression on the outer packet, compiled by
+// capture/bpf. Frames the filter rejects never
 // reach user space. Frames queued before the filter was attached are
 // discarded (their kernel timestamp precedes the attach), so the capture
 // begins with the filter in place, as libpcap's does.

@@ -27,9 +27,12 @@ const AnyInterface = "any"
 // Config describes a live capture. Interface is required.
 type Config struct {
 	Interface string // interface name, or "any"
-	Filter    string // tcpdump expression (pcap-filter(7) subset of capture/bpf); empty: all TCP
-	Snaplen   int    // bytes kept per frame; 0: bpf.DefaultSnaplen
-	Count     int64  // stop after this many frames; 0: no limit
+	Filter    string // tcpdump expression (pcap-filter(7) subset of capture/bpf), on the outer packet; empty: all TCP and tunnels
+	// TunnelPorts are UDP ports carrying tunnels beyond the defaults
+	// (TunnelExpr): --vxlan-port, --geneve-port.
+	TunnelPorts []uint16
+	Snaplen     int   // bytes kept per frame; 0: bpf.DefaultSnaplen
+	Count       int64 // stop after this many frames; 0: no limit
 	// Tick is the longest Next waits before calling OnTick and looking at
 	// the context when no frame arrives; 0: 200ms.
 	Tick   time.Duration
@@ -110,7 +113,7 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 		}
 	}
 
-	prog, err := kernelProgram(cfg.Filter, s.link, cfg.Snaplen, dropOutgoingLo, loIndex)
+	prog, err := kernelProgram(baseExpr(cfg.TunnelPorts), cfg.Filter, s.link, cfg.Snaplen, dropOutgoingLo, loIndex)
 	if err != nil {
 		return nil, err
 	}
@@ -137,12 +140,35 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	return s, nil
 }
 
-// kernelProgram is "tcp and (filter)" for the link, behind a prologue that
-// drops the outgoing copy of loopback packets when asked.
-func kernelProgram(filter string, link layers.LinkType, snaplen int, dropOutgoingLo bool, loIndex int) ([]xbpf.RawInstruction, error) {
-	expr := "tcp"
+// TunnelExpr is what the kernel filter lets through besides TCP: the
+// packets that may carry TCP inside a tunnel the decoder removes (VXLAN,
+// VXLAN-GPE, Geneve, GTP-U, Teredo, AYIYA on their UDP ports; GRE and
+// ERSPAN, IP in IP). Link-layer encapsulations (MPLS, PPPoE, PBB) are not
+// in it: the filter compiler has no primitive for them.
+const TunnelExpr = "(udp and (port 4789 or port 8472 or port 4790 or port 6081 or port 2152 or port 3544 or port 5072)) or " +
+	"ip proto 47 or ip proto 4 or ip proto 41 or ip6 proto 47 or ip6 proto 4 or ip6 proto 41"
+
+// baseExpr is the filter every live capture starts from: TCP, and what
+// may carry it in a tunnel (with the extra UDP tunnel ports).
+func baseExpr(ports []uint16) string {
+	var b strings.Builder
+	b.WriteString("tcp or ")
+	b.WriteString(TunnelExpr)
+	for _, p := range ports {
+		b.WriteString(" or (udp and port ")
+		b.WriteString(strconv.Itoa(int(p)))
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// kernelProgram is "(base) and (filter)" for the link, behind a prologue
+// that drops the outgoing copy of loopback packets when asked. The user's
+// filter applies to the outer packet, as tcpdump's does.
+func kernelProgram(base, filter string, link layers.LinkType, snaplen int, dropOutgoingLo bool, loIndex int) ([]xbpf.RawInstruction, error) {
+	expr := base
 	if strings.TrimSpace(filter) != "" {
-		expr = "tcp and (" + filter + ")"
+		expr = "(" + base + ") and (" + filter + ")"
 	}
 	user, err := bpf.Compile(expr, link, snaplen)
 	if err != nil {

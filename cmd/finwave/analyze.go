@@ -62,6 +62,10 @@ func cmdAnalyze(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	base, err := f.runner()
+	if err != nil {
+		return err
+	}
 	opts := report.DefaultOptions()
 	opts.All, opts.SummaryOnly, opts.Stream = f.all, f.summary, f.stream
 	if f.stream < -1 {
@@ -107,7 +111,7 @@ func cmdAnalyze(ctx context.Context, args []string, e *env) error {
 
 	var bad, found int
 	for _, path := range files {
-		res, err := analyzeOne(ctx, path, cfg, r, &failOn, progress, f.jobs, e)
+		res, err := analyzeOne(ctx, path, cfg, base, r, &failOn, progress, f.jobs, e)
 		found += res.found
 		if err != nil {
 			var we *writeError
@@ -176,7 +180,7 @@ func (e *writeError) Unwrap() error { return e.err }
 // A capture that cannot be opened returns an error before any output. A
 // capture damaged part way is reported (up to the damage) and the read error
 // is returned too.
-func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.Renderer,
+func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pipeline.Runner, r report.Renderer,
 	failOn *[256]bool, progress bool, jobs int, e *env) (result, error) {
 	var res result
 	src, err := openCapture(ctx, path, e)
@@ -201,7 +205,6 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, r report.
 		recycle(t) // renderers keep nothing of t
 	}
 	var st pipeline.Stats
-	var runner pipeline.Runner
 	var pl *progressLine
 	if progress {
 		pl = newProgressLine(e.stderr, path)

@@ -38,6 +38,10 @@ func cmdCheck(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	runner, err := af.runner()
+	if err != nil {
+		return err
+	}
 	var bad, failed, rules, captures int
 	for _, path := range files {
 		expPath := expect
@@ -57,7 +61,7 @@ func cmdCheck(ctx context.Context, args []string, e *env) error {
 			bad++
 			continue
 		}
-		o, runErr := check.Run(ctx, path, exp, base)
+		o, runErr := check.RunWith(ctx, path, exp, base, runner)
 		if o != nil {
 			captures++
 			rules += len(o.Results)

@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 	"strings"
+	"strconv"
 	"time"
 
 	"finwave/analyzer"
+	"finwave/pipeline"
 )
 
 // analysisFlags are the flags shared by analysis and check: they build the
@@ -20,6 +22,8 @@ type analysisFlags struct {
 	stuckAfter  time.Duration
 	idleTimeout time.Duration
 	maxFlows    int
+	vxlanPorts  string // comma list of extra UDP ports decoded as VXLAN
+	genevePorts string // likewise Geneve
 }
 
 func (a *analysisFlags) register(fs *flag.FlagSet) {
@@ -30,6 +34,38 @@ func (a *analysisFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&a.stuckAfter, "stuck-after", d.StuckAfter, "CLOSE_WAIT or FIN_WAIT_2 longer than this is reported stuck")
 	fs.DurationVar(&a.idleTimeout, "idle-timeout", d.IdleTimeout, "a flow without segments for this long (capture time) is finished")
 	fs.IntVar(&a.maxFlows, "max-flows", d.MaxFlows, "cap on open flows; the oldest idle flows are finished early beyond it")
+	fs.StringVar(&a.vxlanPorts, "vxlan-port", "", "also decode UDP `ports` (comma list) as VXLAN, besides 4789 and 8472")
+	fs.StringVar(&a.genevePorts, "geneve-port", "", "also decode UDP `ports` (comma list) as Geneve, besides 6081")
+}
+
+// runner returns the pipeline settings the flags choose (the decoder's
+// tunnel ports).
+func (a *analysisFlags) runner() (pipeline.Runner, error) {
+	var r pipeline.Runner
+	var err error
+	if r.VXLANPorts, err = parsePorts("vxlan-port", a.vxlanPorts); err != nil {
+		return r, err
+	}
+	if r.GenevePorts, err = parsePorts("geneve-port", a.genevePorts); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// parsePorts reads a comma list of UDP ports ("" is none).
+func parsePorts(name, list string) ([]uint16, error) {
+	if list == "" {
+		return nil, nil
+	}
+	var ports []uint16
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 16)
+		if err != nil || n == 0 {
+			return nil, usagef("--%s %q: want UDP port numbers (1-65535), comma separated", name, list)
+		}
+		ports = append(ports, uint16(n))
+	}
+	return ports, nil
 }
 
 // config validates the flags and returns the analyzer configuration.

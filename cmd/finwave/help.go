@@ -69,6 +69,8 @@ const flagHelp = `  Analysis:
     --stuck-after D          CLOSE_WAIT/FIN_WAIT_2 longer than D is stuck (default 5s)
     --idle-timeout D         finish a flow idle this long, capture time (default 5m0s)
     --max-flows N            cap on open flows; oldest idle finished early (default 250000)
+    --vxlan-port PORTS       also decode these UDP ports as VXLAN (default 4789, 8472)
+    --geneve-port PORTS      also decode these UDP ports as Geneve (default 6081)
   Output:
     --json                   one JSON document per capture (report/SCHEMA.md)
     --all                    report every flow, not only those worth reading

@@ -121,6 +121,10 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	base, err := f.runner()
+	if err != nil {
+		return err
+	}
 	opts := report.DefaultOptions()
 	opts.All = f.all
 	if f.only != "" {
@@ -174,9 +178,10 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 		}
 	}
 	src, err = live.Open(ctx, live.Config{
-		Interface: f.iface,
-		Filter:    f.filter,
-		Count:     f.count,
+		Interface:   f.iface,
+		Filter:      f.filter,
+		TunnelPorts: append(append([]uint16(nil), base.VXLANPorts...), base.GenevePorts...),
+		Count:       f.count,
 		OnTick: func(now time.Time) {
 			// Frames wait in a TPACKET_V3 block up to its retire timeout:
 			// move the analyzer's clock only to where nothing can be pending.
@@ -200,7 +205,8 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	fmt.Fprintf(e.stderr, "finwave: listening on %s, link-type %v, filter %q (SIGINT or SIGTERM stops)\n",
 		f.iface, src.LinkType(), kernelFilterText(f.filter))
 
-	runner := pipeline.Runner{Interval: time.Second}
+	runner := base
+	runner.Interval = time.Second
 	if status != nil {
 		runner.OnProgress = func(pipeline.Progress) { update() }
 	}
@@ -244,9 +250,9 @@ const tickLag = 100 * time.Millisecond
 
 func kernelFilterText(user string) string {
 	if strings.TrimSpace(user) == "" {
-		return "tcp"
+		return "tcp or tunnels"
 	}
-	return "tcp and (" + user + ")"
+	return "(tcp or tunnels) and (" + user + ")"
 }
 
 // liveCounters is what only a live capture knows, for the report: kernel
