@@ -198,12 +198,12 @@ type conn struct {
 	// nil for a plain flow; tunnelBuf its storage, kept across reuse so a
 	// tunnelled flow allocates it once per conn, a plain one never.
 	tunnel, tunnelBuf *flow.Tunnel
-	synRetx   bool // a SYN or SYN-ACK sent again was recorded: show the first ones too
-	roles     Roles
-	sideOf    [2]Side // sideOf[dir]: the side that sends segments of dir
-	ep        [2]endpoint
-	client    flow.Endpoint
-	server    flow.Endpoint
+	synRetx           bool // a SYN or SYN-ACK sent again was recorded: show the first ones too
+	roles             Roles
+	sideOf            [2]Side // sideOf[dir]: the side that sends segments of dir
+	ep                [2]endpoint
+	client            flow.Endpoint
+	server            flow.Endpoint
 
 	changes  []change
 	segs     []LabelledSegment

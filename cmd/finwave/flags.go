@@ -5,8 +5,8 @@ import (
 	"flag"
 	"io"
 	"os"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	"finwave/analyzer"
