@@ -104,7 +104,12 @@ func evalFlow(r *Rule, f *Flow) (bool, string) {
 	switch r.kind {
 	case ruleFlowField:
 		got := f.field(r.field)
-		return (got == r.value) == (r.op == OpEq), r.field.String() + " " + got
+		same := got == r.value
+		if r.field == FieldTunnel && !strings.Contains(r.value, " ") {
+			typ, _, _ := strings.Cut(got, " ") // "tunnel = vxlan": any VNI
+			same = typ == r.value
+		}
+		return same == (r.op == OpEq), r.field.String() + " " + got
 	case ruleFlowHas, ruleFlowLacks:
 		n := 0
 		for _, k := range r.kinds {

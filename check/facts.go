@@ -2,6 +2,7 @@ package check
 
 import (
 	"slices"
+	"strconv"
 
 	"finwave/analyzer"
 	"finwave/flow"
@@ -25,6 +26,7 @@ type Flow struct {
 	ZeekConnState            string
 	Finish                   flow.Finish
 	Profile                  string
+	Tunnel                   string      // "none", "TYPE" or "TYPE ID", as FieldTunnel compares
 	Kinds                    []KindCount // ascending kind, N > 0
 }
 
@@ -64,6 +66,8 @@ func (f *Flow) field(fl Field) string {
 		return f.Roles.String()
 	case FieldFinish:
 		return f.Finish.String()
+	case FieldTunnel:
+		return f.Tunnel
 	default:
 		return f.Profile
 	}
@@ -76,6 +80,7 @@ func FlowOf(t *analyzer.Teardown) Flow {
 		Pattern: t.Pattern, Closer: t.Closer,
 		ClientState: t.ClientEnd.State, ServerState: t.ServerEnd.State,
 		ZeekConnState: t.ZeekConnState, Finish: t.Finish, Profile: t.Profile,
+		Tunnel: tunnelValue(&t.Tunnel),
 	}
 	for i := range t.Anomalies {
 		k := t.Anomalies[i].Kind
@@ -129,4 +134,15 @@ func (f *Facts) sort() {
 		}
 		return 0
 	})
+}
+
+// tunnelValue spells a flow's tunnel as FieldTunnel compares it.
+func tunnelValue(t *flow.Tunnel) string {
+	switch {
+	case t.Type == flow.NoTunnel:
+		return "none"
+	case t.HasID:
+		return t.Type.String() + " " + strconv.FormatUint(uint64(t.ID), 10)
+	}
+	return t.Type.String()
 }

@@ -290,6 +290,10 @@ func parseFlowRule(f []string) (Rule, error) {
 	if !ok {
 		return r, fmt.Errorf("unknown flow property %q (want %s, anomalies, anomaly, has or lacks)", f[2], strings.Join(fieldNames[:], ", "))
 	}
+	if fld == FieldTunnel && len(f) == 6 {
+		// "tunnel = vxlan 42": the type and the identifier.
+		f = append(f[:4:4], f[4]+" "+f[5])
+	}
 	if len(f) != 5 {
 		return r, fmt.Errorf("want: flow SELECTOR %s OP VALUE", f[2])
 	}
@@ -417,6 +421,25 @@ func canonicalValue(f Field, v string) (string, error) {
 		return enumValue(v, int(analyzer.RolesInferred)+1, func(i int) string { return analyzer.Roles(i).String() }, bad)
 	case FieldFinish:
 		return enumValue(v, int(flow.FinishEnd)+1, func(i int) string { return flow.Finish(i).String() }, bad)
+	case FieldTunnel:
+		typ, id, hasID := strings.Cut(v, " ")
+		if typ == "none" && !hasID {
+			return v, nil
+		}
+		for _, t := range flow.TunnelTypes() {
+			if t.String() != typ {
+				continue
+			}
+			if !hasID {
+				return typ, nil
+			}
+			n, err := strconv.ParseUint(id, 10, 32)
+			if err != nil {
+				return "", fmt.Errorf("tunnel: %q: want TYPE or TYPE ID, the ID a decimal number (VNI, GRE key, ...)", v)
+			}
+			return typ + " " + strconv.FormatUint(n, 10), nil
+		}
+		return "", bad(append([]string{"none"}, names(flow.TunnelTypes())...))
 	default: // FieldProfile
 		if p, ok := analyzer.ProfileByName(v); ok {
 			return p.Name, nil

@@ -167,3 +167,39 @@ func FuzzParse(f *testing.F) {
 		Evaluate(e, facts)
 	})
 }
+
+// The tunnel property: none, a type, or a type and its identifier.
+func TestParseTunnel(t *testing.T) {
+	for _, c := range []struct{ line, value, err string }{
+		{"flow 0 tunnel = vxlan 42", "vxlan 42", ""},
+		{"flow 0 tunnel = geneve", "geneve", ""},
+		{"flow 0 tunnel = none", "none", ""},
+		{"flow 0 tunnel != ip-in-ip", "ip-in-ip", ""},
+		{"flow 0 tunnel = vxlan x", "", "want TYPE or TYPE ID"},
+		{"flow 0 tunnel = l2tp", "", "unknown value"},
+	} {
+		e, err := Parse("x.expect", strings.NewReader(c.line))
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: error %v, want %q", c.line, err, c.err)
+			}
+			continue
+		}
+		if err != nil || e.Rules[0].value != c.value {
+			t.Errorf("%q: %v, value %q, want %q", c.line, err, e.Rules[0].value, c.value)
+		}
+	}
+	f := &Facts{Flows: []Flow{{Stream: 0, Tunnel: "vxlan 42"}}}
+	for line, want := range map[string]bool{
+		"flow 0 tunnel = vxlan 42": true, "flow 0 tunnel = vxlan": true, "flow 0 tunnel = vxlan 7": false,
+		"flow 0 tunnel = none": false, "flow 0 tunnel != geneve": true,
+	} {
+		e, err := Parse("x.expect", strings.NewReader(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Evaluate(e, f)[0].OK; got != want {
+			t.Errorf("%q on a vxlan 42 flow: %v, want %v", line, got, want)
+		}
+	}
+}

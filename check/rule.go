@@ -135,10 +135,11 @@ const (
 	FieldRoles
 	FieldFinish
 	FieldProfile
+	FieldTunnel // "none", "TYPE" or "TYPE ID" (flow.TunnelType's name, the VNI/key/...)
 )
 
 var fieldNames = [...]string{"closer", "pattern", "client_state", "server_state",
-	"zeek_conn_state", "roles", "finish", "profile"}
+	"zeek_conn_state", "roles", "finish", "profile", "tunnel"}
 
 func (f Field) String() string { return fieldNames[f] }
 
