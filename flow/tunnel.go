@@ -77,7 +77,9 @@ type Tunnel struct {
 // key of GRE (NVGRE's virtual subnet). 0 for every other encapsulation and
 // for none, whose flows are keyed by their 4-tuple alone: an MPLS label,
 // a GTP TEID or a mirror session may differ between two copies of the
-// same flow.
+// same flow. The value may differ by direction of one flow (VNI 10 one
+// way and 11 the other in the tcpdump corpus's geneve.pcap, a GRE ikey
+// and okey): Table.Track copes.
 func (t *Tunnel) Overlay() uint64 {
 	if !t.HasID {
 		return 0

@@ -149,3 +149,92 @@ func tsharkTunnelView(t *testing.T, path string) []string {
 	}
 	return out
 }
+
+// TestOverlayStreamsVersusTshark pins where finwave's overlay keying
+// departs from Wireshark's tcp.stream, which keys by addresses and ports
+// alone: two flows of one 4-tuple in two VNIs are two conns here and,
+// after the second one's SYN, one stream there. Flows whose VNI differs by
+// direction, or that are seen both encapsulated and not, keep tshark's
+// ids. tshark's view is testdata/overlay.tshark.
+func TestOverlayStreamsVersusTshark(t *testing.T) {
+	type ostep struct {
+		s       step
+		vni     uint32 // 0: not encapsulated
+		ours    int64
+		differs bool // by design: tshark merges the two overlays
+	}
+	steps := []ostep{
+		// X and Y: 4-tuple 0 in VNI 1 and VNI 2, other ISNs.
+		{step{0, false, SYN, 100, 0, 0}, 1, 0, false},
+		{step{0, false, SYN, 900, 0, 0}, 2, 1, false}, // tshark: a new stream too (another ISN)
+		{step{0, true, SYN | ACK, 5000, 101, 0}, 1, 0, true},
+		{step{0, true, SYN | ACK, 7000, 901, 0}, 2, 1, false},
+		{step{0, false, ACK, 101, 5001, 0}, 1, 0, true},
+		{step{0, false, ACK, 901, 7001, 0}, 2, 1, false},
+		// Z: VNI 10 one way, 11 the other.
+		{step{1, false, SYN, 100, 0, 0}, 10, 2, false},
+		{step{1, true, SYN | ACK, 500, 101, 0}, 11, 2, false},
+		{step{1, false, ACK, 101, 501, 0}, 10, 2, false},
+		{step{1, true, ACK | PSH, 501, 101, 20}, 11, 2, false},
+		// W: each segment seen outside the overlay and in VNI 7.
+		{step{2, false, SYN, 100, 0, 0}, 0, 3, false},
+		{step{2, false, SYN, 100, 0, 0}, 7, 3, false},
+		{step{2, true, SYN | ACK, 500, 101, 0}, 7, 3, false},
+		{step{2, true, SYN | ACK, 500, 101, 0}, 0, 3, false},
+		{step{2, false, ACK, 101, 501, 0}, 0, 3, false},
+		{step{2, false, ACK, 101, 501, 0}, 7, 3, false},
+	}
+	var frames [][]byte
+	var times []time.Time
+	for i, o := range steps {
+		p := o.s.pkt()
+		var fr []byte
+		if o.vni == 0 {
+			fr = p.frame(t, linkEthernet)
+		} else {
+			fr = serialize(t, cat(udpOver(out4a, out4b, 50000+uint16(o.s.tuple), 4789),
+				&layers.VXLAN{ValidIDFlag: true, VNI: o.vni}, innerEth(p))...)
+		}
+		frames = append(frames, fr)
+		times = append(times, time.Unix(1_700_000_000, int64(i)*1e6))
+	}
+	path := writePcap(t, linkEthernet, frames, times)
+	hash, err := toolverdict.SumFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "same 4-tuple in two VNIs, VNI per direction, encapsulated and plain copies"
+	v := toolverdict.Load(t, "testdata/overlay.tshark", "tshark", func(bool) *toolverdict.File {
+		return &toolverdict.File{
+			About: []string{"tshark's tcp.stream of each frame of the overlay capture of flow/tunnel_tshark_test.go."},
+			Sections: []toolverdict.Section{{Name: name, Hash: hash, Lines: func() []string {
+				var ids []string
+				for _, l := range tsharkTunnelView(t, path) {
+					ids = append(ids, strings.Fields(l + " ")[0])
+				}
+				return ids
+			}()}},
+		}
+	})
+	lines, ok := v.Lines(t, name, hash)
+	if !ok {
+		return
+	}
+	d := NewDecoder()
+	tab := NewTable(TableConfig{})
+	for i, o := range steps {
+		var seg Segment
+		if err := d.Decode(linkEthernet, frames[i], len(frames[i]), int64(i+1), times[i], &seg); err != nil {
+			t.Fatalf("frame %d: %v", i+1, err)
+		}
+		c, dir, _ := tab.Track(&seg)
+		c.Half[dir].Observe(&seg, &c.Half[dir.Reverse()])
+		if c.ID != o.ours {
+			t.Errorf("frame %d (tuple %d, VNI %d): conn %d, want %d", i+1, o.s.tuple, o.vni, c.ID, o.ours)
+		}
+		theirs := fmt.Sprint(o.ours)
+		if same := lines[i] == theirs; same == o.differs {
+			t.Errorf("frame %d (tuple %d, VNI %d): tshark stream %s, finwave %d: expected them to differ %v", i+1, o.s.tuple, o.vni, lines[i], o.ours, o.differs)
+		}
+	}
+}

@@ -48,6 +48,13 @@ package flow
 //     4.0 does so only for a bare IPv4 total length 0 and otherwise stops
 //     (bigtcp-*.pcap of the tcpdump corpus). Such frames occur mid-flow,
 //     so ids differ only if one is the first of its conn.
+//   - Overlays. Wireshark keys conversations by addresses and ports only;
+//     finwave tells apart the same inner 4-tuple in two overlays (VNIs,
+//     GRE keys: Table.Track), so a capture holding one 4-tuple in two
+//     overlays has one tcp.stream in Wireshark and two conns here, and
+//     every later id is one higher (TestOverlayStreamsVersusTshark). Flows
+//     seen in one overlay, in none, in both (tcpdump -i any on a node) or
+//     with a different VNI per direction keep Wireshark's ids.
 //   - VXLAN on UDP 8472 (Linux's port before IANA assigned 4789):
 //     finwave decodes it by default, tshark 4.0 only when told
 //     (-d udp.port==8472,vxlan); without that, its TCP segments are not
@@ -97,10 +104,11 @@ func (w *wsState) observe(dir Dir, seg *Segment) {
 }
 
 // endedStream records the stream of a finished conn, for Wireshark's
-// numbering should its 4-tuple come back: 72 octets, no pointers, plus its
+// numbering should its 4-tuple come back: 96 octets, no pointers, plus its
 // index entry.
 type endedStream struct {
-	key    mapKey // canonical
+	key    mapKey    // canonical
+	ovl    [2]uint64 // Conn.ovl
 	id     int64
 	hash   uint32 // connHash(&key)
 	ws     wsState
@@ -121,7 +129,7 @@ type finishedStreams struct {
 	n      int             // live records
 }
 
-// endedChunk is the number of endedStreams allocated at once (72 KiB).
+// endedChunk is the number of endedStreams allocated at once (96 KiB).
 const endedChunk = 1024
 
 func (s *finishedStreams) init(n int) { s.cap = n }
