@@ -831,3 +831,47 @@ func TestDecodeTunnelsNoAllocs(t *testing.T) {
 }
 
 func BenchmarkDecodeTunnels(b *testing.B) { benchDecode(b, tunnelFrames(b)) }
+
+// BIG TCP and jumbograms, bare and in tunnels: lengths of 0 (IPv4 total
+// length, UDP length, RFC 2675 §4) take the frame's, the Jumbo Payload
+// option (RFC 2675 §2) its own; segments beyond 64 KiB keep their length.
+func TestDecodeBigTCPInTunnels(t *testing.T) {
+	const payload = 70000
+	d := NewDecoder()
+	// IPv4 in VXLAN over IPv4, every length 0.
+	p := innerPkt(false, 1)
+	p.payload = payload
+	c := tunnelCase{ls: cat(udpOver(out4a, out4b, 50001, 4789), &layers.VXLAN{ValidIDFlag: true, VNI: 1}, innerEth(p))}
+	data := c.frame(t)
+	outer, _ := c.span(t, 1)
+	udp, _ := c.span(t, 2)
+	inner, _ := c.span(t, 5)
+	for _, o := range []int{outer + 2, udp + 4, inner + 2} {
+		data[o], data[o+1] = 0, 0
+	}
+	var seg Segment
+	if err := d.Decode(linkEthernet, data, len(data), 1, time.Time{}, &seg); err != nil || seg.Len != payload || seg.Truncated {
+		t.Errorf("BIG TCP IPv4 in VXLAN: %v, Len %d Truncated %v", err, seg.Len, seg.Truncated)
+	}
+	// gopacket writes IPv6 payloads beyond 64 KiB as jumbograms (payload
+	// length 0, Jumbo Payload option); in Geneve over IPv6, UDP length 0.
+	p = innerPkt(true, 2)
+	p.payload = payload
+	in, et := innerIP(p)
+	c = tunnelCase{ls: cat(udpOver(out6a, out6b, 50002, 6081), &layers.Geneve{Protocol: et, VNI: 2}, in)}
+	data = c.frame(t)
+	udp, _ = c.span(t, 2)
+	data[udp+4], data[udp+5] = 0, 0
+	if err := d.Decode(linkEthernet, data, len(data), 1, time.Time{}, &seg); err != nil || seg.Len != payload || seg.Tunnel.Type != TunnelGeneve {
+		t.Errorf("IPv6 jumbogram in Geneve: %v, Len %d, %v", err, seg.Len, seg.Tunnel.Type)
+	}
+	// The jumbo option decides, not the frame: a frame cut by the
+	// capture keeps the option's length, truncated.
+	bare := p.frame(t, linkEthernet)
+	if bare[14+4] != 0 || bare[14+5] != 0 || bare[14+6] != ipv6HopByHop {
+		t.Fatalf("gopacket wrote no jumbogram: % x", bare[14:14+8])
+	}
+	if err := d.Decode(linkEthernet, bare[:200], len(bare), 1, time.Time{}, &seg); err != nil || seg.Len != payload || !seg.Truncated {
+		t.Errorf("cut IPv6 jumbogram: %v, Len %d Truncated %v", err, seg.Len, seg.Truncated)
+	}
+}
