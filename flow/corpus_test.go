@@ -112,3 +112,59 @@ func TestCorpusNoPanic(t *testing.T) {
 		t.Errorf("no TCP segment decoded from the corpus")
 	}
 }
+
+// TestOffloadedCorpusLengths pins the segment length of the tcpdump
+// corpus's offloaded frames, with and without tunnels: GSO super-segments
+// (IP lengths set; tcpdump prints the same lengths), BIG TCP (IPv4 total
+// length 0, IPv6 payload length 0 with or without the jumbo option, UDP
+// length 0 around them: the frame's length counts, so the payload is the
+// wire length less the headers, 80000 octets as netperf wrote them; the
+// IPv6 frames without jumbo option carry less).
+func TestOffloadedCorpusLengths(t *testing.T) {
+	cases := []struct {
+		file string
+		len  uint32
+		tun  TunnelType
+	}{
+		{"gso-ipv4.pcap", 7240, NoTunnel},
+		{"gso-ipv6.pcap", 7140, NoTunnel},
+		{"gso-ipv4-vxlan-ipv4.pcap", 6990, TunnelVXLAN},
+		{"gso-ipv4-vxlan-ipv6.pcap", 4134, TunnelVXLAN},
+		{"gso-ipv6-vxlan-ipv4.pcap", 6890, TunnelVXLAN},
+		{"gso-ipv6-vxlan-ipv6.pcap", 4074, TunnelVXLAN},
+		{"gso-ipv4-geneve-ipv4.pcap", 6990, TunnelGeneve},
+		{"gso-ipv4-geneve-ipv6.pcap", 4134, TunnelGeneve},
+		{"gso-ipv6-geneve-ipv4.pcap", 6890, TunnelGeneve},
+		{"gso-ipv6-geneve-ipv6.pcap", 6790, TunnelGeneve},
+		{"bigtcp-ipv4.pcap", 80000, NoTunnel},
+		{"bigtcp-ipv6-hbh.pcap", 80000, NoTunnel}, // jumbo option 80040
+		{"bigtcp-ipv6.pcap", 79968, NoTunnel},     // 80054 - 14 - 40 - 32
+		{"bigtcp-ipv4-vxlan-ipv4.pcap", 80000, TunnelVXLAN},
+		{"bigtcp-ipv4-vxlan-ipv6.pcap", 79924, TunnelVXLAN}, // 80060 - 14 - 20 - 8 - 8 - 14 - 40 - 32
+		{"bigtcp-ipv6-vxlan-ipv4.pcap", 80000, TunnelVXLAN},
+		{"bigtcp-ipv6-vxlan-ipv6.pcap", 80000, TunnelVXLAN},
+		{"bigtcp-ipv4-geneve-ipv4.pcap", 80000, TunnelGeneve},
+		{"bigtcp-ipv4-geneve-ipv6.pcap", 80000, TunnelGeneve},
+		{"bigtcp-ipv6-geneve-ipv4.pcap", 80000, TunnelGeneve},
+		{"bigtcp-ipv6-geneve-ipv6.pcap", 80000, TunnelGeneve},
+	}
+	for _, c := range cases {
+		src, link, closeFn, err := openCapture(filepath.Join(corpusDir, c.file))
+		if err != nil {
+			t.Skipf("%s: %v", c.file, err)
+		}
+		data, ci, err := src.ReadPacketData()
+		closeFn()
+		if err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		var seg Segment
+		if err := NewDecoder().Decode(link(ci.InterfaceIndex), data, ci.Length, 1, ci.Timestamp, &seg); err != nil {
+			t.Errorf("%s: %v", c.file, err)
+			continue
+		}
+		if seg.Len != c.len || seg.Truncated || seg.Tunnel.Type != c.tun {
+			t.Errorf("%s: Len %d Truncated %v tunnel %v, want %d false %v", c.file, seg.Len, seg.Truncated, seg.Tunnel.Type, c.len, c.tun)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -132,7 +133,8 @@ func TestDecodeIPv6Extensions(t *testing.T) {
 	dst.Options = []*layers.IPv6DestinationOption{{OptionType: 0x1e, OptionLength: 12, OptionData: make([]byte, 12)}}
 	rt := &layers.IPv6Routing{RoutingType: 4, Data: make([]byte, 16)}
 	rt.NextHeader = layers.IPProtocolIPv6Fragment
-	frag := &layers.IPv6Fragment{NextHeader: layers.IPProtocolTCP, Identification: 9, MoreFragments: true}
+	// An atomic fragment (offset 0, M clear, RFC 8200 §4.5) is a whole packet.
+	frag := &layers.IPv6Fragment{NextHeader: layers.IPProtocolTCP, Identification: 9}
 	p.ext6 = []gopacket.SerializableLayer{hbh, dst, rt, frag}
 	ls, _ := p.ipLayers()
 	ls[0].(*layers.IPv6).NextHeader = layers.IPProtocolIPv6HopByHop
@@ -143,15 +145,29 @@ func TestDecodeIPv6Extensions(t *testing.T) {
 	}
 	checkSeg(t, &seg, p, 3, time.Time{})
 
-	// A non-first fragment carries no TCP header.
-	frag.FragmentOffset = 100
-	ip = serialize(t, ls...)
+	// A non-first fragment carries no TCP header; the first one carries
+	// a header whose segment is longer than the fragment: both are
+	// counted and skipped.
+	for _, f := range []struct {
+		off  uint16
+		more bool
+	}{{100, false}, {100, true}, {0, true}} {
+		frag.FragmentOffset, frag.MoreFragments = f.off, f.more
+		checkFragmentSkipped(t, d, serialize(t, ls...), fmt.Sprintf("offset %d M %v", f.off, f.more))
+	}
+}
+
+// checkFragmentSkipped decodes the raw IP fragment ip: ErrNotTCP, and
+// counted in d.Fragments.
+func checkFragmentSkipped(t *testing.T, d *Decoder, ip []byte, what string) {
+	t.Helper()
 	before := d.Fragments
+	var seg Segment
 	if err := d.Decode(linkRaw, ip, len(ip), 3, time.Time{}, &seg); !errors.Is(err, ErrNotTCP) {
-		t.Fatalf("non-first fragment: %v, want ErrNotTCP", err)
+		t.Errorf("fragment %s: %v, want ErrNotTCP", what, err)
 	}
 	if d.Fragments != before+1 {
-		t.Errorf("Fragments = %d, want %d", d.Fragments, before+1)
+		t.Errorf("fragment %s: Fragments = %d, want %d", what, d.Fragments, before+1)
 	}
 }
 
@@ -171,16 +187,21 @@ func TestDecodeIPv4OptionsAndFragments(t *testing.T) {
 	}
 	checkSeg(t, &seg, p, 1, time.Time{})
 
-	ip4.FragOffset = 185
-	data = serialize(t, ls...)
-	if err := d.Decode(linkRaw, data, len(data), 1, time.Time{}, &seg); !errors.Is(err, ErrNotTCP) {
-		t.Errorf("non-first fragment: %v, want ErrNotTCP", err)
+	// Fragments are counted and skipped, the first one (MF set, offset
+	// 0) too: its TCP header would give the segment the fragment's
+	// length. Wireshark reassembles them; finwave does not.
+	for _, f := range []struct {
+		off   uint16
+		flags layers.IPv4Flag
+	}{{185, 0}, {185, layers.IPv4MoreFragments}, {0, layers.IPv4MoreFragments}} {
+		ip4.FragOffset, ip4.Flags = f.off, f.flags
+		checkFragmentSkipped(t, d, serialize(t, ls...), fmt.Sprintf("offset %d flags %v", f.off, f.flags))
 	}
-	// First fragment (MF set, offset 0) carries the TCP header.
-	ip4.FragOffset, ip4.Flags = 0, layers.IPv4MoreFragments
+	// DF alone is no fragment.
+	ip4.FragOffset, ip4.Flags = 0, layers.IPv4DontFragment
 	data = serialize(t, ls...)
 	if err := d.Decode(linkRaw, data, len(data), 1, time.Time{}, &seg); err != nil {
-		t.Errorf("first fragment: %v", err)
+		t.Errorf("DF: %v", err)
 	}
 }
 
@@ -298,21 +319,18 @@ func TestDecodeWScaleClamp(t *testing.T) {
 	}
 }
 
-func allocFrames(t testing.TB) []struct {
+// linkFrame is a frame and its link type.
+type linkFrame struct {
 	link layers.LinkType
 	data []byte
-} {
-	var out []struct {
-		link layers.LinkType
-		data []byte
-	}
+}
+
+func allocFrames(t testing.TB) []linkFrame {
+	var out []linkFrame
 	for _, v6 := range []bool{false, true} {
 		p := basePkt(v6)
 		for _, l := range []layers.LinkType{linkEthernet, linkSLL2, linkRaw} {
-			out = append(out, struct {
-				link layers.LinkType
-				data []byte
-			}{l, p.frame(t, l)})
+			out = append(out, linkFrame{l, p.frame(t, l)})
 		}
 	}
 	return out
@@ -337,9 +355,11 @@ func TestDecodeNoAllocs(t *testing.T) {
 	}
 }
 
-func BenchmarkDecode(b *testing.B) {
+func BenchmarkDecode(b *testing.B) { benchDecode(b, allocFrames(b)) }
+
+// benchDecode decodes frames in turn, b.N in all.
+func benchDecode(b *testing.B, frames []linkFrame) {
 	d := NewDecoder()
-	frames := allocFrames(b)
 	var seg Segment
 	ts := time.Unix(1, 0)
 	b.ReportAllocs()

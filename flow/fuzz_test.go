@@ -15,6 +15,10 @@ func FuzzDecode(f *testing.F) {
 	for _, fr := range allocFrames(f) {
 		f.Add(uint16(fr.link), fr.data)
 	}
+	// A frame of each encapsulation (tunnel_test.go).
+	for _, fr := range tunnelFrames(f) {
+		f.Add(uint16(fr.link), fr.data)
+	}
 	for _, l := range []layers.LinkType{linkNull, linkSLL, linkIPv4, linkIPv6} {
 		p := basePkt(l == linkIPv6)
 		f.Add(uint16(l), p.frame(f, l))
@@ -38,8 +42,14 @@ func FuzzDecode(f *testing.F) {
 		if !seg.Src.Addr.IsValid() || !seg.Dst.Addr.IsValid() {
 			t.Fatalf("decoded segment without addresses: %+v", seg)
 		}
-		if seg.Len > 65535+1<<16 {
-			t.Fatalf("Len %d beyond any IP length", seg.Len)
+		// Every length is bounded by the wire length (origLen is
+		// len(data)): BIG TCP and jumbograms by the frame itself.
+		if seg.Len > uint32(len(data)) {
+			t.Fatalf("Len %d beyond the frame's %d octets", seg.Len, len(data))
+		}
+		if int(seg.Tunnel.Depth) > maxTunnelDepth || (seg.Tunnel.Depth == 0) != (seg.Tunnel.Type == NoTunnel) ||
+			(seg.Tunnel.Depth > 0 && seg.Tunnel.Path[seg.Tunnel.Depth-1] != seg.Tunnel.Type) {
+			t.Fatalf("inconsistent Tunnel %+v", seg.Tunnel)
 		}
 		c, dir, _ := tab.Track(&seg)
 		c.Half[dir].Observe(&seg, &c.Half[dir.Reverse()])

@@ -8,9 +8,10 @@ import (
 )
 
 // mapKey is a Key packed without pointers, in canonical order (both
-// directions of a connection pack to the same mapKey): the key of the
-// table's index, kept in each Conn and endedStream. 40 octets compared as five
-// words, hashed by connHash.
+// directions of a connection pack to the same mapKey), with the overlay
+// the connection lives in (Tunnel.Overlay, 0 for none): the key of the
+// table's index, kept in each Conn and endedStream. 48 octets compared as
+// seven words, hashed by connHash.
 //
 // Addresses are stored as As16 (IPv4 IPv4-mapped) with their family, so
 // 10.0.0.1 and ::ffff:10.0.0.1 stay distinct as they are in Key. Zones are
@@ -19,6 +20,7 @@ type mapKey struct {
 	a, b  [2]uint64 // the two addresses, As16 as little-endian words
 	ports uint32    // a's port << 16 | b's port
 	fams  uint16    // a's family << 8 | b's family (see family)
+	ovl   uint64    // Tunnel.Overlay of the connection's segments
 }
 
 // family distinguishes IPv4, IPv6 and the invalid zero Addr, whose As16
@@ -75,9 +77,10 @@ func packKey(k Key) (mk mapKey, srcFirst bool) {
 	}, srcFirst
 }
 
-// eq is k == *o written out field by field: the compiler's == on the
+// sameTuple says whether k and o are the same 4-tuple, in whatever
+// overlay; it is written out field by field: the compiler's == on the
 // struct calls a generated function that compares memory.
-func (k *mapKey) eq(o *mapKey) bool {
+func (k *mapKey) sameTuple(o *mapKey) bool {
 	return k.a[0] == o.a[0] && k.a[1] == o.a[1] && k.b[0] == o.b[0] && k.b[1] == o.b[1] &&
 		k.ports == o.ports && k.fams == o.fams
 }
@@ -116,7 +119,10 @@ func mix(x, y uint64) uint64 {
 	return hi ^ lo
 }
 
-// connHash hashes k (every field) to 32 bits.
+// connHash hashes k's 4-tuple to 32 bits. The overlay is left out on
+// purpose: the conns of one 4-tuple in several overlays share a probe run
+// of the index, so that one lookup finds the exact key and the fallbacks
+// of Table.lookup together.
 func connHash(k *mapKey, s *hashSeed) uint32 {
 	h := mix(k.a[0]^s[0], k.a[1]^s[1])
 	h = mix(h^k.b[0]^s[2], k.b[1]^s[3])

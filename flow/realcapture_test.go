@@ -33,8 +33,8 @@ func TestRealCaptureStreams(t *testing.T) {
 func TestRealCaptureMatchesTshark(t *testing.T) {
 	const path = "testdata/reuse-sll2.pcap"
 	v := loadCorpusVerdicts(t, "testdata/reuse-sll2.tshark", []string{path})
-	if n := compareCorpusView(t, v, path, ourCorpusView(path)); n != 51 {
-		t.Errorf("%d segments compared, want 51", n)
+	if n, why := compareCorpusView(t, v, path, ourCorpusView(path)); n != 51 {
+		t.Errorf("%d segments compared, want 51 %s", n, why)
 	}
 }
 

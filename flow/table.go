@@ -5,15 +5,23 @@ import (
 	"time"
 )
 
-// Conn is one TCP connection: one Wireshark tcp.stream.
+// Conn is one TCP connection: one Wireshark tcp.stream (but see Track on
+// overlays).
 //
-// unsafe.Sizeof(Conn{}) is 432 octets on 64-bit platforms (checked by
+// unsafe.Sizeof(Conn{}) is 536 octets on 64-bit platforms (checked by
 // TestConnSize); with its index entry and slot a tracked connection costs
-// about 460 octets plus whatever the user hangs on Data.
+// about 560 octets plus whatever the user hangs on Data (issue 12 added
+// 104 for tunnels: Tunnel, the overlays by direction and in the key).
 type Conn struct {
 	ID   int64    // stream index: equals Wireshark's tcp.stream for the same capture
 	A, B Endpoint // A is the source of the first segment seen
 	Half [2]Half  // Half[DirAB] is what A sent
+
+	// Tunnel is the encapsulation of the conn's first encapsulated
+	// segment (Segment.Tunnel), zero if none was: the overlay the flow
+	// lives in and where it was seen. A conn resumed from a finished
+	// stream starts again from zero.
+	Tunnel Tunnel
 
 	FirstFrame, LastFrame int64
 	FirstTime, LastTime   time.Time
@@ -26,14 +34,15 @@ type Conn struct {
 
 	Data any // owned by the table's user (the analyzer); the table never reads it
 
-	key        mapKey  // canonical key (see packKey)
-	ws         wsState // what Wireshark's stream split depends on
-	active     int64   // capture time (UnixNano) of the last Track; orders the LRU list
-	prev, next *Conn   // LRU list, least recently active first; next links the free list
-	hash       uint32  // connHash(&key)
-	slot       int32   // this Conn's permanent index in Table.slots and Table.heapPos
-	open       bool    // tracked: false while being finished and while free
-	aFirst     bool    // A is the first endpoint of key
+	key        mapKey    // canonical key (see packKey)
+	ovl        [2]uint64 // by Dir: the first non-zero overlay its segments had, 0 if none yet (see lookup)
+	ws         wsState   // what Wireshark's stream split depends on
+	active     int64     // capture time (UnixNano) of the last Track; orders the LRU list
+	prev, next *Conn     // LRU list, least recently active first; next links the free list
+	hash       uint32    // connHash(&key)
+	slot       int32     // this Conn's permanent index in Table.slots and Table.heapPos
+	open       bool      // tracked: false while being finished and while free
+	aFirst     bool      // A is the first endpoint of key
 }
 
 // Dir returns the direction of segments sent by src.
@@ -72,7 +81,7 @@ type TableConfig struct {
 }
 
 // DefaultMaxFinished is the default TableConfig.MaxFinished: at most about
-// 6 MiB of records (72 octets each plus two 8-octet index entries),
+// 7 MiB of records (96 octets each plus two 8-octet index entries),
 // allocated only as conns finish.
 const DefaultMaxFinished = 1 << 16
 
@@ -127,22 +136,78 @@ func (t *Table) Stats() TableStats { return t.stats }
 func (t *Table) Now() time.Time { return t.now }
 
 // lookup returns the position of key's entry in the index and its ref,
-// or the position of the empty entry where the key would go and ref 0.
-func (t *Table) lookup(key *mapKey, h uint32) (pos int, ref int32) {
+// or, failing that, of the entry the overlay fallbacks pick, or the
+// position of the empty entry where the key would go and ref 0. srcFirst
+// says whether the segment's source is key's first endpoint. The entries
+// of one 4-tuple in every overlay share a hash (connHash), so one walk of
+// the probe run sees them all.
+//
+// The fallbacks (see Track) are reached only once the table has tracked
+// a segment in an overlay (else every ovl is 0, and a 4-tuple has one
+// entry): plain captures pay nothing. A key in an overlay falls back to
+// the 4-tuple's entry outside any (at most one), else to its one entry
+// whose direction of the segment has seen no other overlay; a key outside
+// any falls back to the 4-tuple's entry in an overlay when there is
+// exactly one.
+func (t *Table) lookup(key *mapKey, h uint32, srcFirst bool) (pos int, ref int32) {
 	x := &t.idx
 	if len(x.ents) == 0 {
 		return -1, 0
 	}
 	m := x.mask()
+	plainPos, plainRef := 0, int32(0)
+	altPos, altRef, alts := 0, int32(0), 0
 	for i := int(h) & m; ; i = (i + 1) & m {
 		e := x.ents[i]
 		if e.ref == 0 {
+			switch {
+			case plainRef != 0:
+				return plainPos, plainRef
+			case alts == 1:
+				return altPos, altRef
+			}
 			return i, 0
 		}
-		if e.tag == h && t.keyOf(e.ref).eq(key) {
+		if e.tag != h {
+			continue
+		}
+		k := t.keyOf(e.ref)
+		if !k.sameTuple(key) {
+			continue
+		}
+		switch {
+		case k.ovl == key.ovl:
 			return i, e.ref
+		case k.ovl == 0:
+			plainPos, plainRef = i, e.ref
+		case key.ovl == 0 || t.acceptsOverlay(e.ref, srcFirst, key.ovl):
+			altPos, altRef = i, e.ref
+			alts++
 		}
 	}
+}
+
+// acceptsOverlay says whether the conn or ended stream of ref, a 4-tuple
+// in another overlay than o, may take a segment in overlay o whose source
+// is (srcFirst) or is not the key's first endpoint: the segment's
+// direction has seen no overlay yet, or o. Overlays may differ by
+// direction: the tcpdump corpus's geneve.pcap has VNI 10 one way and 11
+// the other, and a GRE tunnel may have an ikey and an okey.
+func (t *Table) acceptsOverlay(ref int32, srcFirst bool, o uint64) bool {
+	var aFirst bool
+	var ovl *[2]uint64
+	if ref > 0 {
+		c := t.slots[ref-1]
+		aFirst, ovl = c.aFirst, &c.ovl
+	} else {
+		es := t.finished.at(int(-ref - 1))
+		aFirst, ovl = es.aFirst, &es.ovl
+	}
+	d := DirAB
+	if aFirst != srcFirst {
+		d = DirBA
+	}
+	return ovl[d] == 0 || ovl[d] == o
 }
 
 // keyOf returns the key of an index entry's conn or ended stream.
@@ -159,16 +224,29 @@ func (t *Table) keyOf(ref int32) *mapKey {
 // new tcp.stream), calling OnFinish for each. It does not call
 // Half.Observe: the caller reads the halves as they were before seg, then
 // calls c.Half[dir].Observe(seg, &c.Half[dir.Reverse()]).
+//
+// Conns are keyed by 4-tuple and overlay (seg.Tunnel.Overlay(): the VNI
+// or GRE key of the innermost tunnel), so that the same inner 4-tuple in
+// two virtual networks (the same pod addresses in two VNIs) is two flows.
+// One flow may also be captured both encapsulated and not (tcpdump -i any
+// on a node sees the underlay and the overlay device): a segment in an
+// overlay whose key is unknown joins the 4-tuple's conn outside any
+// overlay, and a segment outside any joins the 4-tuple's conn in an
+// overlay when exactly one overlay has it. Wireshark keys conversations
+// by addresses and ports alone, so on a capture holding one 4-tuple in
+// two overlays the ids differ from its tcp.stream (by design; see
+// wireshark.go).
 func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 	t.Advance(seg.Time)
 	key, srcFirst := packKey(seg.Key())
+	key.ovl = seg.Tunnel.Overlay()
 	h := connHash(&key, &t.seed)
-	pos, ref := t.lookup(&key, h)
+	pos, ref := t.lookup(&key, h, srcFirst)
 	if ref > 0 {
 		c = t.slots[ref-1]
 		dir = c.Dir(seg.Src)
 		if !c.ws.newStream(dir, seg) {
-			t.touch(c, seg, dir)
+			t.touch(c, seg, dir, key.ovl)
 			return c, dir, false
 		}
 		t.finish(c, FinishReused)
@@ -200,6 +278,7 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 		c.A, c.B = prior.endpoints()
 		c.aFirst = prior.aFirst
 		c.ws = prior.ws
+		c.ovl = prior.ovl
 		c.Resumed = true
 		for d := range c.Half {
 			c.Half[d].Base, c.Half[d].BaseSet = prior.ws.base[d], prior.ws.baseSet[d]
@@ -218,13 +297,22 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 	t.stats.Created++
 	t.stats.Peak = max(t.stats.Peak, t.nopen)
 	dir = c.Dir(seg.Src)
-	t.touch(c, seg, dir)
+	t.touch(c, seg, dir, key.ovl)
 	return c, dir, true
 }
 
-// touch records seg's activity on c: times, LRU position, stream state.
-func (t *Table) touch(c *Conn, seg *Segment, dir Dir) {
+// touch records seg's activity on c: times, LRU position, stream state,
+// the first tunnel and overlay (ovl, seg's) of its direction.
+func (t *Table) touch(c *Conn, seg *Segment, dir Dir, ovl uint64) {
 	c.LastFrame, c.LastTime = seg.Frame, seg.Time
+	if seg.Tunnel.Type != NoTunnel {
+		if c.Tunnel.Type == NoTunnel {
+			c.Tunnel = seg.Tunnel
+		}
+		if ovl != 0 && c.ovl[dir] == 0 {
+			c.ovl[dir] = ovl
+		}
+	}
 	c.active = t.nowNS
 	if t.lruTail != c { // else already the most recent: moving it is a no-op
 		t.lruRemove(c)
@@ -307,7 +395,7 @@ func (t *Table) finish(c *Conn, why Finish) {
 	evicted := int64(-1)
 	if kept {
 		evicted = t.finished.put(&t.idx, connRef(c.slot),
-			endedStream{key: c.key, id: c.ID, ws: c.ws, hash: c.hash, aFirst: c.aFirst})
+			endedStream{key: c.key, ovl: c.ovl, id: c.ID, ws: c.ws, hash: c.hash, aFirst: c.aFirst})
 	} else {
 		t.idx.del(t.idx.findRef(c.hash, connRef(c.slot)))
 	}

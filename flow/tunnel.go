@@ -5,19 +5,19 @@ package flow
 type TunnelType uint8
 
 const (
-	NoTunnel   TunnelType = iota
-	TunnelVXLAN           // RFC 7348, UDP 4789 (and 8472, Linux's historical default)
-	TunnelVXLANGPE        // VXLAN Generic Protocol Extension, UDP 4790
-	TunnelGeneve          // RFC 8926, UDP 6081
-	TunnelGRE             // RFC 2784/2890, IP protocol 47 (also transparent Ethernet bridging: gretap, NVGRE)
-	TunnelERSPAN          // ERSPAN types I, II and III (over GRE)
-	TunnelIPinIP          // IPv4 or IPv6 in IPv4 or IPv6 (IPIP, 6in4/SIT, 4in6, 6in6)
-	TunnelTeredo          // RFC 4380, UDP 3544
-	TunnelAYIYA           // Anything In Anything, UDP 5072
-	TunnelGTPU            // 3GPP TS 29.281, UDP 2152
-	TunnelMPLS            // RFC 3032 label stack (EtherTypes 0x8847, 0x8848)
-	TunnelPPPoE           // RFC 2516 session stage (EtherType 0x8864)
-	TunnelPBB             // IEEE 802.1ah provider backbone bridging (EtherType 0x88E7)
+	NoTunnel       TunnelType = iota
+	TunnelVXLAN               // RFC 7348, UDP 4789 (and 8472, Linux's historical default)
+	TunnelVXLANGPE            // VXLAN Generic Protocol Extension, UDP 4790
+	TunnelGeneve              // RFC 8926, UDP 6081
+	TunnelGRE                 // RFC 2784/2890, IP protocol 47 (also transparent Ethernet bridging: gretap, NVGRE; WCCP redirects; PPTP)
+	TunnelERSPAN              // ERSPAN types I, II and III (over GRE)
+	TunnelIPinIP              // IPv4 or IPv6 in IPv4 or IPv6 (IPIP, 6in4/SIT, 4in6, 6in6)
+	TunnelTeredo              // RFC 4380, UDP 3544
+	TunnelAYIYA               // Anything In Anything, UDP 5072
+	TunnelGTPU                // 3GPP TS 29.281, UDP 2152
+	TunnelMPLS                // RFC 3032 label stack (EtherTypes 0x8847, 0x8848; in IP, GRE, VXLAN-GPE, UDP 6635)
+	TunnelPPPoE               // RFC 2516 session stage (EtherType 0x8864)
+	TunnelPBB                 // IEEE 802.1ah provider backbone bridging (EtherType 0x88E7)
 	numTunnelTypes
 )
 
@@ -60,9 +60,10 @@ const maxTunnelDepth = 4
 type Tunnel struct {
 	Outer Key // the innermost tunnel's outer IP endpoints (UDP ports for UDP tunnels); zero for link-layer encapsulations (MPLS, PPPoE, PBB)
 	// ID identifies the tunnel where its header carries an identifier:
-	// VNI (VXLAN, VXLAN-GPE, Geneve), GRE key, ERSPAN session ID, GTP-U
-	// TEID, the bottom MPLS label, PPPoE session ID, PBB I-SID. HasID says
-	// whether it is set.
+	// VNI (VXLAN and VXLAN-GPE with the I flag, Geneve), GRE key (not
+	// PPTP's call ID, which differs by direction), ERSPAN II/III session
+	// ID, GTP-U TEID, the bottom MPLS label, PPPoE session ID, PBB I-SID.
+	// HasID says whether it is set; ID is 0 when not.
 	ID    uint32
 	HasID bool
 	Type  TunnelType
@@ -76,7 +77,9 @@ type Tunnel struct {
 // key of GRE (NVGRE's virtual subnet). 0 for every other encapsulation and
 // for none, whose flows are keyed by their 4-tuple alone: an MPLS label,
 // a GTP TEID or a mirror session may differ between two copies of the
-// same flow.
+// same flow. The value may differ by direction of one flow (VNI 10 one
+// way and 11 the other in the tcpdump corpus's geneve.pcap, a GRE ikey
+// and okey): Table.Track copes.
 func (t *Tunnel) Overlay() uint64 {
 	if !t.HasID {
 		return 0

@@ -33,17 +33,44 @@ package flow
 // SYN, finwave hands out a new id where Wireshark continues the old
 // stream, and every later id is one higher than Wireshark's. Stats().Resumed counts resumptions.
 //
-// Other known divergences: Wireshark reassembles IP fragments and sees the
-// TCP segment at the last fragment; finwave decodes the first fragment's
-// TCP header at the first fragment (tshark 4.0 then shows the stream id but
-// no relative seq or length). TCP inside ICMP errors and tunnels is not
-// decoded. IPv6 BIG TCP frames (payload length 0 without a jumbo option,
-// tcpdump corpus bigtcp-ipv6.pcap) are TCP segments to finwave but not to
-// tshark 4.0; they occur mid-connection, so ids differ only if such a frame
-// is the first of its conn. wireshark_test.go, corpus_tshark_test.go and
-// realcapture_test.go compare ids, relative seqs and lengths with tshark's,
-// stored in testdata/*.tshark (tshark need not be installed; when it is,
-// it must still agree; go test -update rewrites them).
+// Other known divergences (each listed, with its capture, in
+// corpus_tshark_test.go's tsharkDiffers):
+//
+//   - IP fragments. Wireshark reassembles them and sees the TCP segment at
+//     the last fragment; a lone first fragment it cannot reassemble still
+//     has its TCP header dissected (a stream id, no length). finwave
+//     counts fragments (Decoder.Fragments) and skips them, the first one
+//     included: its header would give the segment the fragment's length.
+//     A stream first seen in such a fragment shifts the later ids.
+//   - BIG TCP and GSO super-frames whose length fields are 0 (IPv4 total
+//     length, IPv6 payload length without jumbo option, UDP length in a
+//     tunnel around them): finwave takes the length from the frame, tshark
+//     4.0 does so only for a bare IPv4 total length 0 and otherwise stops
+//     (bigtcp-*.pcap of the tcpdump corpus). Such frames occur mid-flow,
+//     so ids differ only if one is the first of its conn.
+//   - Overlays. Wireshark keys conversations by addresses and ports only;
+//     finwave tells apart the same inner 4-tuple in two overlays (VNIs,
+//     GRE keys: Table.Track), so a capture holding one 4-tuple in two
+//     overlays has one tcp.stream in Wireshark and two conns here, and
+//     every later id is one higher (TestOverlayStreamsVersusTshark). Flows
+//     seen in one overlay, in none, in both (tcpdump -i any on a node) or
+//     with a different VNI per direction keep Wireshark's ids.
+//   - VXLAN on UDP 8472 (Linux's port before IANA assigned 4789):
+//     finwave decodes it by default, tshark 4.0 only when told
+//     (-d udp.port==8472,vxlan); without that, its TCP segments are not
+//     segments to tshark.
+//   - An MPLS pseudowire whose Ethernet addresses are in no OUI table:
+//     Wireshark's heuristic assumes a control word, finwave looks for
+//     the EtherType (decap.go, mpls).
+//   - TCP inside ICMP errors is not decoded.
+//
+// Other tunnels Wireshark decodes as finwave does, on the same ports, so
+// their ids agree (tunnel_tshark_test.go: a crafted frame of each
+// encapsulation). wireshark_test.go, corpus_tshark_test.go,
+// tunnel_tshark_test.go and realcapture_test.go compare ids, relative
+// seqs and lengths with tshark's, stored in testdata/*.tshark (tshark
+// need not be installed; when it is, it must still agree; go test
+// -update rewrites them).
 
 // wsState is the per-conn state the stream split depends on.
 type wsState struct {
@@ -77,10 +104,11 @@ func (w *wsState) observe(dir Dir, seg *Segment) {
 }
 
 // endedStream records the stream of a finished conn, for Wireshark's
-// numbering should its 4-tuple come back: 72 octets, no pointers, plus its
+// numbering should its 4-tuple come back: 96 octets, no pointers, plus its
 // index entry.
 type endedStream struct {
-	key    mapKey // canonical
+	key    mapKey    // canonical
+	ovl    [2]uint64 // Conn.ovl
 	id     int64
 	hash   uint32 // connHash(&key)
 	ws     wsState
@@ -101,7 +129,7 @@ type finishedStreams struct {
 	n      int             // live records
 }
 
-// endedChunk is the number of endedStreams allocated at once (72 KiB).
+// endedChunk is the number of endedStreams allocated at once (96 KiB).
 const endedChunk = 1024
 
 func (s *finishedStreams) init(n int) { s.cap = n }

@@ -67,17 +67,8 @@ func ourView(t *testing.T, frames [][]byte, times []time.Time, cfg TableConfig) 
 // of the capture at path (tcp.ack "-" when the ACK flag is clear).
 func tsharkView(t *testing.T, path string) []string {
 	t.Helper()
-	cmd := exec.Command("tshark", "-r", path, "-T", "fields", "-e", "tcp.stream", "-e", "tcp.seq", "-e", "tcp.ack", "-e", "tcp.flags.ack")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	outb, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark: %v: %s", err, stderr.String())
-	}
 	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(outb))
-	for sc.Scan() {
-		f := strings.Split(sc.Text(), "\t")
+	for _, f := range tsharkFields(t, path, "-e", "tcp.stream", "-e", "tcp.seq", "-e", "tcp.ack", "-e", "tcp.flags.ack") {
 		for len(f) < 4 {
 			f = append(f, "")
 		}
@@ -86,6 +77,25 @@ func tsharkView(t *testing.T, path string) []string {
 			ack = "-"
 		}
 		out = append(out, fmt.Sprintf("%s %s %s", f[0], f[1], ack))
+	}
+	return out
+}
+
+// tsharkFields runs tshark -r path -T fields with args (the -e options,
+// and any other) and returns each output line's tab-separated fields.
+func tsharkFields(t *testing.T, path string, args ...string) [][]string {
+	t.Helper()
+	cmd := exec.Command("tshark", append([]string{"-r", path, "-T", "fields"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	outb, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark: %v: %s", err, stderr.String())
+	}
+	var out [][]string
+	sc := bufio.NewScanner(bytes.NewReader(outb))
+	for sc.Scan() {
+		out = append(out, strings.Split(sc.Text(), "\t"))
 	}
 	return out
 }
