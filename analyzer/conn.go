@@ -107,6 +107,7 @@ type endpoint struct {
 
 	rstFrame   int64 // first RST we sent
 	closeFrame int64 // first FIN or RST we sent: when we ended our side
+	closeAt    nanos // when closeFrame was sent
 
 	lastPayloadFrame int64
 	lastDataAt       nanos // when lastPayloadFrame was sent
@@ -228,6 +229,7 @@ type conn struct {
 	firstTime, lastTime   time.Time
 	lastAt                nanos         // lastTime, as nanos
 	gap                   time.Duration // since the flow's previous segment
+	reuseIdle             time.Duration // Teardown.ReuseIdle
 }
 
 // anomaly is an anomaly being collected; its detail is written at finish.

@@ -51,6 +51,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		t.Tunnel = *c.tunnel
 	}
 	t.Pattern, t.Closer = c.pattern()
+	t.IdleBeforeClose, t.ReuseIdle = c.idleBeforeClose(t.Closer), c.reuseIdle
 	t.ZeekConnState = c.zeek.ConnState()
 	t.ClientEnd = c.endState(cfg, Client)
 	t.ServerEnd = c.endState(cfg, Server)
@@ -151,6 +152,30 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		return cmp.Compare(firstFrame(ai.Frames), firstFrame(aj.Frames))
 	})
 	return t
+}
+
+// idleBeforeClose is how long no payload had crossed when the first
+// closer sent its first FIN or RST (Teardown.IdleBeforeClose).
+func (c *conn) idleBeforeClose(cl Closer) time.Duration {
+	var e *endpoint
+	switch cl {
+	case CloserClient:
+		e = &c.ep[Client]
+	case CloserServer:
+		e = &c.ep[Server]
+	default:
+		return 0
+	}
+	last := nanos(0)
+	for i := range c.ep {
+		if p := &c.ep[i]; p.lastPayloadFrame != 0 && p.lastPayloadFrame < e.closeFrame && p.lastDataAt > last {
+			last = p.lastDataAt
+		}
+	}
+	if last == 0 || e.closeAt < last {
+		return 0
+	}
+	return time.Duration(e.closeAt - last)
 }
 
 // teardowns holds recycled Teardowns (Recycle).

@@ -283,6 +283,13 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	if seg.Len > 0 {
 		if e.lastPayloadFrame == 0 || p.lastPayloadFrame > e.lastPayloadFrame {
 			e.lastTurnFrame = seg.Frame
+			// A client's new turn after the server's answer: the
+			// connection was reused after idling this long.
+			if s == Client && p.lastPayloadFrame != 0 {
+				if d := time.Duration(now - p.lastDataAt); d > c.reuseIdle {
+					c.reuseIdle = d
+				}
+			}
 		}
 		e.sentPayload = true
 		e.lastPayloadFrame, e.lastDataAt = seg.Frame, now
@@ -468,7 +475,7 @@ func (c *conn) sendFIN(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 	}
 	e.finFrame, e.finTime = seg.Frame, toNanos(seg.Time)
 	if e.closeFrame == 0 {
-		e.closeFrame = seg.Frame
+		e.closeFrame, e.closeAt = seg.Frame, toNanos(seg.Time)
 	}
 	if !c.anyFIN {
 		c.anyFIN = true

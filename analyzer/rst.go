@@ -60,7 +60,7 @@ func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Ha
 		e.rstFrame = seg.Frame
 	}
 	if e.closeFrame == 0 && before != Closed && before != Unknown && before != Listen {
-		e.closeFrame = seg.Frame
+		e.closeFrame, e.closeAt = seg.Frame, toNanos(seg.Time)
 	}
 	if c.firstRST == 0 {
 		c.firstRST, c.rstSide = seg.Frame, s

@@ -430,7 +430,19 @@ type Teardown struct {
 	SegmentsOmitted int
 	Anomalies       []Anomaly
 	Sent            [2]DirStats // indexed by Side
-	Finish          flow.Finish // why the flow was finished
+	// IdleBeforeClose is how long no payload had crossed, either way,
+	// when the side that closed first sent its first FIN or RST: the idle
+	// timeout that closed it, for an idle close. 0 when nothing closed or
+	// no payload was seen.
+	IdleBeforeClose time.Duration
+	// ReuseIdle is the longest the client let the connection idle after
+	// the server's answer before it sent a new request on it (keep-alive
+	// reuse); 0 when it never did.
+	ReuseIdle time.Duration
+	// Counters are the nstat counters each side's host should have
+	// incremented for this connection (nstat.go), indexed by Side.
+	Counters [2]CounterSet
+	Finish   flow.Finish // why the flow was finished
 	// Continued is set when this flow continues a stream the analysis had
 	// already finished and reported (its 4-tuple came back without a new
 	// SYN after the grace or idle timeout): same Stream, analysed afresh.
