@@ -51,7 +51,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		t.Tunnel = *c.tunnel
 	}
 	t.Pattern, t.Closer = c.pattern()
-	t.IdleBeforeClose, t.ReuseIdle = c.idleBeforeClose(t.Closer), c.reuseIdle
+	t.IdleBeforeClose, t.ReuseIdle = c.idle(c.idleBeforeClose(t.Closer)), c.idle(c.reuseIdle)
 	t.ZeekConnState = c.zeek.ConnState()
 	t.ClientEnd = c.endState(cfg, Client)
 	t.ServerEnd = c.endState(cfg, Server)
@@ -152,6 +152,16 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		return cmp.Compare(firstFrame(ai.Frames), firstFrame(aj.Frames))
 	})
 	return t
+}
+
+// idle is d when it reads as an idle period, a pause of the application
+// rather than of the network: at least idleCloseGap and ten of the flow's
+// round trips (as for idle-close-race); 0 otherwise.
+func (c *conn) idle(d time.Duration) time.Duration {
+	if d < idleCloseGap || d < 10*c.rtt() {
+		return 0
+	}
+	return d
 }
 
 // idleBeforeClose is how long no payload had crossed when the first

@@ -432,12 +432,13 @@ type Teardown struct {
 	Sent            [2]DirStats // indexed by Side
 	// IdleBeforeClose is how long no payload had crossed, either way,
 	// when the side that closed first sent its first FIN or RST: the idle
-	// timeout that closed it, for an idle close. 0 when nothing closed or
-	// no payload was seen.
+	// timeout that closed it, for an idle close. 0 when nothing closed, no
+	// payload was seen, or the pause was no idle period (under 500 ms or
+	// under ten of the flow's round trips).
 	IdleBeforeClose time.Duration
 	// ReuseIdle is the longest the client let the connection idle after
 	// the server's answer before it sent a new request on it (keep-alive
-	// reuse); 0 when it never did.
+	// reuse); 0 when it never did after an idle period (as above).
 	ReuseIdle time.Duration
 	// Counters are the nstat counters each side's host should have
 	// incremented for this connection (nstat.go), indexed by Side.
