@@ -75,11 +75,42 @@ func readTruth(t *testing.T, path string) fixtureTruth {
 // an endpoint whose address a crafted segment used are left out: no
 // kernel counted what the injector sent.
 func TestCountersAgainstTruth(t *testing.T) {
+	checked := 0
+	forEachTruth(t, func(t *testing.T, tr fixtureTruth, tds []*analyzer.Teardown) {
+		for _, td := range tds {
+			for _, an := range td.Anomalies {
+				addr := td.Endpoint(an.Endpoint).String()
+				if tr.crafted[addr] || len(an.Counters) == 0 {
+					continue
+				}
+				ns, ok := tr.hostOf[addr]
+				if !ok {
+					t.Errorf("stream %d: %v at %s: the truth names no namespace for it", td.Stream, an.Kind, addr)
+					continue
+				}
+				for _, c := range an.Counters {
+					checked++
+					if d, ok := tr.delta[ns][c]; !ok || d < 1 {
+						t.Errorf("stream %d: %v at %s says %s moved; nstat delta of %s: %d (recorded: %v)", td.Stream, an.Kind, addr, c, ns, d, ok)
+					}
+				}
+			}
+		}
+	})
+	if checked == 0 {
+		t.Error("no counter checked: the test checks nothing")
+	}
+}
+
+// forEachTruth runs f, as a subtest named after the fixture, on every
+// fixture with a truth and a capture: the truth, and the teardowns of the
+// capture analysed with the options the fixture was recorded with.
+func forEachTruth(t *testing.T, f func(t *testing.T, tr fixtureTruth, tds []*analyzer.Teardown)) {
+	t.Helper()
 	truths, err := filepath.Glob(filepath.Join("..", "fixtures", "*.truth"))
 	if err != nil || len(truths) == 0 {
 		t.Fatalf("no fixtures/*.truth (%v)", err)
 	}
-	checked := 0
 	for _, truth := range truths {
 		stem := strings.TrimSuffix(truth, ".truth")
 		capPath := ""
@@ -109,28 +140,7 @@ func TestCountersAgainstTruth(t *testing.T) {
 				t.Fatal(err)
 			}
 			a.Close()
-			for _, td := range tds {
-				for _, an := range td.Anomalies {
-					addr := td.Endpoint(an.Endpoint).String()
-					if tr.crafted[addr] || len(an.Counters) == 0 {
-						continue
-					}
-					ns, ok := tr.hostOf[addr]
-					if !ok {
-						t.Errorf("stream %d: %v at %s: the truth names no namespace for it", td.Stream, an.Kind, addr)
-						continue
-					}
-					for _, c := range an.Counters {
-						checked++
-						if d, ok := tr.delta[ns][c]; !ok || d < 1 {
-							t.Errorf("stream %d: %v at %s says %s moved; nstat delta of %s: %d (recorded: %v)", td.Stream, an.Kind, addr, c, ns, d, ok)
-						}
-					}
-				}
-			}
+			f(t, tr, tds)
 		})
-	}
-	if checked == 0 {
-		t.Error("no counter checked: the test checks nothing")
 	}
 }
