@@ -114,8 +114,9 @@ type sideChanges struct {
 	passive, estabResets, attemptFails Bound
 	fw2, tw                            int64 // frame of the first entry into FIN_WAIT_2, TIME_WAIT
 	fw2Seen, twSeen                    bool
-	fw2Tentative, twTentative          bool
+	twTentative                        bool
 	tw2Proof                           bool // a RST of e's FIN_WAIT_2 mini-socket (or after it expired)
+	fw2Full                            bool // e's FIN_WAIT_2 reset as a full socket: no mini-socket
 }
 
 func (c *conn) predictSide(cfg *Config, e *endpoint, cs *CounterSet) {
@@ -145,19 +146,27 @@ func (c *conn) predictSide(cfg *Config, e *endpoint, cs *CounterSet) {
 			}
 			sc.attemptFails.Add(b)
 		case ch.to == FinWait2 && !sc.fw2Seen:
-			sc.fw2Seen, sc.fw2, sc.fw2Tentative = true, ch.frame, ch.tentative
+			sc.fw2Seen, sc.fw2 = true, ch.frame
 		case ch.to == TimeWait && !sc.twSeen:
 			sc.twSeen, sc.tw, sc.twTentative = true, ch.frame, ch.tentative
 		}
 		if ch.from == FinWait2 && ch.to == Closed {
 			switch ch.rule {
 			case ruleRstDataAfterCloseMinisock, ruleRstLateInFinWait2:
+				// The mini-socket's answer to data (TCP_TW_RST).
 				sc.tw2Proof = true
+			case ruleAbortLinger2Close, ruleAbortLinger2Orphan, ruleAbortUnread, ruleAbortLinger, ruleAbortMemory:
+				// A RST with no data to answer comes from a full socket
+				// (close(), tcp_done): it never was a mini-socket.
+				sc.fw2Full = true
 			}
 		}
-		if ch.rule == ruleRstAfterFinWait2 {
-			sc.tw2Proof = true
-		}
+	}
+	if c.findAnomaly(RSTAfterFinWait2Timeout, e.side) != nil {
+		// Data answered by a RST after the FIN_WAIT_2's timer (the
+		// change is the timer's): the mini-socket, or no socket once it
+		// expired. A full socket would have taken the data.
+		sc.tw2Proof = true
 	}
 
 	// Opens. tcp_connect counts the SYN once, however often it is sent.
@@ -261,11 +270,13 @@ func (c *conn) predictTimeWait(cfg *Config, e *endpoint, sc *sideChanges, cs *Co
 			b = maybe
 		}
 		cs[TcpExtTW].Add(b)
-	case sc.fw2Seen:
+	case sc.fw2Seen && !sc.fw2Full:
 		// Orphaned or not, the wire shows only when the mini-socket
 		// answers: a RST to data (TCP_TW_RST), or none after it expired.
+		// Such a RST also proves the FIN_WAIT_2, tentative or not: a
+		// FIN_WAIT_1 orphan answers data with tcp_reset (TCPAbortOnData).
 		b := maybe
-		if sc.tw2Proof && !sc.fw2Tentative {
+		if sc.tw2Proof {
 			b = once
 		}
 		if known {
