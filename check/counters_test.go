@@ -22,6 +22,7 @@ type fixtureTruth struct {
 	delta   map[string]map[string]int64 // namespace → counter → delta
 	hostOf  map[string]string           // "ip:port" → namespace
 	crafted map[string]bool             // "ip:port" some crafted segment claimed as its source
+	offWire map[string]bool             // namespaces that dropped some of their own segments (iptables OUTPUT)
 }
 
 var (
@@ -29,6 +30,7 @@ var (
 	nstatHeader = regexp.MustCompile(`^== nstat delta (\S+) `)
 	nstatLine   = regexp.MustCompile(`^\s+(\w+)\s+([+-]\d+)\s*$`)
 	craftedLine = regexp.MustCompile(`crafted \[\S*\] (\S+) > `)
+	outDropLine = regexp.MustCompile(`^\s+\S+s script\s+(\S+): iptables -A OUTPUT .* -j DROP`)
 )
 
 func readTruth(t *testing.T, path string) fixtureTruth {
@@ -38,7 +40,7 @@ func readTruth(t *testing.T, path string) fixtureTruth {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tr := fixtureTruth{delta: map[string]map[string]int64{}, hostOf: map[string]string{}, crafted: map[string]bool{}}
+	tr := fixtureTruth{delta: map[string]map[string]int64{}, hostOf: map[string]string{}, crafted: map[string]bool{}, offWire: map[string]bool{}}
 	ns := ""
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -49,6 +51,9 @@ func readTruth(t *testing.T, path string) fixtureTruth {
 		}
 		if m := craftedLine.FindStringSubmatch(l); m != nil {
 			tr.crafted[m[1]] = true
+		}
+		if m := outDropLine.FindStringSubmatch(l); m != nil {
+			tr.offWire[m[1]] = true
 		}
 		if strings.HasPrefix(l, "== ") {
 			ns = ""
