@@ -15,68 +15,115 @@ func wantCounter(t *testing.T, td *Teardown, s Side, k Counter, lo, hi uint32) {
 	}
 }
 
-func TestCounters_fourWay(t *testing.T) {
-	s := established(t)
-	s.send(Client, finack, 0)
-	s.send(Server, ack, 0)
-	s.send(Server, finack, 0)
-	s.send(Client, ack, 0)
-	td := s.finish(0)
-	wantCounter(t, td, Client, TcpActiveOpens, 1, 1)
-	wantCounter(t, td, Client, TcpPassiveOpens, 0, 0)
-	wantCounter(t, td, Server, TcpPassiveOpens, 1, 1)
-	wantCounter(t, td, Server, TcpActiveOpens, 0, 0)
-	wantCounter(t, td, Client, TcpExtTW, 1, 1)
-	wantCounter(t, td, Server, TcpExtTW, 0, 0)
-	wantCounter(t, td, Client, TcpEstabResets, 0, 0)
+// want is one expected counter bound.
+type want struct {
+	side   Side
+	k      Counter
+	lo, hi uint32
 }
 
-// The RST's sender counted its abort; whether the receiver got it, the
-// capture does not show.
-func TestCounters_rstReceiverIsABound(t *testing.T) {
-	s := established(t)
-	s.send(Client, ack|flow.PSH, 100)
-	s.send(Server, rstack, 0)
-	td := s.finish(0)
-	wantCounter(t, td, Server, TcpEstabResets, 1, 1)
-	wantCounter(t, td, Server, TcpOutRsts, 1, 1)
-	wantCounter(t, td, Client, TcpEstabResets, 0, 1)
-	wantCounter(t, td, Server, TcpExtTCPAbortOnClose, 0, 1) // unread data, or SO_LINGER {1,0}
-	wantCounter(t, td, Server, TcpExtTCPAbortOnData, 0, 1)
-}
+// TestCounters plays connections on the machines and checks the rules
+// the fixtures cannot tell apart.
+func TestCounters(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		play  func(s *sim) time.Duration // returns how long the capture ran on
+		wants []want
+	}{
+		{"four-way close", func(s *sim) time.Duration {
+			s.send(Client, finack, 0)
+			s.send(Server, ack, 0)
+			s.send(Server, finack, 0)
+			s.send(Client, ack, 0)
+			return 0
+		}, []want{{Client, TcpActiveOpens, 1, 1}, {Client, TcpPassiveOpens, 0, 0}, {Server, TcpPassiveOpens, 1, 1},
+			{Server, TcpActiveOpens, 0, 0}, {Client, TcpExtTW, 1, 1}, {Server, TcpExtTW, 0, 0}, {Client, TcpEstabResets, 0, 0}}},
 
-// A receiver that speaks after a RST never took it.
-func TestCounters_rstNotTaken(t *testing.T) {
-	s := established(t)
-	s.send(Server, rstack, 0)
-	s.send(Client, ack|flow.PSH, 100)
-	td := s.finish(0)
-	wantCounter(t, td, Client, TcpEstabResets, 0, 0)
-}
+		// The RST's sender counted its abort (unread data or SO_LINGER
+		// {1,0}: a bound each); whether the receiver got it, the capture
+		// does not show.
+		{"rst receiver is a bound", func(s *sim) time.Duration {
+			s.send(Client, ack|flow.PSH, 100)
+			s.send(Server, rstack, 0)
+			return 0
+		}, []want{{Server, TcpEstabResets, 1, 1}, {Server, TcpOutRsts, 1, 1}, {Client, TcpEstabResets, 0, 1},
+			{Server, TcpExtTCPAbortOnClose, 0, 1}, {Server, TcpExtTCPAbortOnData, 0, 1}}},
 
-// A RST out of the receiver's window may not be the claimed sender's.
-func TestCounters_blindRst(t *testing.T) {
-	s := established(t)
-	s.send(Client, ack|flow.PSH, 100)
-	s.send(Server, ack, 0)
-	s.inject(Server, &flow.Segment{Src: simServer, Dst: simClient, Seq: s.next[Server].Add(1 << 30), Flags: rst})
-	td := s.finish(0)
-	wantCounter(t, td, Server, TcpOutRsts, 0, 1)
-	wantCounter(t, td, Server, TcpEstabResets, 0, 0)
-	wantCounter(t, td, Client, TcpEstabResets, 0, 0)
-}
+		// A receiver that speaks after a RST never took it.
+		{"rst not taken", func(s *sim) time.Duration {
+			s.send(Server, rstack, 0)
+			s.send(Client, ack|flow.PSH, 100)
+			return 0
+		}, []want{{Client, TcpEstabResets, 0, 0}}},
 
-// A closed side's RST answers a segment; with none to answer it is not
-// its kernel's.
-func TestCounters_unprovokedRst(t *testing.T) {
-	s := established(t)
-	s.send(Client, finack, 0)
-	s.send(Server, finack, 0)
-	s.send(Client, ack, 0) // the server closes on it
-	s.wait(time.Second)
-	s.send(Server, rst, 0)
-	td := s.finish(0)
-	wantCounter(t, td, Server, TcpOutRsts, 0, 1)
+		// A RST out of the receiver's window may not be the claimed
+		// sender's.
+		{"blind rst", func(s *sim) time.Duration {
+			s.send(Client, ack|flow.PSH, 100)
+			s.inject(Server, &flow.Segment{Src: simServer, Dst: simClient, Seq: s.next[Server].Add(1 << 30), Flags: rst})
+			return 0
+		}, []want{{Server, TcpOutRsts, 0, 1}, {Server, TcpEstabResets, 0, 0}, {Client, TcpEstabResets, 0, 0}}},
+
+		// A closed side's RST answers a segment; with none to answer it
+		// is not its kernel's.
+		{"unprovoked rst", func(s *sim) time.Duration {
+			s.send(Client, finack, 0)
+			s.send(Server, finack, 0)
+			s.send(Client, ack, 0) // the server closes on it
+			s.wait(time.Second).send(Server, rst, 0)
+			return 0
+		}, []want{{Server, TcpOutRsts, 0, 1}}},
+
+		// close() in FIN_WAIT_2 resets a full socket: there never was a
+		// mini-socket to count.
+		{"FIN_WAIT_2 reset by close()", func(s *sim) time.Duration {
+			s.send(Client, finack, 0)
+			s.send(Server, ack, 0)
+			s.wait(time.Second).send(Client, rstack, 0)
+			return 0
+		}, []want{{Client, TcpExtTW, 0, 0}, {Client, TcpExtTWKilled, 0, 0}, {Client, TcpExtTCPAbortOnLinger, 0, 1}}},
+
+		// A FIN_WAIT_2 that ends the capture: a mini-socket (close())
+		// counted at its scheduling, a full socket (shutdown()) not.
+		{"FIN_WAIT_2 at the end", func(s *sim) time.Duration {
+			s.send(Client, finack, 0)
+			s.send(Server, ack, 0)
+			return time.Second
+		}, []want{{Client, TcpExtTW, 0, 1}, {Client, TcpExtTWKilled, 0, 0}}},
+
+		// With tcp_fin_timeout at most 4 s an orphan's FIN_WAIT_2 is
+		// counted TWKilled when scheduled and its TIME_WAIT counts
+		// nothing; a full socket's TIME_WAIT counts TW: the wire cannot
+		// tell which.
+		{"short tcp_fin_timeout", func(s *sim) time.Duration {
+			s.cfg.FinTimeout = 3 * time.Second
+			s.send(Client, finack, 0)
+			s.send(Server, ack, 0)
+			s.send(Server, finack, 0)
+			s.send(Client, ack, 0)
+			return 0
+		}, []want{{Client, TcpExtTW, 0, 1}, {Client, TcpExtTWKilled, 0, 1}}},
+
+		// Retransmissions still going at the end: the timer may give up
+		// before the counters are read.
+		{"retransmissions ongoing", func(s *sim) time.Duration {
+			d := s.send(Client, ack|flow.PSH, 100)
+			gap := 200 * time.Millisecond
+			for range 3 {
+				s.wait(gap).resend(Client, ack|flow.PSH, d.Seq, 100)
+				gap *= 2
+			}
+			return gap / 2
+		}, []want{{Client, TcpExtTCPAbortOnTimeout, 0, 1}, {Client, TcpEstabResets, 0, 1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := established(t)
+			td := s.finish(tc.play(s))
+			for _, w := range tc.wants {
+				wantCounter(t, td, w.side, w.k, w.lo, w.hi)
+			}
+		})
+	}
 }
 
 // tcp_validate_incoming: a SYN-ACK sent again reaches the established
@@ -86,70 +133,13 @@ func TestCounters_synChallenge(t *testing.T) {
 	s.send(Client, syn, 0)
 	sa := s.send(Server, synack, 0)
 	s.lose().send(Client, ack, 0)
-	s.wait(time.Second)
-	s.resend(Server, synack, sa.Seq, 0)
+	s.wait(time.Second).resend(Server, synack, sa.Seq, 0)
 	s.send(Client, ack, 0)
 	s.send(Client, ack|flow.PSH, 10)
 	td := s.finish(0)
 	wantCounter(t, td, Client, TcpExtTCPSYNChallenge, 1, 1)
 	wantCounter(t, td, Client, TcpExtTCPChallengeACK, 1, 1)
 	wantCounter(t, td, Server, TcpExtTCPSYNChallenge, 0, 0)
-}
-
-// close() in FIN_WAIT_2 resets a full socket: there never was a
-// mini-socket to count.
-func TestCounters_finWait2ResetByClose(t *testing.T) {
-	s := established(t)
-	s.send(Client, finack, 0)
-	s.send(Server, ack, 0)
-	s.wait(time.Second)
-	s.send(Client, rstack, 0)
-	td := s.finish(0)
-	wantCounter(t, td, Client, TcpExtTW, 0, 0)
-	wantCounter(t, td, Client, TcpExtTWKilled, 0, 0)
-	wantCounter(t, td, Client, TcpExtTCPAbortOnLinger, 0, 1)
-}
-
-// A FIN_WAIT_2 that ends the capture: a mini-socket (close()) counted at
-// its scheduling, a full socket (shutdown()) not.
-func TestCounters_finWait2AtEnd(t *testing.T) {
-	s := established(t)
-	s.send(Client, finack, 0)
-	s.send(Server, ack, 0)
-	td := s.finish(time.Second)
-	wantCounter(t, td, Client, TcpExtTW, 0, 1)
-	wantCounter(t, td, Client, TcpExtTWKilled, 0, 0)
-}
-
-// With tcp_fin_timeout at most 4 s an orphan's FIN_WAIT_2 is counted
-// TWKilled when scheduled; its TIME_WAIT then counts nothing, a full
-// socket's TIME_WAIT counts TW: the wire cannot tell which.
-func TestCounters_shortFinTimeout(t *testing.T) {
-	s := established(t)
-	s.cfg.FinTimeout = 3 * time.Second
-	s.send(Client, finack, 0)
-	s.send(Server, ack, 0)
-	s.send(Server, finack, 0)
-	s.send(Client, ack, 0)
-	td := s.finish(0)
-	wantCounter(t, td, Client, TcpExtTW, 0, 1)
-	wantCounter(t, td, Client, TcpExtTWKilled, 0, 1)
-}
-
-// Retransmissions still going at the end: the timer may give up before
-// the counters are read.
-func TestCounters_retransmissionsOngoing(t *testing.T) {
-	s := established(t)
-	d := s.send(Client, ack|flow.PSH, 100)
-	gap := 200 * time.Millisecond
-	for range 3 {
-		s.wait(gap)
-		s.resend(Client, ack|flow.PSH, d.Seq, 100)
-		gap *= 2
-	}
-	td := s.finish(gap / 2)
-	wantCounter(t, td, Client, TcpExtTCPAbortOnTimeout, 0, 1)
-	wantCounter(t, td, Client, TcpEstabResets, 0, 1)
 }
 
 // connect() on a 4-tuple this host holds in TIME_WAIT takes the timewait
