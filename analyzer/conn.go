@@ -140,6 +140,19 @@ type endpoint struct {
 	// orphan evidence: data toward us after our FIN that we acknowledged
 	// means shutdown(SHUT_WR), not close() (half-close).
 	ackedDataAfterFIN bool
+	// nstat evidence (counters.go): RSTs we sent, and of them those our
+	// kernel may not have sent (blind, unprovoked); peer segments a
+	// socketless us has not answered with a RST yet; segments that make
+	// us send a challenge ACK (chalMax; the SYNs among them synChalMax)
+	// and the challenge ACKs seen; synChal: a SYN of the peer awaits our
+	// challenge ACK.
+	rsts, doubtRsts         uint16
+	chalMax, chalSeen       uint16
+	synChalMax, synChalSeen uint16
+	owed                    uint8
+	synChal                 bool
+	synSent                 bool // we sent a SYN without ACK: connect() (TcpActiveOpens)
+
 	// fw2Timeout: our FIN_WAIT_2 ended by tcp_fin_timeout (timer).
 	fw2Timeout     bool
 	sentPayload    bool

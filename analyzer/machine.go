@@ -230,6 +230,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	e, p := &c.ep[s], &c.ep[s.Peer()]
 	f := seg.Flags
 	c.runTimers(cfg, seg.Time)
+	c.nstatSegment(seg, e, p, rcv)
 	c.sent[s].Packets++
 	c.sent[s].Bytes += uint64(seg.Len)
 	if c.firstFrame == 0 {
@@ -344,6 +345,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	if label == NoLabel && e.challengeFrame != 0 && f == flow.ACK && seg.Len == 0 {
 		label, why = ChallengeACK, ruleChallengeAck
 		e.challengeFrame = 0
+		e.chalSeen = inc16(e.chalSeen)
 	}
 	// A keep-alive probe (tcp_write_wakeup: seq = snd.una-1, no data or
 	// one octet): the first two of a connection are labelled, and every

@@ -11,7 +11,9 @@ import (
 func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) {
 	e, p := &c.ep[s], &c.ep[s.Peer()]
 	before := e.state
+	c.countRST(e, before)
 	if !c.acceptRST(cfg, seg, s, snd, rcv) && isSynchronized(before) {
+		e.doubtRsts = inc16(e.doubtRsts) // blind or stale: maybe not e's kernel's
 		// The receiver did not take it: nothing shows the claimed sender
 		// sent it or changed state (a blind or stale RST).
 		c.record(cfg, seg, s, RST, ruleRstIgnored, snd, rcv)
@@ -168,6 +170,7 @@ func (c *conn) acceptRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.
 	case inWindow:
 		// RFC 5961 §3.2: in window but not exact: challenge ACK, ignore.
 		p.challengeFrame = seg.Frame
+		p.chalMax = inc16(p.chalMax)
 		a := c.addAnomaly(RSTOutOfWindow, s, seg.Frame)
 		a.note = "challenge"
 	default:

@@ -441,7 +441,10 @@ type Teardown struct {
 	// reuse); 0 when it never did after an idle period (as above).
 	ReuseIdle time.Duration
 	// Counters are the nstat counters each side's host should have
-	// incremented for this connection (nstat.go), indexed by Side.
+	// incremented for this connection (nstat.go, counters.go), indexed
+	// by Side: each a Bound, exact where the wire settles it
+	// (docs/counters.md says when and why not). A host at both ends
+	// (loopback) counted the sum of both sides.
 	Counters [2]CounterSet
 	Finish   flow.Finish // why the flow was finished
 	// Continued is set when this flow continues a stream the analysis had
