@@ -93,13 +93,15 @@ type Population struct {
 	Start  time.Time
 	Step   time.Duration
 	Series [NumSeries][]int32
-	// Peak is the most sockets at once at the samples of the host's own
-	// step (its own span in at most 256 samples: finer than Step, never
-	// coarser), PeakAt the first such sample; AtEnd the number at the
-	// last such sample at or before the end of the capture.
-	Peak   [NumSeries]int32
-	PeakAt [NumSeries]time.Time
-	AtEnd  [NumSeries]int32
+	// Peak is the most sockets at once at the samples of PeakStep, the
+	// host's own step (its own span in at most 256 samples: Step or
+	// finer), PeakAt the first such sample; AtEnd the number at the last
+	// such sample at or before Last (⌊Last/PeakStep⌋·PeakStep, Unix time):
+	// sockets that came or went within PeakStep of Last may be missed.
+	Peak     [NumSeries]int32
+	PeakAt   [NumSeries]time.Time
+	AtEnd    [NumSeries]int32
+	PeakStep time.Duration
 }
 
 // Service is one server endpoint.
@@ -269,6 +271,9 @@ func (r *Rollup) hostsResult(res *Result, f, l int64, kinds int) {
 			if p.Peak[s] > 0 {
 				p.PeakAt[s] = unixTime(at)
 			}
+		}
+		if h.tl.has {
+			p.PeakStep = time.Duration(h.tl.ownStep())
 		}
 		hs.TWBuckets = float64(p.Peak[TimeWait]) / float64(r.o.MaxTWBuckets)
 		if h.tl.has {
