@@ -168,21 +168,11 @@ func New(o Options) *Rollup {
 	if o.PortRange[1] < o.PortRange[0] {
 		o.PortRange[0], o.PortRange[1] = o.PortRange[1], o.PortRange[0]
 	}
-	if o.MaxTWBuckets <= 0 {
-		o.MaxTWBuckets = d.MaxTWBuckets
-	}
-	if o.TimeWait <= 0 {
-		o.TimeWait = d.TimeWait
-	}
-	if o.MaxHosts <= 0 {
-		o.MaxHosts = d.MaxHosts
-	}
-	if o.MaxServices <= 0 {
-		o.MaxServices = d.MaxServices
-	}
-	if o.MaxPairs <= 0 {
-		o.MaxPairs = d.MaxPairs
-	}
+	orDefault(&o.MaxTWBuckets, d.MaxTWBuckets)
+	orDefault(&o.TimeWait, d.TimeWait)
+	orDefault(&o.MaxHosts, d.MaxHosts)
+	orDefault(&o.MaxServices, d.MaxServices)
+	orDefault(&o.MaxPairs, d.MaxPairs)
 	if o.MaxSeries == 0 {
 		o.MaxSeries = d.MaxSeries
 	}
@@ -191,6 +181,13 @@ func New(o Options) *Rollup {
 		hosts:    newTable(o.MaxHosts, netip.Addr.Less, func(h *hostAcc) int64 { return h.conns }),
 		services: newTable(o.MaxServices, endpointLess, func(s *serviceAcc) int64 { return s.conns }),
 		pairs:    newTable(o.MaxPairs, pairLess, func(p *pairAcc) int64 { return p.conns }),
+	}
+}
+
+// orDefault sets *v to d unless it is positive.
+func orDefault[T int | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
 	}
 }
 
