@@ -176,24 +176,14 @@ func (c *tally) export(kinds int) Tally {
 // time: the span of the teardowns added). The Rollup is unchanged and
 // can take more teardowns.
 func (r *Rollup) Result(first, last time.Time) *Result {
-	res := &Result{Flows: r.flows}
-	f, l := r.first, r.last
-	if !first.IsZero() {
-		f = nanos(first)
+	res := &Result{First: first, Last: last, Flows: r.flows}
+	if first.IsZero() && r.flows > 0 {
+		res.First = unixTime(r.first)
 	}
-	if !last.IsZero() {
-		l = nanos(last)
+	if last.IsZero() && r.flows > 0 {
+		res.Last = unixTime(r.last)
 	}
-	res.First, res.Last = unixTime(f), unixTime(l)
-	if !first.IsZero() {
-		res.First = first
-	}
-	if !last.IsZero() {
-		res.Last = last
-	}
-	if r.flows == 0 && first.IsZero() && last.IsZero() {
-		res.First, res.Last = time.Time{}, time.Time{}
-	}
+	f, l := nanos(res.First), nanos(res.Last)
 	kinds := len(analyzer.Kinds())
 	res.Untracked.Hosts, res.Untracked.Services, res.Untracked.Pairs = r.hosts.lost, r.services.lost, r.pairs.lost
 

@@ -79,7 +79,7 @@ type Rollup struct {
 	first, last int64 // capture span seen (Unix ns), valid when flows > 0
 
 	// Scratch reused by Add.
-	chg     []change
+	chg     [2][]change // each side's changes (collect)
 	sp      [2][]span
 	scratch []int32
 }
@@ -230,6 +230,7 @@ func (r *Rollup) Add(t *analyzer.Teardown) {
 	}
 	r.flows++
 	r.first, r.last = min(r.first, first), max(r.last, last)
+	r.collect(t)
 	for s := range r.sp {
 		r.sp[s] = r.spans(t, analyzer.Side(s), r.sp[s][:0])
 	}
@@ -419,22 +420,35 @@ func (r *Rollup) since(t *analyzer.Teardown, e *analyzer.EndState) int64 {
 	return nanos(e.Since)
 }
 
+// collect gathers each side's recorded changes, Undone ones left out,
+// sorted by time (stable: a segment's order within a time).
+func (r *Rollup) collect(t *analyzer.Teardown) {
+	r.chg[0], r.chg[1] = r.chg[0][:0], r.chg[1][:0]
+	for i := range t.Segments {
+		cs := t.Segments[i].Changes
+		for j := range cs {
+			if c := &cs[j]; !c.Undone && c.Side <= analyzer.Server {
+				r.chg[c.Side] = append(r.chg[c.Side], change{t: nanos(c.Time), to: c.To})
+			}
+		}
+	}
+	for s := range r.chg {
+		if !slices.IsSortedFunc(r.chg[s], byTime) {
+			slices.SortStableFunc(r.chg[s], byTime)
+		}
+	}
+}
+
+func byTime(a, b change) int { return cmp.Compare(a.t, b.t) }
+
 // spans appends to buf side s's times in tracked states: the states its
-// recorded changes (Undone ones left out) entered, each until the next
+// recorded changes (collect) entered, each until the next
 // change, then its end state from its Since until its Until (TIME_WAIT
 // without one: Since + Options.TimeWait), or past the end of the capture
 // (openEnd). A timer's change is not among the segments' changes: a state
 // whose next change is missing ends where the end state began.
 func (r *Rollup) spans(t *analyzer.Teardown, s analyzer.Side, buf []span) []span {
-	r.chg = r.chg[:0]
-	for i := range t.Segments {
-		for _, c := range t.Segments[i].Changes {
-			if c.Side == s && !c.Undone {
-				r.chg = append(r.chg, change{t: nanos(c.Time), to: c.To})
-			}
-		}
-	}
-	slices.SortStableFunc(r.chg, func(a, b change) int { return cmp.Compare(a.t, b.t) })
+	chg := r.chg[s]
 	e := t.End(s)
 	since := r.since(t, &e)
 	add := func(st analyzer.State, from, to int64) []span {
@@ -443,9 +457,9 @@ func (r *Rollup) spans(t *analyzer.Teardown, s analyzer.Side, buf []span) []span
 		}
 		return append(buf, span{st: st, from: from, to: max(from, to)})
 	}
-	n := len(r.chg)
+	n := len(chg)
 	for i := 0; i+1 < n; i++ {
-		buf = add(r.chg[i].to, r.chg[i].t, r.chg[i+1].t)
+		buf = add(chg[i].to, chg[i].t, chg[i+1].t)
 	}
 	end := openEnd
 	switch {
@@ -454,11 +468,11 @@ func (r *Rollup) spans(t *analyzer.Teardown, s analyzer.Side, buf []span) []span
 	case e.State == analyzer.TimeWait:
 		end = since + int64(r.o.TimeWait)
 	}
-	if n > 0 && r.chg[n-1].to == e.State {
-		return add(e.State, r.chg[n-1].t, end)
+	if n > 0 && chg[n-1].to == e.State {
+		return add(e.State, chg[n-1].t, end)
 	}
 	if n > 0 {
-		buf = add(r.chg[n-1].to, r.chg[n-1].t, since)
+		buf = add(chg[n-1].to, chg[n-1].t, since)
 	}
 	return add(e.State, since, end)
 }

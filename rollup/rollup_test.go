@@ -250,6 +250,7 @@ func TestSpans(t *testing.T) {
 		ClientEnd: analyzer.EndState{State: analyzer.Closed, Since: at(30 * time.Second)}, // TIME_WAIT killed by a timer-less end
 	}
 	r := New(Options{TimeWait: 2 * time.Minute})
+	r.collect(td)
 	got := r.spans(td, c, nil)
 	want := []span{
 		{analyzer.FinWait1, nanos(at(time.Second)), nanos(at(3 * time.Second))},
@@ -260,11 +261,13 @@ func TestSpans(t *testing.T) {
 		t.Errorf("spans %v, want %v", got, want)
 	}
 	td.ClientEnd = analyzer.EndState{State: analyzer.TimeWait, Since: at(4 * time.Second)}
+	r.collect(td)
 	got = r.spans(td, c, nil)
 	if w := nanos(at(4*time.Second + 2*time.Minute)); len(got) != 3 || got[2].to != w {
 		t.Errorf("TIME_WAIT without Until: %v, want it to end at +2m4s", got)
 	}
 	td.Segments, td.ClientEnd = nil, analyzer.EndState{State: analyzer.CloseWait, Since: at(time.Second)}
+	r.collect(td)
 	if got = r.spans(td, c, nil); len(got) != 1 || got[0].to != openEnd {
 		t.Errorf("CLOSE_WAIT at the end: %v, want open-ended", got)
 	}
@@ -299,5 +302,35 @@ func TestLoopbackAndCounters(t *testing.T) {
 	}
 	if p := res.Pairs[0]; p.Conns != 2 || p.PortReuse != 0 || p.Rate != 1 || p.Hold != 61100*time.Millisecond {
 		t.Errorf("pair %+v", p)
+	}
+}
+
+// TestResultSpan: an explicit end of capture counts the CLOSE_WAIT still
+// open until it (10 s later: 10 s more); an empty Rollup gives an empty
+// Result.
+func TestResultSpan(t *testing.T) {
+	r := New(Options{})
+	if res := r.Result(timeZero, timeZero); res.Flows != 0 || len(res.Hosts)+len(res.Services)+len(res.Pairs)+len(res.Leaks) != 0 || !res.First.IsZero() {
+		t.Errorf("empty: %+v", res)
+	}
+	for _, td := range fixtureFlows(t, "close_wait_leak") {
+		r.Add(td)
+	}
+	def := r.Result(timeZero, timeZero)
+	later := r.Result(def.First, def.Last.Add(10*time.Second))
+	srv := netip.MustParseAddr("10.77.0.2")
+	if d := host(t, later, srv).InState[CloseWait] - host(t, def, srv).InState[CloseWait]; d != 10*time.Second {
+		t.Errorf("CLOSE_WAIT 10 s longer: %v more", d)
+	}
+}
+
+// BenchmarkAdd: Add over synth's mixed endings (one client, one service).
+func BenchmarkAdd(b *testing.B) {
+	tds := synthFlows(b, synth.Config{Conns: 20000, Concurrency: 50})
+	r := New(Options{})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		r.Add(tds[i%len(tds)])
 	}
 }
