@@ -58,8 +58,8 @@ const (
 
 // Internal array sizes: analyzer's enumerations must fit (checked by init).
 const (
-	maxPatterns = 32
-	maxKinds    = 64
+	maxPatterns = 16
+	maxKinds    = 32
 )
 
 func init() {
