@@ -235,27 +235,23 @@ func (r *Rollup) Add(t *analyzer.Teardown) {
 		r.sp[s] = r.spans(t, analyzer.Side(s), r.sp[s][:0])
 	}
 
-	ch := r.hosts.get(t.Client.Addr, newHost)
-	sh := ch
-	if t.Server.Addr != t.Client.Addr {
-		sh = r.hosts.get(t.Server.Addr, newHost)
-	}
-	if ch != nil {
-		ch.asClient++
-		r.hostSide(ch, t, analyzer.Client)
-	}
-	if sh != nil {
-		sh.asServer++
-		r.hostSide(sh, t, analyzer.Server)
-	}
-	if ch == sh && ch != nil { // both ends at one host: one connection
-		ch.count(t, closerOf(t.Closer, analyzer.Client, true))
-	} else {
-		if ch != nil {
-			ch.count(t, closerOf(t.Closer, analyzer.Client, false))
+	// Each host done before the next is looked up: one may evict the
+	// other, with this connection counted.
+	oneHost := t.Server.Addr == t.Client.Addr // loopback: one connection
+	if h := r.hosts.get(t.Client.Addr, newHost); h != nil {
+		h.asClient++
+		r.hostSide(h, t, analyzer.Client)
+		if oneHost {
+			h.asServer++
+			r.hostSide(h, t, analyzer.Server)
 		}
-		if sh != nil {
-			sh.count(t, closerOf(t.Closer, analyzer.Server, false))
+		h.count(t, closerOf(t.Closer, analyzer.Client, oneHost))
+	}
+	if !oneHost {
+		if h := r.hosts.get(t.Server.Addr, newHost); h != nil {
+			h.asServer++
+			r.hostSide(h, t, analyzer.Server)
+			h.count(t, closerOf(t.Closer, analyzer.Server, false))
 		}
 	}
 

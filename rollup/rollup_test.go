@@ -164,6 +164,17 @@ func TestCapKeepsSmallest(t *testing.T) {
 	if res.Services[0].Clients != 2 {
 		t.Errorf("clients %d, want the 2 pairs kept", res.Services[0].Clients)
 	}
+	// A connection whose server evicts its client's host (kept a moment
+	// before) still counts in Untracked: 10.0.0.9's 2 and 10.0.0.7's 1,
+	// whichever comes first.
+	a := clientClose("10.0.0.5:40000", "10.0.0.9:80", 0)
+	b := clientClose("10.0.0.7:40000", "10.0.0.1:80", time.Second)
+	for _, order := range [][]*analyzer.Teardown{{a, a, b}, {b, a, a}} {
+		res := rollupOf(Options{MaxHosts: 2}, order)
+		if len(res.Hosts) != 2 || res.Hosts[0].Addr.String() != "10.0.0.5" || res.Hosts[1].Addr.String() != "10.0.0.1" || res.Untracked.Hosts != 3 {
+			t.Errorf("order %p first: hosts %v %v, untracked %d, want 10.0.0.5 10.0.0.1, 3", order[0], res.Hosts[0].Addr, res.Hosts[1].Addr, res.Untracked.Hosts)
+		}
+	}
 }
 
 // TestIdleMode: a service that closes after 5 s idle on most flows (±30
