@@ -50,6 +50,13 @@ type Config struct {
 	Start       time.Time     // time of the first frame; default 2026-01-01 UTC
 	Gap         time.Duration // capture time between frames; default 10µs
 	Snaplen     int           // bytes of each frame written; default all
+	// Rate, when set, is fixed-rate mode: connection i opens (its SYN) at
+	// exactly Start + i/Rate, one client (10.1.0.0, port 10000+i) to one
+	// service (10.0.0.1:80), every connection four-way with the client
+	// closing first (into TIME_WAIT), one connection at a time: its 11
+	// frames, Gap apart, must fit between two openings. Conns at most
+	// 50,000 (no client port reused). Concurrency is ignored.
+	Rate float64
 }
 
 // Stats is what Write wrote.
@@ -93,6 +100,15 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 	}
 	if cfg.Gap <= 0 {
 		cfg.Gap = 10 * time.Microsecond
+	}
+	if cfg.Rate > 0 {
+		if cfg.Conns > 50000 {
+			return st, fmt.Errorf("synth: rate mode: %d connections, at most 50000", cfg.Conns)
+		}
+		if time.Duration(float64(time.Second)/cfg.Rate) < rateFrames*cfg.Gap {
+			return st, fmt.Errorf("synth: rate %g/s: a connection's %d frames %v apart do not fit between openings", cfg.Rate, rateFrames, cfg.Gap)
+		}
+		cfg.Concurrency = 1
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	pw := pcapgo.NewWriter(bw)
@@ -141,7 +157,7 @@ func (g *gen) conns() error {
 	slots := make([]conn, min(g.cfg.Concurrency, g.cfg.Conns))
 	next := 0
 	for i := range slots {
-		slots[i] = newConn(next)
+		slots[i] = g.newConn(next)
 		next++
 	}
 	live := len(slots)
@@ -169,7 +185,7 @@ func (g *gen) conns() error {
 			}
 			g.st.Endings[c.ending]++
 			if next < g.cfg.Conns {
-				*c = newConn(next)
+				*c = g.newConn(next)
 				next++
 			} else {
 				c.idx = -1
@@ -183,8 +199,20 @@ func (g *gen) conns() error {
 	return nil
 }
 
-func newConn(i int) conn {
-	return conn{idx: i, ending: mix[i%len(mix)], cseq: isn(i, 0), sseq: isn(i, 1)}
+// rateFrames is the frames of a four-way connection (handshake, request,
+// reply, close).
+const rateFrames = 11
+
+func (g *gen) newConn(i int) conn {
+	c := conn{idx: i, ending: mix[i%len(mix)], cseq: isn(i, 0), sseq: isn(i, 1)}
+	if g.cfg.Rate > 0 {
+		c.ending = FourWay
+		at := g.cfg.Start.Add(time.Duration(float64(i) * float64(time.Second) / g.cfg.Rate))
+		if g.now.Before(at) {
+			g.now = at
+		}
+	}
+	return c
 }
 
 // isn is a deterministic, well spread initial sequence number.
