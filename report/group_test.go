@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"regexp"
@@ -133,6 +134,19 @@ func TestGroupsByConstruction(t *testing.T) {
 	}
 	if err := json.Unmarshal(wantJSON, &doc); err != nil {
 		t.Fatal(err)
+	}
+	// Every key of SCHEMA.md's group, always present, and no other.
+	var raw struct{ Groups []map[string]json.RawMessage }
+	if err := json.Unmarshal(wantJSON, &raw); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"severity", "flows", "overflow", "pattern", "closer", "anomalies", "service", "client_host", "client_hosts",
+		"client_hosts_exact", "service_flows", "share", "first_time", "last_time", "exemplar", "streams", "verdict"}
+	for i, g := range raw.Groups {
+		got := slices.Sorted(maps.Keys(g))
+		if !slices.Equal(got, slices.Sorted(slices.Values(keys))) {
+			t.Errorf("group %d has keys %v, want %v", i+1, got, keys)
+		}
 	}
 	if len(doc.Flows) != 60 {
 		t.Errorf("%d flows in JSON, want every one (60)", len(doc.Flows))
