@@ -67,7 +67,7 @@ func TestNoTeardownRetained(t *testing.T) {
 	o := DefaultOptions()
 	o.All = true
 	for name, mk := range map[string]func(*bytes.Buffer) Renderer{
-		"text": textWith(o), "json": jsonWith(o),
+		"text": textWith(o), "json": jsonWith(o), "grouped text": textWith(DefaultOptions()),
 		"json lines": func(b *bytes.Buffer) Renderer { return NewJSONLines(b, o) },
 	} {
 		want := render(t, mk, scenarios(), scenarioCapture())

@@ -38,6 +38,7 @@ type jsonKind struct {
 
 type jsonEndpoint struct {
 	Address   string           `json:"address"`
+	Role      string           `json:"role"`
 	Anomalies int64            `json:"anomalies"`
 	Kinds     map[string]int64 `json:"kinds"`
 }
@@ -80,7 +81,7 @@ func toJSONSummary(s *summary, c *Capture) *jsonSummary {
 			Severity: ks.maxSeverity().String(), Client: ks.side[0], Server: ks.side[1]}
 	}
 	for _, e := range s.topEndpointRows() {
-		je := jsonEndpoint{Address: e.name, Anomalies: e.stat.total, Kinds: map[string]int64{}}
+		je := jsonEndpoint{Address: e.name, Role: e.ep.role(), Anomalies: e.stat.total, Kinds: map[string]int64{}}
 		for k, n := range e.stat.kinds {
 			if n > 0 {
 				je.Kinds[analyzer.Kind(k).String()] = int64(n)
@@ -98,9 +99,12 @@ type jsonRenderer struct {
 	lines bool
 	sum   summary
 	spill spill.Store
-	buf   bytes.Buffer
-	enc   *json.Encoder
-	fbuf  []byte // one flow, appendJSONFlow
+	// groups gathers the flows worth reading for the document's "groups"
+	// (not in JSON lines).
+	groups grouper
+	buf    bytes.Buffer
+	enc    *json.Encoder
+	fbuf   []byte // one flow, appendJSONFlow
 }
 
 func newJSON(w io.Writer, o Options, lines bool) *jsonRenderer {
@@ -122,6 +126,12 @@ func (r *jsonRenderer) encode(v any) ([]byte, error) {
 
 func (r *jsonRenderer) Flow(t *analyzer.Teardown) error {
 	r.sum.add(t)
+	if !r.lines {
+		r.groups.count(t)
+		if r.o.groupListed(t) {
+			r.groups.add(t)
+		}
+	}
 	if !r.o.listed(t) {
 		return nil
 	}
@@ -193,6 +203,7 @@ func (r *jsonRenderer) Finish(c *Capture) error {
 		err = rerr
 	}
 	r.sum = summary{}
+	r.groups.reset()
 	return err
 }
 
@@ -267,6 +278,22 @@ func (r *jsonRenderer) finish(c *Capture) error {
 		if err := r.write([]byte("  ],\n")); err != nil {
 			return err
 		}
+	}
+	gs := r.groups.groups()
+	out = append(out[:0], "  \"groups\": ["...)
+	for i, g := range gs {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, "\n    "...)
+		out = appendJSONGroup(out, g, &r.groups)
+	}
+	if len(gs) > 0 {
+		out = append(out, "\n  "...)
+	}
+	out = append(out, "],\n"...)
+	if err := r.write(out); err != nil {
+		return err
 	}
 	r.buf.Reset()
 	ind := json.NewEncoder(&r.buf)

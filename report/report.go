@@ -29,7 +29,7 @@ type Capture struct {
 // Options select what is reported. The zero value reports only stream 0:
 // start from DefaultOptions.
 type Options struct {
-	All         bool            // report every flow, not only those worth reading
+	All         bool            // report every flow, not only those worth reading, each with its ladder (text: not grouped)
 	SummaryOnly bool            // summary tables only
 	Stream      int64           // only this tcp.stream (-1: all)
 	Only        []analyzer.Kind // only flows with one of these anomalies (empty: no filter)
@@ -51,8 +51,11 @@ type Renderer interface {
 	Finish(c *Capture) error
 }
 
-// NewText returns a renderer of the human report: summary tables, then one
-// ladder diagram per selected flow in ascending stream order.
+// NewText returns a renderer of the human report: summary tables, then, by
+// default (also with Only), the selected flows in groups of flows alike,
+// most severe first, each with the ladder diagram of its exemplar (its
+// lowest stream id); with All or Stream, one ladder diagram per selected
+// flow in ascending stream order.
 func NewText(w io.Writer, o Options) Renderer { return newText(w, o) }
 
 // NewJSON returns a renderer writing one JSON document per capture (SCHEMA.md).

@@ -29,14 +29,28 @@ func (o *Options) listed(t *analyzer.Teardown) bool {
 // textListed adds the text report's default selection: without All, a
 // Stream or an Only filter, only flows worth reading are printed.
 func (o *Options) textListed(t *analyzer.Teardown) bool {
+	if o.All {
+		return o.listed(t)
+	}
+	return o.groupListed(t)
+}
+
+// groupListed is textListed without All: the flows the groups gather (the
+// grouped text report, the JSON document's groups).
+func (o *Options) groupListed(t *analyzer.Teardown) bool {
 	if !o.listed(t) {
 		return false
 	}
-	if o.All || o.Stream >= 0 || len(o.Only) > 0 {
+	if o.Stream >= 0 || len(o.Only) > 0 {
 		return true
 	}
 	return WorthReading(t)
 }
+
+// grouped reports whether the text report gathers the listed flows into
+// groups (one exemplar each) rather than listing every one: the default,
+// also with Only; not with All, Stream or SummaryOnly.
+func (o *Options) grouped() bool { return !o.All && o.Stream < 0 && !o.SummaryOnly }
 
 // WorthReading reports whether a flow deserves a report by default: an
 // anomaly of severity warning or error, an abortive end (reset,

@@ -2,6 +2,7 @@ package report
 
 import (
 	"cmp"
+	"net/netip"
 	"slices"
 
 	"finwave/analyzer"
@@ -14,6 +15,8 @@ const maxKinds = 32
 
 // maxEndpoints bounds the endpoint map of the "most anomalies" table. Past
 // it, anomalies at endpoints not yet tracked are counted in untracked only.
+// An anomaly at a client is counted for its host (ip: the client's port is
+// ephemeral), one at a server for its service (ip:port).
 const maxEndpoints = 100_000
 
 // topEndpoints is how many endpoints the summary lists.
@@ -37,6 +40,38 @@ func (k *kindStat) maxSeverity() analyzer.Severity {
 	return analyzer.Info
 }
 
+// endpointKey names an endpoint of the "most anomalies" table: a client
+// host (port 0) or a service.
+type endpointKey struct {
+	addr   netip.Addr
+	port   uint16
+	server bool
+}
+
+// anomalyEndpoint returns the key an anomaly at side of t is counted for.
+func anomalyEndpoint(t *analyzer.Teardown, side analyzer.Side) endpointKey {
+	if side == analyzer.Server {
+		return endpointKey{t.Server.Addr, t.Server.Port, true}
+	}
+	return endpointKey{addr: t.Client.Addr}
+}
+
+// name is the key as printed: the client host's address, the service's ip:port.
+func (k endpointKey) name() string {
+	if k.server {
+		return flow.Endpoint{Addr: k.addr, Port: k.port}.String()
+	}
+	return k.addr.String()
+}
+
+// role is "client host" or "service".
+func (k endpointKey) role() string {
+	if k.server {
+		return "service"
+	}
+	return "client host"
+}
+
 // endpointStat counts anomalies (warning or error) at one endpoint.
 type endpointStat struct {
 	total int64
@@ -49,10 +84,11 @@ type endpointStat struct {
 type summary struct {
 	flows     int64
 	listed    int64 // flows selected for listing
+	groups    int64 // groups of the listed flows (grouped text report)
 	patterns  [16]int64
 	closers   [4]int64
 	kinds     [maxKinds]kindStat
-	endpoints map[flow.Endpoint]*endpointStat
+	endpoints map[endpointKey]*endpointStat
 	untracked int64 // anomalies at endpoints past the cap
 	epLimit   int   // endpoint cap; 0 means maxEndpoints (tests lower it)
 }
@@ -84,7 +120,7 @@ func (s *summary) add(t *analyzer.Teardown) {
 		if a.Severity < analyzer.Warning {
 			continue
 		}
-		ep := t.Endpoint(a.Endpoint)
+		ep := anomalyEndpoint(t, a.Endpoint)
 		e := s.endpoints[ep]
 		if e == nil {
 			limit := s.epLimit
@@ -96,7 +132,7 @@ func (s *summary) add(t *analyzer.Teardown) {
 				continue
 			}
 			if s.endpoints == nil {
-				s.endpoints = make(map[flow.Endpoint]*endpointStat)
+				s.endpoints = make(map[endpointKey]*endpointStat)
 			}
 			e = new(endpointStat)
 			s.endpoints[ep] = e
@@ -146,23 +182,26 @@ func (s *summary) kindRows() []analyzer.Kind {
 
 // endpointRow is one row of the endpoints table.
 type endpointRow struct {
-	ep   flow.Endpoint
+	ep   endpointKey
 	name string
 	stat *endpointStat
 }
 
-// topEndpointRows returns up to topEndpoints endpoints with the most
-// anomalies, ties by address text.
+// topEndpointRows returns up to topEndpoints endpoints (client hosts and
+// services) with the most anomalies, ties by address text.
 func (s *summary) topEndpointRows() []endpointRow {
 	rows := make([]endpointRow, 0, len(s.endpoints))
 	for ep, st := range s.endpoints {
-		rows = append(rows, endpointRow{ep, ep.String(), st})
+		rows = append(rows, endpointRow{ep, ep.name(), st})
 	}
 	slices.SortFunc(rows, func(a, b endpointRow) int {
 		if c := cmp.Compare(b.stat.total, a.stat.total); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.name, b.name)
+		if c := cmp.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ep.role(), b.ep.role())
 	})
 	if len(rows) > topEndpoints {
 		rows = rows[:topEndpoints]

@@ -18,23 +18,39 @@ import (
 // detailCols is the width anomaly details are wrapped to.
 const detailCols = 100
 
-// textRenderer renders the human report. Flows are rendered to bytes in Flow
-// and spilled; Finish writes the summary, then the flows in stream order.
+// textRenderer renders the human report. By default (Options.grouped) the
+// flows worth reading are gathered into groups (group.go), each keeping the
+// rendering of its exemplar only; Finish writes the summary, then the
+// groups. Otherwise flows are rendered to bytes in Flow and spilled; Finish
+// writes the summary, then the flows in stream order.
 type textRenderer struct {
-	w     io.Writer
-	o     Options
-	sum   summary
-	spill spill.Store
-	buf   []byte
-	lad   ladderScratch
+	w      io.Writer
+	o      Options
+	sum    summary
+	groups grouper
+	spill  spill.Store
+	buf    []byte
+	lad    ladderScratch
 }
 
 func newText(w io.Writer, o Options) *textRenderer {
-	return &textRenderer{w: w, o: o}
+	r := &textRenderer{w: w, o: o}
+	r.groups.render = func(b []byte, t *analyzer.Teardown) []byte {
+		return appendFlowText(b, t, r.o.Color, &r.lad)
+	}
+	return r
 }
 
 func (r *textRenderer) Flow(t *analyzer.Teardown) error {
 	r.sum.add(t)
+	if r.o.grouped() {
+		r.groups.count(t)
+		if r.o.groupListed(t) {
+			r.sum.listed++
+			r.groups.add(t)
+		}
+		return nil
+	}
 	if !r.o.textListed(t) {
 		return nil
 	}
@@ -46,6 +62,9 @@ func (r *textRenderer) Flow(t *analyzer.Teardown) error {
 func (r *textRenderer) Finish(c *Capture) error {
 	if c == nil {
 		c = &Capture{}
+	}
+	if r.o.grouped() {
+		return r.finishGroups(c)
 	}
 	var b bytes.Buffer
 	appendSummaryText(&b, c, &r.sum, &r.o)
@@ -334,12 +353,12 @@ func appendSummaryText(b *bytes.Buffer, c *Capture, s *summary, o *Options) {
 		s.closers[analyzer.CloserClient], s.closers[analyzer.CloserServer], s.closers[analyzer.CloserBoth], s.closers[analyzer.CloserNone])
 
 	if eps := s.topEndpointRows(); len(eps) > 0 {
-		b.WriteString("\n ENDPOINTS WITH MOST ANOMALIES (warning or error)\n")
+		b.WriteString("\n ENDPOINTS WITH MOST ANOMALIES (warning or error; at a client: its host, at a server: its service)\n")
 		rows = rows[:0]
 		for _, e := range eps {
-			rows = append(rows, []string{e.name, strconv.FormatInt(e.stat.total, 10), endpointKinds(e.stat)})
+			rows = append(rows, []string{e.name, e.ep.role(), strconv.FormatInt(e.stat.total, 10), endpointKinds(e.stat)})
 		}
-		writeTable(b, []string{"endpoint", "anomalies", "kinds"}, rows, []bool{false, true, false})
+		writeTable(b, []string{"endpoint", "as", "anomalies", "kinds"}, rows, []bool{false, false, true, false})
 		if s.untracked > 0 {
 			fmt.Fprintf(b, " (only the first %d endpoints are tracked: %d anomalies at other endpoints not counted here)\n",
 				len(s.endpoints), s.untracked)
@@ -351,6 +370,12 @@ func appendSummaryText(b *bytes.Buffer, c *Capture, s *summary, o *Options) {
 	}
 	b.WriteByte('\n')
 	switch {
+	case o.grouped() && s.listed > 0 && len(o.Only) > 0:
+		fmt.Fprintf(b, " %s with anomaly %s in %s; --all lists each of them\n",
+			plural(s.listed, "flow", "flows"), kindList(o.Only), plural(s.groups, "group", "groups"))
+	case o.grouped() && s.listed > 0:
+		fmt.Fprintf(b, " %d of %s worth reading in %s (warning or error, reset, refused, timeout, half-closed or half-open); --all lists every flow\n",
+			s.listed, plural(s.flows, "flow", "flows"), plural(s.groups, "group", "groups"))
 	case len(o.Only) > 0:
 		fmt.Fprintf(b, " %s with anomaly %s listed below\n", plural(s.listed, "flow", "flows"), kindList(o.Only))
 	case o.All:
