@@ -10,6 +10,7 @@ import (
 
 	"finwave/analyzer"
 	"finwave/internal/spill"
+	"finwave/rollup"
 )
 
 // schemaVersion is the value of the "finwave" key; bump it on any
@@ -105,6 +106,7 @@ type jsonRenderer struct {
 	buf    bytes.Buffer
 	enc    *json.Encoder
 	fbuf   []byte // one flow, appendJSONFlow
+	roll   *rollup.Rollup
 }
 
 func newJSON(w io.Writer, o Options, lines bool) *jsonRenderer {
@@ -131,6 +133,7 @@ func (r *jsonRenderer) Flow(t *analyzer.Teardown) error {
 		if r.o.groupListed(t) {
 			r.groups.add(t)
 		}
+		r.roll = addRollup(r.roll, &r.o, t)
 	}
 	if !r.o.listed(t) {
 		return nil
@@ -204,7 +207,32 @@ func (r *jsonRenderer) Finish(c *Capture) error {
 	}
 	r.sum = summary{}
 	r.groups.reset()
+	if r.roll != nil {
+		r.roll.Reset()
+	}
 	return err
+}
+
+// appendRollup appends the hosts, services and pairs keys (SCHEMA.md).
+func (r *jsonRenderer) appendRollup(out *[]byte, c *Capture) error {
+	res := rollupResult(r.roll, &r.o, c)
+	r.buf.Reset()
+	ind := json.NewEncoder(&r.buf)
+	ind.SetEscapeHTML(false)
+	ind.SetIndent("  ", "  ")
+	j := toJSONRollup(res)
+	for _, f := range []struct {
+		k string
+		v any
+	}{{"hosts", j.Hosts}, {"services", j.Services}, {"pairs", j.Pairs}} {
+		r.buf.Reset()
+		if err := ind.Encode(f.v); err != nil {
+			return fmt.Errorf("report: encode json %s: %w", f.k, err)
+		}
+		*out = append(*out, ",\n  \""+f.k+"\": "...)
+		*out = append(*out, bytes.TrimSuffix(r.buf.Bytes(), []byte{'\n'})...)
+	}
+	return nil
 }
 
 func (r *jsonRenderer) finish(c *Capture) error {
@@ -304,6 +332,9 @@ func (r *jsonRenderer) finish(c *Capture) error {
 	}
 	out = append(out[:0], "  \"summary\": "...)
 	out = append(out, bytes.TrimSuffix(r.buf.Bytes(), []byte{'\n'})...)
+	if err := r.appendRollup(&out, c); err != nil {
+		return err
+	}
 	out = append(out, "\n}\n"...)
 	if err := r.write(out); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"finwave/analyzer"
+	"finwave/rollup"
 )
 
 // Capture describes one analysed capture file, for headers and summaries.
@@ -34,10 +35,16 @@ type Options struct {
 	Stream      int64           // only this tcp.stream (-1: all)
 	Only        []analyzer.Kind // only flows with one of these anomalies (empty: no filter)
 	Color       bool            // ANSI colour (the CLI decides: terminal and no NO_COLOR)
+	// By, when set, prints only these roll-up tables (finwave hosts,
+	// --by); Nstat only the predicted counters per host, in nstat's
+	// format. Rollup holds the kernel limits the roll-up measures against.
+	By     By
+	Nstat  bool
+	Rollup rollup.Options
 }
 
 // DefaultOptions returns options that report every stream, no colour.
-func DefaultOptions() Options { return Options{Stream: -1} }
+func DefaultOptions() Options { return Options{Stream: -1, Rollup: rollup.DefaultOptions()} }
 
 // Renderer receives finished flows and writes a report per capture.
 type Renderer interface {

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"finwave/analyzer"
+	"finwave/rollup"
 )
 
 // NewStreamText returns a text renderer for live capture: each selected
@@ -17,15 +18,17 @@ import (
 func NewStreamText(w io.Writer, o Options) Renderer { return &streamText{w: w, o: o} }
 
 type streamText struct {
-	w   io.Writer
-	o   Options
-	sum summary
-	buf []byte
-	lad ladderScratch
+	w    io.Writer
+	o    Options
+	sum  summary
+	buf  []byte
+	lad  ladderScratch
+	roll *rollup.Rollup
 }
 
 func (r *streamText) Flow(t *analyzer.Teardown) error {
 	r.sum.add(t)
+	r.roll = addRollup(r.roll, &r.o, t)
 	if !r.o.textListed(t) {
 		return nil
 	}
@@ -48,7 +51,10 @@ func (r *streamText) Finish(c *Capture) error {
 	if c.Live != nil {
 		appendLiveText(&b, c.Live)
 	}
-	appendSummaryText(&b, c, &r.sum, &o)
+	appendSummary(&b, c, &r.sum, r.roll, &o)
+	if r.roll != nil {
+		r.roll.Reset()
+	}
 	if r.sum.listed > 0 {
 		fmt.Fprintf(&b, "\n %s reported above, each as it finished\n", plural(r.sum.listed, "flow", "flows"))
 	}

@@ -89,8 +89,9 @@ type summary struct {
 	closers   [4]int64
 	kinds     [maxKinds]kindStat
 	endpoints map[endpointKey]*endpointStat
-	untracked int64 // anomalies at endpoints past the cap
-	epLimit   int   // endpoint cap; 0 means maxEndpoints (tests lower it)
+	untracked int64  // anomalies at endpoints past the cap
+	epLimit   int    // endpoint cap; 0 means maxEndpoints (tests lower it)
+	headlines []byte // "WHAT HAPPENED", written after the capture line
 }
 
 func (s *summary) add(t *analyzer.Teardown) {

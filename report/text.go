@@ -13,6 +13,7 @@ import (
 	"finwave/analyzer"
 	"finwave/flow"
 	"finwave/internal/spill"
+	"finwave/rollup"
 )
 
 // detailCols is the width anomaly details are wrapped to.
@@ -31,6 +32,7 @@ type textRenderer struct {
 	spill  spill.Store
 	buf    []byte
 	lad    ladderScratch
+	roll   *rollup.Rollup
 }
 
 func newText(w io.Writer, o Options) *textRenderer {
@@ -43,6 +45,10 @@ func newText(w io.Writer, o Options) *textRenderer {
 
 func (r *textRenderer) Flow(t *analyzer.Teardown) error {
 	r.sum.add(t)
+	r.roll = addRollup(r.roll, &r.o, t)
+	if r.o.By != 0 || r.o.Nstat {
+		return nil // the roll-up alone
+	}
 	if r.o.grouped() {
 		r.groups.count(t)
 		if r.o.groupListed(t) {
@@ -63,11 +69,14 @@ func (r *textRenderer) Finish(c *Capture) error {
 	if c == nil {
 		c = &Capture{}
 	}
+	if r.o.By != 0 || r.o.Nstat {
+		return r.finishRollup(c)
+	}
 	if r.o.grouped() {
 		return r.finishGroups(c)
 	}
 	var b bytes.Buffer
-	appendSummaryText(&b, c, &r.sum, &r.o)
+	appendSummary(&b, c, &r.sum, r.roll, &r.o)
 	err := r.write(b.Bytes())
 	if err == nil {
 		// Buffered: one write per 64 KiB, not two per flow.
@@ -87,7 +96,43 @@ func (r *textRenderer) Finish(c *Capture) error {
 		err = rerr
 	}
 	r.sum = summary{}
+	if r.roll != nil {
+		r.roll.Reset()
+	}
 	return err
+}
+
+// appendSummary writes the summary: the capture line, what happened (the
+// roll-up's headlines), the summary tables, then the hosts, services and
+// client ports (not for one stream).
+func appendSummary(b *bytes.Buffer, c *Capture, sum *summary, roll *rollup.Rollup, o *Options) {
+	if sum.flows == 0 || o.Stream >= 0 {
+		appendSummaryText(b, c, sum, o)
+		return
+	}
+	res := rollupResult(roll, o, c)
+	var head bytes.Buffer
+	appendHeadlines(&head, res, sum, o)
+	sum.headlines = head.Bytes()
+	appendSummaryText(b, c, sum, o)
+	appendRollupText(b, res, ByAll, rollupLimit, o)
+}
+
+// finishRollup writes the roll-up alone (finwave hosts, --by, --nstat).
+func (r *textRenderer) finishRollup(c *Capture) error {
+	res := rollupResult(r.roll, &r.o, c)
+	var b bytes.Buffer
+	if r.o.Nstat {
+		appendNstat(&b, res, c.File)
+	} else {
+		appendCaptureLine(&b, c, r.sum.flows)
+		appendRollupText(&b, res, r.o.By, 0, &r.o)
+	}
+	r.sum = summary{}
+	if r.roll != nil {
+		r.roll.Reset()
+	}
+	return r.write(b.Bytes())
 }
 
 func (r *textRenderer) write(b []byte) error {
@@ -279,8 +324,8 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool, lad *ladderScrat
 }
 
 // appendSummaryText writes the capture line and the summary tables.
-func appendSummaryText(b *bytes.Buffer, c *Capture, s *summary, o *Options) {
-	// Capture line.
+// appendCaptureLine writes the capture's one-line description.
+func appendCaptureLine(b *bytes.Buffer, c *Capture, flows int64) {
 	b.WriteString("capture ")
 	if c.File != "" {
 		b.WriteString(c.File)
@@ -291,7 +336,7 @@ func appendSummaryText(b *bytes.Buffer, c *Capture, s *summary, o *Options) {
 	if c.TCPSegments > 0 {
 		fmt.Fprintf(b, " (%d TCP)", c.TCPSegments)
 	}
-	b.WriteString(" · " + plural(s.flows, "TCP flow", "TCP flows"))
+	b.WriteString(" · " + plural(flows, "TCP flow", "TCP flows"))
 	if !c.First.IsZero() && !c.Last.IsZero() {
 		b.WriteString(" · " + humanDuration(c.Last.Sub(c.First)))
 	}
@@ -300,6 +345,10 @@ func appendSummaryText(b *bytes.Buffer, c *Capture, s *summary, o *Options) {
 	}
 	b.WriteString(" · " + skippedPhrase(c.Skipped))
 	b.WriteByte('\n')
+}
+
+func appendSummaryText(b *bytes.Buffer, c *Capture, s *summary, o *Options) {
+	appendCaptureLine(b, c, s.flows)
 	if c.ReadError != "" {
 		b.WriteString(string(paint(nil, o.Color, ansiRed, "✖")))
 		b.WriteString(" read error: " + c.ReadError + " — every frame before it was analysed\n")
@@ -315,6 +364,7 @@ func appendSummaryText(b *bytes.Buffer, c *Capture, s *summary, o *Options) {
 		b.WriteString("\nno TCP flows\n")
 		return
 	}
+	b.Write(s.headlines)
 
 	if o.Stream >= 0 {
 		// One flow asked for: no tables, say whether it exists.

@@ -18,7 +18,7 @@ func (r *textRenderer) finishGroups(c *Capture) error {
 	gs := r.groups.groups()
 	r.sum.groups = int64(len(gs))
 	var b bytes.Buffer
-	appendSummaryText(&b, c, &r.sum, &r.o)
+	appendSummary(&b, c, &r.sum, r.roll, &r.o)
 	if len(gs) > 0 && r.sum.flows > 0 {
 		appendGroupTable(&b, gs, &r.groups)
 	}
@@ -43,6 +43,9 @@ func (r *textRenderer) finishGroups(c *Capture) error {
 	}
 	r.sum = summary{}
 	r.groups.reset()
+	if r.roll != nil {
+		r.roll.Reset()
+	}
 	return err
 }
 

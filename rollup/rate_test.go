@@ -196,3 +196,27 @@ func TestRateShortCapture(t *testing.T) {
 		t.Errorf("peak ports %d, exhaustion %v", pr.PeakPorts, pr.Exhaustion)
 	}
 }
+
+// TestRateBurstNoForecast: a burst is no rate. 100 connections at 5000
+// a second (20 ms, under a tenth of the 60 s a port is held) would run out
+// of 5000 ports in 1 s if the burst went on: nothing says it does, so no
+// exhaustion is projected; 29 connections spread over 20 s (fewer than
+// minRateConns) neither; 30 over 20 s are.
+func TestRateBurstNoForecast(t *testing.T) {
+	o := Options{PortRange: [2]uint16{10000, 10009}} // 10 ports
+	burst := synthFlows(t, synth.Config{Conns: 100, Rate: 5000})
+	if e := pairOf(t, rollupOf(Options{PortRange: [2]uint16{10000, 14999}}, burst), synthCli, synthSrv).Exhaustion; e != 0 {
+		t.Errorf("burst: exhaustion %v projected", e)
+	}
+	few := synthFlows(t, synth.Config{Conns: minRateConns - 1, Rate: 1.4})
+	if e := pairOf(t, rollupOf(o, few), synthCli, synthSrv).Exhaustion; e != 0 {
+		t.Errorf("%d connections: exhaustion %v projected", minRateConns-1, e)
+	}
+	const rate = 1.4
+	enough := synthFlows(t, synth.Config{Conns: minRateConns, Rate: rate})
+	pr := pairOf(t, rollupOf(o, enough), synthCli, synthSrv)
+	want := time.Duration(float64(10*time.Second) / pr.Rate)
+	if math.Abs(pr.Rate-rate) > 1e-6 || pr.Exhaustion < want-time.Millisecond || pr.Exhaustion > want+time.Millisecond {
+		t.Errorf("%d connections at %v/s, 10 ports: rate %v, exhaustion %v, want %v", minRateConns, rate, pr.Rate, pr.Exhaustion, want)
+	}
+}

@@ -150,7 +150,9 @@ type Pair struct {
 	PeakPorts int64
 	PeakAt    time.Time
 	Ports     int // size of Options.PortRange
-	// Exhaustion is 0 when Rate×Hold fits in Ports; otherwise how long
+	// Exhaustion is 0 when Rate×Hold fits in Ports, or when the rate is
+	// no rate to project (fewer than 30 openings, or spread over less than
+	// a tenth of Hold: a burst); otherwise how long
 	// the client can open connections at Rate before it runs out of
 	// ports: Ports/Rate.
 	Exhaustion    time.Duration
@@ -298,6 +300,18 @@ func (r *Rollup) hostsResult(res *Result, f, l int64, kinds int) {
 	}
 }
 
+// minRateConns is the fewest connections a rate is projected from: a
+// rate counted from n openings is off by about 1/√n (Poisson), 18 % at 30.
+const minRateConns = 30
+
+// Forecast reports whether the pair's rate may be projected forward: enough
+// openings (minRateConns), spread over at least a tenth of the time a port
+// is held, so that the projection reaches at most ten times past what was
+// seen (a burst of connections, a pool filling, is no rate).
+func (p *Pair) Forecast() bool {
+	return p.Rate > 0 && p.Conns >= minRateConns && 10*p.Last.Sub(p.First) >= p.Hold
+}
+
 func (r *Rollup) pairResult(k pairKey, p *pairAcc, l int64) Pair {
 	ports := int(r.o.PortRange[1]) - int(r.o.PortRange[0]) + 1
 	pr := Pair{
@@ -319,7 +333,7 @@ func (r *Rollup) pairResult(k pairKey, p *pairAcc, l int64) Pair {
 	if peak > 0 {
 		pr.PeakAt = unixTime(at)
 	}
-	if pr.Rate > 0 && pr.Rate*pr.Hold.Seconds() > float64(ports) {
+	if pr.Forecast() && pr.Rate*pr.Hold.Seconds() > float64(ports) {
 		pr.Exhaustion = time.Duration(float64(ports) / pr.Rate * float64(time.Second))
 	}
 	return pr

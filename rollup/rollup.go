@@ -220,7 +220,14 @@ func comparePair(a, b pairKey) int {
 
 func pairLess(a, b pairKey) bool { return comparePair(a, b) < 0 }
 
-func nanos(t time.Time) int64 { return t.UnixNano() }
+// nanos is t in ns since the Unix epoch; 0 for the zero Time (a teardown
+// without times, made by hand: its UnixNano would overflow).
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
 
 // Add accounts one teardown. It keeps no reference to t or its slices.
 func (r *Rollup) Add(t *analyzer.Teardown) {

@@ -31,12 +31,28 @@ type analyzeFlags struct {
 	noColor bool
 	quiet   bool
 	jobs    int
+	roll    rollupFlags
+}
+
+// cmdHosts is `finwave hosts`: the analysis with the roll-up tables alone.
+func cmdHosts(ctx context.Context, args []string, e *env) error {
+	return analyze(ctx, args, e, true)
 }
 
 func cmdAnalyze(ctx context.Context, args []string, e *env) error {
+	return analyze(ctx, args, e, false)
+}
+
+// analyze is `finwave [flags] FILE...`, and `finwave hosts` when hosts.
+func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	var f analyzeFlags
-	fs := newFlagSet("finwave")
+	name := "finwave"
+	if hosts {
+		name = "finwave hosts"
+	}
+	fs := newFlagSet(name)
 	f.register(fs)
+	f.roll.register(fs)
 	fs.BoolVar(&f.json, "json", false, "write one JSON document per capture (report/SCHEMA.md)")
 	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading")
 	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
@@ -49,7 +65,11 @@ func cmdAnalyze(ctx context.Context, args []string, e *env) error {
 	fs.IntVar(&f.jobs, "j", runtime.NumCPU(), "goroutines to use for one capture: read ahead, analyse and render concurrently (1: one goroutine)")
 	files, err := parseArgs(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
-		writeHelp(e.stdout)
+		if hosts {
+			writeHostsHelp(e.stdout)
+		} else {
+			writeHelp(e.stdout)
+		}
 		return err
 	}
 	if err != nil {
@@ -97,6 +117,9 @@ func cmdAnalyze(ctx context.Context, args []string, e *env) error {
 		return usagef("stdin (-) given %d times", n)
 	}
 	opts.Color = !f.json && useColor(e, f.noColor)
+	if err := f.roll.apply(&opts, hosts); err != nil {
+		return err
+	}
 
 	var r report.Renderer
 	switch {

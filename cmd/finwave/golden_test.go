@@ -50,6 +50,27 @@ func TestFixtureGoldens(t *testing.T) {
 					t.Errorf("finwave --all -j 2 %s %s without recycling: exit %d, output differs from %s", f.flag, rel, code, golden)
 				}
 			}
+			// The roll-up per host, service and pair, and each host's
+			// predicted nstat counters (check/nstat_test.go holds them
+			// against the kernel's own deltas).
+			golden := filepath.Join(testdata, name+".hosts.golden")
+			var got []byte
+			for _, j := range []string{"1", "2"} {
+				var all []byte
+				for _, args := range [][]string{{"hosts", "-j", j, "--no-color", rel}, {"hosts", "-j", j, "--nstat", rel}} {
+					code, out, errOut := runCLI(t, nil, args...)
+					if code != 0 || errOut != "" {
+						t.Fatalf("finwave %s: exit %d, stderr %q", strings.Join(args, " "), code, errOut)
+					}
+					all = append(append(all, out...), '\n')
+				}
+				if got == nil {
+					got = all
+					fixtureGolden(t, golden, got)
+				} else if !bytes.Equal(all, got) {
+					t.Errorf("finwave hosts -j 2 %s differs from -j 1", rel)
+				}
+			}
 		})
 	}
 }

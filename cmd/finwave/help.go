@@ -18,13 +18,15 @@ data, SO_LINGER 0 aborts, lost final ACKs, stuck CLOSE_WAIT, ...
 
 Usage:
   finwave [flags] CAPTURE...          analyse each capture (its own report)
+  finwave hosts [flags] CAPTURE...    per host, service and client→service pair (finwave hosts --help)
   finwave check [flags] CAPTURE...    check captures against .expect files
   finwave live -i IFACE [flags] [FILTER]   sniff an interface, report flows as they end (root)
-  finwave help [kinds|check]          this text; anomaly kinds and labels; check
+  finwave help [kinds|check|hosts]    this text; anomaly kinds and labels; check; hosts
 
 Examples:
   finwave trace.pcap                          summary, then the flows worth reading
   finwave --stream 3 trace.pcapng             every segment of tcp.stream 3
+  finwave hosts --nstat trace.pcap            each host's predicted nstat counters
   tcpdump -i eth0 -w - 'tcp port 443' | finwave -      analyse from stdin
   finwave --json trace.pcap.gz | jq '.flows[] | select(.anomalies != [])'
   finwave -q --fail-on rst-unread-data,lost-final-ack trace.pcap   CI gate (exit 1 if found)
@@ -79,6 +81,11 @@ const flagHelp = `  Analysis:
     --only KINDS             only flows with one of these anomalies (comma list)
     --no-color               no colour even on a terminal
     -q, --quiet              no report: errors and exit status only
+  Hosts and services (also 'finwave hosts'):
+    --by host,service,pair   only these roll-up tables, every entry
+    --nstat                  only each host's predicted nstat counters, in nstat's format
+    --port-range LO-HI       clients' ip_local_port_range, for port exhaustion (default 32768-60999)
+    --max-tw-buckets N       hosts' tcp_max_tw_buckets (default 262144)
   CI:
     --fail-on KINDS|any      exit 1 when one of these anomalies is found
 `
@@ -138,8 +145,10 @@ func cmdHelp(args []string, e *env) error {
 		writeKindsHelp(e.stdout)
 	case args[0] == "check":
 		writeCheckHelp(e.stdout)
+	case args[0] == "hosts":
+		writeHostsHelp(e.stdout)
 	default:
-		return usagef("help: unknown topic %q (want kinds or check)", args[0])
+		return usagef("help: unknown topic %q (want kinds, check or hosts)", args[0])
 	}
 	return nil
 }

@@ -48,8 +48,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return exitCode(dispatch(ctx, args, e), e.stderr)
 }
 
-// dispatch picks the subcommand. A capture file literally named "check" or
-// "help" is given as ./check.
+// dispatch picks the subcommand. A capture file literally named "check",
+// "live", "hosts" or "help" is given as ./check.
 func dispatch(ctx context.Context, args []string, e *env) error {
 	if len(args) > 0 {
 		switch args[0] {
@@ -57,6 +57,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 			return cmdCheck(ctx, args[1:], e)
 		case "live":
 			return cmdLive(ctx, args[1:], e)
+		case "hosts":
+			return cmdHosts(ctx, args[1:], e)
 		case "help":
 			return cmdHelp(args[1:], e)
 		}
