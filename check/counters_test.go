@@ -23,6 +23,7 @@ type fixtureTruth struct {
 	hostOf  map[string]string           // "ip:port" → namespace
 	crafted map[string]bool             // "ip:port" some crafted segment claimed as its source
 	offWire map[string]bool             // namespaces that dropped some of their own segments (iptables OUTPUT)
+	path    string                      // the .truth file
 }
 
 var (
@@ -129,6 +130,7 @@ func forEachTruth(t *testing.T, f func(t *testing.T, tr fixtureTruth, tds []*ana
 		}
 		t.Run(filepath.Base(stem), func(t *testing.T) {
 			tr := readTruth(t, truth)
+			tr.path = truth
 			cfg := analyzer.DefaultConfig()
 			if e, err := ParseFile(stem + ".expect"); err == nil {
 				e.Apply(&cfg) // the options the fixture was recorded with

@@ -24,7 +24,8 @@ Usage:
   finwave help [kinds|check|hosts]    this text; anomaly kinds and labels; check; hosts
 
 Examples:
-  finwave trace.pcap                          summary, then the flows worth reading
+  finwave trace.pcap                          what happened, summary, hosts, then the flows worth
+                                              reading in groups (one exemplar ladder each)
   finwave --stream 3 trace.pcapng             every segment of tcp.stream 3
   finwave hosts --nstat trace.pcap            each host's predicted nstat counters
   tcpdump -i eth0 -w - 'tcp port 443' | finwave -      analyse from stdin
@@ -75,7 +76,7 @@ const flagHelp = `  Analysis:
     --geneve-port PORTS      also decode these UDP ports as Geneve (default 6081)
   Output:
     --json                   one JSON document per capture (report/SCHEMA.md)
-    --all                    report every flow, not only those worth reading
+    --all                    list every flow with its ladder, not groups of those worth reading
     --summary                summary tables only
     --stream N               only tcp.stream N (Wireshark's numbering), every segment of it
     --only KINDS             only flows with one of these anomalies (comma list)

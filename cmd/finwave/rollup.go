@@ -52,6 +52,10 @@ func (f *rollupFlags) apply(o *report.Options, hosts bool) error {
 		o.By = report.ByAll
 	}
 	o.Nstat = f.nstat
+	if o.By != 0 || o.Nstat {
+		// The roll-up alone: JSON lists no flow (nor group) either.
+		o.SummaryOnly = true
+	}
 	if f.nstat && f.by != "" {
 		return usagef("--nstat and --by: pick one (--nstat prints the counters alone)")
 	}
