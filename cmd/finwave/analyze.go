@@ -230,7 +230,7 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pi
 	var st pipeline.Stats
 	var pl *progressLine
 	if progress {
-		pl = newProgressLine(e.stderr, path)
+		pl = newProgressLine(e.stderr, path, termWidth(e, e.stderr))
 		runner.OnProgress = pl.update
 	}
 	as, runErr := analyzeSource(ctx, &runner, src, cfg, emit, jobs, &st)

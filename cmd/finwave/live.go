@@ -164,13 +164,18 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	)
 	a = analyzer.New(cfg, func(t *analyzer.Teardown) {
 		reported++
+		if status != nil {
+			// The report goes to the same terminal: no flow may start
+			// behind the status line ("…kernel dropsflow 3 ·").
+			status.clear()
+		}
 		if werr == nil {
 			werr = r.Flow(t)
 		}
 		recycle(t) // renderers keep nothing of t
 	})
 	if showStatus {
-		status = &liveStatus{w: e.stderr, iface: f.iface}
+		status = &liveStatus{w: e.stderr, iface: f.iface, tty: isTerminal(e.stderr), cols: termWidth(e, e.stderr)}
 	}
 	update := func() {
 		if status != nil && src != nil {
@@ -266,12 +271,16 @@ func liveCounters(iface string, ks live.Stats, ksErr error, as analyzer.Stats) *
 	return l
 }
 
-// liveStatus is the periodic one-line status on a terminal's stderr.
+// liveStatus is the periodic status on stderr: on a terminal one line
+// redrawn in place, fitted to its width; elsewhere (--status always into a
+// file or a pipe) one plain line per second, no control sequences.
 type liveStatus struct {
 	w     io.Writer
 	iface string
 	last  time.Time
 	drawn bool
+	tty   bool
+	cols  int
 }
 
 func (s *liveStatus) draw(st *pipeline.Stats, as analyzer.Stats, reported int64, src *live.Source) {
@@ -284,16 +293,25 @@ func (s *liveStatus) draw(st *pipeline.Stats, as analyzer.Stats, reported int64,
 	if ks, err := src.Stats(); err == nil {
 		drops = fmt.Sprint(ks.Drops)
 	}
+	s.write(st, as, reported, drops)
+}
+
+// write draws the status line.
+func (s *liveStatus) write(st *pipeline.Stats, as analyzer.Stats, reported int64, drops string) {
 	line := fmt.Sprintf("live %s: %d packets, %d flows open, %d reported, %s kernel drops", s.iface, st.Frames, as.Open, reported, drops)
 	if as.Evicted > 0 {
 		line += fmt.Sprintf(", %d evicted", as.Evicted)
 	}
-	fmt.Fprintf(s.w, "\r\x1b[K%s", line)
+	if !s.tty {
+		fmt.Fprintln(s.w, line)
+		return
+	}
+	fmt.Fprintf(s.w, "\r\x1b[K%s", fitWidth("", line, s.cols))
 	s.drawn = true
 }
 
 func (s *liveStatus) clear() {
-	if s.drawn {
+	if s.drawn && s.tty {
 		fmt.Fprint(s.w, "\r\x1b[K")
 		s.drawn = false
 	}

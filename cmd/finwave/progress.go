@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
+	"unicode/utf8"
 
 	"finwave/pipeline"
 )
@@ -17,13 +19,16 @@ type progressLine struct {
 	name  string
 	size  int64 // bytes of the file; 0 when unknown (stdin, pipes, gzip)
 	drawn bool
+	// cols is the terminal's width: the line never reaches it, or it
+	// would wrap and leave stale lines behind every redraw.
+	cols int
 }
 
 // showAfter keeps small files silent: no line before this much wall time.
 const showAfter = time.Second
 
-func newProgressLine(w io.Writer, path string) *progressLine {
-	p := &progressLine{w: w, name: displayName(path)}
+func newProgressLine(w io.Writer, path string, cols int) *progressLine {
+	p := &progressLine{w: w, name: displayName(path), cols: cols}
 	if path != "-" {
 		if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && !isGzip(path) {
 			p.size = fi.Size()
@@ -57,20 +62,30 @@ func (p *progressLine) update(pr pipeline.Progress) {
 		off = st.Bytes + pcapRecordHeader*st.Frames
 	}
 	secs := pr.Elapsed.Seconds()
-	line := fmt.Sprintf("%s: %s", p.name, humanBytes(off))
+	head := fmt.Sprintf(": %s", humanBytes(off))
 	if p.size > 0 {
 		frac := float64(off) / float64(p.size)
 		if frac > 0.99 {
 			frac = 0.99
 		}
-		line += fmt.Sprintf(" of %s (%d%%)", humanBytes(p.size), int(frac*100))
+		head += fmt.Sprintf(" of %s (%d%%)", humanBytes(p.size), int(frac*100))
 		if frac > 0 {
 			left := time.Duration(secs * (1 - frac) / frac * float64(time.Second))
-			line += fmt.Sprintf(", %s left", left.Round(time.Second))
+			head += fmt.Sprintf(", %s left", left.Round(time.Second))
 		}
 	}
-	line += fmt.Sprintf(", %d packets, %.0f packets/s", st.Frames, float64(st.Frames)/secs)
-	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
+	packets := fmt.Sprintf(", %d packets", st.Frames)
+	rate := fmt.Sprintf(", %.0f packets/s", float64(st.Frames)/secs)
+	// The whole line if it fits; else the file's base name, then without
+	// the packet count; then cut (fitWidth).
+	name, line := p.name, head+packets+rate
+	for _, try := range [][2]string{{p.name, head + packets + rate}, {filepath.Base(p.name), head + packets + rate}, {filepath.Base(p.name), head + rate}} {
+		name, line = try[0], try[1]
+		if utf8.RuneCountInString(name)+utf8.RuneCountInString(line) < p.cols {
+			break
+		}
+	}
+	fmt.Fprintf(p.w, "\r\x1b[K%s", fitWidth(name, line, p.cols))
 	p.drawn = true
 }
 
