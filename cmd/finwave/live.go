@@ -53,6 +53,7 @@ type liveFlags struct {
 	only     string
 	noColor  bool
 	status   string
+	user     string
 }
 
 func (f *liveFlags) flagSet() *flag.FlagSet {
@@ -69,6 +70,7 @@ func (f *liveFlags) flagSet() *flag.FlagSet {
 	fs.StringVar(&f.only, "only", "", "report only flows with one of these anomaly `KINDS` (comma list)")
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
 	fs.StringVar(&f.status, "status", "auto", "periodic status line on stderr: auto (when a terminal), always, never")
+	fs.StringVar(&f.user, "Z", liveUser, "once the capture socket and -w file are open, run as `USER` (started as root; root keeps root)")
 	return fs
 }
 
@@ -207,8 +209,17 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 		}
 		in = tee
 	}
-	fmt.Fprintf(e.stderr, "finwave: listening on %s, link-type %v, filter %q (SIGINT or SIGTERM stops)\n",
-		f.iface, src.LinkType(), kernelFilterText(f.filter))
+	// Root only to open the socket and the output file: then, like
+	// tcpdump -Z, run as an unprivileged user.
+	runAs, err := dropPrivileges(f.user)
+	if err != nil {
+		return err
+	}
+	if runAs != "" {
+		runAs = ", running as " + runAs
+	}
+	fmt.Fprintf(e.stderr, "finwave: listening on %s, link-type %v, filter %q%s (SIGINT or SIGTERM stops)\n",
+		f.iface, src.LinkType(), kernelFilterText(f.filter), runAs)
 
 	runner := base
 	runner.Interval = time.Second

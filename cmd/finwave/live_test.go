@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -24,6 +25,9 @@ import (
 // namespaces as a small TCP server or client; the mode is chosen by
 // FINWAVE_LIVE_HELPER and runs before any test.
 func init() {
+	// finwave live run in this process keeps root (privdrop.go); the
+	// end-to-end test runs the binary, which drops to nobody.
+	liveUser = "root"
 	if mode := os.Getenv("FINWAVE_LIVE_HELPER"); mode != "" {
 		if err := liveHelper(mode, os.Getenv("FINWAVE_LIVE_ADDR")); err != nil {
 			fmt.Fprintf(os.Stderr, "helper %s: %v\n", mode, err)
@@ -289,6 +293,9 @@ func TestLiveEndToEnd(t *testing.T) {
 	}
 	var errRest bytes.Buffer
 	go io.Copy(&errRest, errR)
+	// Root only to open the socket and the -w file (-Z, default nobody):
+	// the running process has the nobody user's ids and no capability.
+	checkDroppedPrivileges(t, fw.Process.Pid, l)
 
 	abortA, abortB := netstat(t, nsA, "TCPAbortOnData"), netstat(t, nsB, "TCPAbortOnClose")
 	cli := exec.CommandContext(ctx, "ip", "netns", "exec", nsA, os.Args[0], "-test.run=^$")
@@ -523,5 +530,42 @@ func TestLiveWriteError(t *testing.T) {
 	want := "finwave: live: -w: capture " + path + ": open " + path + ": no such file or directory\n"
 	if code != exitUsage || errb.String() != want || out.Len() != 0 {
 		t.Errorf("exit %d, stdout %q, stderr %q; want exit %d, nothing on stdout, stderr %q", code, out.String(), errb.String(), exitUsage, want)
+	}
+}
+
+// checkDroppedPrivileges: the live process pid, started as root without
+// -Z, runs as nobody (uid and gid, real, effective, saved and filesystem)
+// with empty capability sets, and said so when it started listening.
+func checkDroppedPrivileges(t *testing.T, pid int, listening string) {
+	t.Helper()
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skipf("no user nobody here: %v", err)
+	}
+	if !strings.Contains(listening, "running as nobody") {
+		t.Errorf("the listening line does not say it runs as nobody: %q", listening)
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"Uid":    strings.Repeat(nobody.Uid+"\t", 3) + nobody.Uid,
+		"Gid":    strings.Repeat(nobody.Gid+"\t", 3) + nobody.Gid,
+		"CapEff": "0000000000000000",
+		"CapPrm": "0000000000000000",
+		"CapAmb": "0000000000000000",
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		if w, ok := want[k]; ok {
+			if v = strings.TrimSpace(v); v != w {
+				t.Errorf("/proc/%d/status %s: %q, want %q", pid, k, v, w)
+			}
+			delete(want, k)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("/proc/%d/status has no %v", pid, want)
 	}
 }
