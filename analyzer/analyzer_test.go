@@ -168,3 +168,58 @@ func TestAnalyzer_duplicateCapture(t *testing.T) {
 		t.Errorf("%d duplicates counted, want 6", n)
 	}
 }
+
+// TestAnalyzer_identicalRSTsAreNotCopies: on a single interface (tcpdump
+// -i lo) a server whose socket is gone answers each of the client's data
+// segments with a RST of its own, byte for byte the same (seq = their
+// ack, no ACK bit, no timestamps, IP ID 0) and 20 µs apart. Both are real
+// segments; only a flow whose capture showed copies of segments that
+// occupy sequence space may drop an identical zero-length one.
+func TestAnalyzer_identicalRSTsAreNotCopies(t *testing.T) {
+	var got []*Teardown
+	a := New(DefaultConfig(), func(td *Teardown) { got = append(got, td) })
+	w := &wire{now: time.Unix(1_700_000_000, 0)}
+	c, s := clientN(5), server80
+	a.Segment(w.seg(c, s, syn, 100, 0, 0))
+	a.Segment(w.seg(s, c, synack, 900, 101, 0))
+	a.Segment(w.seg(c, s, ack, 101, 901, 0))
+	a.Segment(w.seg(c, s, ack|flow.PSH, 101, 901, 100))
+	a.Segment(w.seg(c, s, ack|flow.PSH, 201, 901, 100))
+	r1 := w.seg(s, c, rst, 901, 0, 0)
+	a.Segment(r1)
+	r2 := *r1
+	r2.Frame, r2.Time = r1.Frame+1, r1.Time.Add(20*time.Microsecond)
+	a.Segment(&r2)
+	a.Close()
+	if n := a.Stats().Duplicates; n != 0 {
+		t.Errorf("%d duplicates counted, want 0: two RSTs answering two segments are not a copy", n)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d teardowns", len(got))
+	}
+	var rsts int
+	for _, sg := range got[0].Segments {
+		if sg.Flags&flow.RST != 0 {
+			rsts++
+		}
+	}
+	if rsts != 2 {
+		t.Errorf("%d RSTs in the teardown, want 2", rsts)
+	}
+
+	// The same pair in a flow whose SYN was captured twice (tcpdump -i any):
+	// the second RST is the first's copy.
+	a = New(DefaultConfig(), nil)
+	c = clientN(6)
+	twice := func(sg *flow.Segment) {
+		a.Segment(sg)
+		cp := *sg
+		cp.Frame, cp.Time = sg.Frame+1000, sg.Time.Add(20*time.Microsecond)
+		a.Segment(&cp)
+	}
+	twice(w.seg(c, s, syn, 100, 0, 0))
+	twice(w.seg(s, c, rst, 901, 0, 0))
+	if n := a.Stats().Duplicates; n != 2 {
+		t.Errorf("%d duplicates counted, want 2 (the SYN's and the RST's copies)", n)
+	}
+}
