@@ -365,6 +365,14 @@ func rstUnreadDataDetail(p para, d detailFacts) para {
 
 func rstLingerZeroDetail(p para, d detailFacts) para {
 	who, peer, a := d.who, d.peer, d.a
+	if a.note == "unanswered" {
+		// Only a profile without Linux's RST on unread close gets here
+		// (abortCause): the wire is rst-unread-data's, the reading not.
+		p.s("The ", who, " aborted the connection with RST (frame ").n(a.frames[0]).s("). The ", peer, "'s last data (frame ").n(a.refFrame).
+			s(") was never answered, so it may have been still unread; but close() sends FIN whatever the receive queue holds (RFC 9293 §3.10.4), so the RST is an abort: most likely SO_LINGER {1, 0} then close(), or an application abort.")
+		p.s(" Intentional in some clients (to skip TIME_WAIT); otherwise check the application's socket options.")
+		return p
+	}
 	p.s("The ", who, " aborted the connection with RST (frame ").n(a.frames[0]).s(") and nothing it had received appears unread")
 	if a.note == "after-reply" {
 		p.s(" (the ", peer, "'s last data, frame ").n(a.refFrame).s(", answered the ", who, "'s request)")
