@@ -223,3 +223,49 @@ func TestAnalyzer_identicalRSTsAreNotCopies(t *testing.T) {
 		t.Errorf("%d duplicates counted, want 2 (the SYN's and the RST's copies)", n)
 	}
 }
+
+// TestAnalyzer_synInTimeWaitSeverity: a reuse of a TIME_WAIT 4-tuple the
+// kernel accepts (the first SYN answered by its SYN-ACK: tcp_tw_reuse,
+// TCP_TW_SYN) is information; one it rejects (the SYN sent again before
+// any SYN-ACK: the TIME_WAIT re-ACKed the old connection) a warning.
+func TestAnalyzer_synInTimeWaitSeverity(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		retried bool
+		want    Severity
+	}{{"accepted", false, Info}, {"rejected", true, Warning}} {
+		var got []*Teardown
+		a := New(DefaultConfig(), func(td *Teardown) { got = append(got, td) })
+		w := &wire{now: time.Unix(1_700_000_000, 0)}
+		c, s := clientN(7), server80
+		for _, sg := range []*flow.Segment{w.seg(c, s, syn, 100, 0, 0), w.seg(s, c, synack, 900, 101, 0), w.seg(c, s, ack, 101, 901, 0),
+			w.seg(s, c, finack, 901, 101, 0), w.seg(c, s, finack, 101, 902, 0), w.seg(s, c, ack, 902, 102, 0)} {
+			a.Segment(sg)
+		}
+		w.now = w.now.Add(300 * time.Millisecond)
+		a.Segment(w.seg(c, s, syn, 5000, 0, 0))
+		if tc.retried {
+			a.Segment(w.seg(s, c, ack, 902, 102, 0)) // the TIME_WAIT's ACK of the old connection
+			a.Segment(w.seg(c, s, rst, 102, 0, 0))   // the client's answer to it
+			w.now = w.now.Add(time.Second)
+			a.Segment(w.seg(c, s, syn, 5000, 0, 0))
+		}
+		a.Segment(w.seg(s, c, synack, 7000, 5001, 0))
+		a.Segment(w.seg(c, s, ack, 5001, 7001, 0))
+		a.Close()
+		var found bool
+		for _, td := range got {
+			for _, an := range td.Anomalies {
+				if an.Kind == SYNInTimeWait {
+					found = true
+					if an.Severity != tc.want {
+						t.Errorf("%s: severity %v, want %v (%s)", tc.name, an.Severity, tc.want, an.Detail)
+					}
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no syn-in-time-wait", tc.name)
+		}
+	}
+}

@@ -248,6 +248,7 @@ type conn struct {
 	omitted  int
 	anoms    []anomaly
 	synSegs  [2]synSeg // first SYN and first SYN-ACK, kept aside
+	synAgain int64     // frame of the first SYN sent again, 0 if none
 	haveSyn  [2]bool
 	sent     [2]DirStats
 	zeek     zeek.Conn
