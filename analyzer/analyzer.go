@@ -64,7 +64,7 @@ func (a *Analyzer) Segment(seg *flow.Segment) {
 		c.Data = k
 	}
 	s := k.sideOf[dir]
-	if k.last[s].duplicate(seg) {
+	if k.last[s].duplicate(seg, &k.copies) {
 		a.stats.Duplicates++
 		return
 	}

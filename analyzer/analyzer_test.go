@@ -168,3 +168,104 @@ func TestAnalyzer_duplicateCapture(t *testing.T) {
 		t.Errorf("%d duplicates counted, want 6", n)
 	}
 }
+
+// TestAnalyzer_identicalRSTsAreNotCopies: on a single interface (tcpdump
+// -i lo) a server whose socket is gone answers each of the client's data
+// segments with a RST of its own, byte for byte the same (seq = their
+// ack, no ACK bit, no timestamps, IP ID 0) and 20 µs apart. Both are real
+// segments; only a flow whose capture showed copies of segments that
+// occupy sequence space may drop an identical zero-length one.
+func TestAnalyzer_identicalRSTsAreNotCopies(t *testing.T) {
+	var got []*Teardown
+	a := New(DefaultConfig(), func(td *Teardown) { got = append(got, td) })
+	w := &wire{now: time.Unix(1_700_000_000, 0)}
+	c, s := clientN(5), server80
+	a.Segment(w.seg(c, s, syn, 100, 0, 0))
+	a.Segment(w.seg(s, c, synack, 900, 101, 0))
+	a.Segment(w.seg(c, s, ack, 101, 901, 0))
+	a.Segment(w.seg(c, s, ack|flow.PSH, 101, 901, 100))
+	a.Segment(w.seg(c, s, ack|flow.PSH, 201, 901, 100))
+	r1 := w.seg(s, c, rst, 901, 0, 0)
+	a.Segment(r1)
+	r2 := *r1
+	r2.Frame, r2.Time = r1.Frame+1, r1.Time.Add(20*time.Microsecond)
+	a.Segment(&r2)
+	a.Close()
+	if n := a.Stats().Duplicates; n != 0 {
+		t.Errorf("%d duplicates counted, want 0: two RSTs answering two segments are not a copy", n)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d teardowns", len(got))
+	}
+	var rsts int
+	for _, sg := range got[0].Segments {
+		if sg.Flags&flow.RST != 0 {
+			rsts++
+		}
+	}
+	if rsts != 2 {
+		t.Errorf("%d RSTs in the teardown, want 2", rsts)
+	}
+
+	// The same pair in a flow whose SYN was captured twice (tcpdump -i any):
+	// the second RST is the first's copy.
+	a = New(DefaultConfig(), nil)
+	c = clientN(6)
+	twice := func(sg *flow.Segment) {
+		a.Segment(sg)
+		cp := *sg
+		cp.Frame, cp.Time = sg.Frame+1000, sg.Time.Add(20*time.Microsecond)
+		a.Segment(&cp)
+	}
+	twice(w.seg(c, s, syn, 100, 0, 0))
+	twice(w.seg(s, c, rst, 901, 0, 0))
+	if n := a.Stats().Duplicates; n != 2 {
+		t.Errorf("%d duplicates counted, want 2 (the SYN's and the RST's copies)", n)
+	}
+}
+
+// TestAnalyzer_synInTimeWaitSeverity: a reuse of a TIME_WAIT 4-tuple the
+// kernel accepts (the first SYN answered by its SYN-ACK: tcp_tw_reuse,
+// TCP_TW_SYN) is information; one it rejects (the SYN sent again before
+// any SYN-ACK: the TIME_WAIT re-ACKed the old connection) a warning.
+func TestAnalyzer_synInTimeWaitSeverity(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		retried bool
+		want    Severity
+	}{{"accepted", false, Info}, {"rejected", true, Warning}} {
+		var got []*Teardown
+		a := New(DefaultConfig(), func(td *Teardown) { got = append(got, td) })
+		w := &wire{now: time.Unix(1_700_000_000, 0)}
+		c, s := clientN(7), server80
+		for _, sg := range []*flow.Segment{w.seg(c, s, syn, 100, 0, 0), w.seg(s, c, synack, 900, 101, 0), w.seg(c, s, ack, 101, 901, 0),
+			w.seg(s, c, finack, 901, 101, 0), w.seg(c, s, finack, 101, 902, 0), w.seg(s, c, ack, 902, 102, 0)} {
+			a.Segment(sg)
+		}
+		w.now = w.now.Add(300 * time.Millisecond)
+		a.Segment(w.seg(c, s, syn, 5000, 0, 0))
+		if tc.retried {
+			a.Segment(w.seg(s, c, ack, 902, 102, 0)) // the TIME_WAIT's ACK of the old connection
+			a.Segment(w.seg(c, s, rst, 102, 0, 0))   // the client's answer to it
+			w.now = w.now.Add(time.Second)
+			a.Segment(w.seg(c, s, syn, 5000, 0, 0))
+		}
+		a.Segment(w.seg(s, c, synack, 7000, 5001, 0))
+		a.Segment(w.seg(c, s, ack, 5001, 7001, 0))
+		a.Close()
+		var found bool
+		for _, td := range got {
+			for _, an := range td.Anomalies {
+				if an.Kind == SYNInTimeWait {
+					found = true
+					if an.Severity != tc.want {
+						t.Errorf("%s: severity %v, want %v (%s)", tc.name, an.Severity, tc.want, an.Detail)
+					}
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no syn-in-time-wait", tc.name)
+		}
+	}
+}

@@ -163,13 +163,15 @@ type endpoint struct {
 // the same packet captured twice (tcpdump -i any sees a packet on every
 // interface it crosses: veth, bridge, uplink).
 type lastSeg struct {
-	t        nanos
-	seq, ack flow.Seq
-	n        uint32
-	tsval    uint32
-	win      uint16
-	flags    flow.Flags
-	set      bool
+	t            nanos
+	seq, ack     flow.Seq
+	n            uint32
+	tsval, tsecr uint32
+	win          uint16
+	flags        flow.Flags
+	hasTS        bool
+	tunnel       flow.TunnelType
+	set          bool
 }
 
 // dupWindow is how close in time two identical segments must be to count
@@ -178,15 +180,36 @@ type lastSeg struct {
 const dupWindow = 500 * time.Microsecond
 
 // duplicate reports whether seg repeats the last segment of its side within
-// dupWindow, and remembers seg otherwise.
-func (l *lastSeg) duplicate(seg *flow.Segment) bool {
+// dupWindow, and remembers seg otherwise. copies is the flow's evidence
+// that its capture holds copies, set here.
+//
+// Every header field the decoder gives is compared (seq, ack, flags,
+// window, length, both timestamps), but that is not enough for a segment
+// occupying no sequence space: a kernel answers two segments with two
+// byte-identical RSTs (tcp_v4_send_reset: seq = their ack, no timestamps,
+// IP ID 0) or two identical pure ACKs (duplicate ACKs differ only in SACK
+// blocks), microseconds apart, on a single interface (tcpdump -i lo). A
+// SYN, FIN or payload sent again within dupWindow is a copy (no
+// retransmission is that fast), and so is a segment seen once inside a
+// tunnel and once outside (a capture of the underlay and the overlay): a
+// zero-length segment is taken for a copy only in a flow whose capture
+// showed copies that way.
+func (l *lastSeg) duplicate(seg *flow.Segment, copies *bool) bool {
 	now := toNanos(seg.Time)
 	d := time.Duration(now - l.t)
 	if l.set && l.seq == seg.Seq && l.ack == seg.Ack && l.flags == seg.Flags && l.win == seg.Window &&
-		l.n == seg.Len && l.tsval == seg.TSVal && d > -dupWindow && d < dupWindow {
-		return true
+		l.n == seg.Len && l.hasTS == seg.HasTS && l.tsval == seg.TSVal && l.tsecr == seg.TSEcr &&
+		d > -dupWindow && d < dupWindow {
+		if seg.SeqLen() > 0 || l.tunnel != seg.Tunnel.Type {
+			*copies = true
+			return true
+		}
+		if *copies {
+			return true
+		}
 	}
-	*l = lastSeg{seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, win: seg.Window, n: seg.Len, tsval: seg.TSVal, t: now, set: true}
+	*l = lastSeg{seq: seg.Seq, ack: seg.Ack, flags: seg.Flags, win: seg.Window, n: seg.Len,
+		tsval: seg.TSVal, tsecr: seg.TSEcr, hasTS: seg.HasTS, tunnel: seg.Tunnel.Type, t: now, set: true}
 	return false
 }
 
@@ -205,6 +228,7 @@ type synSeg struct {
 // conn is the analyzer's state for one flow, hung on flow.Conn.Data.
 type conn struct {
 	last      [2]lastSeg // indexed by Side
+	copies    bool       // the capture showed a copy of one of the flow's segments (lastSeg.duplicate)
 	stream    int64
 	continued bool // continues a stream already reported (flow.Conn.Resumed)
 	keepAll   bool // keep every segment (Config.KeepEvery)
@@ -224,6 +248,7 @@ type conn struct {
 	omitted  int
 	anoms    []anomaly
 	synSegs  [2]synSeg // first SYN and first SYN-ACK, kept aside
+	synAgain int64     // frame of the first SYN sent again, 0 if none
 	haveSyn  [2]bool
 	sent     [2]DirStats
 	zeek     zeek.Conn

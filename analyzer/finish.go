@@ -27,6 +27,8 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		c.stuck(cfg, &c.ep[i], now, true)
 	}
 
+	c.judgeSYNInTimeWait()
+
 	t := newTeardown()
 	*t = Teardown{
 		Segments:   t.Segments[:0],
@@ -320,4 +322,32 @@ func (c *conn) pattern() (Pattern, Closer) {
 		return PatternHalfClosed, closer
 	}
 	return PatternOpen, closer
+}
+
+// judgeSYNInTimeWait sets the severity of a syn-in-time-wait from what
+// followed the SYN. Linux allows the reuse: connect() takes over the
+// client's own TIME_WAIT (tcp_tw_reuse, TcpExtTWRecycled), and the
+// server's TIME_WAIT hands a SYN with a newer timestamp or sequence
+// number to the listener (tcp_timewait_state_process, TCP_TW_SYN). A
+// SYN-ACK for that first SYN, before the SYN was sent again, shows the
+// reuse accepted: information. A SYN sent again before its SYN-ACK (the
+// TIME_WAIT answered it with an ACK of the old connection, the client's
+// RST to that ACK assassinated the TIME_WAIT, and the SYN was retried), or
+// no SYN-ACK at all, is a rejected reuse: the kind's warning.
+func (c *conn) judgeSYNInTimeWait() {
+	for i := range c.anoms {
+		a := &c.anoms[i]
+		if a.kind != SYNInTimeWait {
+			continue
+		}
+		synack := &c.synSegs[1]
+		switch {
+		case c.haveSyn[1] && synack.ack == 1 && (c.synAgain == 0 || synack.frame < c.synAgain):
+			a.sev, a.note, a.refFrame = Info, "accepted", synack.frame
+		case c.synAgain != 0:
+			a.note, a.refFrame = "retried", c.synAgain
+		default:
+			a.note = "unanswered"
+		}
+	}
 }

@@ -365,6 +365,14 @@ func rstUnreadDataDetail(p para, d detailFacts) para {
 
 func rstLingerZeroDetail(p para, d detailFacts) para {
 	who, peer, a := d.who, d.peer, d.a
+	if a.note == "unanswered" {
+		// Only a profile without Linux's RST on unread close gets here
+		// (abortCause): the wire is rst-unread-data's, the reading not.
+		p.s("The ", who, " aborted the connection with RST (frame ").n(a.frames[0]).s("). The ", peer, "'s last data (frame ").n(a.refFrame).
+			s(") was never answered, so it may have been still unread; but close() sends FIN whatever the receive queue holds (RFC 9293 §3.10.4), so the RST is an abort: most likely SO_LINGER {1, 0} then close(), or an application abort.")
+		p.s(" Intentional in some clients (to skip TIME_WAIT); otherwise check the application's socket options.")
+		return p
+	}
 	p.s("The ", who, " aborted the connection with RST (frame ").n(a.frames[0]).s(") and nothing it had received appears unread")
 	if a.note == "after-reply" {
 		p.s(" (the ", peer, "'s last data, frame ").n(a.refFrame).s(", answered the ", who, "'s request)")
@@ -464,9 +472,28 @@ func dataAfterFINDetail(p para, d detailFacts) para {
 }
 
 func synInTimeWaitDetail(p para, d detailFacts) para {
-	p.s("A new SYN (").fr(d.a.frames).s(") reused the 4-tuple while the ", d.who, "'s previous connection on it was still in TIME_WAIT (").ms(d.a.dur).
-		s(" left). Linux accepts it when the SYN's sequence number (or timestamp) is newer than the old connection's, otherwise it re-ACKs the old one; " +
-			"frequent reuse means port exhaustion on the client side (check ip_local_port_range, tcp_tw_reuse, connection pooling).")
+	p.s("A new SYN (frame ").n(d.a.frames[0]).s(") reused the 4-tuple while the ", d.who, "'s previous connection on it was still in TIME_WAIT (").ms(d.a.dur).s(" left)")
+	switch d.a.note {
+	case "accepted":
+		p.s(", and the reuse was accepted: the SYN-ACK (frame ").n(d.a.refFrame).s(") answered that first SYN.")
+		if d.linux {
+			if d.a.side == Client {
+				p.s(" Linux allows it: connect() takes over the client's own TIME_WAIT with net.ipv4.tcp_tw_reuse (counted as TcpExtTWRecycled).")
+			} else {
+				p.s(" Linux allows it: the server's TIME_WAIT hands a SYN with a newer timestamp or sequence number to the listener (tcp_timewait_state_process, TCP_TW_SYN).")
+			}
+		}
+		p.s(" Information; frequent reuse means the client is short of ports (check ip_local_port_range, connection pooling).")
+		return p
+	case "retried":
+		p.s(", and the reuse was not accepted at once: the SYN was sent again (frame ").n(d.a.refFrame).s(") before any SYN-ACK answered it.")
+	default:
+		p.s(", and no SYN-ACK answered it in the capture.")
+	}
+	if d.linux {
+		p.s(" Linux's TIME_WAIT answers a SYN that is not newer than the old connection (timestamps off, or a sequence number behind) with an ACK of the old connection; the client's RST to that ACK ends the TIME_WAIT early (an assassination, unless tcp_rfc1337=1) and its SYN is retried after the RTO.")
+	}
+	p.s(" Frequent reuse means port exhaustion on the client side (check ip_local_port_range, tcp_tw_reuse, connection pooling).")
 	return p
 }
 

@@ -527,6 +527,9 @@ func (c *conn) syn(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) 
 // only when the connection never got established.
 func (c *conn) keepSyn(cfg *Config, i int, seg *flow.Segment, s Side, snd, rcv *flow.Half) {
 	if c.haveSyn[i] {
+		if i == 0 && c.synAgain == 0 && seg.Seq == c.ep[s].isn {
+			c.synAgain = seg.Frame
+		}
 		// A SYN or SYN-ACK sent again: shown while the handshake is not
 		// done (the story of a SYN or SYN-ACK timeout), and when every
 		// segment is kept.

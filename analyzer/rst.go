@@ -100,7 +100,13 @@ func (c *conn) abortCause(cfg *Config, seg *flow.Segment, s Side) rule {
 	}
 	a := c.addAnomaly(RSTLingerZero, s, seg.Frame)
 	if peerSpokeLast {
+		// What the wire shows, the same under every profile: the peer's
+		// last data answered e's own (a reply e awaited), or it was
+		// never answered. Only the reading of it is the profile's.
 		a.note = "after-reply"
+		if !awaitedReply {
+			a.note = "unanswered"
+		}
 		a.refFrame = p.lastPayloadFrame
 	}
 	if c.findAnomaly(RSTUnreadData, s) != nil {
