@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -127,7 +128,11 @@ func appendTSVEndpoint(b []byte, e flow.Endpoint) []byte {
 	if !e.Addr.IsValid() {
 		b = append(b, '-')
 	} else {
-		b = appendTSVText(b, e.Addr.String(), false)
+		n := len(b)
+		b = e.Addr.AppendTo(b)
+		if bytes.ContainsFunc(b[n:], func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+			b = appendTSVText(b[:n], e.Addr.String(), false) // a zone needing escapes
+		}
 	}
 	b = append(b, '\t')
 	return strconv.AppendUint(b, uint64(e.Port), 10)
