@@ -112,7 +112,7 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 			failOn[k] = true
 		}
 	}
-	if err := out.check(f.json); err != nil {
+	if err := out.check(f.json, hosts); err != nil {
 		return err
 	}
 	if f.jobs < 1 {

@@ -19,8 +19,12 @@ func (o *outputFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.tsv, "tsv", false, "write a Zeek conn.log-like TSV, one row per flow in stream order, with uid, community_id, conn_state and history (report/SCHEMA.md)")
 }
 
-// check rejects more than one output format.
-func (o *outputFlags) check(json bool) error {
+// check rejects more than one output format, and --jsonl or --tsv for
+// finwave hosts (whose output is the roll-up tables).
+func (o *outputFlags) check(json, hosts bool) error {
+	if hosts && (o.jsonl || o.tsv) {
+		return usagef("finwave hosts: --jsonl and --tsv list flows; use finwave --jsonl or --tsv")
+	}
 	n := 0
 	for _, b := range []bool{json, o.jsonl, o.tsv} {
 		if b {

@@ -92,8 +92,9 @@ func checkTSV(t *testing.T, out string) {
 }
 
 func TestOutputsExclusive(t *testing.T) {
-	for _, args := range [][]string{{"--json", "--tsv", "x.pcap"}, {"--jsonl", "--tsv", "x.pcap"}, {"--json", "--jsonl", "x.pcap"}} {
-		if code, _, errOut := runCLI(t, nil, args...); code != 2 || !strings.Contains(errOut, "choose one") {
+	for _, args := range [][]string{{"--json", "--tsv", "x.pcap"}, {"--jsonl", "--tsv", "x.pcap"}, {"--json", "--jsonl", "x.pcap"},
+		{"hosts", "--tsv", "x.pcap"}, {"hosts", "--jsonl", "x.pcap"}} {
+		if code, _, errOut := runCLI(t, nil, args...); code != 2 || !strings.Contains(errOut, "--tsv") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 		}
 	}
