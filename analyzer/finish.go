@@ -55,6 +55,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	t.Pattern, t.Closer = c.pattern()
 	t.IdleBeforeClose, t.ReuseIdle = c.idle(c.idleBeforeClose(t.Closer)), c.idle(c.reuseIdle)
 	t.ZeekConnState = c.zeek.ConnState()
+	t.ZeekOrigIsClient = (c.sideOf[flow.DirAB] == Client) == c.zeek.OrigIsA()
 	c.predictCounters(cfg, t)
 	t.ClientEnd = c.endState(cfg, Client)
 	t.ServerEnd = c.endState(cfg, Server)
@@ -133,9 +134,12 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 			Counters: a.counters,
 		})
 	}
+	histStart := len(p.b)
+	p.b = c.zeek.AppendHistory(p.b)
 	verdictStart := len(p.b)
 	c.appendVerdict(&p, t)
 	t.text = p.b
+	t.ZeekHistory = textOf(t.text[histStart:verdictStart])
 	start := 0
 	for i, end := range ends {
 		t.Anomalies[i].Detail = textOf(t.text[start:end])

@@ -425,7 +425,12 @@ type Teardown struct {
 	ClientEnd     EndState
 	ServerEnd     EndState
 	ZeekConnState string
-	Segments      []LabelledSegment
+	// ZeekHistory is Zeek's conn.log history of the flow (internal/zeek;
+	// "" when too long to keep exactly), ZeekOrigIsClient whether Zeek's
+	// originator is Client (it is Server when Zeek flipped the roles).
+	ZeekHistory      string
+	ZeekOrigIsClient bool
+	Segments         []LabelledSegment
 	// SegmentsOmitted counts labelled segments beyond the per-flow cap.
 	SegmentsOmitted int
 	Anomalies       []Anomaly

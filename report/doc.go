@@ -2,7 +2,9 @@
 // For a capture file: a text report (summary tables, then the flows worth
 // reading in groups of flows alike, one exemplar's ladder diagram per
 // group; with Options.All or Stream, a ladder per flow; NewText) or one
-// JSON document (NewJSON, every flow and the groups). For a
+// JSON document (NewJSON, every flow and the groups); for pipelines, one
+// line per flow in stream order: JSON lines (NewJSONFileLines) or a Zeek
+// conn.log-like TSV (NewTSV), both spilled like the document. For a
 // live capture, each flow is written as it finishes, as text
 // (NewStreamText) or as one JSON line (NewJSONLines), and Finish adds the
 // live counters (Capture.Live) and the summary.

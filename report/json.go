@@ -98,8 +98,11 @@ type jsonRenderer struct {
 	w     io.Writer
 	o     Options
 	lines bool
-	sum   summary
-	spill spill.Store
+	// sorted (JSON lines of a file) spills the flow lines and writes
+	// them at Finish in stream order, like the document.
+	sorted bool
+	sum    summary
+	spill  spill.Store
 	// groups gathers the flows worth reading for the document's "groups"
 	// (not in JSON lines).
 	groups grouper
@@ -139,9 +142,13 @@ func (r *jsonRenderer) Flow(t *analyzer.Teardown) error {
 		return nil
 	}
 	r.sum.listed++
-	if r.lines {
+	if r.lines && !r.sorted {
 		r.fbuf = append(appendJSONFlow(r.fbuf[:0], t, "flow"), '\n')
 		return r.write(r.fbuf)
+	}
+	if r.lines {
+		r.fbuf = appendJSONFlow(r.fbuf[:0], t, "flow")
+		return spillFlow(&r.spill, t.Stream, r.fbuf)
 	}
 	r.fbuf = appendJSONFlow(r.fbuf[:0], t, "")
 	return spillFlow(&r.spill, t.Stream, r.fbuf)
@@ -238,31 +245,57 @@ func (r *jsonRenderer) appendRollup(out *[]byte, c *Capture) error {
 func (r *jsonRenderer) finish(c *Capture) error {
 	var out []byte
 	if r.lines {
-		if c.Live != nil {
-			var err error
-			if out, err = appendLiveJSON(out, c); err != nil {
-				return err
+		var spillErr error
+		if r.sorted {
+			var werr error
+			spillErr = replaySpill(&r.spill, func(b []byte) error {
+				out = append(append(out[:0], b...), '\n')
+				werr = r.write(out)
+				return werr
+			})
+			if werr != nil {
+				return werr
 			}
+			out = out[:0]
 		}
-		out = append(out, `{"type":"summary"`...)
-		for _, f := range captureFields(c) {
-			b, err := r.encode(f.v)
-			if err != nil {
-				return err
-			}
-			out = append(out, `,"`+f.k+`":`...)
-			out = append(out, b...)
+		if err := r.finishLines(out, c); err != nil {
+			return err
 		}
-		b, err := r.encode(toJSONSummary(&r.sum, c))
+		return spillErr
+	}
+	return r.finishDocument(c)
+}
+
+// finishLines writes the live object (if any) and the summary line.
+func (r *jsonRenderer) finishLines(out []byte, c *Capture) error {
+	if c.Live != nil {
+		var err error
+		if out, err = appendLiveJSON(out, c); err != nil {
+			return err
+		}
+	}
+	out = append(out, `{"type":"summary"`...)
+	for _, f := range captureFields(c) {
+		b, err := r.encode(f.v)
 		if err != nil {
 			return err
 		}
-		out = append(out, `,"summary":`...)
+		out = append(out, `,"`+f.k+`":`...)
 		out = append(out, b...)
-		out = append(out, "}\n"...)
-		return r.write(out)
 	}
+	b, err := r.encode(toJSONSummary(&r.sum, c))
+	if err != nil {
+		return err
+	}
+	out = append(out, `,"summary":`...)
+	out = append(out, b...)
+	out = append(out, "}\n"...)
+	return r.write(out)
+}
 
+// finishDocument writes the JSON document.
+func (r *jsonRenderer) finishDocument(c *Capture) error {
+	var out []byte
 	var spillErr error
 	out = append(out, "{\n"...)
 	for _, f := range captureFields(c) {

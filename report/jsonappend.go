@@ -46,6 +46,16 @@ func appendJSONFlow(b []byte, t *analyzer.Teardown, typ string) []byte {
 	b = appendJSONEnd(b, analyzer.Client, &t.ClientEnd)
 	b = appendJSONEnd(b, analyzer.Server, &t.ServerEnd)
 	b = appendKeyString(b, "zeek_conn_state", t.ZeekConnState)
+	b = appendKeyString(b, "zeek_history", t.ZeekHistory)
+	b = append(b, `,"zeek_uid":"`...)
+	b = append(appendUID(b, t), '"')
+	b = append(b, `,"community_id":`...)
+	n := len(b)
+	if b = appendCommunityID(append(b, '"'), t); len(b) == n+1 {
+		b = append(b[:n], "null"...)
+	} else {
+		b = append(b, '"')
+	}
 	b = append(b, `,"packets":{"client":`...)
 	b = strconv.AppendUint(b, t.Sent[analyzer.Client].Packets, 10)
 	b = append(b, `,"server":`...)

@@ -37,6 +37,9 @@ type jsonFlow struct {
 	ServerSilentFrame    int64         `json:"server_silent_frame"`
 	ServerSilentSince    *string       `json:"server_silent_since"`
 	ZeekConnState        string        `json:"zeek_conn_state"`
+	ZeekHistory          string        `json:"zeek_history"`
+	ZeekUID              string        `json:"zeek_uid"`
+	CommunityID          *string       `json:"community_id"`
 	Packets              jsonSides     `json:"packets"`
 	Bytes                jsonSides     `json:"bytes"`
 	Finish               string        `json:"finish"`
@@ -115,6 +118,8 @@ func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
 		ServerSilentFrame:    t.ServerEnd.SilentFrame,
 		ServerSilentSince:    jsonTime(t.ServerEnd.SilentSince),
 		ZeekConnState:        t.ZeekConnState,
+		ZeekHistory:          t.ZeekHistory,
+		ZeekUID:              string(appendUID(nil, t)),
 		Packets:              jsonSides{t.Sent[analyzer.Client].Packets, t.Sent[analyzer.Server].Packets},
 		Bytes:                jsonSides{t.Sent[analyzer.Client].Bytes, t.Sent[analyzer.Server].Bytes},
 		Finish:               t.Finish.String(),
@@ -123,6 +128,9 @@ func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
 		Segments:             make([]jsonSegment, len(t.Segments)),
 		SegmentsOmitted:      t.SegmentsOmitted,
 		Anomalies:            make([]jsonAnomaly, len(t.Anomalies)),
+	}
+	if id := string(appendCommunityID(nil, t)); id != "" {
+		f.CommunityID = &id
 	}
 	if !t.FirstTime.IsZero() && !t.LastTime.IsZero() {
 		f.Duration = t.LastTime.Sub(t.FirstTime).Seconds()

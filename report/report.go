@@ -72,3 +72,14 @@ func NewJSON(w io.Writer, o Options) Renderer { return newJSON(w, o, false) }
 // it finishes (finish order, for live mode), then at Finish the live object
 // when Capture.Live is set, and one summary object (SCHEMA.md).
 func NewJSONLines(w io.Writer, o Options) Renderer { return newJSON(w, o, true) }
+
+// NewJSONFileLines returns the JSON lines renderer for a capture file
+// (--jsonl): the flow objects of NewJSONLines, one per line, written at
+// Finish in ascending stream order (like the document's "flows", through
+// the same spill store: memory does not grow with the number of flows),
+// then the summary object.
+func NewJSONFileLines(w io.Writer, o Options) Renderer {
+	r := newJSON(w, o, true)
+	r.sorted = true
+	return r
+}

@@ -53,6 +53,8 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	fs := newFlagSet(name)
 	f.register(fs)
 	f.roll.register(fs)
+	var out outputFlags
+	out.register(fs)
 	fs.BoolVar(&f.json, "json", false, "write one JSON document per capture (report/SCHEMA.md)")
 	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading")
 	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
@@ -110,6 +112,9 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 			failOn[k] = true
 		}
 	}
+	if err := out.check(f.json, hosts); err != nil {
+		return err
+	}
 	if f.jobs < 1 {
 		return usagef("-j %d: want 1 or more", f.jobs)
 	}
@@ -127,6 +132,8 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 		r = discard{}
 	case f.json:
 		r = report.NewJSON(e.stdout, opts)
+	case out.renderer(e.stdout, opts) != nil:
+		r = out.renderer(e.stdout, opts)
 	default:
 		r = report.NewText(e.stdout, opts)
 	}

@@ -76,6 +76,8 @@ const flagHelp = `  Analysis:
     --geneve-port PORTS      also decode these UDP ports as Geneve (default 6081)
   Output:
     --json                   one JSON document per capture (report/SCHEMA.md)
+    --jsonl                  one JSON object per flow (stream order), then the summary: for jq -c on any size
+    --tsv                    Zeek conn.log-like TSV: uid, community_id, conn_state, history, ... per flow
     --all                    list every flow with its ladder, not groups of those worth reading
     --summary                summary tables only
     --stream N               only tcp.stream N (Wireshark's numbering), every segment of it

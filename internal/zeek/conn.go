@@ -663,6 +663,14 @@ func (z *Conn) History() string {
 	return string(z.hist[:z.nhist])
 }
 
+// AppendHistory appends History to b, without allocating when b has room.
+func (z *Conn) AppendHistory(b []byte) []byte {
+	if z.lost != 0 {
+		return b
+	}
+	return append(b, z.hist[:z.nhist]...)
+}
+
 // States returns the originator's and responder's Zeek endpoint state
 // names as the script layer spells them (TCP_INACTIVE, TCP_SYN_SENT,
 // TCP_SYN_ACK_SENT, TCP_PARTIAL, TCP_ESTABLISHED, TCP_CLOSED, TCP_RESET).
