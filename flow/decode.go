@@ -202,7 +202,13 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, origLen int, frame i
 		}
 		b = b[4:]
 	default:
-		return ErrUnsupportedLink
+		var ok bool
+		var err error
+		if l, typ, b, ok, err = linkHeader(link, b); !ok {
+			return ErrUnsupportedLink
+		} else if err != nil {
+			return err
+		}
 	}
 	// The plain path, IPv4 or IPv6 carrying TCP straight over the link
 	// (most frames), skips walk's loop: a tenth of Decode's time.

@@ -27,6 +27,11 @@ func FuzzDecode(f *testing.F) {
 	p.vlans = []uint16{etherQinQ, etherVLAN}
 	f.Add(uint16(linkEthernet), p.frame(f, linkEthernet))
 	f.Add(uint16(linkLoop), basePkt(true).loopFrame(f))
+	// A frame of each link type of link.go (link_test.go).
+	for _, c := range linkCases() {
+		ls, et := basePkt(false).ipLayers()
+		f.Add(uint16(c.link), append(c.hdr(uint16(et)), serialize(f, ls...)...))
+	}
 	d := NewDecoder()
 	tab := NewTable(TableConfig{MaxFlows: 4, IdleTimeout: time.Second})
 	f.Fuzz(func(t *testing.T, link uint16, data []byte) {

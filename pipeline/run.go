@@ -119,6 +119,9 @@ loop:
 		}
 		if e := dec.Decode(fr.LinkType, fr.Data, fr.OrigLen, fr.Number, fr.Time, &seg); e != nil {
 			st.skip(dec, e)
+			if e == flow.ErrUnsupportedLink {
+				st.unsupportedLink(fr.LinkType)
+			}
 			continue
 		}
 		st.TCPSegments++
