@@ -217,3 +217,23 @@ func TestCorpusLinkTypes(t *testing.T) {
 		t.Errorf("no capture gained TCP segments")
 	}
 }
+
+func TestDecodeNewLinkTypesNoAllocs(t *testing.T) {
+	var frames []linkFrame
+	for _, c := range linkCases() {
+		for _, v6 := range []bool{false, true} {
+			ls, et := basePkt(v6).ipLayers()
+			frames = append(frames, linkFrame{c.link, append(c.hdr(uint16(et)), serialize(t, ls...)...)})
+		}
+	}
+	frames = append(frames, linkFrame{13, []byte{1, 2, 3, 4}}, linkFrame{link80211, dot11Hdr(0x80, 0)})
+	d := NewDecoder()
+	var seg Segment
+	if n := testing.AllocsPerRun(100, func() {
+		for _, f := range frames {
+			_ = d.Decode(f.link, f.data, len(f.data), 1, time.Time{}, &seg)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per run, want 0", n)
+	}
+}
