@@ -23,6 +23,9 @@ var (
 	// ErrTruncated: the captured bytes end before the IP header, an IPv6
 	// extension header, or the fixed 20-octet TCP header.
 	ErrTruncated = errors.New("flow: truncated packet")
+	// ErrNotData80211: an 802.11 management, control or null (no data)
+	// frame: no packet inside.
+	ErrNotData80211 = errors.New("flow: 802.11 non-data frame")
 )
 
 // Link types beyond gopacket's named constants. Values are LINKTYPE_/DLT_

@@ -139,19 +139,22 @@ func prismAVS(b []byte) (typ uint16, rest []byte, err error) {
 
 // dot11 parses an IEEE 802.11 data frame (802.11-2020 §9.2.4, §9.3.2.1)
 // and the LLC/SNAP header of its body (RFC 1042, 802.1H), returning the
-// EtherType. Management, control, null and protected frames carry no
-// TCP the decoder can read: ErrNotTCP. pad: a radiotap "data pad" frame,
+// EtherType. Management, control and null frames are ErrNotData80211;
+// protected frames (encrypted) and A-MSDUs are ErrNotTCP. pad: a radiotap "data pad" frame,
 // its header padded to a multiple of 4 octets.
 func dot11(b []byte, pad bool) (typ uint16, rest []byte, err error) {
 	if len(b) < 2 {
 		return 0, nil, ErrTruncated
 	}
 	fc0, fc1 := b[0], b[1]
-	if fc0&0x03 != 0 || (fc0>>2)&0x03 != 2 { // version 0, type data
-		return 0, nil, ErrNotTCP
+	if fc0&0x03 != 0 { // version 0
+		return 0, nil, ErrMalformed
 	}
 	sub := fc0 >> 4
-	if sub&0x04 != 0 || fc1&0x40 != 0 { // no data (null, CF-only), protected
+	if (fc0>>2)&0x03 != 2 || sub&0x04 != 0 { // not data, or no data (null, CF-only)
+		return 0, nil, ErrNotData80211
+	}
+	if fc1&0x40 != 0 { // protected: encrypted, not read
 		return 0, nil, ErrNotTCP
 	}
 	n := 24

@@ -108,7 +108,7 @@ func TestDecodeNewLinkTypes(t *testing.T) {
 					if err == nil && seg.Truncated {
 						continue // past the fixed TCP header: a snaplen cut
 					}
-					if err != ErrTruncated && err != ErrMalformed && err != ErrNotTCP {
+					if err != ErrTruncated && err != ErrMalformed && err != ErrNotTCP && err != ErrNotData80211 {
 						t.Fatalf("cut at %d: %v", n, err)
 					}
 				}
@@ -125,10 +125,6 @@ func TestDecode80211Skipped(t *testing.T) {
 		name string
 		hdr  []byte
 	}{
-		{"beacon", dot11Hdr(0x80, 0)},
-		{"ack", dot11Hdr(0xD4, 0)},
-		{"null data", dot11Hdr(0x48, 0x01)},
-		{"qos null", dot11Hdr(0xC8, 0x01)},
 		{"protected", dot11Hdr(0x08, 0x41)},
 		{"a-msdu", func() []byte { h := dot11Hdr(0x88, 0x01); h[len(h)-2] = 0x80; return h }()},
 		{"not snap", append(dot11Hdr(0x08, 0x01), 0x42, 0x42, 0x03, 0, 0, 0, 0x08, 0)},
@@ -137,6 +133,19 @@ func TestDecode80211Skipped(t *testing.T) {
 		var seg Segment
 		if err := d.Decode(link80211, data, len(data), 1, time.Time{}, &seg); err != ErrNotTCP {
 			t.Errorf("%s: %v, want ErrNotTCP", c.name, err)
+		}
+	}
+}
+
+func TestDecode80211NonData(t *testing.T) {
+	d := NewDecoder()
+	for name, h := range map[string][]byte{
+		"beacon": dot11Hdr(0x80, 0), "ack": dot11Hdr(0xD4, 0),
+		"null data": dot11Hdr(0x48, 0x01), "qos null": dot11Hdr(0xC8, 0x01),
+	} {
+		var seg Segment
+		if err := d.Decode(link80211, h, len(h), 1, time.Time{}, &seg); err != ErrNotData80211 {
+			t.Errorf("%s: %v, want ErrNotData80211", name, err)
 		}
 	}
 }

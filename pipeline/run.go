@@ -176,6 +176,9 @@ func (s *Stats) count(err error) {
 	case flow.ErrUnsupportedLink:
 		s.UnsupportedLink++
 		return
+	case flow.ErrNotData80211:
+		s.NotData80211++
+		return
 	}
 	switch {
 	case errors.Is(err, flow.ErrNotTCP):
@@ -184,6 +187,8 @@ func (s *Stats) count(err error) {
 		s.Truncated++
 	case errors.Is(err, flow.ErrUnsupportedLink):
 		s.UnsupportedLink++
+	case errors.Is(err, flow.ErrNotData80211):
+		s.NotData80211++
 	default:
 		s.Malformed++
 	}

@@ -19,6 +19,7 @@ const (
 	// link type 13 (ATM RFC 1483)".
 	ReasonUnsupportedLink = "unsupported link type"
 	ReasonFragment        = "ip fragment"
+	ReasonNotData80211    = "802.11 non-data"
 	// ReasonUndecapsulated prefixes a tunnel type: "undecapsulated vxlan".
 	ReasonUndecapsulated = "undecapsulated "
 )
@@ -37,6 +38,7 @@ type Stats struct {
 	// UnsupportedLinks splits UnsupportedLink by link type (nil: none).
 	UnsupportedLinks map[layers.LinkType]int64
 	Fragments        int64 // IP fragments: not reassembled, never taken for segments
+	NotData80211     int64 // 802.11 management, control and null frames
 	// Undecapsulated counts, by tunnel type, frames whose tunnel the
 	// decoder recognised but whose content it could not decode.
 	Undecapsulated [flow.NumTunnelTypes]int64
@@ -60,7 +62,8 @@ func (s *Stats) Skipped() map[string]int64 {
 		k string
 		n int64
 	}{{ReasonNotTCP, s.NotTCP}, {ReasonMalformed, s.Malformed}, {ReasonTruncated, s.Truncated},
-		{ReasonUnsupportedLink, s.UnsupportedLink - s.unsupportedNamed()}, {ReasonFragment, s.Fragments}} {
+		{ReasonUnsupportedLink, s.UnsupportedLink - s.unsupportedNamed()}, {ReasonFragment, s.Fragments},
+		{ReasonNotData80211, s.NotData80211}} {
 		if r.n > 0 {
 			m[r.k] = r.n
 		}
