@@ -90,7 +90,7 @@ func TestCorpusNoPanic(t *testing.T) {
 			err = d.Decode(link(ci.InterfaceIndex), data, ci.Length, n, ci.Timestamp, &seg)
 			if err != nil {
 				switch err {
-				case ErrNotTCP, ErrUnsupportedLink, ErrMalformed, ErrTruncated:
+				case ErrNotTCP, ErrUnsupportedLink, ErrMalformed, ErrTruncated, ErrNotData80211:
 					errs[err]++
 				default:
 					t.Fatalf("%s: frame %d: non-sentinel error %v", path, n, err)

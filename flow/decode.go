@@ -23,6 +23,9 @@ var (
 	// ErrTruncated: the captured bytes end before the IP header, an IPv6
 	// extension header, or the fixed 20-octet TCP header.
 	ErrTruncated = errors.New("flow: truncated packet")
+	// ErrNotData80211: an 802.11 management, control or null (no data)
+	// frame: no packet inside.
+	ErrNotData80211 = errors.New("flow: 802.11 non-data frame")
 )
 
 // Link types beyond gopacket's named constants. Values are LINKTYPE_/DLT_
@@ -202,7 +205,13 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, origLen int, frame i
 		}
 		b = b[4:]
 	default:
-		return ErrUnsupportedLink
+		var ok bool
+		var err error
+		if l, typ, b, ok, err = linkHeader(link, b); !ok {
+			return ErrUnsupportedLink
+		} else if err != nil {
+			return err
+		}
 	}
 	// The plain path, IPv4 or IPv6 carrying TCP straight over the link
 	// (most frames), skips walk's loop: a tenth of Decode's time.

@@ -27,6 +27,11 @@ func FuzzDecode(f *testing.F) {
 	p.vlans = []uint16{etherQinQ, etherVLAN}
 	f.Add(uint16(linkEthernet), p.frame(f, linkEthernet))
 	f.Add(uint16(linkLoop), basePkt(true).loopFrame(f))
+	// A frame of each link type of link.go (link_test.go).
+	for _, c := range linkCases() {
+		ls, et := basePkt(false).ipLayers()
+		f.Add(uint16(c.link), append(c.hdr(uint16(et)), serialize(f, ls...)...))
+	}
 	d := NewDecoder()
 	tab := NewTable(TableConfig{MaxFlows: 4, IdleTimeout: time.Second})
 	f.Fuzz(func(t *testing.T, link uint16, data []byte) {
@@ -34,7 +39,7 @@ func FuzzDecode(f *testing.F) {
 		err := d.Decode(layers.LinkType(link), data, len(data), 1, time.Unix(int64(len(data)), 0), &seg)
 		if err != nil {
 			if !errors.Is(err, ErrNotTCP) && !errors.Is(err, ErrUnsupportedLink) &&
-				!errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTruncated) {
+				!errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrNotData80211) {
 				t.Fatalf("non-sentinel error %v", err)
 			}
 			return

@@ -119,6 +119,9 @@ loop:
 		}
 		if e := dec.Decode(fr.LinkType, fr.Data, fr.OrigLen, fr.Number, fr.Time, &seg); e != nil {
 			st.skip(dec, e)
+			if e == flow.ErrUnsupportedLink {
+				st.unsupportedLink(fr.LinkType)
+			}
 			continue
 		}
 		st.TCPSegments++
@@ -173,6 +176,9 @@ func (s *Stats) count(err error) {
 	case flow.ErrUnsupportedLink:
 		s.UnsupportedLink++
 		return
+	case flow.ErrNotData80211:
+		s.NotData80211++
+		return
 	}
 	switch {
 	case errors.Is(err, flow.ErrNotTCP):
@@ -181,6 +187,8 @@ func (s *Stats) count(err error) {
 		s.Truncated++
 	case errors.Is(err, flow.ErrUnsupportedLink):
 		s.UnsupportedLink++
+	case errors.Is(err, flow.ErrNotData80211):
+		s.NotData80211++
 	default:
 		s.Malformed++
 	}

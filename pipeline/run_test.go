@@ -124,7 +124,7 @@ func TestRunCounts(t *testing.T) {
 	if !st.First.Equal(t0.Add(time.Millisecond)) || !st.Last.Equal(t0.Add(6*time.Millisecond)) {
 		t.Errorf("span %v..%v", st.First, st.Last)
 	}
-	if got := st.Skipped(); len(got) != 3 || got[ReasonNotTCP] != 1 || got[ReasonTruncated] != 1 || got[ReasonUnsupportedLink] != 1 {
+	if got := st.Skipped(); len(got) != 3 || got[ReasonNotTCP] != 1 || got[ReasonTruncated] != 1 || got["unsupported link type 147 (user 0)"] != 1 {
 		t.Errorf("Skipped() = %v", got)
 	}
 }
