@@ -10,6 +10,7 @@ import (
 
 	"finwave/analyzer"
 	"finwave/capture"
+	"finwave/gate"
 	"finwave/pipeline"
 	"finwave/report"
 )
@@ -22,16 +23,17 @@ var recycle = analyzer.Recycle
 // analyzeFlags are the flags of `finwave [flags] FILE...`.
 type analyzeFlags struct {
 	analysisFlags
-	json    bool
-	all     bool
-	summary bool
-	stream  int64
-	only    string
-	failOn  string
-	noColor bool
-	quiet   bool
-	jobs    int
-	roll    rollupFlags
+	json       bool
+	all        bool
+	summary    bool
+	stream     int64
+	only       string
+	failOn     string
+	allowEmpty bool
+	noColor    bool
+	quiet      bool
+	jobs       int
+	roll       rollupFlags
 }
 
 // cmdHosts is `finwave hosts`: the analysis with the roll-up tables alone.
@@ -58,7 +60,8 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
 	fs.Int64Var(&f.stream, "stream", -1, "report only this tcp.stream `N` (Wireshark's numbering)")
 	fs.StringVar(&f.only, "only", "", "report only flows with one of these anomaly `KINDS` (comma list)")
-	fs.StringVar(&f.failOn, "fail-on", "", "exit 1 when any of these anomaly `KINDS` (comma list, or any) is found")
+	fs.StringVar(&f.failOn, "fail-on", "", "exit 1 when a flow has one of these anomaly `KINDS`, patterns or severities (comma list; any: every anomaly, info too)")
+	fs.BoolVar(&f.allowEmpty, "allow-empty", false, "with --fail-on: a capture without any TCP flow is no failure")
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
 	fs.BoolVar(&f.quiet, "q", false, "no report and no progress: only errors and the exit status (with --fail-on)")
 	fs.BoolVar(&f.quiet, "quiet", false, "same as -q")
@@ -74,6 +77,9 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	}
 	if err != nil {
 		return err
+	}
+	if looksLikeCapture(f.failOn) {
+		return usagef("--fail-on needs KINDS; %s looks like a capture file", f.failOn)
 	}
 	if len(files) == 0 {
 		return usagef("no capture file given (use - to read a capture from stdin)")
@@ -100,14 +106,10 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 			return err
 		}
 	}
-	var failOn [256]bool
+	var failOn gate.Gate
 	if f.failOn != "" {
-		ks, err := parseKinds("fail-on", f.failOn, true)
-		if err != nil {
-			return err
-		}
-		for _, k := range ks {
-			failOn[k] = true
+		if failOn, err = gate.Parse(f.failOn); err != nil {
+			return usagef("--fail-on: %v", err)
 		}
 	}
 	if f.jobs < 1 {
@@ -135,7 +137,14 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	var bad, found int
 	for _, path := range files {
 		res, err := analyzeOne(ctx, path, cfg, base, r, &failOn, progress, f.jobs, e)
-		found += res.found
+		if res.tally.Flows > 0 {
+			found++
+			fmt.Fprintf(e.stderr, "finwave: --fail-on: %s: %s\n", displayName(path), res.tally.String())
+		}
+		if failOn.Set() && !f.allowEmpty && err == nil && res.empty != "" {
+			found++
+			fmt.Fprintf(e.stderr, "finwave: --fail-on: %s: nothing to analyse: %s (--allow-empty to pass)\n", displayName(path), res.empty)
+		}
 		if err != nil {
 			var we *writeError
 			if errors.As(err, &we) {
@@ -160,8 +169,9 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 
 // result is what one capture's analysis tells the exit code.
 type result struct {
-	found       int   // anomalies of a --fail-on kind
-	frames      int64 // frames read
+	tally       gate.Tally // the flows that tripped --fail-on
+	empty       string     // why the capture had no TCP flow ("" when it had)
+	frames      int64      // frames read
 	interrupted bool
 }
 
@@ -204,7 +214,7 @@ func (e *writeError) Unwrap() error { return e.err }
 // capture damaged part way is reported (up to the damage) and the read error
 // is returned too.
 func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pipeline.Runner, r report.Renderer,
-	failOn *[256]bool, progress bool, jobs int, e *env) (result, error) {
+	failOn *gate.Gate, progress bool, jobs int, e *env) (result, error) {
 	var res result
 	src, err := openCapture(ctx, path, e)
 	if err != nil {
@@ -217,11 +227,7 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pi
 
 	var werr error
 	emit := func(t *analyzer.Teardown) {
-		for i := range t.Anomalies {
-			if failOn[t.Anomalies[i].Kind] {
-				res.found++
-			}
-		}
+		res.tally.Add(t.Stream, failOn.Trips(t))
 		if werr == nil {
 			werr = r.Flow(t)
 		}
@@ -244,6 +250,7 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pi
 	}
 
 	c := captureSummary(displayName(path), &st, as, cfg.Profile.Name)
+	res.empty = gate.Empty(c)
 	if werr == nil {
 		werr = r.Finish(c)
 	}

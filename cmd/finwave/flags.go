@@ -169,3 +169,15 @@ func kindNames() string {
 }
 
 func lookupEnv(k string) (string, bool) { return os.LookupEnv(k) }
+
+// looksLikeCapture says whether a flag value looks like a capture file name
+// (the flag's value was forgotten: `--fail-on x.pcap`).
+func looksLikeCapture(v string) bool {
+	v = strings.TrimSuffix(strings.ToLower(v), ".gz")
+	for _, ext := range []string{".pcap", ".pcapng", ".cap"} {
+		if strings.HasSuffix(v, ext) {
+			return true
+		}
+	}
+	return false
+}

@@ -74,6 +74,8 @@ const flagHelp = `  Analysis:
     --max-flows N            cap on open flows; oldest idle finished early (default 250000)
     --vxlan-port PORTS       also decode these UDP ports as VXLAN (default 4789, 8472)
     --geneve-port PORTS      also decode these UDP ports as Geneve (default 6081)
+    -j N                     goroutines for one capture (default: CPUs; 1: one goroutine);
+                             the output is the same whatever N
   Output:
     --json                   one JSON document per capture (report/SCHEMA.md)
     --all                    list every flow with its ladder, not groups of those worth reading
@@ -88,7 +90,16 @@ const flagHelp = `  Analysis:
     --port-range LO-HI       clients' ip_local_port_range, for port exhaustion (default 32768-60999)
     --max-tw-buckets N       hosts' tcp_max_tw_buckets (default 262144)
   CI:
-    --fail-on KINDS|any      exit 1 when one of these anomalies is found
+    --fail-on LIST           exit 1 when a flow matches one of LIST (comma list), and
+                             name on stderr the flows and kinds that did:
+                               an anomaly kind (rst-unread-data, ...),
+                               a close pattern (reset, refused, ...: finwave help kinds),
+                               a severity: info, warning or error, meaning any
+                               anomaly of that severity or above,
+                               any: every anomaly, info ones too (= info)
+                             A capture with no TCP flow to analyse (no frames, no
+                             TCP, an unsupported link type) fails too, saying why
+    --allow-empty            with --fail-on: a capture with no TCP flow passes
 `
 
 func writeKinds(b *strings.Builder) {

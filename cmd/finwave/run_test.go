@@ -35,7 +35,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--max-flows", "0", "x.pcap"}, "must be positive"},
 		{[]string{"--stream", "-4", "x.pcap"}, "--stream -4"},
 		{[]string{"--only", "rst,half-close", "x.pcap"}, `--only: unknown anomaly kind "rst"; valid kinds: fin-retransmission,`},
-		{[]string{"--fail-on", "nope", "x.pcap"}, `--fail-on: unknown anomaly kind "nope"; valid kinds: any, fin-retransmission`},
+		{[]string{"--fail-on", "nope", "x.pcap"}, `--fail-on: unknown anomaly kind, pattern or severity "nope"; valid: any, info, warning, error, open,`},
+		{[]string{"--fail-on", "x.pcap"}, "--fail-on needs KINDS; x.pcap looks like a capture file"},
 		{[]string{"--fail-on", ",", "x.pcap"}, "empty list"},
 		{[]string{"-", "-"}, "stdin (-) given 2 times"},
 		{[]string{"check"}, "check: no capture file given"},
@@ -116,10 +117,16 @@ func TestDamagedCaptureIsReportedThenFails(t *testing.T) {
 	}
 }
 
-func TestFailOn(t *testing.T) {
+// failOnCaptures writes a capture with a FIN retransmission and a clean one.
+func failOnCaptures(t *testing.T) (retrans, clean string) {
 	dir := t.TempDir()
-	retrans := writeFile(t, dir, "retrans.pcap", pcapBytes(t, fourWayWithFINRetransmission))
-	clean := writeFile(t, dir, "clean.pcap", pcapBytes(t, cleanFourWay))
+	retrans = writeFile(t, dir, "retrans.pcap", pcapBytes(t, fourWayWithFINRetransmission))
+	clean = writeFile(t, dir, "clean.pcap", pcapBytes(t, cleanFourWay))
+	return retrans, clean
+}
+
+func TestFailOn(t *testing.T) {
+	retrans, clean := failOnCaptures(t)
 	cases := []struct {
 		args []string
 		code int
