@@ -94,8 +94,20 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	}
 	opts := report.DefaultOptions()
 	opts.All, opts.SummaryOnly, opts.Stream = f.all, f.summary, f.stream
-	if f.stream < -1 {
+	set := setFlags(fs)
+	if set["quiet"] {
+		set["q"] = true
+	}
+	if set["stream"] && f.stream < 0 {
 		return usagef("--stream %d: want a stream number (0 or more)", f.stream)
+	}
+	if err := conflicts(set, [][3]string{
+		{"summary", "all", "pick one (--summary prints no flow, --all every flow)"},
+		{"summary", "stream", "pick one (--summary prints no flow)"},
+		{"stream", "all", "pick one (--stream prints one flow, --all every flow)"},
+		{"json", "q", "pick one (-q prints nothing)"},
+	}); err != nil {
+		return err
 	}
 	if stream := f.stream; stream >= 0 {
 		// One flow asked for: its whole ladder, every segment.
