@@ -285,6 +285,9 @@ func openCapture(ctx context.Context, path string, e *env) (capture.Source, erro
 		if e.stdin == nil {
 			return nil, errors.New("capture <stdin>: no standard input")
 		}
+		if isTerminal(e.stdin) {
+			return nil, errors.New("reading a capture from stdin (a terminal): pipe one in, e.g. tcpdump -w - 'tcp port 443' | finwave -")
+		}
 		return capture.NewReader(capture.StdinName, newCtxReader(ctx, e.stdin))
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {

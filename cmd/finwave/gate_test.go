@@ -72,3 +72,30 @@ func TestFailOnEmpty(t *testing.T) {
 	}
 	runGateCases(t, cases)
 }
+
+// TestVersionAndHelpTopics: finwave version / --version print the version
+// line; help live prints live's hand-written help.
+func TestVersionAndHelpTopics(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		code, out, errOut := runCLI(t, nil, args...)
+		if code != exitOK || errOut != "" || !strings.HasPrefix(out, "finwave ") || !strings.Contains(out, " go1.") ||
+			!strings.Contains(out, "(models Linux ") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+	for topic, want := range map[string]string{
+		"live":  "Usage: finwave live -i IFACE",
+		"hosts": "Usage: finwave hosts",
+		"check": "Usage: finwave check",
+		"kinds": "Anomaly kinds",
+	} {
+		code, out, errOut := runCLI(t, nil, "help", topic)
+		if code != exitOK || errOut != "" || !strings.HasPrefix(out, want) {
+			t.Errorf("help %s: exit %d, stderr %q, stdout starts %.60q", topic, code, errOut, out)
+		}
+	}
+	code, out, _ := runCLI(t, nil, "--help")
+	if code != exitOK || !strings.Contains(out, "    -j N ") || !strings.Contains(out, "finwave version") {
+		t.Errorf("--help lacks -j or version:\n%s", out)
+	}
+}

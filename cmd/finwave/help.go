@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"finwave/analyzer"
@@ -21,7 +23,8 @@ Usage:
   finwave hosts [flags] CAPTURE...    per host, service and client→service pair (finwave hosts --help)
   finwave check [flags] CAPTURE...    check captures against .expect files
   finwave live -i IFACE [flags] [FILTER]   sniff an interface, report flows as they end (root)
-  finwave help [kinds|check|hosts]    this text; anomaly kinds and labels; check; hosts
+  finwave help [kinds|check|hosts|live]   this text; anomaly kinds and labels; a subcommand
+  finwave version                     finwave's version, its Go version and the Linux it models
 
 Examples:
   finwave trace.pcap                          what happened, summary, hosts, then the flows worth
@@ -148,7 +151,17 @@ Example:
 
 func writeCheckHelp(w io.Writer) { io.WriteString(w, checkHelp) }
 
-// cmdHelp is `finwave help [kinds|check]`.
+// writeVersion prints the module version (from the build), the Go version
+// and the Linux version whose behaviour and counters the analyzer models.
+func writeVersion(w io.Writer) {
+	v := "(unknown)"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		v = bi.Main.Version
+	}
+	fmt.Fprintf(w, "finwave %s %s (models Linux %s)\n", v, runtime.Version(), analyzer.LinuxVersion)
+}
+
+// cmdHelp is `finwave help [kinds|check|hosts|live]`.
 func cmdHelp(args []string, e *env) error {
 	switch {
 	case len(args) == 0:
@@ -159,8 +172,10 @@ func cmdHelp(args []string, e *env) error {
 		writeCheckHelp(e.stdout)
 	case args[0] == "hosts":
 		writeHostsHelp(e.stdout)
+	case args[0] == "live":
+		writeLiveHelp(e.stdout)
 	default:
-		return usagef("help: unknown topic %q (want kinds, check or hosts)", args[0])
+		return usagef("help: unknown topic %q (want kinds, check, hosts or live)", args[0])
 	}
 	return nil
 }
