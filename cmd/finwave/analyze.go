@@ -36,6 +36,26 @@ type analyzeFlags struct {
 	roll       rollupFlags
 }
 
+// flagSet registers every flag of `finwave` and `finwave hosts` (they
+// share them) on a new flag set named name.
+func (f *analyzeFlags) flagSet(name string) *flag.FlagSet {
+	fs := newFlagSet(name)
+	f.register(fs)
+	f.roll.register(fs)
+	fs.BoolVar(&f.json, "json", false, "write one JSON document per capture (report/SCHEMA.md)")
+	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading")
+	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
+	fs.Int64Var(&f.stream, "stream", -1, "report only this tcp.stream `N` (Wireshark's numbering)")
+	fs.StringVar(&f.only, "only", "", "report only flows with one of these anomaly `KINDS` (comma list)")
+	fs.StringVar(&f.failOn, "fail-on", "", "exit 1 when a flow has one of these anomaly `KINDS`, patterns or severities (comma list; any: every anomaly, info too)")
+	fs.BoolVar(&f.allowEmpty, "allow-empty", false, "with --fail-on: a capture without any TCP flow is no failure")
+	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
+	fs.BoolVar(&f.quiet, "q", false, "no report and no progress: only errors and the exit status (with --fail-on)")
+	fs.BoolVar(&f.quiet, "quiet", false, "same as -q")
+	fs.IntVar(&f.jobs, "j", runtime.NumCPU(), "goroutines to use for one capture: read ahead, analyse and render concurrently (1: one goroutine)")
+	return fs
+}
+
 // cmdHosts is `finwave hosts`: the analysis with the roll-up tables alone.
 func cmdHosts(ctx context.Context, args []string, e *env) error {
 	return analyze(ctx, args, e, true)
@@ -52,20 +72,7 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	if hosts {
 		name = "finwave hosts"
 	}
-	fs := newFlagSet(name)
-	f.register(fs)
-	f.roll.register(fs)
-	fs.BoolVar(&f.json, "json", false, "write one JSON document per capture (report/SCHEMA.md)")
-	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading")
-	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
-	fs.Int64Var(&f.stream, "stream", -1, "report only this tcp.stream `N` (Wireshark's numbering)")
-	fs.StringVar(&f.only, "only", "", "report only flows with one of these anomaly `KINDS` (comma list)")
-	fs.StringVar(&f.failOn, "fail-on", "", "exit 1 when a flow has one of these anomaly `KINDS`, patterns or severities (comma list; any: every anomaly, info too)")
-	fs.BoolVar(&f.allowEmpty, "allow-empty", false, "with --fail-on: a capture without any TCP flow is no failure")
-	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
-	fs.BoolVar(&f.quiet, "q", false, "no report and no progress: only errors and the exit status (with --fail-on)")
-	fs.BoolVar(&f.quiet, "quiet", false, "same as -q")
-	fs.IntVar(&f.jobs, "j", runtime.NumCPU(), "goroutines to use for one capture: read ahead, analyse and render concurrently (1: one goroutine)")
+	fs := f.flagSet(name)
 	files, err := parseArgs(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		if hosts {

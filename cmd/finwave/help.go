@@ -67,7 +67,7 @@ func writeHelp(w io.Writer) {
 }
 
 // flagHelp is written by hand: grouped and ordered for reading, unlike
-// flag.PrintDefaults. TestHelpListsEveryFlag keeps it complete.
+// flag.PrintDefaults. TestFlagListsAgree keeps it complete.
 const flagHelp = `  Analysis:
     --profile linux|rfc793   close machine behaviour (default linux)
     --rfc1337                model net.ipv4.tcp_rfc1337=1: a RST does not end TIME_WAIT

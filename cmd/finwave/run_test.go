@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -231,24 +230,6 @@ func TestHelp(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "docs/expect-format.md") {
 		t.Errorf("check --help: exit %d, %q", code, out)
 	}
-}
-
-// TestHelpListsEveryFlag keeps the hand-written flag help complete.
-func TestHelpListsEveryFlag(t *testing.T) {
-	var f analyzeFlags
-	fs := newFlagSet("finwave")
-	f.register(fs)
-	// The analyse command's own flags, registered the same way as in cmdAnalyze.
-	for _, name := range []string{"json", "all", "summary", "stream", "only", "fail-on", "no-color", "quiet"} {
-		if !strings.Contains(flagHelp, "--"+name) {
-			t.Errorf("help lacks --%s", name)
-		}
-	}
-	fs.VisitAll(func(fl *flag.Flag) {
-		if !strings.Contains(flagHelp, "--"+fl.Name+" ") {
-			t.Errorf("help lacks --%s", fl.Name)
-		}
-	})
 }
 
 func TestParseArgs(t *testing.T) {
