@@ -81,3 +81,23 @@ func TestFlagListsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckHelpListsItsFlags: finwave check --help names every flag of its
+// own (the analysis flags it shares with finwave are in finwave --help).
+func TestCheckHelpListsItsFlags(t *testing.T) {
+	var c checkFlags
+	var a analysisFlags
+	shared := newFlagSet("shared")
+	a.register(shared)
+	for _, n := range flagNames(c.flagSet()) {
+		if shared.Lookup(strings.TrimLeft(n, "-")) != nil {
+			if !mentioned(flagHelp)[n] {
+				t.Errorf("finwave --help lacks the analysis flag %s", n)
+			}
+			continue
+		}
+		if !regexp.MustCompile(regexp.QuoteMeta(n) + `\b`).MatchString(checkHelp) {
+			t.Errorf("finwave check --help lacks %s", n)
+		}
+	}
+}
