@@ -127,6 +127,10 @@ func Parse(name string, r io.Reader) (*Expect, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	if len(e.Rules) == 0 {
+		// "0 of 0 rules held" would pass a check that checks nothing.
+		return nil, fmt.Errorf("%s: no rules: an expectation file needs at least one rule (docs/expect-format.md)", name)
+	}
 	return e, nil
 }
 

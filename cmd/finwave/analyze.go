@@ -10,6 +10,7 @@ import (
 
 	"finwave/analyzer"
 	"finwave/capture"
+	"finwave/gate"
 	"finwave/pipeline"
 	"finwave/report"
 )
@@ -22,16 +23,39 @@ var recycle = analyzer.Recycle
 // analyzeFlags are the flags of `finwave [flags] FILE...`.
 type analyzeFlags struct {
 	analysisFlags
-	json    bool
-	all     bool
-	summary bool
-	stream  int64
-	only    string
-	failOn  string
-	noColor bool
-	quiet   bool
-	jobs    int
-	roll    rollupFlags
+	json       bool
+	all        bool
+	summary    bool
+	stream     int64
+	only       string
+	failOn     string
+	allowEmpty bool
+	noColor    bool
+	quiet      bool
+	jobs       int
+	roll       rollupFlags
+	out        outputFlags
+}
+
+// flagSet registers every flag of `finwave` and `finwave hosts` (they
+// share them) on a new flag set named name.
+func (f *analyzeFlags) flagSet(name string) *flag.FlagSet {
+	fs := newFlagSet(name)
+	f.register(fs)
+	f.roll.register(fs)
+	f.out.register(fs)
+	fs.BoolVar(&f.json, "json", false, "write one JSON document per capture (report/SCHEMA.md)")
+	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading")
+	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
+	fs.Int64Var(&f.stream, "stream", -1, "report only this tcp.stream `N` (Wireshark's numbering)")
+	fs.StringVar(&f.only, "only", "", "report only flows with one of these anomaly `KINDS` (comma list)")
+	fs.StringVar(&f.failOn, "fail-on", "", "exit 1 when a flow has one of these anomaly `KINDS`, patterns or severities (comma list; any: every anomaly, info too)")
+	fs.BoolVar(&f.allowEmpty, "allow-empty", false, "with --fail-on: a capture without any TCP flow is no failure")
+	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
+	fs.BoolVar(&f.quiet, "q", false, "no report and no progress: only errors and the exit status (with --fail-on)")
+	fs.BoolVar(&f.quiet, "quiet", false, "same as -q")
+	fs.IntVar(&f.jobs, "j", runtime.NumCPU(), "goroutines to use for one capture: read ahead, analyse and render concurrently (1: one goroutine)")
+	return fs
 }
 
 // cmdHosts is `finwave hosts`: the analysis with the roll-up tables alone.
@@ -50,21 +74,7 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	if hosts {
 		name = "finwave hosts"
 	}
-	fs := newFlagSet(name)
-	f.register(fs)
-	f.roll.register(fs)
-	var out outputFlags
-	out.register(fs)
-	fs.BoolVar(&f.json, "json", false, "write one JSON document per capture (report/SCHEMA.md)")
-	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading")
-	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
-	fs.Int64Var(&f.stream, "stream", -1, "report only this tcp.stream `N` (Wireshark's numbering)")
-	fs.StringVar(&f.only, "only", "", "report only flows with one of these anomaly `KINDS` (comma list)")
-	fs.StringVar(&f.failOn, "fail-on", "", "exit 1 when any of these anomaly `KINDS` (comma list, or any) is found")
-	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
-	fs.BoolVar(&f.quiet, "q", false, "no report and no progress: only errors and the exit status (with --fail-on)")
-	fs.BoolVar(&f.quiet, "quiet", false, "same as -q")
-	fs.IntVar(&f.jobs, "j", runtime.NumCPU(), "goroutines to use for one capture: read ahead, analyse and render concurrently (1: one goroutine)")
+	fs := f.flagSet(name)
 	files, err := parseArgs(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		if hosts {
@@ -76,6 +86,9 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	}
 	if err != nil {
 		return err
+	}
+	if looksLikeCapture(f.failOn) {
+		return usagef("--fail-on needs KINDS; %s looks like a capture file", f.failOn)
 	}
 	if len(files) == 0 {
 		return usagef("no capture file given (use - to read a capture from stdin)")
@@ -90,8 +103,20 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	}
 	opts := report.DefaultOptions()
 	opts.All, opts.SummaryOnly, opts.Stream = f.all, f.summary, f.stream
-	if f.stream < -1 {
+	set := setFlags(fs)
+	if set["quiet"] {
+		set["q"] = true
+	}
+	if set["stream"] && f.stream < 0 {
 		return usagef("--stream %d: want a stream number (0 or more)", f.stream)
+	}
+	if err := conflicts(set, [][3]string{
+		{"summary", "all", "pick one (--summary prints no flow, --all every flow)"},
+		{"summary", "stream", "pick one (--summary prints no flow)"},
+		{"stream", "all", "pick one (--stream prints one flow, --all every flow)"},
+		{"json", "q", "pick one (-q prints nothing)"},
+	}); err != nil {
+		return err
 	}
 	if stream := f.stream; stream >= 0 {
 		// One flow asked for: its whole ladder, every segment.
@@ -102,17 +127,13 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 			return err
 		}
 	}
-	var failOn [256]bool
+	var failOn gate.Gate
 	if f.failOn != "" {
-		ks, err := parseKinds("fail-on", f.failOn, true)
-		if err != nil {
-			return err
-		}
-		for _, k := range ks {
-			failOn[k] = true
+		if failOn, err = gate.Parse(f.failOn); err != nil {
+			return usagef("--fail-on: %v", err)
 		}
 	}
-	if err := out.check(f.json, hosts); err != nil {
+	if err := f.out.check(f.json, hosts); err != nil {
 		return err
 	}
 	if f.jobs < 1 {
@@ -132,8 +153,8 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 		r = discard{}
 	case f.json:
 		r = report.NewJSON(e.stdout, opts)
-	case out.renderer(e.stdout, opts) != nil:
-		r = out.renderer(e.stdout, opts)
+	case f.out.renderer(e.stdout, opts) != nil:
+		r = f.out.renderer(e.stdout, opts)
 	default:
 		r = report.NewText(e.stdout, opts)
 	}
@@ -142,7 +163,14 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	var bad, found int
 	for _, path := range files {
 		res, err := analyzeOne(ctx, path, cfg, base, r, &failOn, progress, f.jobs, e)
-		found += res.found
+		if res.tally.Flows > 0 {
+			found++
+			fmt.Fprintf(e.stderr, "finwave: --fail-on: %s: %s\n", displayName(path), res.tally.String())
+		}
+		if failOn.Set() && !f.allowEmpty && err == nil && res.empty != "" {
+			found++
+			fmt.Fprintf(e.stderr, "finwave: --fail-on: %s: nothing to analyse: %s (--allow-empty to pass)\n", displayName(path), res.empty)
+		}
 		if err != nil {
 			var we *writeError
 			if errors.As(err, &we) {
@@ -167,8 +195,9 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 
 // result is what one capture's analysis tells the exit code.
 type result struct {
-	found       int   // anomalies of a --fail-on kind
-	frames      int64 // frames read
+	tally       gate.Tally // the flows that tripped --fail-on
+	empty       string     // why the capture had no TCP flow ("" when it had)
+	frames      int64      // frames read
 	interrupted bool
 }
 
@@ -211,7 +240,7 @@ func (e *writeError) Unwrap() error { return e.err }
 // capture damaged part way is reported (up to the damage) and the read error
 // is returned too.
 func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pipeline.Runner, r report.Renderer,
-	failOn *[256]bool, progress bool, jobs int, e *env) (result, error) {
+	failOn *gate.Gate, progress bool, jobs int, e *env) (result, error) {
 	var res result
 	src, err := openCapture(ctx, path, e)
 	if err != nil {
@@ -224,11 +253,7 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pi
 
 	var werr error
 	emit := func(t *analyzer.Teardown) {
-		for i := range t.Anomalies {
-			if failOn[t.Anomalies[i].Kind] {
-				res.found++
-			}
-		}
+		res.tally.Add(t.Stream, failOn.Trips(t))
 		if werr == nil {
 			werr = r.Flow(t)
 		}
@@ -251,6 +276,7 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pi
 	}
 
 	c := captureSummary(displayName(path), &st, as, cfg.Profile.Name)
+	res.empty = gate.Empty(c)
 	if werr == nil {
 		werr = r.Finish(c)
 	}
@@ -272,6 +298,9 @@ func openCapture(ctx context.Context, path string, e *env) (capture.Source, erro
 	if path == "-" {
 		if e.stdin == nil {
 			return nil, errors.New("capture <stdin>: no standard input")
+		}
+		if isTerminal(e.stdin) {
+			return nil, errors.New("reading a capture from stdin (a terminal): pipe one in, e.g. tcpdump -w - 'tcp port 443' | finwave -")
 		}
 		return capture.NewReader(capture.StdinName, newCtxReader(ctx, e.stdin))
 	}

@@ -9,16 +9,26 @@ import (
 	"finwave/check"
 )
 
+// checkFlags are the flags of `finwave check`.
+type checkFlags struct {
+	analysisFlags
+	expect string
+	quiet  bool
+}
+
+// flagSet registers check's flags on a new flag set.
+func (c *checkFlags) flagSet() *flag.FlagSet {
+	fs := newFlagSet("finwave check")
+	c.register(fs)
+	fs.StringVar(&c.expect, "expect", "", "expectation `FILE` for every capture (default: beside each capture)")
+	fs.BoolVar(&c.quiet, "q", false, "print only failed rules and the totals")
+	return fs
+}
+
 // cmdCheck is `finwave check [--expect FILE] [analysis flags] CAPTURE...`.
 func cmdCheck(ctx context.Context, args []string, e *env) error {
-	var af analysisFlags
-	var expect string
-	var quiet bool
-	fs := newFlagSet("finwave check")
-	af.register(fs)
-	fs.StringVar(&expect, "expect", "", "expectation `FILE` for every capture (default: beside each capture)")
-	fs.BoolVar(&quiet, "q", false, "print only failed rules and the totals")
-	files, err := parseArgs(fs, args)
+	var cf checkFlags
+	files, err := parseArgs(cf.flagSet(), args)
 	if errors.Is(err, flag.ErrHelp) {
 		writeCheckHelp(e.stdout)
 		return err
@@ -34,17 +44,17 @@ func cmdCheck(ctx context.Context, args []string, e *env) error {
 			return usagef("check: reading a capture from stdin is not supported; give a file")
 		}
 	}
-	base, err := af.config()
+	base, err := cf.config()
 	if err != nil {
 		return err
 	}
-	runner, err := af.runner()
+	runner, err := cf.runner()
 	if err != nil {
 		return err
 	}
 	var bad, failed, rules, captures int
 	for _, path := range files {
-		expPath := expect
+		expPath := cf.expect
 		if expPath == "" {
 			expPath = check.ExpectPath(path)
 		}
@@ -66,7 +76,7 @@ func cmdCheck(ctx context.Context, args []string, e *env) error {
 			captures++
 			rules += len(o.Results)
 			failed += o.Failed()
-			if quiet {
+			if cf.quiet {
 				err = writeFailures(e, o)
 			} else {
 				err = o.Write(e.stdout)

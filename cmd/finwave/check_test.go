@@ -98,3 +98,15 @@ func TestDamagedCaptureJSONStaysValid(t *testing.T) {
 		t.Errorf("read_error = %v", doc["read_error"])
 	}
 }
+
+// TestCheckNoRules: an expectation file without a rule is an error (exit
+// 2), not "0 of 0 rules held".
+func TestCheckNoRules(t *testing.T) {
+	dir := t.TempDir()
+	cap := writeFile(t, dir, "retrans.pcap", pcapBytes(t, fourWayWithFINRetransmission))
+	writeFile(t, dir, "retrans.expect", []byte("# nothing yet\noption profile linux\n"))
+	code, out, errOut := runCLI(t, nil, "check", cap)
+	if code != exitUsage || !strings.Contains(errOut, "retrans.expect: no rules: an expectation file needs at least one rule") {
+		t.Errorf("exit %d, stderr %q\n%s", code, errOut, out)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -114,7 +115,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, usagef("%v", err)
+			return nil, usagef("%v%s", err, unitHint(fs, err))
 		}
 		rest := fs.Args()
 		consumed := len(args) - len(rest)
@@ -169,3 +170,62 @@ func kindNames() string {
 }
 
 func lookupEnv(k string) (string, bool) { return os.LookupEnv(k) }
+
+// looksLikeCapture says whether a flag value looks like a capture file name
+// (the flag's value was forgotten: `--fail-on x.pcap`).
+func looksLikeCapture(v string) bool {
+	v = strings.TrimSuffix(strings.ToLower(v), ".gz")
+	for _, ext := range []string{".pcap", ".pcapng", ".cap"} {
+		if strings.HasSuffix(v, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// unitHint suggests a unit for a duration flag given a bare number
+// (`--stuck-after 10`): "; write a unit: 10s".
+func unitHint(fs *flag.FlagSet, err error) string {
+	var val, name string
+	if _, e := fmt.Sscanf(err.Error(), "invalid value %q for flag -%s", &val, &name); e != nil {
+		return ""
+	}
+	name = strings.TrimSuffix(name, ":")
+	f := fs.Lookup(name)
+	if f == nil {
+		return ""
+	}
+	if _, isDur := f.Value.(flag.Getter).Get().(time.Duration); !isDur {
+		return ""
+	}
+	if _, e := strconv.ParseFloat(val, 64); e != nil {
+		return ""
+	}
+	return fmt.Sprintf("; write a unit: %ss", val)
+}
+
+// setFlags returns the names of the flags given on the command line.
+func setFlags(fs *flag.FlagSet) map[string]bool {
+	m := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { m[f.Name] = true })
+	return m
+}
+
+// conflicts returns a usage error for the first pair of flags given
+// together that cannot be (each pair: two names, and why).
+func conflicts(set map[string]bool, pairs [][3]string) error {
+	for _, p := range pairs {
+		if set[p[0]] && set[p[1]] {
+			return usagef("%s and %s: %s", dashed(p[0]), dashed(p[1]), p[2])
+		}
+	}
+	return nil
+}
+
+// dashed writes a flag name as the help does: -q, --json.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}

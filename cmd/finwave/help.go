@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"finwave/analyzer"
@@ -21,7 +23,8 @@ Usage:
   finwave hosts [flags] CAPTURE...    per host, service and client→service pair (finwave hosts --help)
   finwave check [flags] CAPTURE...    check captures against .expect files
   finwave live -i IFACE [flags] [FILTER]   sniff an interface, report flows as they end (root)
-  finwave help [kinds|check|hosts]    this text; anomaly kinds and labels; check; hosts
+  finwave help [kinds|check|hosts|live]   this text; anomaly kinds and labels; a subcommand
+  finwave version                     finwave's version, its Go version and the Linux it models
 
 Examples:
   finwave trace.pcap                          what happened, summary, hosts, then the flows worth
@@ -64,7 +67,7 @@ func writeHelp(w io.Writer) {
 }
 
 // flagHelp is written by hand: grouped and ordered for reading, unlike
-// flag.PrintDefaults. TestHelpListsEveryFlag keeps it complete.
+// flag.PrintDefaults. TestFlagListsAgree keeps it complete.
 const flagHelp = `  Analysis:
     --profile linux|rfc793   close machine behaviour (default linux)
     --rfc1337                model net.ipv4.tcp_rfc1337=1: a RST does not end TIME_WAIT
@@ -74,6 +77,8 @@ const flagHelp = `  Analysis:
     --max-flows N            cap on open flows; oldest idle finished early (default 250000)
     --vxlan-port PORTS       also decode these UDP ports as VXLAN (default 4789, 8472)
     --geneve-port PORTS      also decode these UDP ports as Geneve (default 6081)
+    -j N                     goroutines for one capture (default: CPUs; 1: one goroutine);
+                             the output is the same whatever N
   Output:
     --json                   one JSON document per capture (report/SCHEMA.md)
     --jsonl                  one JSON object per flow (stream order), then the summary: for jq -c on any size
@@ -90,7 +95,16 @@ const flagHelp = `  Analysis:
     --port-range LO-HI       clients' ip_local_port_range, for port exhaustion (default 32768-60999)
     --max-tw-buckets N       hosts' tcp_max_tw_buckets (default 262144)
   CI:
-    --fail-on KINDS|any      exit 1 when one of these anomalies is found
+    --fail-on LIST           exit 1 when a flow matches one of LIST (comma list), and
+                             name on stderr the flows and kinds that did:
+                               an anomaly kind (rst-unread-data, ...),
+                               a close pattern (reset, refused, ...: finwave help kinds),
+                               a severity: info, warning or error, meaning any
+                               anomaly of that severity or above,
+                               any: every anomaly, info ones too (= info)
+                             A capture with no TCP flow to analyse (no frames, no
+                             TCP, an unsupported link type) fails too, saying why
+    --allow-empty            with --fail-on: a capture with no TCP flow passes
 `
 
 func writeKinds(b *strings.Builder) {
@@ -139,7 +153,17 @@ Example:
 
 func writeCheckHelp(w io.Writer) { io.WriteString(w, checkHelp) }
 
-// cmdHelp is `finwave help [kinds|check]`.
+// writeVersion prints the module version (from the build), the Go version
+// and the Linux version whose behaviour and counters the analyzer models.
+func writeVersion(w io.Writer) {
+	v := "(unknown)"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		v = bi.Main.Version
+	}
+	fmt.Fprintf(w, "finwave %s %s (models Linux %s)\n", v, runtime.Version(), analyzer.LinuxVersion)
+}
+
+// cmdHelp is `finwave help [kinds|check|hosts|live]`.
 func cmdHelp(args []string, e *env) error {
 	switch {
 	case len(args) == 0:
@@ -150,8 +174,10 @@ func cmdHelp(args []string, e *env) error {
 		writeCheckHelp(e.stdout)
 	case args[0] == "hosts":
 		writeHostsHelp(e.stdout)
+	case args[0] == "live":
+		writeLiveHelp(e.stdout)
 	default:
-		return usagef("help: unknown topic %q (want kinds, check or hosts)", args[0])
+		return usagef("help: unknown topic %q (want kinds, check, hosts or live)", args[0])
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // dispatch picks the subcommand. A capture file literally named "check",
-// "live", "hosts" or "help" is given as ./check.
+// "live", "hosts", "help" or "version" is given as ./check.
 func dispatch(ctx context.Context, args []string, e *env) error {
 	if len(args) > 0 {
 		switch args[0] {
@@ -61,6 +61,12 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 			return cmdHosts(ctx, args[1:], e)
 		case "help":
 			return cmdHelp(args[1:], e)
+		case "version", "--version", "-version":
+			if len(args) > 1 {
+				return usagef("%s takes no arguments", args[0])
+			}
+			writeVersion(e.stdout)
+			return nil
 		}
 	}
 	return cmdAnalyze(ctx, args, e)

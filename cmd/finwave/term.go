@@ -10,9 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// isTerminal reports whether w is a terminal. Anything that is not an
-// *os.File (tests, buffers) is not.
-func isTerminal(w io.Writer) bool {
+// isTerminal reports whether w (a writer or a reader) is a terminal.
+// Anything that is not an *os.File (tests, buffers) is not.
+func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// flagNames returns the names of the flags fs registers, dashed as help
+// writes them (-j, --json).
+func flagNames(fs *flag.FlagSet) []string {
+	var out []string
+	fs.VisitAll(func(f *flag.Flag) { out = append(out, dashed(f.Name)) })
+	sort.Strings(out)
+	return out
+}
+
+// mentioned returns the flags named in text: -x or --name, at the start of
+// a line of flag help or of a README table cell.
+var flagRef = regexp.MustCompile("(?m)(?:^ {4}|^\\| `|, `?|`--[a-z-]+`, `)(--?[a-z][a-z0-9-]*)")
+
+func mentioned(text string) map[string]bool {
+	m := map[string]bool{}
+	for _, s := range flagRef.FindAllStringSubmatch(text, -1) {
+		m[s[1]] = true
+	}
+	return m
+}
+
+// readmeUsageTable returns the flag table of README.md's Usage section.
+func readmeUsageTable(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "\n## Usage\n")
+	if i < 0 {
+		t.Fatal("README.md has no Usage section")
+	}
+	s = s[i:]
+	j := strings.Index(s, "\n| flag | default | meaning |\n")
+	if j < 0 {
+		t.Fatal("README.md's Usage section has no flag table")
+	}
+	s = s[j+1:]
+	if k := strings.Index(s, "\n\n"); k >= 0 {
+		s = s[:k]
+	}
+	return s
+}
+
+// TestFlagListsAgree: every flag finwave (and finwave hosts, the same set)
+// registers is in its hand-written help and in README.md's Usage flag
+// table, and those name no flag it does not register.
+func TestFlagListsAgree(t *testing.T) {
+	var f analyzeFlags
+	reg := flagNames(f.flagSet("finwave"))
+	regSet := map[string]bool{}
+	for _, n := range reg {
+		regSet[n] = true
+	}
+	for _, doc := range []struct{ name, text string }{
+		{"finwave --help", flagHelp},
+		{"README.md Usage table", readmeUsageTable(t)},
+	} {
+		m := mentioned(doc.text)
+		for _, n := range reg {
+			if !m[n] {
+				t.Errorf("%s lacks %s", doc.name, n)
+			}
+		}
+		for n := range m {
+			if !regSet[n] {
+				t.Errorf("%s lists %s, which finwave does not register", doc.name, n)
+			}
+		}
+	}
+}
+
+// TestCheckHelpListsItsFlags: finwave check --help names every flag of its
+// own (the analysis flags it shares with finwave are in finwave --help).
+func TestCheckHelpListsItsFlags(t *testing.T) {
+	var c checkFlags
+	var a analysisFlags
+	shared := newFlagSet("shared")
+	a.register(shared)
+	for _, n := range flagNames(c.flagSet()) {
+		if shared.Lookup(strings.TrimLeft(n, "-")) != nil {
+			if !mentioned(flagHelp)[n] {
+				t.Errorf("finwave --help lacks the analysis flag %s", n)
+			}
+			continue
+		}
+		if !regexp.MustCompile(regexp.QuoteMeta(n) + `\b`).MatchString(checkHelp) {
+			t.Errorf("finwave check --help lacks %s", n)
+		}
+	}
+}
