@@ -115,7 +115,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, usagef("%v%s", err, unitHint(fs, err))
+			return nil, flagError(fs, err)
 		}
 		rest := fs.Args()
 		consumed := len(args) - len(rest)
@@ -183,25 +183,44 @@ func looksLikeCapture(v string) bool {
 	return false
 }
 
-// unitHint suggests a unit for a duration flag given a bare number
-// (`--stuck-after 10`): "; write a unit: 10s".
-func unitHint(fs *flag.FlagSet, err error) string {
+// flagError rewrites the flag package's parse errors in the GNU style the
+// help uses ("--name", "-q" for one-letter flags), and names the fix:
+//
+//	invalid value "10" for flag -stuck-after: parse error
+//	  → --stuck-after 10: not a duration; write a unit: 10s
+//	flag provided but not defined: -bogus → unknown flag --bogus
+//	flag needs an argument: -w → -w needs a value
+func flagError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
 	var val, name string
-	if _, e := fmt.Sscanf(err.Error(), "invalid value %q for flag -%s", &val, &name); e != nil {
-		return ""
+	if _, e := fmt.Sscanf(msg, "invalid value %q for flag -%s", &val, &name); e == nil {
+		name = strings.TrimSuffix(name, ":")
+		why := msg[strings.Index(msg, ": ")+2:]
+		if f := fs.Lookup(name); f != nil {
+			if g, ok := f.Value.(flag.Getter); ok {
+				switch g.Get().(type) {
+				case int, int64, uint, uint64:
+					why = "not a whole number"
+				case float64:
+					why = "not a number"
+				}
+				if _, isDur := g.Get().(time.Duration); isDur {
+					why = "not a duration (write a number and a unit: 300ms, 10s, 5m)"
+					if _, e := strconv.ParseFloat(val, 64); e == nil {
+						why = "a duration needs a unit; write " + val + "s"
+					}
+				}
+			}
+		}
+		return usagef("%s %s: %s", dashed(name), val, why)
 	}
-	name = strings.TrimSuffix(name, ":")
-	f := fs.Lookup(name)
-	if f == nil {
-		return ""
+	if rest, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return usagef("unknown flag %s", dashed(rest))
 	}
-	if _, isDur := f.Value.(flag.Getter).Get().(time.Duration); !isDur {
-		return ""
+	if rest, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return usagef("%s needs a value", dashed(rest))
 	}
-	if _, e := strconv.ParseFloat(val, 64); e != nil {
-		return ""
-	}
-	return fmt.Sprintf("; write a unit: %ss", val)
+	return usagef("%v", err)
 }
 
 // setFlags returns the names of the flags given on the command line.

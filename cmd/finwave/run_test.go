@@ -27,14 +27,14 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{nil, "no capture file given"},
-		{[]string{"--bogus", "x.pcap"}, "flag provided but not defined: -bogus"},
+		{[]string{"--bogus", "x.pcap"}, "unknown flag --bogus"},
 		{[]string{"--profile", "bsd", "x.pcap"}, `--profile "bsd": want linux or rfc793`},
-		{[]string{"--fin-timeout", "60", "x.pcap"}, "invalid value"},
+		{[]string{"--fin-timeout", "60", "x.pcap"}, "--fin-timeout 60: a duration needs a unit; write 60s"},
 		{[]string{"--stuck-after", "-1s", "x.pcap"}, "must be positive"},
 		{[]string{"--max-flows", "0", "x.pcap"}, "must be positive"},
 		{[]string{"--stream", "-4", "x.pcap"}, "--stream -4"},
 		{[]string{"--stream", "-1", "x.pcap"}, "--stream -1: want a stream number (0 or more)"},
-		{[]string{"--stuck-after", "10", "x.pcap"}, `invalid value "10" for flag -stuck-after: parse error; write a unit: 10s`},
+		{[]string{"--stuck-after", "10", "x.pcap"}, "--stuck-after 10: a duration needs a unit; write 10s"},
 		{[]string{"--summary", "--all", "x.pcap"}, "--summary and --all: pick one"},
 		{[]string{"--stream", "3", "--all", "x.pcap"}, "--stream and --all: pick one"},
 		{[]string{"--summary", "--stream", "3", "x.pcap"}, "--summary and --stream: pick one"},
@@ -45,7 +45,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--fail-on", ",", "x.pcap"}, "empty list"},
 		{[]string{"-", "-"}, "stdin (-) given 2 times"},
 		{[]string{"check"}, "check: no capture file given"},
-		{[]string{"check", "--bogus"}, "not defined"},
+		{[]string{"check", "--bogus"}, "unknown flag --bogus"},
 		{[]string{"help", "nothing"}, `unknown topic "nothing"`},
 	}
 	for _, c := range cases {
