@@ -158,6 +158,12 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, origLen int, frame i
 	var l layer
 	var typ uint16
 	b := data
+	if link == linkPKTAP {
+		var err error
+		if link, b, err = pktap(b); err != nil {
+			return err
+		}
+	}
 	switch link {
 	case linkEthernet:
 		if len(b) < 14 {

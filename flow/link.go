@@ -16,6 +16,9 @@ const (
 	linkAVS       = layers.LinkType(163) // LINKTYPE_IEEE802_11_AVS
 	linkPPPPPPD   = layers.LinkType(166) // LINKTYPE_PPP_PPPD: direction octet instead of 0xFF
 	linkCHDLCDir  = layers.LinkType(112) // DLT_CHDLC on some BSDs, same as 104
+	linkNFLOG     = layers.LinkType(239) // LINKTYPE_NFLOG: Linux netfilter NFLOG (tcpdump -i nflog)
+	linkIPoIB     = layers.LinkType(242) // LINKTYPE_IPOIB: IP over InfiniBand (RFC 4391)
+	linkPKTAP     = layers.LinkType(258) // LINKTYPE_PKTAP: Apple's per-packet metadata, then the frame
 	ciscoUnicast  = 0x0F                 // Cisco HDLC address octets
 	ciscoMulticst = 0x8F
 )
@@ -59,8 +62,74 @@ func linkHeader(link layers.LinkType, b []byte) (l layer, typ uint16, rest []byt
 	case linkPrism, linkAVS:
 		typ, rest, err = prismAVS(b)
 		return layerEtherType, typ, rest, true, err
+	case linkNFLOG:
+		rest, err = nflog(b)
+		return layerIP, 0, rest, true, err
+	case linkIPoIB:
+		// Linux's IPoIB pseudo-header as libpcap writes it: a 20-octet
+		// source and a 20-octet destination hardware address (QPN, GID),
+		// then RFC 4391 §6's 4-octet header: EtherType, reserved.
+		if len(b) < 44 {
+			return 0, 0, nil, true, ErrTruncated
+		}
+		return layerEtherType, be16(b[40:]), b[44:], true, nil
 	}
 	return 0, 0, nil, false, nil
+}
+
+// nflog returns the packet inside a Linux NFLOG record (libpcap's
+// pcap/nflog.h): a 4-octet header (family, version, resource id), then
+// TLVs of {length, type} in the capturing host's byte order, each padded
+// to 4 octets, the length counting the TLV header; NFULA_PAYLOAD (9)
+// holds the packet from its IP header on. libpcap writes files in the
+// capturing host's order, almost always little-endian; a length that
+// does not fit is read big-endian, as the values are small.
+func nflog(b []byte) ([]byte, error) {
+	const nfulaPayload = 9
+	if len(b) < 4 {
+		return nil, ErrTruncated
+	}
+	if b[0] != 2 && b[0] != 10 { // AF_INET, AF_INET6
+		return nil, ErrNotTCP
+	}
+	for p := 4; p+4 <= len(b); {
+		// NFULA_* types are below 256: the octet that is zero says the
+		// order, and a snaplen cut cannot mislead it as a length would.
+		n, typ := int(b[p])|int(b[p+1])<<8, int(b[p+2])
+		if b[p+3] != 0 || b[p+2] == 0 {
+			n, typ = int(be16(b[p:])), int(b[p+3])
+		}
+		if n < 4 {
+			return nil, ErrMalformed
+		}
+		if typ == nfulaPayload {
+			return b[p+4 : min(p+n, len(b))], nil
+		}
+		p += (n + 3) &^ 3
+	}
+	return nil, ErrNotTCP
+}
+
+// pktap removes Apple's PKTAP header (struct pktap_header, in the
+// capturing host's byte order: pth_length, the header's own length, then
+// pth_type_next, the link type of the frame that follows) and says that
+// link type.
+func pktap(b []byte) (layers.LinkType, []byte, error) {
+	if len(b) < 8 {
+		return 0, nil, ErrTruncated
+	}
+	le := func(x []byte) uint32 { return uint32(x[0]) | uint32(x[1])<<8 | uint32(x[2])<<16 | uint32(x[3])<<24 }
+	n, next := le(b), le(b[4:])
+	if n > 0xFFFF {
+		n, next = be32(b), be32(b[4:])
+	}
+	if n < 8 || int(n) > len(b) {
+		return 0, nil, ErrMalformed
+	}
+	if next == uint32(linkPKTAP) {
+		return 0, nil, ErrMalformed // no nesting
+	}
+	return layers.LinkType(next), b[n:], nil
 }
 
 // chdlc parses a Cisco HDLC header: address (0x0F unicast, 0x8F

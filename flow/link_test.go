@@ -2,6 +2,7 @@ package flow
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -244,5 +245,53 @@ func TestDecodeNewLinkTypesNoAllocs(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Errorf("%v allocations per run, want 0", n)
+	}
+}
+
+// TestDecodeNFLOGAndPKTAP: a TCP segment inside a Linux NFLOG record
+// (a NFULA_PACKET_HDR TLV, then NFULA_PAYLOAD, little-endian as libpcap
+// writes them on x86, and big-endian) and inside Apple's PKTAP header
+// (108 octets, then an Ethernet frame); and IPoIB's 44-octet header.
+func TestDecodeNFLOGAndPKTAP(t *testing.T) {
+	ts := time.Unix(1_700_000_000, 0)
+	d := NewDecoder()
+	for _, v6 := range []bool{false, true} {
+		p := basePkt(v6)
+		ls, et := p.ipLayers()
+		ip := serialize(t, ls...)
+		fam := byte(2)
+		if v6 {
+			fam = 10
+		}
+		n := 4 + len(ip)
+		nflogLE := append([]byte{fam, 0, 0, 0, 8, 0, 1, 0, 0x08, 0x00, 3, 0, byte(n), byte(n >> 8), 9, 0}, ip...)
+		nflogLE = append(nflogLE, make([]byte, (4-n%4)%4)...) // TLV padding
+		nflogBE := append([]byte{fam, 0, 0, 0, 0, 8, 0, 1, 0x08, 0x00, 3, 0, byte(n >> 8), byte(n), 0, 9}, ip...)
+		pktapHdr := append([]byte{108, 0, 0, 0, 1, 0, 0, 0}, make([]byte, 100)...)
+		eth := append(make([]byte, 12), byte(et>>8), byte(et))
+		pktap := append(append(pktapHdr, eth...), ip...)
+		ipoib := append(append(make([]byte, 40), byte(et>>8), byte(et), 0, 0), ip...)
+		for _, c := range []struct {
+			name string
+			link layers.LinkType
+			data []byte
+		}{{"nflog le", linkNFLOG, nflogLE}, {"nflog be", linkNFLOG, nflogBE}, {"pktap ethernet", linkPKTAP, pktap}, {"ipoib", linkIPoIB, ipoib}} {
+			t.Run(fmt.Sprintf("%s v6=%v", c.name, v6), func(t *testing.T) {
+				var seg Segment
+				if err := d.Decode(c.link, c.data, len(c.data), 3, ts, &seg); err != nil {
+					t.Fatalf("Decode: %v", err)
+				}
+				checkSeg(t, &seg, p, 3, ts)
+				for cut := range c.data {
+					err := d.Decode(c.link, c.data[:cut], len(c.data), 3, ts, &seg)
+					if err == nil && seg.Truncated {
+						continue
+					}
+					if err != ErrTruncated && err != ErrMalformed && err != ErrNotTCP {
+						t.Fatalf("cut at %d: %v", cut, err)
+					}
+				}
+			})
+		}
 	}
 }
