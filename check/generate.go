@@ -43,10 +43,12 @@ type Header struct {
 // of its anomaly kinds and the count of each. It returns the number of rule
 // lines written.
 //
-// The output depends only on facts, cfg and h: flows are in stream order,
-// kinds in Kind order, and the date is the capture's, never the clock's.
+// The output depends only on facts, cfg and h: flows are in stream order
+// (Generate sorts facts), kinds in Kind order, and the date is the
+// capture's own, never the clock's.
 // Every line it writes parses (Parse) and holds against the same analysis.
 func Generate(w io.Writer, h Header, facts *Facts, cfg analyzer.Config) (int, error) {
+	facts.sort()
 	b := &strings.Builder{}
 	rules := 0
 	rule := func(format string, args ...any) {
@@ -88,7 +90,7 @@ func Generate(w io.Writer, h Header, facts *Facts, cfg analyzer.Config) (int, er
 	for i := range facts.Flows {
 		f := &facts.Flows[i]
 		s := f.Stream
-		fmt.Fprintf(b, "\n# stream %d: client %s:%d, server %s:%d\n", s, f.Client.Addr, f.Client.Port, f.Server.Addr, f.Server.Port)
+		fmt.Fprintf(b, "\n# stream %d: client %s, server %s\n", s, f.Client, f.Server)
 		rule("flow %d pattern = %s", s, f.Pattern)
 		rule("flow %d closer = %s", s, f.Closer)
 		rule("flow %d client_state = %s", s, f.ClientState)
