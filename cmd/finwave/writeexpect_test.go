@@ -327,3 +327,22 @@ func TestWriteExpectCLI(t *testing.T) {
 		t.Errorf("check with the written options: exit %d\n%s", code, stdout)
 	}
 }
+
+// TestWriteExpectDamagedCapture: rules from part of a capture would not hold
+// for the whole of it, so a capture that cannot be read to its end writes
+// nothing.
+func TestWriteExpectDamagedCapture(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("..", "..", "fixtures", "close_by_client.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	capPath := writeFile(t, dir, "cut.pcap", src[:len(src)-7])
+	code, _, stderr := runCLI(t, nil, "check", "--write-expect", capPath)
+	if code != exitUsage || !strings.Contains(stderr, "cut.expect: not written") {
+		t.Errorf("damaged capture: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cut.expect")); err == nil {
+		t.Error("an expectation file was written from a damaged capture")
+	}
+}
