@@ -11,6 +11,11 @@
 // number of flows, not the number of segments); Evaluate then judges every
 // rule against the Facts and returns one Result per rule.
 //
+// Generate goes the other way (`finwave check --write-expect`): from the
+// Facts of a capture (Collect) it writes an expectation file whose every
+// rule holds for that analysis, headed by a warning that the rules are
+// finwave's findings, to be verified against the endpoints, not the truth.
+//
 // Invariants:
 //   - A rule whose selector matches no flow fails; `flow *` over a capture
 //     without flows fails (a vacuous truth would hide a broken decoder).

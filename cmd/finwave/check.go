@@ -12,8 +12,10 @@ import (
 // checkFlags are the flags of `finwave check`.
 type checkFlags struct {
 	analysisFlags
-	expect string
-	quiet  bool
+	expect      string
+	quiet       bool
+	writeExpect bool // write expectation files from the analysis instead of checking
+	force       bool // --write-expect may overwrite an existing file
 }
 
 // flagSet registers check's flags on a new flag set.
@@ -22,6 +24,8 @@ func (c *checkFlags) flagSet() *flag.FlagSet {
 	c.register(fs)
 	fs.StringVar(&c.expect, "expect", "", "expectation `FILE` for every capture (default: beside each capture)")
 	fs.BoolVar(&c.quiet, "q", false, "print only failed rules and the totals")
+	fs.BoolVar(&c.writeExpect, "write-expect", false, "write each capture's expectation file from the analysis instead of checking")
+	fs.BoolVar(&c.force, "force", false, "let --write-expect overwrite an existing expectation file")
 	return fs
 }
 
@@ -38,6 +42,12 @@ func cmdCheck(ctx context.Context, args []string, e *env) error {
 	}
 	if len(files) == 0 {
 		return usagef("check: no capture file given")
+	}
+	if cf.writeExpect {
+		return cmdWriteExpect(ctx, &cf, files, e)
+	}
+	if cf.force {
+		return usagef("check: --force only applies to --write-expect")
 	}
 	for _, f := range files {
 		if f == "-" {

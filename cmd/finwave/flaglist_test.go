@@ -3,7 +3,9 @@ package main
 import (
 	"flag"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -98,6 +100,23 @@ func TestCheckHelpListsItsFlags(t *testing.T) {
 		}
 		if !regexp.MustCompile(regexp.QuoteMeta(n) + `\b`).MatchString(checkHelp) {
 			t.Errorf("finwave check --help lacks %s", n)
+		}
+	}
+	// The flags of --write-expect: registered, and documented in the help
+	// and in README's check section.
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "## Checking against the truth: `finwave check`")
+	section, _, _ = strings.Cut(section, "\n## ")
+	names := flagNames(c.flagSet())
+	for _, n := range []string{"--write-expect", "--force"} {
+		if !slices.Contains(names, n) {
+			t.Errorf("finwave check does not register %s", n)
+		}
+		if !regexp.MustCompile(regexp.QuoteMeta(n) + `\b`).MatchString(section) {
+			t.Errorf("README's finwave check section does not document %s", n)
 		}
 	}
 }

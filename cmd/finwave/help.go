@@ -135,6 +135,7 @@ func writeKindsHelp(w io.Writer) {
 }
 
 const checkHelp = `Usage: finwave check [--expect FILE] [-q] [analysis flags] CAPTURE...
+       finwave check --write-expect [--force] [--expect FILE] [analysis flags] CAPTURE...
 
 Analyses each capture and checks it against its expectation file: the
 capture's name without .gz/.pcap/.pcapng/.cap, plus .expect (or --expect FILE
@@ -146,9 +147,18 @@ Prints each rule as ok or FAIL with file:line and, for failures, what was
 found. Exit status: 0 every rule held, 1 a rule failed, 2 a capture or
 expectation file could not be read or parsed.
 
+--write-expect analyses each capture and writes its expectation file instead
+(beside it, or --expect FILE; a capture from stdin "-" needs --expect): the
+flow count, anomaly totals and per stream the pattern, closer, final states
+and anomalies, plus option lines for non-default analysis flags. The rules
+state what finwave saw, not what is true: verify each against the endpoints
+(ss, nstat, application logs) before committing. An existing file is not
+replaced unless --force is given.
+
 Example:
   finwave check fixtures/*.pcap*
   finwave check --expect my.expect --profile rfc793 trace.pcap
+  finwave check --write-expect trace.pcap     # writes trace.expect
 `
 
 func writeCheckHelp(w io.Writer) { io.WriteString(w, checkHelp) }
