@@ -71,3 +71,15 @@ func TestWidth_goldens(t *testing.T) {
 	o.Time = TimeAbsolute
 	golden(t, "all.timeabs.txt.golden", render(t, textWith(o), scenarios(), scenarioCapture()))
 }
+
+// TestWidth_streamText: the live renderer fits its flows and summary too.
+func TestWidth_streamText(t *testing.T) {
+	o := DefaultOptions()
+	o.All, o.Width = true, 60
+	out := string(render(t, func(b *bytes.Buffer) Renderer { return NewStreamText(b, o) }, scenarios(), scenarioCapture()))
+	for _, line := range strings.Split(out, "\n") {
+		if visibleWidth([]byte(line)) > 60 && !aligned([]byte(line)) {
+			t.Errorf("line of %d columns: %q", visibleWidth([]byte(line)), line)
+		}
+	}
+}
