@@ -223,8 +223,8 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	if runAs != "" {
 		runAs = ", running as " + runAs
 	}
-	fmt.Fprintf(e.stderr, "finwave: listening on %s, link-type %v, filter %q%s (SIGINT or SIGTERM stops)\n",
-		f.iface, src.LinkType(), kernelFilterText(f.filter), runAs)
+	fmt.Fprint(e.stderr, termWrap(e, e.stderr, fmt.Sprintf("finwave: listening on %s, link-type %v, filter %q%s (SIGINT or SIGTERM stops)\n",
+		f.iface, src.LinkType(), kernelFilterText(f.filter), runAs)))
 
 	runner := base
 	runner.Interval = time.Second

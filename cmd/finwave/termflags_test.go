@@ -167,3 +167,18 @@ func TestColorAndTime_CLI(t *testing.T) {
 		}
 	}
 }
+
+// TestWrapWords: the live banner wraps at spaces, two-space hanging
+// indent, every line within the width, the words unchanged.
+func TestWrapWords(t *testing.T) {
+	s := `finwave: listening on lo, link-type Ethernet, filter "(tcp or tunnels) and (tcp port 44815)" (SIGINT or SIGTERM stops)` + "\n"
+	got := wrapWords(s, 40)
+	for _, l := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
+		if utf8.RuneCountInString(l) > 40 {
+			t.Errorf("line of %d columns: %q", utf8.RuneCountInString(l), l)
+		}
+	}
+	if strings.Join(strings.Fields(got), " ") != strings.Join(strings.Fields(s), " ") || !strings.HasSuffix(got, ")\n") || !strings.Contains(got, "\n  ") {
+		t.Errorf("wrapWords:\n%s", got)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/binary"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -162,5 +163,68 @@ func TestTmux_report80(t *testing.T) {
 	}
 	if !strings.Contains(out, "\n▶ ") || !strings.Contains(out, " end states ") {
 		t.Errorf("no flow report on the terminal:\n%s", out)
+	}
+}
+
+// TestTmux_liveStatus: finwave live on lo at 80×24 in tmux with the status
+// line on, while the test makes TCP connections to itself: every flow
+// report starts on a line of its own (the status line cleared first: no
+// "…kernel dropsflow 3 ·"), and no line is one the terminal wrapped.
+func TestTmux_liveStatus(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed: the terminal test needs it (apt-get install tmux)")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("finwave live needs root (CAP_NET_RAW) for its AF_PACKET socket")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "finwave")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Skipf("listen on lo: %v", err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			// Close with unread data: a RST, a flow worth reading.
+			go func() { time.Sleep(50 * time.Millisecond); c.Close() }()
+		}
+	}()
+	capture := tmuxSession(t, 80, 24, fmt.Sprintf("env -u COLUMNS %s live -i lo --status always --duration 5s -Z root tcp port %d; echo __FINWAVE_DONE__; sleep 60", bin, port))
+	waitFor(t, capture, "live lo:", 5*time.Second) // the status line is up
+	for i := 0; i < 4; i++ {
+		c, err := net.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = c.Write([]byte("unread request\n"))
+		time.Sleep(400 * time.Millisecond)
+		c.Close()
+		time.Sleep(800 * time.Millisecond) // let the status line be redrawn in between
+	}
+	out := waitFor(t, capture, "__FINWAVE_DONE__", 15*time.Second)
+	t.Logf("the pane:\n%s", out)
+	if !strings.Contains(out, "__FINWAVE_DONE__") {
+		t.Fatalf("finwave live did not finish")
+	}
+	if !strings.Contains(out, "\nflow ") {
+		t.Fatalf("no flow reported")
+	}
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimRight(l, " ")
+		if strings.Contains(l, "kernel drops") && (strings.Contains(l, "flow ") || strings.Contains(l, "▶")) {
+			t.Errorf("a flow report glued to the status line: %q", l)
+		}
+		if n := utf8.RuneCountInString(l); n > 80 && proseLine(l) {
+			t.Errorf("a line of %d columns, wrapped by the terminal: %q", n, l)
+		}
 	}
 }
