@@ -1,6 +1,9 @@
 package report
 
-import "unicode/utf8"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // visibleWidth is the number of columns b takes on a terminal: runes,
 // not counting ANSI SGR escapes (ESC '[' … 'm').
@@ -97,8 +100,12 @@ func fitLines(dst, src []byte, cols int) []byte {
 
 // aligned reports whether line is a row of aligned columns (a table, a
 // ladder, a sparkline): after its indent it holds a run of two spaces,
-// which prose never does.
+// which prose never does, or a ladder arrow ("──", a compacted ladder's
+// rows may have single spaces only).
 func aligned(line []byte) bool {
+	if bytes.Contains(line, []byte("──")) {
+		return true
+	}
 	i := 0
 	for i < len(line) && line[i] == ' ' {
 		i++

@@ -17,11 +17,12 @@ import (
 
 var sgrRE = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
-// proseLine: a line without a run of two spaces after its indent. Aligned
+// proseLine: a line without a run of two spaces after its indent nor a
+// ladder arrow (report's aligned). Aligned
 // rows (tables, ladder rows, sparklines) are the documented exception to
 // the width.
 func proseLine(l string) bool {
-	return !strings.Contains(strings.TrimLeft(l, " "), "  ")
+	return !strings.Contains(strings.TrimLeft(l, " "), "  ") && !strings.Contains(l, "──")
 }
 
 // TestWidth_everyFixture: for every fixture, at 60, 80 and 100 columns,
@@ -180,5 +181,26 @@ func TestWrapWords(t *testing.T) {
 	}
 	if strings.Join(strings.Fields(got), " ") != strings.Join(strings.Fields(s), " ") || !strings.HasSuffix(got, ")\n") || !strings.Contains(got, "\n  ") {
 		t.Errorf("wrapWords:\n%s", got)
+	}
+}
+
+// TestTermGoldens pins a few fixtures' reports at 80 and 60 columns and
+// with wall-clock ladder times (testdata/term/; go test ./cmd/finwave
+// -update rewrites them).
+func TestTermGoldens(t *testing.T) {
+	testdata, err := filepath.Abs(filepath.Join("testdata", "term"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Join("..", ".."))
+	for _, fx := range []string{"lost_final_ack", "client_rst_unread", "fin_retransmission"} {
+		rel := "fixtures/" + fx + ".pcap"
+		for _, args := range [][]string{{"--width", "80"}, {"--width", "60"}, {"--time", "date"}, {"--time", "absolute", "--width", "80"}} {
+			code, out, errOut := runCLI(t, nil, append(append([]string{"--all", "--no-color"}, args...), rel)...)
+			if code != 0 || errOut != "" {
+				t.Fatalf("finwave %v %s: exit %d, stderr %q", args, rel, code, errOut)
+			}
+			fixtureGolden(t, filepath.Join(testdata, fx+"."+strings.ReplaceAll(strings.Join(args, "_"), "--", "")+".golden"), []byte(out))
+		}
 	}
 }
