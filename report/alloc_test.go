@@ -17,11 +17,13 @@ func TestListedFlowAllocs(t *testing.T) {
 	o := DefaultOptions()
 	o.All = true
 	for name, r := range map[string]Renderer{
-		"text":       NewText(io.Discard, o),
-		"color text": NewText(io.Discard, Options{All: true, Stream: -1, Color: true}),
-		"live text":  NewStreamText(io.Discard, o),
-		"json":       NewJSON(io.Discard, o),
-		"json lines": NewJSONLines(io.Discard, o),
+		"text":               NewText(io.Discard, o),
+		"color text":         NewText(io.Discard, Options{All: true, Stream: -1, Color: true}),
+		"live text":          NewStreamText(io.Discard, o),
+		"text 60 cols, date": NewText(io.Discard, Options{All: true, Stream: -1, Width: 60, Time: TimeDate}),
+		"live text 60 cols":  NewStreamText(io.Discard, Options{All: true, Stream: -1, Width: 60}),
+		"json":               NewJSON(io.Discard, o),
+		"json lines":         NewJSONLines(io.Discard, o),
 	} {
 		tds := scenarios()
 		flows := func() {

@@ -36,6 +36,8 @@ type ladderRow struct {
 type ladderScratch struct {
 	rows  []ladderRow
 	cells []byte
+	cols  int        // Options.Width: 0 no limit
+	time  TimeFormat // Options.Time
 }
 
 // add closes the cell started at off: the bytes appended since.
@@ -141,7 +143,7 @@ func (l *ladderScratch) format(t *analyzer.Teardown) (tentative, undone bool) {
 		l.cells = strconv.AppendInt(l.cells, s.Frame, 10)
 		r.frame = l.add(off)
 		off = len(l.cells)
-		l.cells = appendRelSeconds(l.cells, s.Time, t.FirstTime)
+		l.cells = l.appendTime(l.cells, s.Time, t.FirstTime)
 		r.time = l.add(off)
 		for _, side := range [2]analyzer.Side{analyzer.Client, analyzer.Server} {
 			off = len(l.cells)
@@ -180,7 +182,11 @@ func (l *ladderScratch) format(t *analyzer.Teardown) (tentative, undone bool) {
 // or undone marks were used, for the legend.
 func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out []byte, tentative, undone bool) {
 	tentative, undone = l.format(t)
-	wFrame, wTime, wClient, wServer, wText, wLabel := len("frame"), len("time(s)"), len("client"), len("server"), 0, 0
+	timeHead := "time(s)"
+	if l.time != TimeRelative {
+		timeHead = "time (UTC)"
+	}
+	wFrame, wTime, wClient, wServer, wText, wLabel := len("frame"), len(timeHead), len("client"), len("server"), 0, 0
 	for i := range l.rows {
 		r := &l.rows[i]
 		wFrame = max(wFrame, r.frame.w)
@@ -191,20 +197,28 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 		wLabel = max(wLabel, r.label.w)
 	}
 	// Arrow: "── text ──▶" or "◀── text ──", both wText+7 columns wide, at
-	// least two dashes after the text.
-	wArrow := wText + 7
+	// least two dashes after the text. g3 and g2 are the gaps between
+	// columns. When a row would not fit Options.Width even without its
+	// explanation, the ladder is compacted: one-space gaps (but the three
+	// after the frame, which hold the evidence marker), arrows two columns
+	// shorter.
+	wArrow, g3, g2 := wText+7, 3, 2
+	if l.cols > 0 && 1+wFrame+3+wTime+3+wClient+2+wArrow+2+wServer+2+wLabel > l.cols {
+		wArrow, g3, g2 = wText+5, 1, 1
+	}
 
 	b = append(b, ' ')
 	b = padLeft(b, "frame", len("frame"), wFrame)
 	b = append(b, "   "...)
-	b = padLeft(b, "time(s)", len("time(s)"), wTime)
-	b = append(b, "   "...)
+	b = padLeft(b, timeHead, len(timeHead), wTime)
+	b = appendSpaces(b, g3)
 	b = pad(b, "client", len("client"), wClient)
-	b = append(b, "  "...)
+	b = appendSpaces(b, g2)
 	b = appendSpaces(b, wArrow)
-	b = append(b, "  "...)
+	b = appendSpaces(b, g2)
 	b = pad(b, "server", len("server"), wServer)
-	b = append(b, "  label"...)
+	b = appendSpaces(b, g2)
+	b = append(b, "label"...)
 	b = append(b, '\n')
 
 	for i := range l.rows {
@@ -221,9 +235,9 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 			b = append(b, "   "...)
 		}
 		b = l.appendCellRight(b, r.time, wTime)
-		b = append(b, "   "...)
+		b = appendSpaces(b, g3)
 		b = l.appendCell(b, r.client, wClient)
-		b = append(b, "  "...)
+		b = appendSpaces(b, g2)
 		red := color && r.rst
 		if red {
 			b = append(b, ansiRed...)
@@ -244,9 +258,9 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 		if red {
 			b = append(b, ansiReset...)
 		}
-		b = append(b, "  "...)
+		b = appendSpaces(b, g2)
 		b = l.appendCell(b, r.server, wServer)
-		b = append(b, "  "...)
+		b = appendSpaces(b, g2)
 		if red {
 			b = append(b, ansiRed...)
 		}
@@ -254,14 +268,39 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 		if red {
 			b = append(b, ansiReset...)
 		}
-		if r.explain != "" {
+		// The columns before the label: " frame ✖ time   client  arrow  server  ".
+		labelCol := 1 + wFrame + 3 + wTime + g3 + wClient + g2 + wArrow + g2 + wServer + g2
+		if r.explain != "" && (l.cols <= 0 || labelCol+wLabel+2+width(r.explain) <= l.cols) {
 			b = appendSpaces(b, wLabel-r.label.w+2)
 			b = append(b, r.explain...)
+		} else if r.explain != "" {
+			// Too wide for the terminal: the explanation goes under the
+			// row, wrapped, aligned with the label when that leaves room.
+			b = trimRight(b)
+			b = append(b, '\n')
+			ind := labelCol
+			if ind > l.cols/2 || ind > len(spaces) {
+				ind = min(8, len(spaces))
+			}
+			b = wrap(b, r.explain, spaces[:ind], l.cols)
+			continue
 		}
 		b = trimRight(b)
 		b = append(b, '\n')
 	}
 	return b, tentative, undone
+}
+
+// appendTime appends the ladder's time of a segment at t: seconds since
+// first, or the wall-clock time in UTC (TimeAbsolute, TimeDate).
+func (l *ladderScratch) appendTime(b []byte, t, first time.Time) []byte {
+	switch {
+	case l.time == TimeRelative || t.IsZero():
+		return appendRelSeconds(b, t, first)
+	case l.time == TimeDate:
+		return t.UTC().AppendFormat(b, "2006-01-02 15:04:05.000000")
+	}
+	return t.UTC().AppendFormat(b, "15:04:05.000000")
 }
 
 // trimRight drops trailing spaces of the last line in b.

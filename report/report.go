@@ -41,7 +41,24 @@ type Options struct {
 	By     By
 	Nstat  bool
 	Rollup rollup.Options
+	// Width is the text report's line width in columns (the CLI: the
+	// terminal's, or --width); 0 = no limit, today's layout byte for byte.
+	// With a width, prose wraps at word boundaries, ladder explanations
+	// move under their row, and any other line is broken at spaces.
+	Width int
+	// Time is how ladder times are shown: relative to the flow's first
+	// segment (the default), or wall-clock UTC.
+	Time TimeFormat
 }
+
+// TimeFormat selects the ladder's time column, after tcpdump's -t options.
+type TimeFormat uint8
+
+const (
+	TimeRelative TimeFormat = iota // seconds since the flow's first segment: "0.000412"
+	TimeAbsolute                   // UTC time of day: "15:04:05.000000" (tcpdump's default)
+	TimeDate                       // UTC date and time: "2006-01-02 15:04:05.000000" (tcpdump -tttt)
+)
 
 // DefaultOptions returns options that report every stream, no colour.
 func DefaultOptions() Options { return Options{Stream: -1, Rollup: rollup.DefaultOptions()} }

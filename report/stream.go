@@ -15,13 +15,18 @@ import (
 // Capture.Live is set) and the summary tables only, as the flows are
 // already out. Selection is NewText's: without All, Stream or Only, only
 // flows worth reading are printed; the summary counts every flow.
-func NewStreamText(w io.Writer, o Options) Renderer { return &streamText{w: w, o: o} }
+func NewStreamText(w io.Writer, o Options) Renderer {
+	r := &streamText{w: w, o: o}
+	r.lad.cols, r.lad.time = o.Width, o.Time
+	return r
+}
 
 type streamText struct {
 	w    io.Writer
 	o    Options
 	sum  summary
 	buf  []byte
+	fit  []byte // fitLines' scratch (Options.Width)
 	lad  ladderScratch
 	roll *rollup.Rollup
 }
@@ -35,6 +40,10 @@ func (r *streamText) Flow(t *analyzer.Teardown) error {
 	r.sum.listed++
 	r.buf = appendFlowText(r.buf[:0], t, r.o.Color, &r.lad)
 	r.buf = append(r.buf, '\n')
+	if r.o.Width > 0 {
+		r.fit = fitLines(r.fit[:0], r.buf, r.o.Width)
+		r.buf, r.fit = r.fit, r.buf
+	}
 	if _, err := r.w.Write(r.buf); err != nil {
 		return fmt.Errorf("report: write text: %w", err)
 	}
@@ -59,7 +68,12 @@ func (r *streamText) Finish(c *Capture) error {
 		fmt.Fprintf(&b, "\n %s reported above, each as it finished\n", plural(r.sum.listed, "flow", "flows"))
 	}
 	r.sum = summary{}
-	if _, err := r.w.Write(b.Bytes()); err != nil {
+	out := b.Bytes()
+	if r.o.Width > 0 {
+		r.fit = fitLines(r.fit[:0], out, r.o.Width)
+		out = r.fit
+	}
+	if _, err := r.w.Write(out); err != nil {
 		return fmt.Errorf("report: write text: %w", err)
 	}
 	return nil

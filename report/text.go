@@ -16,7 +16,8 @@ import (
 	"finwave/rollup"
 )
 
-// detailCols is the width anomaly details are wrapped to.
+// detailCols is the width anomaly details are wrapped to (narrower when
+// Options.Width is).
 const detailCols = 100
 
 // textRenderer renders the human report. By default (Options.grouped) the
@@ -31,14 +32,18 @@ type textRenderer struct {
 	groups grouper
 	spill  spill.Store
 	buf    []byte
+	fit    []byte // fitLines' scratch, reused
 	lad    ladderScratch
 	roll   *rollup.Rollup
 }
 
 func newText(w io.Writer, o Options) *textRenderer {
 	r := &textRenderer{w: w, o: o}
+	r.lad.cols, r.lad.time = o.Width, o.Time
 	r.groups.render = func(b []byte, t *analyzer.Teardown) []byte {
-		return appendFlowText(b, t, r.o.Color, &r.lad)
+		start := len(b)
+		b = appendFlowText(b, t, r.o.Color, &r.lad)
+		return r.fitTail(b, start)
 	}
 	return r
 }
@@ -61,7 +66,7 @@ func (r *textRenderer) Flow(t *analyzer.Teardown) error {
 		return nil
 	}
 	r.sum.listed++
-	r.buf = appendFlowText(r.buf[:0], t, r.o.Color, &r.lad)
+	r.buf = r.fitTail(appendFlowText(r.buf[:0], t, r.o.Color, &r.lad), 0)
 	return spillFlow(&r.spill, t.Stream, r.buf)
 }
 
@@ -135,7 +140,20 @@ func (r *textRenderer) finishRollup(c *Capture) error {
 	return r.write(b.Bytes())
 }
 
+// fitTail fits b[start:] to the width (fitLines), through r.fit.
+func (r *textRenderer) fitTail(b []byte, start int) []byte {
+	if r.o.Width <= 0 {
+		return b
+	}
+	r.fit = append(r.fit[:0], b[start:]...)
+	return fitLines(b[:start], r.fit, r.o.Width)
+}
+
 func (r *textRenderer) write(b []byte) error {
+	if r.o.Width > 0 {
+		r.fit = fitLines(r.fit[:0], b, r.o.Width)
+		b = r.fit
+	}
 	if _, err := r.w.Write(b); err != nil {
 		return fmt.Errorf("report: write text: %w", err)
 	}
@@ -318,7 +336,11 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool, lad *ladderScrat
 			}
 		}
 		b = append(b, '\n')
-		b = wrap(b, a.Detail, "   ", detailCols)
+		cols := detailCols
+		if lad.cols > 0 {
+			cols = min(cols, lad.cols)
+		}
+		b = wrap(b, a.Detail, "   ", cols)
 	}
 	return b
 }

@@ -29,6 +29,7 @@ func (r *textRenderer) finishGroups(c *Capture) error {
 		var hb []byte
 		for i, g := range gs {
 			hb = appendGroupHeader(hb[:0], i+1, len(gs), g, &r.groups, c.First, r.o.Color)
+			hb = r.fitTail(hb, 0)
 			_, _ = bw.Write(hb)
 			if _, err = bw.Write(g.exemplar); err != nil {
 				break

@@ -35,6 +35,7 @@ type analyzeFlags struct {
 	jobs       int
 	roll       rollupFlags
 	out        outputFlags
+	term       termFlags
 }
 
 // flagSet registers every flag of `finwave` and `finwave hosts` (they
@@ -44,6 +45,7 @@ func (f *analyzeFlags) flagSet(name string) *flag.FlagSet {
 	f.register(fs)
 	f.roll.register(fs)
 	f.out.register(fs)
+	f.term.register(fs)
 	fs.BoolVar(&f.json, "json", false, "write one JSON document per capture (report/SCHEMA.md)")
 	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading")
 	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
@@ -143,6 +145,9 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 		return usagef("stdin (-) given %d times", n)
 	}
 	opts.Color = !f.json && useColor(e, f.noColor)
+	if err := f.term.apply(e, &opts, f.json, f.noColor); err != nil {
+		return err
+	}
 	if err := f.roll.apply(&opts, hosts); err != nil {
 		return err
 	}

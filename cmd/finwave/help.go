@@ -87,7 +87,12 @@ const flagHelp = `  Analysis:
     --summary                summary tables only
     --stream N               only tcp.stream N (Wireshark's numbering), every segment of it
     --only KINDS             only flows with one of these anomalies (comma list)
-    --no-color               no colour even on a terminal
+    --no-color               no colour even on a terminal (same as --color never)
+    --color WHEN             auto (terminal and no NO_COLOR), always (e.g. for less -R), never
+    --width N                fit the text report to N columns (0: no limit); default: the
+                             terminal's width (COLUMNS, else the tty's), no limit into a pipe
+    --time FORMAT            ladder times: relative (default, s since the flow began),
+                             absolute (UTC 15:04:05.000000), date (UTC, as tcpdump -tttt)
     -q, --quiet              no report: errors and exit status only
   Hosts and services (also 'finwave hosts'):
     --by host,service,pair   only these roll-up tables, every entry

@@ -54,6 +54,7 @@ type liveFlags struct {
 	noColor  bool
 	status   string
 	user     string
+	term     termFlags
 }
 
 func (f *liveFlags) flagSet() *flag.FlagSet {
@@ -70,6 +71,7 @@ func (f *liveFlags) flagSet() *flag.FlagSet {
 	fs.StringVar(&f.only, "only", "", "report only flows with one of these anomaly `KINDS` (comma list)")
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
 	fs.StringVar(&f.status, "status", "auto", "periodic status line on stderr: auto (when a terminal), always, never")
+	f.term.register(fs)
 	fs.StringVar(&f.user, "Z", liveUser, "once the capture socket and -w file are open, run as `USER` (started as root; root keeps root)")
 	return fs
 }
@@ -135,6 +137,9 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 		}
 	}
 	opts.Color = !f.json && useColor(e, f.noColor)
+	if err := f.term.apply(e, &opts, f.json, f.noColor); err != nil {
+		return err
+	}
 	// A filter finwave cannot compile is a usage error, before any socket.
 	if f.filter != "" {
 		if _, err := bpf.Compile(f.filter, layers.LinkTypeEthernet, 0); err != nil {
@@ -218,8 +223,8 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	if runAs != "" {
 		runAs = ", running as " + runAs
 	}
-	fmt.Fprintf(e.stderr, "finwave: listening on %s, link-type %v, filter %q%s (SIGINT or SIGTERM stops)\n",
-		f.iface, src.LinkType(), kernelFilterText(f.filter), runAs)
+	fmt.Fprint(e.stderr, termWrap(e, e.stderr, fmt.Sprintf("finwave: listening on %s, link-type %v, filter %q%s (SIGINT or SIGTERM stops)\n",
+		f.iface, src.LinkType(), kernelFilterText(f.filter), runAs)))
 
 	runner := base
 	runner.Interval = time.Second

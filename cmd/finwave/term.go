@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mattn/go-isatty"
 	"golang.org/x/sys/unix"
@@ -72,4 +73,40 @@ func fitWidth(name, rest string, cols int) string {
 		line = line[:max]
 	}
 	return string(line)
+}
+
+// termWrap wraps the message line s (ending in a newline) at spaces to the
+// width of the terminal w, continuation lines indented by two; a word is
+// never cut. Into a pipe or file s is returned as it is.
+func termWrap(e *env, w io.Writer, s string) string {
+	if !isTerminal(w) {
+		return s
+	}
+	return wrapWords(s, termWidth(e, w))
+}
+
+// wrapWords wraps the one line s (a trailing newline kept) at spaces to
+// lines of at most cols columns (a longer word stays whole).
+func wrapWords(s string, cols int) string {
+	body, nl := strings.CutSuffix(s, "\n")
+	var b strings.Builder
+	col := 0
+	for i, word := range strings.Fields(body) {
+		n := utf8.RuneCountInString(word)
+		switch {
+		case i == 0:
+		case col+1+n > cols:
+			b.WriteString("\n  ")
+			col = 2
+		default:
+			b.WriteByte(' ')
+			col++
+		}
+		b.WriteString(word)
+		col += n
+	}
+	if nl {
+		b.WriteByte('\n')
+	}
+	return b.String()
 }

@@ -1,0 +1,85 @@
+package report
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var ansiRE = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// words is text's words without the ladder's dashes (compaction shortens
+// arrows) and without ANSI escapes.
+func words(s string) []string {
+	var out []string
+	for _, w := range strings.Fields(ansiRE.ReplaceAllString(s, "")) {
+		if w = strings.ReplaceAll(w, "─", ""); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// TestWidth_fits: at widths 60/80/100 every line of the text report fits,
+// but aligned rows (tables, ladder rows, sparklines: the documented
+// exception, see aligned), and the words are those of the unlimited report
+// in the same order: no word was cut.
+func TestWidth_fits(t *testing.T) {
+	for _, all := range []bool{false, true} {
+		o := DefaultOptions()
+		o.All, o.Color = all, true
+		ref := words(string(render(t, textWith(o), scenarios(), scenarioCapture())))
+		for _, w := range []int{60, 80, 100} {
+			o.Width = w
+			out := string(render(t, textWith(o), scenarios(), scenarioCapture()))
+			for _, line := range strings.Split(out, "\n") {
+				plain := ansiRE.ReplaceAllString(line, "")
+				if visibleWidth([]byte(plain)) > w && !aligned([]byte(plain)) {
+					t.Errorf("all=%v width %d: line of %d columns: %q", all, w, visibleWidth([]byte(plain)), plain)
+				}
+			}
+			if got := words(out); strings.Join(got, " ") != strings.Join(ref, " ") {
+				t.Errorf("all=%v width %d: words differ from the unlimited report:\n%s", all, w, out)
+			}
+		}
+	}
+}
+
+// TestWidth_ladderExplanationMoves: at 80 columns no ladder row carries its
+// explanation past the width: it is on its own line(s) under the row.
+func TestWidth_ladderExplanationMoves(t *testing.T) {
+	o := DefaultOptions()
+	o.All, o.Width = true, 80
+	out := render(t, textWith(o), scenarios(), scenarioCapture())
+	for _, line := range bytes.Split(out, []byte("\n")) {
+		if visibleWidth(line) > 80 && (bytes.Contains(line, []byte("tcp_")) || bytes.Contains(line, []byte("close()"))) {
+			t.Errorf("explanation beyond 80 columns: %q", line)
+		}
+	}
+}
+
+func TestWidth_goldens(t *testing.T) {
+	for _, w := range []int{60, 80} {
+		o := DefaultOptions()
+		o.All, o.Width = true, w
+		golden(t, "all.w"+map[int]string{60: "60", 80: "80"}[w]+".txt.golden", render(t, textWith(o), scenarios(), scenarioCapture()))
+	}
+	o := DefaultOptions()
+	o.All, o.Time = true, TimeDate
+	golden(t, "all.timedate.txt.golden", render(t, textWith(o), scenarios(), scenarioCapture()))
+	o.Time = TimeAbsolute
+	golden(t, "all.timeabs.txt.golden", render(t, textWith(o), scenarios(), scenarioCapture()))
+}
+
+// TestWidth_streamText: the live renderer fits its flows and summary too.
+func TestWidth_streamText(t *testing.T) {
+	o := DefaultOptions()
+	o.All, o.Width = true, 60
+	out := string(render(t, func(b *bytes.Buffer) Renderer { return NewStreamText(b, o) }, scenarios(), scenarioCapture()))
+	for _, line := range strings.Split(out, "\n") {
+		if visibleWidth([]byte(line)) > 60 && !aligned([]byte(line)) {
+			t.Errorf("line of %d columns: %q", visibleWidth([]byte(line)), line)
+		}
+	}
+}
