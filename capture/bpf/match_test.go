@@ -206,4 +206,3 @@ func readAllB(b *testing.B, path string) ([]capture.Frame, error) {
 		out = append(out, fr)
 	}
 }
-
