@@ -15,7 +15,12 @@ type Capture struct {
 	TCPSegments int64            // frames decoded as TCP
 	Skipped     map[string]int64 // frames skipped, by reason ("not tcp", "malformed", "truncated", "unsupported link type")
 	ReadError   string           // non-empty when the file was damaged: everything before it was analysed
-	First, Last time.Time        // capture time span
+	// Filter is the tcpdump filter applied to the frames ("" for none);
+	// FilteredOut counts the frames it rejected (read, in Frames, but
+	// neither decoded nor skipped).
+	Filter      string
+	FilteredOut int64
+	First, Last time.Time // capture time span
 	Profile     string
 	// Flows is the analyzer's count of flows. The summaries count the flows
 	// actually given to Renderer.Flow; when Flows is larger the difference

@@ -35,6 +35,7 @@ type analyzeFlags struct {
 	jobs       int
 	roll       rollupFlags
 	out        outputFlags
+	filt       filterFlags
 }
 
 // flagSet registers every flag of `finwave` and `finwave hosts` (they
@@ -44,6 +45,7 @@ func (f *analyzeFlags) flagSet(name string) *flag.FlagSet {
 	f.register(fs)
 	f.roll.register(fs)
 	f.out.register(fs)
+	f.filt.register(fs)
 	fs.BoolVar(&f.json, "json", false, "write one JSON document per capture (report/SCHEMA.md)")
 	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading")
 	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
@@ -90,6 +92,10 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	if looksLikeCapture(f.failOn) {
 		return usagef("--fail-on needs KINDS; %s looks like a capture file", f.failOn)
 	}
+	var expr string
+	if files, expr, err = splitFilter(files, f.filt.expr); err != nil {
+		return err
+	}
 	if len(files) == 0 {
 		return usagef("no capture file given (use - to read a capture from stdin)")
 	}
@@ -99,6 +105,9 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	}
 	base, err := f.runner()
 	if err != nil {
+		return err
+	}
+	if base.Filter, err = matcher(expr); err != nil {
 		return err
 	}
 	opts := report.DefaultOptions()
@@ -276,6 +285,9 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pi
 	}
 
 	c := captureSummary(displayName(path), &st, as, cfg.Profile.Name)
+	if runner.Filter != nil {
+		c.Filter, c.FilteredOut = runner.Filter.Expr(), st.FilteredOut
+	}
 	res.empty = gate.Empty(c)
 	if werr == nil {
 		werr = r.Finish(c)
@@ -287,7 +299,7 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pi
 		return res, st.ReadErr
 	}
 	if runErr != nil && !res.interrupted {
-		return res, runErr
+		return res, filterError(path, runErr)
 	}
 	return res, nil
 }

@@ -20,6 +20,7 @@ data, SO_LINGER 0 aborts, lost final ACKs, stuck CLOSE_WAIT, ...
 
 Usage:
   finwave [flags] CAPTURE...          analyse each capture (its own report)
+  finwave [flags] CAPTURE... EXPRESSION   only the frames a tcpdump filter accepts (or -f EXPR)
   finwave hosts [flags] CAPTURE...    per host, service and client→service pair (finwave hosts --help)
   finwave check [flags] CAPTURE...    check captures against .expect files
   finwave live -i IFACE [flags] [FILTER]   sniff an interface, report flows as they end (root)
@@ -30,6 +31,7 @@ Examples:
   finwave trace.pcap                          what happened, summary, hosts, then the flows worth
                                               reading in groups (one exemplar ladder each)
   finwave --stream 3 trace.pcapng             every segment of tcp.stream 3
+  finwave trace.pcap 'tcp port 8080'          only the frames of port 8080, as tcpdump -r would
   finwave hosts --nstat trace.pcap            each host's predicted nstat counters
   tcpdump -i eth0 -w - 'tcp port 443' | finwave -      analyse from stdin
   finwave --json trace.pcap.gz | jq '.flows[] | select(.anomalies != [])'
@@ -60,6 +62,7 @@ func writeHelp(w io.Writer) {
 	var b strings.Builder
 	b.WriteString(helpHead)
 	b.WriteString(flagHelp)
+	b.WriteString(filterHelp)
 	b.WriteString("\nAnomaly kinds (for --only and --fail-on):\n")
 	writeKinds(&b)
 	b.WriteString(helpTail)
@@ -79,6 +82,7 @@ const flagHelp = `  Analysis:
     --geneve-port PORTS      also decode these UDP ports as Geneve (default 6081)
     -j N                     goroutines for one capture (default: CPUs; 1: one goroutine);
                              the output is the same whatever N
+    -f EXPR                  tcpdump filter on the captures' frames (or EXPRESSION after them)
   Output:
     --json                   one JSON document per capture (report/SCHEMA.md)
     --jsonl                  one JSON object per flow (stream order), then the summary: for jq -c on any size
