@@ -15,12 +15,7 @@ type Capture struct {
 	TCPSegments int64            // frames decoded as TCP
 	Skipped     map[string]int64 // frames skipped, by reason ("not tcp", "malformed", "truncated", "unsupported link type")
 	ReadError   string           // non-empty when the file was damaged: everything before it was analysed
-	// Filter is the tcpdump filter applied to the frames ("" for none);
-	// FilteredOut counts the frames it rejected (read, in Frames, but
-	// neither decoded nor skipped).
-	Filter      string
-	FilteredOut int64
-	First, Last time.Time // capture time span
+	First, Last time.Time        // capture time span
 	Profile     string
 	// Flows is the analyzer's count of flows. The summaries count the flows
 	// actually given to Renderer.Flow; when Flows is larger the difference
@@ -30,6 +25,11 @@ type Capture struct {
 	// Live is set for a live capture: the kernel's counters, written by
 	// the live renderers before the summary. nil for a file.
 	Live *Live
+	// Filter is the tcpdump filter applied to the frames ("" for none);
+	// FilteredOut counts the frames it rejected (read, in Frames, but
+	// neither decoded nor skipped).
+	Filter      string
+	FilteredOut int64
 }
 
 // Options select what is reported. The zero value reports only stream 0:
