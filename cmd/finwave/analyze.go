@@ -36,6 +36,7 @@ type analyzeFlags struct {
 	roll       rollupFlags
 	out        outputFlags
 	filt       filterFlags
+	wr         writeFlags
 }
 
 // flagSet registers every flag of `finwave` and `finwave hosts` (they
@@ -46,6 +47,7 @@ func (f *analyzeFlags) flagSet(name string) *flag.FlagSet {
 	f.roll.register(fs)
 	f.out.register(fs)
 	f.filt.register(fs)
+	f.wr.register(fs)
 	fs.BoolVar(&f.json, "json", false, "write one JSON document per capture (report/SCHEMA.md)")
 	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading")
 	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
@@ -148,6 +150,9 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	if f.jobs < 1 {
 		return usagef("-j %d: want 1 or more", f.jobs)
 	}
+	if err := f.wr.check(files); err != nil {
+		return err
+	}
 	if n := countStdin(files); n > 1 {
 		return usagef("stdin (-) given %d times", n)
 	}
@@ -166,6 +171,11 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 		r = f.out.renderer(e.stdout, opts)
 	default:
 		r = report.NewText(e.stdout, opts)
+	}
+	var sel *selection
+	if f.wr.path != "" {
+		sel = newSelection(r, f.stream, opts.Only)
+		r = sel
 	}
 	progress := !f.quiet && isTerminal(e.stderr)
 
@@ -191,6 +201,12 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 		if res.interrupted {
 			fmt.Fprintf(e.stderr, "finwave: interrupted: reported the %d frames read from %s\n", res.frames, displayName(path))
 			break
+		}
+	}
+	if sel != nil && bad == 0 && ctx.Err() == nil {
+		if err := writeFlagged(ctx, files[0], f.wr.path, base, sel, e); err != nil {
+			fmt.Fprintf(e.stderr, "finwave: %v\n", err)
+			bad++
 		}
 	}
 	switch {

@@ -32,6 +32,7 @@ Examples:
                                               reading in groups (one exemplar ladder each)
   finwave --stream 3 trace.pcapng             every segment of tcp.stream 3
   finwave trace.pcap 'tcp port 8080'          only the frames of port 8080, as tcpdump -r would
+  finwave -w resets.pcap --only rst-linger-zero trace.pcap   those flows' packets, for Wireshark
   finwave hosts --nstat trace.pcap            each host's predicted nstat counters
   tcpdump -i eth0 -w - 'tcp port 443' | finwave -      analyse from stdin
   finwave --json trace.pcap.gz | jq '.flows[] | select(.anomalies != [])'
@@ -63,6 +64,7 @@ func writeHelp(w io.Writer) {
 	b.WriteString(helpHead)
 	b.WriteString(flagHelp)
 	b.WriteString(filterHelp)
+	b.WriteString(writeFlaggedHelp)
 	b.WriteString("\nAnomaly kinds (for --only and --fail-on):\n")
 	writeKinds(&b)
 	b.WriteString(helpTail)
@@ -91,6 +93,7 @@ const flagHelp = `  Analysis:
     --summary                summary tables only
     --stream N               only tcp.stream N (Wireshark's numbering), every segment of it
     --only KINDS             only flows with one of these anomalies (comma list)
+    -w FILE                  write the packets of the reported flows as pcap (one capture, not stdin)
     --no-color               no colour even on a terminal
     -q, --quiet              no report: errors and exit status only
   Hosts and services (also 'finwave hosts'):
