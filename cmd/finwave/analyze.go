@@ -267,6 +267,9 @@ func (e *writeError) Unwrap() error { return e.err }
 func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pipeline.Runner, r report.Renderer,
 	failOn *gate.Gate, progress bool, jobs int, e *env) (result, error) {
 	var res result
+	if err := precheckFilter(path, runner.Filter); err != nil {
+		return res, err
+	}
 	src, err := openCapture(ctx, path, e)
 	if err != nil {
 		return res, err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"finwave/capture"
 	"finwave/capture/bpf"
 )
 
@@ -92,3 +93,26 @@ Arguments that exist (and -) are captures; from the first one after a
 capture that does not exist, the rest is the expression if it parses as
 one, else each is a missing capture (no such file).
 `
+
+// precheckFilter reads the first frame of a capture file to find out,
+// before any output, whether the filter can be compiled for its link type
+// (a pcap file has one). stdin is not read twice: its error comes during
+// the analysis, as for a later pcapng interface of another link type.
+func precheckFilter(path string, m *bpf.Matcher) error {
+	if m == nil || path == "-" {
+		return nil
+	}
+	src, err := capture.Open(path)
+	if err != nil {
+		return nil // the analysis reports it
+	}
+	defer src.Close()
+	var fr capture.Frame
+	if src.Next(&fr) != nil {
+		return nil
+	}
+	if _, err := m.Match(fr.LinkType, fr.Data); err != nil {
+		return filterError(path, err)
+	}
+	return nil
+}

@@ -196,8 +196,11 @@ func TestFilterUnsupportedLink(t *testing.T) {
 	if err := os.WriteFile(path, hdr, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr := runCLI(t, nil, "-f", "tcp", path)
+	code, stdout, stderr := runCLI(t, nil, "--json", "-f", "tcp", path)
 	if code != 2 || !strings.Contains(stderr, "capture "+path) || !strings.Contains(stderr, "link type 50") {
 		t.Errorf("exit %d, stderr %q; want 2 and an error naming %s and link type 50", code, stderr, path)
+	}
+	if stdout != "" {
+		t.Errorf("stdout %q; want nothing: the error comes before any report", stdout)
 	}
 }

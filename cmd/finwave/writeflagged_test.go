@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -119,5 +121,31 @@ func TestWriteFlaggedReusedTuple(t *testing.T) {
 	_, doc, _ := runCLI(t, nil, "--json", "--all", out)
 	if got := flowFacts(t, doc); len(got) != 1 || !strings.Contains(got[0], "10.77.0.1:40500 10.77.0.2:8080 four-way") {
 		t.Errorf("flows of the written file: %q", got)
+	}
+}
+
+// TestWriteFlaggedSnaplen: the output declares the input pcap's snap
+// length and link type.
+func TestWriteFlaggedSnaplen(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile("../../fixtures/linger_zero.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint32(b[16:], 4000) // fixtures are little-endian pcap
+	in := filepath.Join(dir, "in.pcap")
+	if err := os.WriteFile(in, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.pcap")
+	if code, _, stderr := runCLI(t, nil, "-q", "-w", out, in); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	o, err := os.ReadFile(out)
+	if err != nil || len(o) < 24 {
+		t.Fatalf("output: %v (%d bytes)", err, len(o))
+	}
+	if sl, lt := binary.LittleEndian.Uint32(o[16:]), binary.LittleEndian.Uint32(o[20:]); sl != 4000 || lt != 1 {
+		t.Errorf("snaplen %d, link type %d; want 4000, 1 (Ethernet)", sl, lt)
 	}
 }
