@@ -16,12 +16,19 @@ import (
 // Match does not allocate once a link type's program is compiled. A
 // Matcher is not safe for concurrent use.
 type Matcher struct {
-	expr    string
-	lastLT  layers.LinkType
-	lastVM  *xbpf.VM
-	vms     map[layers.LinkType]*xbpf.VM
-	errs    map[layers.LinkType]error
-	compile func(string, layers.LinkType, int) ([]xbpf.Instruction, error)
+	expr   string
+	lastLT layers.LinkType
+	last   *compiled
+	progs  map[layers.LinkType]*compiled
+	errs   map[layers.LinkType]error
+}
+
+// compiled is one link type's program: run by the interpreter of
+// interp.go, or by x/net/bpf's VM when it holds an instruction the
+// interpreter does not know (never from this compiler; a safety net).
+type compiled struct {
+	prog []insn
+	vm   *xbpf.VM
 }
 
 // NewMatcher checks expr's syntax (compiling it for Ethernet) and returns a
@@ -31,8 +38,8 @@ func NewMatcher(expr string) (*Matcher, error) {
 	if _, err := Compile(expr, layers.LinkTypeEthernet, 0); err != nil {
 		return nil, err
 	}
-	return &Matcher{expr: expr, vms: map[layers.LinkType]*xbpf.VM{},
-		errs: map[layers.LinkType]error{}, compile: Compile}, nil
+	return &Matcher{expr: expr, progs: map[layers.LinkType]*compiled{},
+		errs: map[layers.LinkType]error{}}, nil
 }
 
 // Expr returns the expression the Matcher was made from.
@@ -42,38 +49,44 @@ func (m *Matcher) Expr() string { return m.expr }
 // The error, the same for every frame of lt, says the compiler does not
 // support lt (UnsupportedLinkError).
 func (m *Matcher) Match(lt layers.LinkType, data []byte) (bool, error) {
-	if lt != m.lastLT || m.lastVM == nil {
-		vm, err := m.vm(lt)
+	if lt != m.lastLT || m.last == nil {
+		c, err := m.program(lt)
 		if err != nil {
 			return false, err
 		}
-		m.lastLT, m.lastVM = lt, vm
+		m.lastLT, m.last = lt, c
 	}
-	// The VM rejects a frame whose loads fall outside it (returns 0), as
-	// the kernel's and libpcap's interpreters do.
-	n, err := m.lastVM.Run(data)
+	// Both reject a frame whose loads fall outside it (return 0), as the
+	// kernel's and libpcap's interpreters do.
+	if m.last.prog != nil {
+		return run(m.last.prog, data) > 0, nil
+	}
+	n, err := m.last.vm.Run(data)
 	return err == nil && n > 0, nil
 }
 
-func (m *Matcher) vm(lt layers.LinkType) (*xbpf.VM, error) {
-	if vm, ok := m.vms[lt]; ok {
-		return vm, nil
+func (m *Matcher) program(lt layers.LinkType) (*compiled, error) {
+	if c, ok := m.progs[lt]; ok {
+		return c, nil
 	}
 	if err, ok := m.errs[lt]; ok {
 		return nil, err
 	}
-	prog, err := m.compile(m.expr, lt, 0)
-	var vm *xbpf.VM
+	prog, err := Compile(m.expr, lt, 0)
+	c := &compiled{}
 	if err == nil {
-		vm, err = xbpf.NewVM(prog)
+		if c.prog, err = translate(prog); err != nil {
+			c.prog = nil
+			c.vm, err = xbpf.NewVM(prog)
+		}
 	}
 	if err != nil {
 		err = &UnsupportedLinkError{LinkType: lt, Err: err}
 		m.errs[lt] = err
 		return nil, err
 	}
-	m.vms[lt] = vm
-	return vm, nil
+	m.progs[lt] = c
+	return c, nil
 }
 
 // UnsupportedLinkError says a filter cannot be compiled for a link type.
