@@ -40,6 +40,12 @@ func (w *writeFlags) check(files []string) error {
 	if files[0] == "-" {
 		return usagef("-w %s: cannot write flows from stdin (finwave reads the capture twice): save it to a file first", w.path)
 	}
+	// Writing over the capture would truncate it while it is read.
+	if in, err := os.Stat(files[0]); err == nil {
+		if out, err := os.Stat(w.path); err == nil && os.SameFile(in, out) {
+			return usagef("-w %s: is the capture itself", w.path)
+		}
+	}
 	return nil
 }
 

@@ -99,6 +99,7 @@ func TestWriteFlaggedRefuses(t *testing.T) {
 	}{
 		{[]string{"-w", out, fx, fx}, "give one capture (got 2)"},
 		{[]string{"-w", out, "-"}, "cannot write flows from stdin"},
+		{[]string{"-w", fx, fx}, "is the capture itself"},
 	} {
 		code, _, stderr := runCLI(t, strings.NewReader(""), c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
