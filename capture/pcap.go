@@ -97,3 +97,7 @@ func (r *pcapReader) Next(f *Frame) error {
 	f.LinkType = r.linkType
 	return nil
 }
+
+// Snaplen returns the snap length of the pcap file header (informative:
+// what a writer of the same frames should declare).
+func (r *pcapReader) Snaplen() uint32 { return r.snaplen }

@@ -3,10 +3,12 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
 	"finwave/capture"
+	"finwave/capture/bpf"
 	"finwave/flow"
 )
 
@@ -35,6 +37,13 @@ type Runner struct {
 	// Geneve besides the defaults (flow.Decoder; --vxlan-port,
 	// --geneve-port).
 	VXLANPorts, GenevePorts []uint16
+
+	// Filter, when set, is a tcpdump filter evaluated on each frame
+	// before decoding (finwave FILE EXPR, as tcpdump -r FILE EXPR):
+	// frames it rejects are counted in Stats.FilteredOut and go no
+	// further. Frames keep their numbers in the file, so a flow's frames
+	// are the ones Wireshark shows under those numbers.
+	Filter *bpf.Matcher
 }
 
 // checkEvery is how many frames pass between looks at the context and the
@@ -109,6 +118,19 @@ loop:
 		}
 		st.Frames++
 		st.Bytes += int64(len(fr.Data))
+		if r.Filter != nil {
+			ok, e := r.Filter.Match(fr.LinkType, fr.Data)
+			if e != nil {
+				// A link type the compiler does not know: stop rather
+				// than silently drop or pass its frames.
+				err = fmt.Errorf("frame %d: %w", fr.Number, e)
+				break loop
+			}
+			if !ok {
+				st.FilteredOut++
+				continue
+			}
+		}
 		if !fr.Time.IsZero() {
 			if st.First.IsZero() || fr.Time.Before(st.First) {
 				st.First = fr.Time

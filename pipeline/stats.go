@@ -30,6 +30,10 @@ type Stats struct {
 	Frames      int64 // frames read
 	TCPSegments int64 // frames decoded as TCP and given to the sink
 	Bytes       int64 // captured bytes read (frame data, without record headers)
+	// FilteredOut counts the frames Runner.Filter rejected: read (in
+	// Frames and Bytes, and in First and Last only if they passed) but
+	// neither decoded nor skipped.
+	FilteredOut int64
 
 	NotTCP          int64 // well-formed frames without TCP (ARP, UDP, ICMP, ...)
 	Malformed       int64 // headers that contradict themselves

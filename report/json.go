@@ -179,7 +179,7 @@ func captureFields(c *Capture) []struct {
 	if !c.First.IsZero() && !c.Last.IsZero() {
 		dur = c.Last.Sub(c.First).Seconds()
 	}
-	return []struct {
+	fields := []struct {
 		k string
 		v any
 	}{
@@ -194,6 +194,14 @@ func captureFields(c *Capture) []struct {
 		{"last_time", jsonTime(c.Last)},
 		{"duration", dur},
 	}
+	if c.Filter != "" {
+		// Only with a filter, so documents without one keep their keys.
+		fields = append(fields, []struct {
+			k string
+			v any
+		}{{"filter", c.Filter}, {"filtered_out", c.FilteredOut}}...)
+	}
+	return fields
 }
 
 func (r *jsonRenderer) Finish(c *Capture) error {

@@ -25,6 +25,11 @@ type Capture struct {
 	// Live is set for a live capture: the kernel's counters, written by
 	// the live renderers before the summary. nil for a file.
 	Live *Live
+	// Filter is the tcpdump filter applied to the frames ("" for none);
+	// FilteredOut counts the frames it rejected (read, in Frames, but
+	// neither decoded nor skipped).
+	Filter      string
+	FilteredOut int64
 }
 
 // Options select what is reported. The zero value reports only stream 0:

@@ -366,6 +366,9 @@ func appendCaptureLine(b *bytes.Buffer, c *Capture, flows int64) {
 		b.WriteString(" · profile " + c.Profile)
 	}
 	b.WriteString(" · " + skippedPhrase(c.Skipped))
+	if c.Filter != "" {
+		fmt.Fprintf(b, " · filter %q: %s out", c.Filter, plural(c.FilteredOut, "frame", "frames")+" filtered")
+	}
 	b.WriteByte('\n')
 }
 

@@ -36,6 +36,8 @@ type analyzeFlags struct {
 	roll       rollupFlags
 	out        outputFlags
 	term       termFlags
+	filt       filterFlags
+	wr         writeFlags
 }
 
 // flagSet registers every flag of `finwave` and `finwave hosts` (they
@@ -46,6 +48,8 @@ func (f *analyzeFlags) flagSet(name string) *flag.FlagSet {
 	f.roll.register(fs)
 	f.out.register(fs)
 	f.term.register(fs)
+	f.filt.register(fs)
+	f.wr.register(fs)
 	fs.BoolVar(&f.json, "json", false, "write one JSON document per capture (report/SCHEMA.md)")
 	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading")
 	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
@@ -92,6 +96,10 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	if looksLikeCapture(f.failOn) {
 		return usagef("--fail-on needs KINDS; %s looks like a capture file", f.failOn)
 	}
+	var expr string
+	if files, expr, err = splitFilter(files, f.filt.expr); err != nil {
+		return err
+	}
 	if len(files) == 0 {
 		return usagef("no capture file given (use - to read a capture from stdin)")
 	}
@@ -101,6 +109,9 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	}
 	base, err := f.runner()
 	if err != nil {
+		return err
+	}
+	if base.Filter, err = matcher(expr); err != nil {
 		return err
 	}
 	opts := report.DefaultOptions()
@@ -141,6 +152,9 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	if f.jobs < 1 {
 		return usagef("-j %d: want 1 or more", f.jobs)
 	}
+	if err := f.wr.check(files); err != nil {
+		return err
+	}
 	if n := countStdin(files); n > 1 {
 		return usagef("stdin (-) given %d times", n)
 	}
@@ -162,6 +176,11 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 		r = f.out.renderer(e.stdout, opts)
 	default:
 		r = report.NewText(e.stdout, opts)
+	}
+	var sel *selection
+	if f.wr.path != "" {
+		sel = newSelection(r, f.stream, opts.Only)
+		r = sel
 	}
 	progress := !f.quiet && isTerminal(e.stderr)
 
@@ -187,6 +206,12 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 		if res.interrupted {
 			fmt.Fprintf(e.stderr, "finwave: interrupted: reported the %d frames read from %s\n", res.frames, displayName(path))
 			break
+		}
+	}
+	if sel != nil && bad == 0 && ctx.Err() == nil {
+		if err := writeFlagged(ctx, files[0], f.wr.path, base, sel, e); err != nil {
+			fmt.Fprintf(e.stderr, "finwave: %v\n", err)
+			bad++
 		}
 	}
 	switch {
@@ -247,6 +272,9 @@ func (e *writeError) Unwrap() error { return e.err }
 func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pipeline.Runner, r report.Renderer,
 	failOn *gate.Gate, progress bool, jobs int, e *env) (result, error) {
 	var res result
+	if err := precheckFilter(path, runner.Filter); err != nil {
+		return res, err
+	}
 	src, err := openCapture(ctx, path, e)
 	if err != nil {
 		return res, err
@@ -281,6 +309,9 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pi
 	}
 
 	c := captureSummary(displayName(path), &st, as, cfg.Profile.Name)
+	if runner.Filter != nil {
+		c.Filter, c.FilteredOut = runner.Filter.Expr(), st.FilteredOut
+	}
 	res.empty = gate.Empty(c)
 	if werr == nil {
 		werr = r.Finish(c)
@@ -292,7 +323,7 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pi
 		return res, st.ReadErr
 	}
 	if runErr != nil && !res.interrupted {
-		return res, runErr
+		return res, filterError(path, runErr)
 	}
 	return res, nil
 }

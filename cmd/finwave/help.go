@@ -20,6 +20,7 @@ data, SO_LINGER 0 aborts, lost final ACKs, stuck CLOSE_WAIT, ...
 
 Usage:
   finwave [flags] CAPTURE...          analyse each capture (its own report)
+  finwave [flags] CAPTURE... EXPRESSION   only the frames a tcpdump filter accepts (or -f EXPR)
   finwave hosts [flags] CAPTURE...    per host, service and client→service pair (finwave hosts --help)
   finwave check [flags] CAPTURE...    check captures against .expect files
   finwave live -i IFACE [flags] [FILTER]   sniff an interface, report flows as they end (root)
@@ -30,6 +31,8 @@ Examples:
   finwave trace.pcap                          what happened, summary, hosts, then the flows worth
                                               reading in groups (one exemplar ladder each)
   finwave --stream 3 trace.pcapng             every segment of tcp.stream 3
+  finwave trace.pcap 'tcp port 8080'          only the frames of port 8080, as tcpdump -r would
+  finwave -w resets.pcap --only rst-linger-zero trace.pcap   those flows' packets, for Wireshark
   finwave hosts --nstat trace.pcap            each host's predicted nstat counters
   tcpdump -i eth0 -w - 'tcp port 443' | finwave -      analyse from stdin
   finwave --json trace.pcap.gz | jq '.flows[] | select(.anomalies != [])'
@@ -60,6 +63,8 @@ func writeHelp(w io.Writer) {
 	var b strings.Builder
 	b.WriteString(helpHead)
 	b.WriteString(flagHelp)
+	b.WriteString(filterHelp)
+	b.WriteString(writeFlaggedHelp)
 	b.WriteString("\nAnomaly kinds (for --only and --fail-on):\n")
 	writeKinds(&b)
 	b.WriteString(helpTail)
@@ -79,6 +84,7 @@ const flagHelp = `  Analysis:
     --geneve-port PORTS      also decode these UDP ports as Geneve (default 6081)
     -j N                     goroutines for one capture (default: CPUs; 1: one goroutine);
                              the output is the same whatever N
+    -f EXPR                  tcpdump filter on the captures' frames (or EXPRESSION after them)
   Output:
     --json                   one JSON document per capture (report/SCHEMA.md)
     --jsonl                  one JSON object per flow (stream order), then the summary: for jq -c on any size
@@ -87,6 +93,7 @@ const flagHelp = `  Analysis:
     --summary                summary tables only
     --stream N               only tcp.stream N (Wireshark's numbering), every segment of it
     --only KINDS             only flows with one of these anomalies (comma list)
+    -w FILE                  write the packets of the reported flows as pcap (one capture, not stdin)
     --no-color               no colour even on a terminal (same as --color never)
     --color WHEN             auto (terminal and no NO_COLOR), always (e.g. for less -R), never
     --width N                fit the text report to N columns (0: no limit); default: the
