@@ -55,8 +55,7 @@ func (f *analyzeFlags) flagSet(name string) *flag.FlagSet {
 	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
 	fs.Int64Var(&f.stream, "stream", -1, "report only this tcp.stream `N` (Wireshark's numbering)")
 	fs.StringVar(&f.only, "only", "", "report only flows with one of these anomaly `KINDS` (comma list)")
-	fs.StringVar(&f.failOn, "fail-on", "", "exit 1 when a flow has one of these anomaly `KINDS`, patterns or severities (comma list; any: every anomaly, info too)")
-	fs.BoolVar(&f.allowEmpty, "allow-empty", false, "with --fail-on: a capture without any TCP flow is no failure")
+	registerGate(fs, &f.failOn, &f.allowEmpty)
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
 	fs.BoolVar(&f.quiet, "q", false, "no report and no progress: only errors and the exit status (with --fail-on)")
 	fs.BoolVar(&f.quiet, "quiet", false, "same as -q")
@@ -140,11 +139,9 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 			return err
 		}
 	}
-	var failOn gate.Gate
-	if f.failOn != "" {
-		if failOn, err = gate.Parse(f.failOn); err != nil {
-			return usagef("--fail-on: %v", err)
-		}
+	failOn, err := parseGate(f.failOn)
+	if err != nil {
+		return err
 	}
 	if err := f.out.check(f.json, hosts); err != nil {
 		return err
@@ -187,13 +184,8 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	var bad, found int
 	for _, path := range files {
 		res, err := analyzeOne(ctx, path, cfg, base, r, &failOn, progress, f.jobs, e)
-		if res.tally.Flows > 0 {
+		if gateVerdict(e.stderr, displayName(path), &res, &failOn, f.allowEmpty, err == nil) {
 			found++
-			fmt.Fprintf(e.stderr, "finwave: --fail-on: %s: %s\n", displayName(path), res.tally.String())
-		}
-		if failOn.Set() && !f.allowEmpty && err == nil && res.empty != "" {
-			found++
-			fmt.Fprintf(e.stderr, "finwave: --fail-on: %s: nothing to analyse: %s (--allow-empty to pass)\n", displayName(path), res.empty)
 		}
 		if err != nil {
 			var we *writeError

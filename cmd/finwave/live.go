@@ -15,6 +15,7 @@ import (
 	"finwave/capture"
 	"finwave/capture/bpf"
 	"finwave/capture/live"
+	"finwave/gate"
 	"finwave/pipeline"
 	"finwave/report"
 )
@@ -55,6 +56,11 @@ type liveFlags struct {
 	status   string
 	user     string
 	term     termFlags
+	// the CI gate and the quiet modes, as for files (analyze.go)
+	failOn     string
+	allowEmpty bool
+	quiet      bool
+	summary    bool
 }
 
 func (f *liveFlags) flagSet() *flag.FlagSet {
@@ -72,16 +78,16 @@ func (f *liveFlags) flagSet() *flag.FlagSet {
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
 	fs.StringVar(&f.status, "status", "auto", "periodic status line on stderr: auto (when a terminal), always, never")
 	f.term.register(fs)
+	registerGate(fs, &f.failOn, &f.allowEmpty)
+	fs.BoolVar(&f.quiet, "q", false, "no report and no status: only errors and the exit status (with --fail-on)")
+	fs.BoolVar(&f.quiet, "quiet", false, "same as -q")
+	fs.BoolVar(&f.summary, "summary", false, "summary tables only, at the end; no per-flow reports")
 	fs.StringVar(&f.user, "Z", liveUser, "once the capture socket and -w file are open, run as `USER` (started as root; root keeps root)")
 	return fs
 }
 
 func writeLiveHelp(w io.Writer) {
-	var f liveFlags
-	fs := f.flagSet()
-	fs.SetOutput(w)
-	fmt.Fprint(w, liveHelp)
-	fs.PrintDefaults()
+	io.WriteString(w, liveHelp+liveFlagHelp)
 }
 
 // cmdLive is `finwave live`: one pipeline, a live source.
@@ -105,11 +111,28 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 		}
 		f.filter = strings.Join(pos, " ") // tcpdump style: the expression after the flags
 	}
-	if f.count < 0 {
-		return usagef("live: -c %d: want a packet count (1 or more)", f.count)
+	set := setFlags(fs)
+	if set["quiet"] {
+		set["q"] = true
 	}
-	if f.duration < 0 {
-		return usagef("live: --duration %v: must be positive", f.duration)
+	// As tcpdump: a count given is a count of packets, 0 is no "forever".
+	if set["c"] && f.count <= 0 {
+		return usagef("live: -c %d: want a packet count of 1 or more", f.count)
+	}
+	if set["duration"] && f.duration <= 0 {
+		return usagef("live: --duration %v: want a positive duration (e.g. 30s)", f.duration)
+	}
+	if err := conflicts(set, [][3]string{
+		{"summary", "all", "pick one (--summary prints no flow, --all every flow)"},
+		{"summary", "only", "pick one (--summary prints no flow)"},
+		{"json", "q", "pick one (-q prints nothing)"},
+		{"summary", "q", "pick one (-q prints nothing)"},
+	}); err != nil {
+		return err
+	}
+	failOn, err := parseGate(f.failOn)
+	if err != nil {
+		return err
 	}
 	var showStatus bool
 	switch f.status {
@@ -121,6 +144,9 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	default:
 		return usagef("live: --status %q: want auto, always or never", f.status)
 	}
+	if f.quiet {
+		showStatus = false
+	}
 	cfg, err := f.config()
 	if err != nil {
 		return err
@@ -130,7 +156,7 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	opts := report.DefaultOptions()
-	opts.All = f.all
+	opts.All, opts.SummaryOnly = f.all, f.summary
 	if f.only != "" {
 		if opts.Only, err = parseKinds("only", f.only, false); err != nil {
 			return err
@@ -156,11 +182,15 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	}
 
 	var r report.Renderer
-	if f.json {
+	switch {
+	case f.quiet:
+		r = discard{}
+	case f.json:
 		r = report.NewJSONLines(e.stdout, opts)
-	} else {
+	default:
 		r = report.NewStreamText(e.stdout, opts)
 	}
+	var res result // what --fail-on found
 	var (
 		werr     error
 		reported int64
@@ -171,6 +201,7 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	)
 	a = analyzer.New(cfg, func(t *analyzer.Teardown) {
 		reported++
+		res.tally.Add(t.Stream, failOn.Trips(t))
 		if status != nil {
 			// The report goes to the same terminal: no flow may start
 			// behind the status line ("…kernel dropsflow 3 ·").
@@ -223,7 +254,11 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	if runAs != "" {
 		runAs = ", running as " + runAs
 	}
-	fmt.Fprint(e.stderr, termWrap(e, e.stderr, fmt.Sprintf("finwave: listening on %s, link-type %v, filter %q%s (SIGINT or SIGTERM stops)\n",
+	info := e.stderr // what finwave tells besides the report: nothing with -q
+	if f.quiet {
+		info = io.Discard
+	}
+	fmt.Fprint(info, termWrap(e, e.stderr, fmt.Sprintf("finwave: listening on %s, link-type %v, filter %q%s (SIGINT or SIGTERM stops)\n",
 		f.iface, src.LinkType(), kernelFilterText(f.filter), runAs)))
 
 	runner := base
@@ -241,6 +276,7 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	as := a.Stats()
 	c := captureSummary("live:"+f.iface, &st, as, cfg.Profile.Name)
 	c.Live = liveCounters(f.iface, ks, ksErr, as)
+	res.empty = gate.Empty(c)
 	if werr == nil {
 		werr = r.Finish(c)
 	}
@@ -249,7 +285,7 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 		if teeErr = tee.Close(); teeErr != nil {
 			teeErr = fmt.Errorf("live: -w: %w", teeErr)
 		} else {
-			fmt.Fprintf(e.stderr, "finwave: wrote %d packets to %s\n", tee.Frames(), f.write)
+			fmt.Fprintf(info, "finwave: wrote %d packets to %s\n", tee.Frames(), f.write)
 		}
 	}
 	switch {
@@ -261,6 +297,9 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 		return st.ReadErr
 	case runErr != nil && !errors.Is(runErr, context.Canceled) && !errors.Is(runErr, context.DeadlineExceeded):
 		return runErr
+	}
+	if gateVerdict(e.stderr, c.File, &res, &failOn, f.allowEmpty, true) {
+		return errFindings
 	}
 	return nil
 }
