@@ -72,7 +72,7 @@ func (a *Analyzer) Segment(seg *flow.Segment) {
 		k.setTunnel(&seg.Tunnel)
 	}
 	snd, rcv := &c.Half[dir], &c.Half[dir.Reverse()]
-	k.zeek.ObserveSegment(dir == flow.DirAB, seg)
+	k.zeekSegment(seg, dir == flow.DirAB)
 	k.step(&a.cfg, seg, s, snd, rcv)
 	snd.Observe(seg, rcv)
 	if k.closedBoth() {
@@ -152,6 +152,7 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 	k.ep[Client].side, k.ep[Server].side = Client, Server
 	aPort, bPort := c.A.Port, c.B.Port
 	k.zeek.SetPorts(aPort, bPort, aPort < 1024, bPort < 1024)
+	k.zc.ports = [2]uint16{aPort, bPort}
 	if seg.Flags&flow.SYN == 0 {
 		// Mid-stream: the connection existed before the capture began.
 		for i := range k.ep {

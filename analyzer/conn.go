@@ -252,6 +252,7 @@ type conn struct {
 	haveSyn  [2]bool
 	sent     [2]DirStats
 	zeek     zeek.Conn
+	zc       zeekConns // the Zeek connections of the flow (zeekconns.go)
 	firstFIN Side
 	anyFIN   bool
 	firstRST int64

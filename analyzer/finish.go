@@ -32,6 +32,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	t := newTeardown()
 	*t = Teardown{
 		Segments:   t.Segments[:0],
+		Zeek:       t.Zeek[:0],
 		Anomalies:  t.anoms[:0],
 		changes:    t.changes[:0],
 		frames:     t.frames[:0],
@@ -140,6 +141,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	c.appendVerdict(&p, t)
 	t.text = p.b
 	t.ZeekHistory = textOf(t.text[histStart:verdictStart])
+	c.zeekFinish(t)
 	start := 0
 	for i, end := range ends {
 		t.Anomalies[i].Detail = textOf(t.text[start:end])

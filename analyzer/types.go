@@ -428,8 +428,12 @@ type Teardown struct {
 	// ZeekHistory is Zeek's conn.log history of the flow (internal/zeek;
 	// "" when too long to keep exactly), ZeekOrigIsClient whether Zeek's
 	// originator is Client (it is Server when Zeek flipped the roles).
+	// They describe the whole flow, as if Zeek never split it; Zeek lists
+	// the connections Zeek logs for it (one, unless Zeek split the flow:
+	// zeekconns.go), the last one's History sharing the Teardown's memory.
 	ZeekHistory      string
 	ZeekOrigIsClient bool
+	Zeek             []ZeekConn
 	Segments         []LabelledSegment
 	// SegmentsOmitted counts labelled segments beyond the per-flow cap.
 	SegmentsOmitted int

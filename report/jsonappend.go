@@ -49,6 +49,21 @@ func appendJSONFlow(b []byte, t *analyzer.Teardown, typ string) []byte {
 	b = appendKeyString(b, "zeek_history", t.ZeekHistory)
 	b = append(b, `,"zeek_uid":"`...)
 	b = append(appendUID(b, t), '"')
+	b = append(b, `,"zeek":[`...)
+	for i := range t.Zeek {
+		z := &t.Zeek[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"uid":"`...)
+		b = append(appendUIDAt(b, t, z.FirstTime), '"')
+		b = appendKeyString(b, "conn_state", z.ConnState)
+		b = appendKeyString(b, "history", z.History)
+		b = appendKeyInt(b, "first_frame", z.FirstFrame)
+		b = appendKeyTime(b, "first_time", z.FirstTime)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
 	b = append(b, `,"community_id":`...)
 	n := len(b)
 	if b = appendCommunityID(append(b, '"'), t); len(b) == n+1 {

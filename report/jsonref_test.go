@@ -39,6 +39,7 @@ type jsonFlow struct {
 	ZeekConnState        string        `json:"zeek_conn_state"`
 	ZeekHistory          string        `json:"zeek_history"`
 	ZeekUID              string        `json:"zeek_uid"`
+	Zeek                 []jsonZeek    `json:"zeek"`
 	CommunityID          *string       `json:"community_id"`
 	Packets              jsonSides     `json:"packets"`
 	Bytes                jsonSides     `json:"bytes"`
@@ -89,6 +90,15 @@ type jsonAnomaly struct {
 	Detail   string   `json:"detail"`
 }
 
+// jsonZeek is one Zeek connection of a flow (the "zeek" array).
+type jsonZeek struct {
+	UID        string  `json:"uid"`
+	ConnState  string  `json:"conn_state"`
+	History    string  `json:"history"`
+	FirstFrame int64   `json:"first_frame"`
+	FirstTime  *string `json:"first_time"`
+}
+
 // toJSONFlow converts a Teardown; the result shares no memory with t except
 // immutable strings.
 func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
@@ -120,6 +130,7 @@ func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
 		ZeekConnState:        t.ZeekConnState,
 		ZeekHistory:          t.ZeekHistory,
 		ZeekUID:              string(appendUID(nil, t)),
+		Zeek:                 make([]jsonZeek, len(t.Zeek)),
 		Packets:              jsonSides{t.Sent[analyzer.Client].Packets, t.Sent[analyzer.Server].Packets},
 		Bytes:                jsonSides{t.Sent[analyzer.Client].Bytes, t.Sent[analyzer.Server].Bytes},
 		Finish:               t.Finish.String(),
@@ -161,6 +172,10 @@ func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
 		}
 		f.Anomalies[i] = jsonAnomaly{Kind: a.Kind.String(), Endpoint: a.Endpoint.String(),
 			Address: t.Endpoint(a.Endpoint).String(), Frames: frames, Severity: a.Severity.String(), Counters: counters(a.Counters), Detail: a.Detail}
+	}
+	for i := range t.Zeek {
+		z := &t.Zeek[i]
+		f.Zeek[i] = jsonZeek{string(appendUIDAt(nil, t, z.FirstTime)), z.ConnState, z.History, z.FirstFrame, jsonTime(z.FirstTime)}
 	}
 	return f
 }

@@ -36,7 +36,16 @@ func (r *tsvRenderer) Flow(t *analyzer.Teardown) error {
 	if !r.o.listed(t) {
 		return nil
 	}
-	r.fbuf = appendTSVRow(r.fbuf[:0], t)
+	r.fbuf = r.fbuf[:0]
+	if len(t.Zeek) == 0 {
+		r.fbuf = appendTSVRow(r.fbuf, t, nil)
+	}
+	for i := range t.Zeek {
+		if i > 0 {
+			r.fbuf = append(r.fbuf, '\n')
+		}
+		r.fbuf = appendTSVRow(r.fbuf, t, &t.Zeek[i])
+	}
 	return spillFlow(&r.spill, t.Stream, r.fbuf)
 }
 
@@ -66,21 +75,31 @@ func (r *tsvRenderer) Finish(c *Capture) error {
 	return nil
 }
 
-// appendTSVRow appends t's row, without the newline.
-func appendTSVRow(b []byte, t *analyzer.Teardown) []byte {
+// appendTSVRow appends the row of z, one of t's Zeek connections, without
+// the newline; with z nil, the row of the whole flow (its stream-level Zeek
+// fields). The finwave columns (stream, pattern, closer, anomalies,
+// verdict) are the flow's on every row.
+func appendTSVRow(b []byte, t *analyzer.Teardown, z *analyzer.ZeekConn) []byte {
+	if z == nil {
+		z = &analyzer.ZeekConn{
+			FirstTime: t.FirstTime, LastTime: t.LastTime,
+			ConnState: t.ZeekConnState, History: t.ZeekHistory,
+			OrigIsClient: t.ZeekOrigIsClient, Sent: t.Sent,
+		}
+	}
 	orig, resp := analyzer.Client, analyzer.Server
 	oe, re := t.Client, t.Server
-	if !t.ZeekOrigIsClient && t.ZeekConnState != "" {
+	if !z.OrigIsClient && z.ConnState != "" {
 		orig, resp = resp, orig
 		oe, re = re, oe
 	}
-	if t.FirstTime.IsZero() {
+	if z.FirstTime.IsZero() {
 		b = append(b, '-')
 	} else {
-		b = strconv.AppendFloat(b, float64(t.FirstTime.UnixNano())/1e9, 'f', 6, 64)
+		b = strconv.AppendFloat(b, float64(z.FirstTime.UnixNano())/1e9, 'f', 6, 64)
 	}
 	b = append(b, '\t')
-	b = appendUID(b, t)
+	b = appendUIDAt(b, t, z.FirstTime)
 	b = append(b, '\t')
 	n := len(b)
 	if b = appendCommunityID(b, t); len(b) == n {
@@ -89,21 +108,21 @@ func appendTSVRow(b []byte, t *analyzer.Teardown) []byte {
 	b = appendTSVEndpoint(b, oe)
 	b = appendTSVEndpoint(b, re)
 	b = append(b, "\ttcp\t"...)
-	if t.FirstTime.IsZero() || t.LastTime.IsZero() {
+	if z.FirstTime.IsZero() || z.LastTime.IsZero() {
 		b = append(b, '-')
 	} else {
-		b = strconv.AppendFloat(b, t.LastTime.Sub(t.FirstTime).Seconds(), 'f', 6, 64)
+		b = strconv.AppendFloat(b, z.LastTime.Sub(z.FirstTime).Seconds(), 'f', 6, 64)
 	}
 	b = append(b, '\t')
-	b = strconv.AppendUint(b, t.Sent[orig].Bytes, 10)
+	b = strconv.AppendUint(b, z.Sent[orig].Bytes, 10)
 	b = append(b, '\t')
-	b = strconv.AppendUint(b, t.Sent[resp].Bytes, 10)
-	b = appendTSVField(b, t.ZeekConnState)
-	b = appendTSVField(b, t.ZeekHistory)
+	b = strconv.AppendUint(b, z.Sent[resp].Bytes, 10)
+	b = appendTSVField(b, z.ConnState)
+	b = appendTSVField(b, z.History)
 	b = append(b, '\t')
-	b = strconv.AppendUint(b, t.Sent[orig].Packets, 10)
+	b = strconv.AppendUint(b, z.Sent[orig].Packets, 10)
 	b = append(b, '\t')
-	b = strconv.AppendUint(b, t.Sent[resp].Packets, 10)
+	b = strconv.AppendUint(b, z.Sent[resp].Packets, 10)
 	b = append(b, '\t')
 	b = strconv.AppendInt(b, t.Stream, 10)
 	b = appendTSVField(b, t.Pattern.String())

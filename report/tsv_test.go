@@ -20,7 +20,7 @@ func TestTSVRow(t *testing.T) {
 		Verdict:   "a, b\tc\\",
 		Anomalies: []analyzer.Anomaly{{Kind: analyzer.Kind(1)}, {Kind: analyzer.Kind(2)}},
 	}
-	cols := strings.Split(string(appendTSVRow(nil, td)), "\t")
+	cols := strings.Split(string(appendTSVRow(nil, td, nil)), "\t")
 	want := map[int]string{3: "10.0.0.2", 4: "80", 5: "10.0.0.1", 6: "40000", 7: "tcp", 8: "1.500000",
 		9: "20", 10: "10", 11: "RSTRH", 12: "^hr", 13: "2", 14: "1", 15: "7",
 		18: analyzer.Kind(1).String() + "," + analyzer.Kind(2).String(), 19: `a, b\x09c\x5c`}
@@ -37,11 +37,11 @@ func TestTSVRow(t *testing.T) {
 	}
 
 	td.ZeekOrigIsClient = true
-	if c := strings.Split(string(appendTSVRow(nil, td)), "\t"); c[3] != "10.0.0.1" || c[9] != "10" {
+	if c := strings.Split(string(appendTSVRow(nil, td, nil)), "\t"); c[3] != "10.0.0.1" || c[9] != "10" {
 		t.Errorf("not flipped: %q", c)
 	}
 	// The zero Teardown: no empty column.
-	for i, c := range strings.Split(string(appendTSVRow(nil, &analyzer.Teardown{})), "\t") {
+	for i, c := range strings.Split(string(appendTSVRow(nil, &analyzer.Teardown{}, nil)), "\t") {
 		if c == "" {
 			t.Errorf("zero Teardown: column %d empty", i)
 		}
@@ -63,7 +63,7 @@ func TestUIDDeterministic(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() {
 		var buf [512]byte
-		_ = appendTSVRow(buf[:0], a)
+		_ = appendTSVRow(buf[:0], a, nil)
 	}); n != 0 {
 		t.Errorf("appendTSVRow: %v allocations", n)
 	}

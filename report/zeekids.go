@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/binary"
 	"net/netip"
+	"time"
 
 	"finwave/analyzer"
 	"finwave/internal/communityid"
@@ -23,6 +24,13 @@ func appendCommunityID(b []byte, t *analyzer.Teardown) []byte {
 // deterministic, unlike Zeek's random uids: the same capture gives the same
 // uids, and two flows differ in at least one of the hashed fields.
 func appendUID(b []byte, t *analyzer.Teardown) []byte {
+	return appendUIDAt(b, t, t.FirstTime)
+}
+
+// appendUIDAt is appendUID with first in place of the flow's first time:
+// the uid of the Zeek connection of t beginning then (t.Zeek). The first
+// Zeek connection of a flow has the flow's uid.
+func appendUIDAt(b []byte, t *analyzer.Teardown, first time.Time) []byte {
 	var buf [8 + 2*(16+2) + 8]byte
 	binary.BigEndian.PutUint64(buf[0:], uint64(t.Stream))
 	n := 8
@@ -39,8 +47,8 @@ func appendUID(b []byte, t *analyzer.Teardown) []byte {
 		n += 2
 	}
 	var ns int64
-	if !t.FirstTime.IsZero() {
-		ns = t.FirstTime.UnixNano()
+	if !first.IsZero() {
+		ns = first.UnixNano()
 	}
 	binary.BigEndian.PutUint64(buf[n:], uint64(ns))
 	sum := sha1.Sum(buf[:])
