@@ -45,9 +45,9 @@ func shiftSeconds(rec []byte, s uint32) {
 
 // tsvRows runs finwave --tsv on name and returns its data rows, split into
 // columns.
-func tsvRows(t *testing.T, name string) [][]string {
+func tsvRows(t *testing.T, name string, flags ...string) [][]string {
 	t.Helper()
-	code, out, errOut := runCLI(t, nil, "--tsv", name)
+	code, out, errOut := runCLI(t, nil, append(append([]string{"--tsv"}, flags...), name)...)
 	if code != 0 || errOut != "" {
 		t.Fatalf("finwave --tsv: exit %d, stderr %q", code, errOut)
 	}
@@ -77,7 +77,10 @@ func TestZeekConns_inactivity(t *testing.T) {
 			}
 			return recs
 		})
-		rows := tsvRows(t, name)
+		// finwave's own --idle-timeout (5 min by default) would finish
+		// the flow at the gap too (a continued flow, same stream): at 10
+		// min, one flow whose Zeek connections only the Zeek rule splits.
+		rows := tsvRows(t, name, "--idle-timeout", "10m")
 		if len(rows) != tc.rows {
 			t.Fatalf("gap %d s: %d rows, want %d:\n%q", tc.gap, len(rows), tc.rows, rows)
 		}
@@ -101,7 +104,7 @@ func TestZeekConns_inactivity(t *testing.T) {
 		if second[13] != "2" || second[14] != "2" || !strings.Contains(second[12], "F") {
 			t.Errorf("second Zeek connection %q, want a history with F and 2 2 packets", second[11:15])
 		}
-		code, out, _ := runCLI(t, nil, "--jsonl", name)
+		code, out, _ := runCLI(t, nil, "--jsonl", "--idle-timeout", "10m", name)
 		if code != 0 || strings.Count(out, `"conn_state":`) != 2 {
 			t.Errorf("--jsonl: exit %d, want a zeek array of two:\n%s", code, out)
 		}
