@@ -73,6 +73,9 @@ const (
 // endpoint is one side's close machine and what the capture showed of it.
 type endpoint struct {
 	since time.Time // when state was entered (TIME_WAIT: last restart)
+	// stuckNoticed is since when StuckOpen reported this endpoint's
+	// CLOSE_WAIT or FIN_WAIT_2: once per state entered.
+	stuckNoticed time.Time
 
 	pend  [6]pending
 	npend int

@@ -431,6 +431,14 @@ func (t *Table) alloc() *Conn {
 	return c
 }
 
+// EachOpen calls fn for every open flow, least recently active first. fn
+// must not Track, Advance, MarkDone or Close the table.
+func (t *Table) EachOpen(fn func(c *Conn)) {
+	for c := t.lruHead; c != nil; c = c.next {
+		fn(c)
+	}
+}
+
 func (t *Table) lruPush(c *Conn) {
 	c.prev, c.next = t.lruTail, nil
 	if t.lruTail != nil {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -190,6 +191,11 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	default:
 		r = report.NewStreamText(e.stdout, opts)
 	}
+	// Early notices of stuck CLOSE_WAIT / FIN_WAIT_2 (StuckOpen): with a
+	// per-flow report, and when --only lets those kinds through.
+	stuckNotices := !f.quiet && !f.summary &&
+		(len(opts.Only) == 0 || slices.Contains(opts.Only, analyzer.CloseWaitStuck) || slices.Contains(opts.Only, analyzer.FinWait2Stuck))
+	var notice []byte
 	var res result // what --fail-on found
 	var (
 		werr     error
@@ -229,6 +235,23 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 			// Frames wait in a TPACKET_V3 block up to its retire timeout:
 			// move the analyzer's clock only to where nothing can be pending.
 			a.Advance(now.Add(-tickLag))
+			if stuckNotices {
+				// A leaked socket never closes: say so when --stuck-after
+				// passes, not only when the flow ends.
+				a.StuckOpen(now.Add(-tickLag), func(s *analyzer.OpenStuck) {
+					if status != nil {
+						status.clear()
+					}
+					if f.json {
+						notice = report.AppendStuckJSON(notice[:0], s)
+					} else {
+						notice = report.AppendStuckText(notice[:0], s, opts.Color, opts.Width)
+					}
+					if _, err := e.stdout.Write(notice); err != nil && werr == nil {
+						werr = err
+					}
+				})
+			}
 			update()
 		},
 	})

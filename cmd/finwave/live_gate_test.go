@@ -182,3 +182,70 @@ func TestLiveSummary(t *testing.T) {
 		t.Errorf("--all (the control): exit %d, stdout:\n%s", code, out)
 	}
 }
+
+// TestLiveStuckNoticeAtThreshold: the server reads the client's data and
+// EOF but never closes (a leaked socket). With --stuck-after 1s, live
+// capture says so once the second passes, while the flow is still open:
+// the notice comes before the flow's own report, which the end of the
+// capture cuts off; the notice is printed once.
+func TestLiveStuckNoticeAtThreshold(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("live capture needs root (AF_PACKET)")
+	}
+	for _, mode := range []string{"--json", "--all"} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := make(chan net.Conn, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, c) // EOF: CLOSE_WAIT, and no close()
+			held <- c
+		}()
+		go func() {
+			time.Sleep(300 * time.Millisecond)
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				return
+			}
+			c.Write([]byte("hello"))
+			c.Close()
+		}()
+		args := []string{"live", "-i", "lo", "--duration", "3500ms", "--status", "never", "--stuck-after", "1s", mode,
+			fmt.Sprintf("port %d", ln.Addr().(*net.TCPAddr).Port)}
+		var o, e strings.Builder
+		code := run(context.Background(), args, nil, &o, &e)
+		ln.Close()
+		select {
+		case c := <-held:
+			c.Close()
+		default:
+		}
+		out := o.String()
+		if code != exitOK {
+			t.Fatalf("%s: exit %d, stderr %q", mode, code, e.String())
+		}
+		notice, report := `{"type":"stuck","stream":0,`, `"type":"flow","stream":0,`
+		if mode == "--all" {
+			notice, report = "flow 0 · ", "tcp.stream eq 0"
+		}
+		n, r := strings.Index(out, notice), strings.Index(out, report)
+		switch {
+		case n < 0:
+			t.Errorf("%s: no notice of the stuck CLOSE_WAIT:\n%s", mode, out)
+		case r < 0 || r < n:
+			t.Errorf("%s: the notice (at %d) must come before the flow's report (at %d):\n%s", mode, n, r, out)
+		case !strings.Contains(out[n:], "CLOSE_WAIT") || !strings.Contains(out[n:], "close-wait-stuck"):
+			t.Errorf("%s: the notice does not name CLOSE_WAIT / close-wait-stuck:\n%s", mode, out)
+		case strings.Count(out, "close-wait-stuck") < 2 && mode == "--json":
+			t.Errorf("%s: the flow's report lacks close-wait-stuck:\n%s", mode, out)
+		}
+		if mode == "--json" && strings.Count(out, `"endpoint":"server","state":"CLOSE_WAIT"`) != 1 {
+			t.Errorf("%s: the server's CLOSE_WAIT noticed %d times, want once:\n%s", mode, strings.Count(out, `"endpoint":"server","state":"CLOSE_WAIT"`), out)
+		}
+	}
+}

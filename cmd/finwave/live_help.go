@@ -16,7 +16,8 @@ const liveFlagHelp = `  Capture:
     --profile linux|rfc793   close machine behaviour (default linux)
     --rfc1337                model net.ipv4.tcp_rfc1337=1: a RST does not end TIME_WAIT
     --fin-timeout D          orphaned FIN_WAIT_2 lifetime, tcp_fin_timeout (default 1m0s)
-    --stuck-after D          CLOSE_WAIT/FIN_WAIT_2 longer than D is stuck (default 5s)
+    --stuck-after D          CLOSE_WAIT/FIN_WAIT_2 longer than D is stuck (default 5s);
+                             live says so when D passes, while the flow is still open
     --idle-timeout D         finish a flow idle this long, capture time (default 5m0s)
     --max-flows N            cap on open flows; oldest idle finished early (default 250000)
     --vxlan-port PORTS       also decode these UDP ports as VXLAN (default 4789, 8472)
@@ -27,7 +28,10 @@ const liveFlagHelp = `  Capture:
     --all                    report every flow, not only those worth reading (text)
     --only KINDS             only flows with one of these anomalies (comma list)
     --summary                no per-flow reports: the summary tables at the end only
-    --no-color               no colour even on a terminal
+    --no-color               no colour even on a terminal (same as --color never)
+    --color WHEN             auto (terminal and no NO_COLOR), always, never
+    --width N                fit the text to N columns (0: no limit; default: the terminal's)
+    --time FORMAT            ladder times: relative (default), absolute or date (UTC)
     --status auto|always|never
                              periodic status line on stderr (auto: when a terminal)
     -q, --quiet              no report, no status: errors and exit status only

@@ -1,0 +1,57 @@
+package analyzer
+
+import (
+	"time"
+
+	"finwave/flow"
+)
+
+// OpenStuck is an endpoint of a flow still open that has held CLOSE_WAIT or
+// FIN_WAIT_2 for Config.StuckAfter or longer. A leaked socket never
+// closes, so live capture reports it when the threshold passes rather than
+// when the flow ends (StuckOpen); the flow stays tracked, and its
+// Teardown, when it ends, tells the rest.
+type OpenStuck struct {
+	Stream         int64
+	Client, Server flow.Endpoint
+	Side           Side
+	State          State     // CloseWait or FinWait2
+	Kind           Kind      // CloseWaitStuck or FinWait2Stuck
+	Since          time.Time // when the endpoint entered State
+	Held           time.Duration
+}
+
+// StuckOpen calls fn, once per endpoint and state, for every endpoint of
+// an open flow that has held CLOSE_WAIT (the application has not called
+// close() after reading EOF) or FIN_WAIT_2 (the peer has not sent its FIN)
+// for Config.StuckAfter or longer at capture time now. The Teardown's own
+// close-wait-stuck / fin-wait2-stuck anomaly (conn.stuck) is unchanged:
+// this is the early notice. fn must not keep s.
+func (a *Analyzer) StuckOpen(now time.Time, fn func(s *OpenStuck)) {
+	if a.cfg.StuckAfter <= 0 {
+		return
+	}
+	var s OpenStuck
+	a.table.EachOpen(func(fc *flow.Conn) {
+		c, _ := fc.Data.(*conn)
+		if c == nil {
+			return
+		}
+		for i := range c.ep {
+			e := &c.ep[i]
+			if e.state != CloseWait && e.state != FinWait2 || e.since.Equal(e.stuckNoticed) {
+				continue
+			}
+			if now.Sub(e.since) < a.cfg.StuckAfter || e.state == FinWait2 && e.fw2Timeout {
+				continue
+			}
+			e.stuckNoticed = e.since
+			s = OpenStuck{Stream: c.stream, Client: c.client, Server: c.server, Side: e.side,
+				State: e.state, Kind: CloseWaitStuck, Since: e.since, Held: now.Sub(e.since)}
+			if e.state == FinWait2 {
+				s.Kind = FinWait2Stuck
+			}
+			fn(&s)
+		}
+	})
+}

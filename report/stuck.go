@@ -1,0 +1,61 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"finwave/analyzer"
+)
+
+// AppendStuckText appends live capture's notice of an endpoint held in
+// CLOSE_WAIT or FIN_WAIT_2 past --stuck-after in a flow still open
+// (analyzer.OpenStuck): a leaked socket never closes, so the notice comes
+// when the threshold passes; the flow's report follows if it ends.
+// A width above 0 fits the notice to that many columns, at words.
+func AppendStuckText(b []byte, s *analyzer.OpenStuck, color bool, width int) []byte {
+	why := "its application has not called close() after reading EOF"
+	if s.State == analyzer.FinWait2 {
+		why = "the peer acknowledged its FIN but has not sent its own"
+	}
+	mark := "⚠"
+	if color {
+		mark = "\x1b[33m⚠\x1b[0m"
+	}
+	at := s.Client
+	if s.Side == analyzer.Server {
+		at = s.Server
+	}
+	line := fmt.Appendf(nil, "%s flow %d · %s → %s · still open: the %s (%s) has held %s for %s (%s): %s; its report follows when the flow ends\n",
+		mark, s.Stream, s.Client, s.Server, s.Side, at, s.State, fmtDur(s.Held), s.Kind, why)
+	if width > 0 {
+		return fitLines(b, line, width)
+	}
+	return append(b, line...)
+}
+
+// AppendStuckJSON appends the same notice as one JSON line:
+// {"type":"stuck",...} (report/SCHEMA.md).
+func AppendStuckJSON(b []byte, s *analyzer.OpenStuck) []byte {
+	b = append(b, `{"type":"stuck","stream":`...)
+	b = strconv.AppendInt(b, s.Stream, 10)
+	b = append(b, `,"client":`...)
+	b = strconv.AppendQuote(b, s.Client.String())
+	b = append(b, `,"server":`...)
+	b = strconv.AppendQuote(b, s.Server.String())
+	b = append(b, `,"endpoint":`...)
+	b = strconv.AppendQuote(b, s.Side.String())
+	b = append(b, `,"state":`...)
+	b = strconv.AppendQuote(b, s.State.String())
+	b = append(b, `,"kind":`...)
+	b = strconv.AppendQuote(b, s.Kind.String())
+	b = append(b, `,"since":`...)
+	b = strconv.AppendQuote(b, s.Since.UTC().Format(time.RFC3339Nano))
+	b = append(b, `,"held":`...)
+	b = strconv.AppendFloat(b, s.Held.Seconds(), 'f', 6, 64)
+	return append(b, "}\n"...)
+}
+
+func fmtDur(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
+}
