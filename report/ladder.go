@@ -217,6 +217,8 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 	b = appendSpaces(b, wArrow)
 	b = appendSpaces(b, g2)
 	b = pad(b, "server", len("server"), wServer)
+	// The columns before the label: " frame ✖ time   client  arrow  server  ".
+	labelCol := 1 + wFrame + 3 + wTime + g3 + wClient + g2 + wArrow + g2 + wServer + g2
 	b = appendSpaces(b, g2)
 	b = append(b, "label"...)
 	b = append(b, '\n')
@@ -260,6 +262,29 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 		}
 		b = appendSpaces(b, g2)
 		b = l.appendCell(b, r.server, wServer)
+		ind := labelCol
+		if ind > l.cols/2 || ind > len(spaces) {
+			ind = min(8, len(spaces))
+		}
+		if l.cols > 0 && labelCol+r.label.w > l.cols {
+			// Even the label would pass the terminal's width: it goes
+			// under the row, with the explanation wrapped after it.
+			b = trimRight(b)
+			b = append(b, '\n')
+			b = append(b, spaces[:ind]...)
+			if red {
+				b = append(b, ansiRed...)
+			}
+			b = l.appendCell(b, r.label, 0)
+			if red {
+				b = append(b, ansiReset...)
+			}
+			b = append(b, '\n')
+			if r.explain != "" {
+				b = wrap(b, r.explain, spaces[:ind], l.cols)
+			}
+			continue
+		}
 		b = appendSpaces(b, g2)
 		if red {
 			b = append(b, ansiRed...)
@@ -268,8 +293,6 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 		if red {
 			b = append(b, ansiReset...)
 		}
-		// The columns before the label: " frame ✖ time   client  arrow  server  ".
-		labelCol := 1 + wFrame + 3 + wTime + g3 + wClient + g2 + wArrow + g2 + wServer + g2
 		if r.explain != "" && (l.cols <= 0 || labelCol+wLabel+2+width(r.explain) <= l.cols) {
 			b = appendSpaces(b, wLabel-r.label.w+2)
 			b = append(b, r.explain...)
@@ -278,10 +301,6 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 			// row, wrapped, aligned with the label when that leaves room.
 			b = trimRight(b)
 			b = append(b, '\n')
-			ind := labelCol
-			if ind > l.cols/2 || ind > len(spaces) {
-				ind = min(8, len(spaces))
-			}
 			b = wrap(b, r.explain, spaces[:ind], l.cols)
 			continue
 		}
