@@ -1,7 +1,3 @@
-// Package gate decides which flows trip a --fail-on gate and describes them:
-// the gate is a list of anomaly kinds, close patterns and severities; a flow
-// trips it when one of its anomalies has a listed kind or a severity at least
-// a listed one, or when its pattern is listed.
 package gate
 
 import (
