@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"finwave/analyzer"
 	"finwave/rollup"
@@ -61,7 +62,7 @@ func appendRollupText(b *bytes.Buffer, res *rollup.Result, by By, limit int, o *
 		appendServicesText(b, res, limit, o)
 	}
 	if by&ByPair != 0 {
-		appendPairsText(b, res, limit)
+		appendPairsText(b, res, limit, o.Width)
 	}
 }
 
@@ -299,7 +300,10 @@ func appendIdle(b *bytes.Buffer, s *rollup.Service) {
 	}
 }
 
-func appendPairsText(b *bytes.Buffer, res *rollup.Result, limit int) {
+// appendPairsText writes the CLIENT PORTS table; when the table would be
+// wider than width (above 0: a terminal's), each pair is a short block of
+// "name value" lines instead, which wrap at words.
+func appendPairsText(b *bytes.Buffer, res *rollup.Result, limit, width int) {
 	if len(res.Pairs) == 0 {
 		return
 	}
@@ -320,8 +324,17 @@ func appendPairsText(b *bytes.Buffer, res *rollup.Result, limit int) {
 			strconv.FormatInt(p.PortReuse, 10),
 		})
 	}
-	writeTable(b, []string{"client → service", "conns", "per s", "port held", "peak ports", "%", "out of ports", "syn in tw", "port reuse"},
-		rows, []bool{false, true, true, true, true, true, false, true, true})
+	header := []string{"client → service", "conns", "per s", "port held", "peak ports", "%", "out of ports", "syn in tw", "port reuse"}
+	var tb bytes.Buffer
+	writeTable(&tb, header, rows, []bool{false, true, true, true, true, true, false, true, true})
+	if width > 0 && widestLine(tb.Bytes()) > width {
+		for _, r := range rows {
+			fmt.Fprintf(b, " %s · %s conns · %s per s · port held %s\n", r[0], r[1], r[2], r[3])
+			fmt.Fprintf(b, "   peak ports %s (%s %%) · out of ports: %s · SYN in TIME_WAIT %s · port reuse %s\n", r[4], r[5], r[6], r[7], r[8])
+		}
+	} else {
+		b.Write(tb.Bytes())
+	}
 	appendMore(b, len(res.Pairs), n, "pairs", "finwave hosts --by pair FILE lists every one")
 }
 
@@ -461,4 +474,19 @@ func appendHeadlines(b *bytes.Buffer, res *rollup.Result, sum *summary, o *Optio
 		b.Write(paint(nil, o.Color, severityColor(h.sev), severityMarker(h.sev)))
 		b.WriteString(" " + h.text + "\n")
 	}
+}
+
+// widestLine is the number of runes of the longest line of p.
+func widestLine(p []byte) int {
+	w := 0
+	for len(p) > 0 {
+		line := p
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			line, p = p[:i], p[i+1:]
+		} else {
+			p = nil
+		}
+		w = max(w, utf8.RuneCount(line))
+	}
+	return w
 }
