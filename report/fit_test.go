@@ -9,11 +9,17 @@ import (
 
 var ansiRE = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
+// clientPorts is the CLIENT PORTS section, which becomes blocks of short
+// lines when the table does not fit (appendPairsText): its words change
+// by design.
+var clientPorts = regexp.MustCompile(`(?s)\n CLIENT PORTS .*?(\n\n|$)`)
+
 // words is text's words without the ladder's dashes (compaction shortens
-// arrows) and without ANSI escapes.
+// arrows), without ANSI escapes and without the CLIENT PORTS section.
 func words(s string) []string {
 	var out []string
-	for _, w := range strings.Fields(ansiRE.ReplaceAllString(s, "")) {
+	s = clientPorts.ReplaceAllString(ansiRE.ReplaceAllString(s, ""), "\n\n")
+	for _, w := range strings.Fields(s) {
 		if w = strings.ReplaceAll(w, "─", ""); w != "" {
 			out = append(out, w)
 		}
