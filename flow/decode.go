@@ -148,7 +148,7 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, origLen int, frame i
 	seg.Src, seg.Dst = Endpoint{}, Endpoint{}
 	seg.Seq, seg.Ack, seg.Flags, seg.Window, seg.Len = 0, 0, 0, 0, 0
 	seg.WScale, seg.MSS, seg.TSVal, seg.TSEcr = NoOption, NoOption, 0, 0
-	seg.HasTS, seg.SACKOK, seg.Truncated = false, false, false
+	seg.HasTS, seg.SACKOK, seg.Truncated, seg.Checksum = false, false, false, ChecksumUnchecked
 	// extra: octets the wire frame had beyond the captured ones (snaplen),
 	// or -1 when origLen is unknown (<= 0).
 	extra := -1
@@ -483,7 +483,13 @@ func (d *Decoder) ipv4(b []byte, extra int, seg *Segment) (proto uint8, p []byte
 	// the captured length, bounds the payload.
 	end := min(total, len(b))
 	if proto == ipTCP {
-		return ipTCP, nil, 0, d.tcp(b[ihl:end], total-ihl, seg)
+		err := d.tcp(b[ihl:end], total-ihl, seg)
+		if !known {
+			seg.Checksum = ChecksumUnchecked // BIG TCP / GSO: no length to check
+		} else if !ipv4HeaderOK(b[:ihl]) {
+			seg.Checksum = ChecksumBadIP
+		}
+		return ipTCP, nil, 0, err
 	}
 	pextra = total - end
 	if !known {
@@ -777,6 +783,13 @@ func (d *Decoder) tcp(b []byte, declared int, seg *Segment) error {
 	seg.Window = uint16(b[14])<<8 | uint16(b[15])
 	seg.Len = uint32(declared - off)
 	seg.Truncated = len(b) < declared
+	seg.Checksum = ChecksumUnchecked
+	if !seg.Truncated && len(b) == declared {
+		seg.Checksum = ChecksumBadTCP
+		if tcpChecksumOK(seg.Src.Addr, seg.Dst.Addr, b) {
+			seg.Checksum = ChecksumGood
+		}
+	}
 	// Options the capture cut off are simply absent (snaplen 68 cuts SYN
 	// options); the fixed header is enough to place the segment.
 	parseOptions(b[20:min(off, len(b))], seg)

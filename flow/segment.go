@@ -100,6 +100,10 @@ type Segment struct {
 	// header or payload it declares (snaplen).
 	Truncated bool
 
+	// Checksum says whether the IPv4 header and TCP checksums are right
+	// (ChecksumUnchecked when not all of the segment was captured).
+	Checksum Checksum
+
 	// Tunnel is the encapsulation the decoder removed; Type is NoTunnel
 	// for a plain segment.
 	Tunnel Tunnel

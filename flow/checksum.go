@@ -1,0 +1,89 @@
+package flow
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"net/netip"
+)
+
+// Checksum is what the decoder found of a segment's checksums. A receiving
+// kernel drops a segment whose IPv4 header checksum (ip_rcv_core) or TCP
+// checksum (tcp_v4_rcv / tcp_v6_rcv, tcp_checksum_complete: TcpInCsumErrors)
+// is wrong: it changes no state there. A capture taken on a sending host
+// with checksum offload shows wrong TCP checksums on every outgoing
+// segment, which the NIC fills in on the wire; telling the two apart is
+// the analyzer's business, not the decoder's.
+type Checksum uint8
+
+const (
+	// ChecksumUnchecked: the segment was not captured whole (snaplen), or
+	// its IP header gave no length to check against (TSO/GSO frames).
+	ChecksumUnchecked Checksum = iota
+	ChecksumGood
+	// ChecksumBadIP: the IPv4 header checksum (RFC 791 §3.1) is wrong.
+	ChecksumBadIP
+	// ChecksumBadTCP: the TCP checksum over the pseudo-header (RFC 9293
+	// §3.1; IPv6: RFC 8200 §8.1) and the segment is wrong.
+	ChecksumBadTCP
+)
+
+var checksumNames = [...]string{"unchecked", "good", "bad ip", "bad tcp"}
+
+func (c Checksum) String() string {
+	if int(c) < len(checksumNames) {
+		return checksumNames[c]
+	}
+	return "unknown"
+}
+
+// onesSum adds b to the one's complement sum s (RFC 1071), eight octets at
+// a time: 2^16 ≡ 1 modulo 2^16-1, so 64-bit words with end-around carry
+// fold to the same 16-bit sum.
+func onesSum(s uint64, b []byte) uint64 {
+	var c uint64
+	for len(b) >= 8 {
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b), 0)
+		s += c
+		b = b[8:]
+	}
+	for len(b) >= 2 {
+		s, c = bits.Add64(s, uint64(b[0])<<8|uint64(b[1]), 0)
+		s += c
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		s, c = bits.Add64(s, uint64(b[0])<<8, 0)
+		s += c
+	}
+	return s
+}
+
+// fold reduces a one's complement sum to 16 bits.
+func fold(s uint64) uint16 {
+	s = s>>32 + s&0xFFFFFFFF
+	s = s>>32 + s&0xFFFFFFFF
+	s = s>>16 + s&0xFFFF
+	s = s>>16 + s&0xFFFF
+	return uint16(s)
+}
+
+// ipv4HeaderOK: the sum of the header, its checksum included, is 0xFFFF.
+func ipv4HeaderOK(h []byte) bool { return fold(onesSum(0, h)) == 0xFFFF }
+
+// tcpChecksumOK checks the TCP checksum of segment b, sent from src to dst:
+// the pseudo-header (addresses, protocol 6, TCP length) and the segment,
+// its checksum included, sum to 0xFFFF.
+func tcpChecksumOK(src, dst netip.Addr, b []byte) bool {
+	var s uint64
+	if src.Is4() {
+		a, d := src.As4(), dst.As4()
+		s = onesSum(s, a[:])
+		s = onesSum(s, d[:])
+	} else {
+		a, d := src.As16(), dst.As16()
+		s = onesSum(s, a[:])
+		s = onesSum(s, d[:])
+	}
+	s += uint64(ipTCP) + uint64(len(b))
+	return fold(onesSum(s, b)) == 0xFFFF
+}
