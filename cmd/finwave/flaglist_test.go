@@ -22,7 +22,7 @@ func flagNames(fs *flag.FlagSet) []string {
 
 // mentioned returns the flags named in text: -x or --name, at the start of
 // a line of flag help or of a README table cell.
-var flagRef = regexp.MustCompile("(?m)(?:^ {4}|^\\| `|, `?|`--[a-z-]+`, `)(--?[a-z][a-z0-9-]*)")
+var flagRef = regexp.MustCompile("(?m)(?:^ {4}|^\\| `|, `?|`--[a-z-]+`, `)(--?[a-z][a-z0-9-]*|-[A-Z])")
 
 func mentioned(text string) map[string]bool {
 	m := map[string]bool{}
@@ -32,22 +32,23 @@ func mentioned(text string) map[string]bool {
 	return m
 }
 
-// readmeUsageTable returns the flag table of README.md's Usage section.
-func readmeUsageTable(t *testing.T) string {
+// readmeTable returns the flag table (starting at the header line) of
+// README.md's section.
+func readmeTable(t *testing.T, section, header string) string {
 	t.Helper()
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(b)
-	i := strings.Index(s, "\n## Usage\n")
+	i := strings.Index(s, "\n## "+section+"\n")
 	if i < 0 {
-		t.Fatal("README.md has no Usage section")
+		t.Fatalf("README.md has no %s section", section)
 	}
 	s = s[i:]
-	j := strings.Index(s, "\n| flag | default | meaning |\n")
+	j := strings.Index(s, "\n"+header+"\n")
 	if j < 0 {
-		t.Fatal("README.md's Usage section has no flag table")
+		t.Fatalf("README.md's %s section has no flag table", section)
 	}
 	s = s[j+1:]
 	if k := strings.Index(s, "\n\n"); k >= 0 {
@@ -56,20 +57,18 @@ func readmeUsageTable(t *testing.T) string {
 	return s
 }
 
-// TestFlagListsAgree: every flag finwave (and finwave hosts, the same set)
-// registers is in its hand-written help and in README.md's Usage flag
-// table, and those name no flag it does not register.
-func TestFlagListsAgree(t *testing.T) {
-	var f analyzeFlags
-	reg := flagNames(f.flagSet("finwave"))
+// flagDoc is a text that must name exactly the flags a command registers.
+type flagDoc struct{ name, text string }
+
+// checkFlagDocs: every flag in reg is in each doc, and each doc names no
+// flag that cmd does not register.
+func checkFlagDocs(t *testing.T, cmd string, reg []string, docs ...flagDoc) {
+	t.Helper()
 	regSet := map[string]bool{}
 	for _, n := range reg {
 		regSet[n] = true
 	}
-	for _, doc := range []struct{ name, text string }{
-		{"finwave --help", flagHelp},
-		{"README.md Usage table", readmeUsageTable(t)},
-	} {
+	for _, doc := range docs {
 		m := mentioned(doc.text)
 		for _, n := range reg {
 			if !m[n] {
@@ -78,10 +77,20 @@ func TestFlagListsAgree(t *testing.T) {
 		}
 		for n := range m {
 			if !regSet[n] {
-				t.Errorf("%s lists %s, which finwave does not register", doc.name, n)
+				t.Errorf("%s lists %s, which %s does not register", doc.name, n, cmd)
 			}
 		}
 	}
+}
+
+// TestFlagListsAgree: every flag finwave (and finwave hosts, the same set)
+// registers is in its hand-written help and in README.md's Usage flag
+// table, and those name no flag it does not register.
+func TestFlagListsAgree(t *testing.T) {
+	var f analyzeFlags
+	checkFlagDocs(t, "finwave", flagNames(f.flagSet("finwave")),
+		flagDoc{"finwave --help", flagHelp},
+		flagDoc{"README.md Usage table", readmeTable(t, "Usage", "| flag | default | meaning |")})
 }
 
 // TestCheckHelpListsItsFlags: finwave check --help names every flag of its

@@ -17,59 +17,14 @@ import (
 // flag it does not register; --help is that text, not Go's defaults.
 func TestLiveFlagListsAgree(t *testing.T) {
 	var f liveFlags
-	reg := flagNames(f.flagSet())
-	regSet := map[string]bool{}
-	for _, n := range reg {
-		regSet[n] = true
-	}
 	var help strings.Builder
 	writeLiveHelp(&help)
-	for _, doc := range []struct{ name, text string }{
-		{"finwave live --help", help.String()},
-		{"README.md live table", readmeLiveTable(t)},
-	} {
-		m := mentioned(doc.text)
-		for _, z := range regexp.MustCompile("(?m)(?:^ {4}|^\\| `)(-Z) ").FindAllStringSubmatch(doc.text, -1) {
-			m[z[1]] = true // mentioned knows lower-case flags only
-		}
-		for _, n := range reg {
-			if !m[n] {
-				t.Errorf("%s lacks %s", doc.name, n)
-			}
-		}
-		for n := range m {
-			if !regSet[n] {
-				t.Errorf("%s lists %s, which finwave live does not register", doc.name, n)
-			}
-		}
-	}
+	checkFlagDocs(t, "finwave live", flagNames(f.flagSet()),
+		flagDoc{"finwave live --help", help.String()},
+		flagDoc{"README.md live table", readmeTable(t, "Live capture", "| flag | meaning |")})
 	if strings.Contains(help.String(), "\n  -max-flows int") || strings.Contains(help.String(), "\n    \t") {
 		t.Errorf("finwave live --help prints Go's flag defaults:\n%s", help.String())
 	}
-}
-
-// readmeLiveTable returns the flag table of README.md's Live capture section.
-func readmeLiveTable(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b)
-	i := strings.Index(s, "\n## Live capture\n")
-	if i < 0 {
-		t.Fatal("README.md has no Live capture section")
-	}
-	s = s[i:]
-	j := strings.Index(s, "\n| flag | meaning |\n")
-	if j < 0 {
-		t.Fatal("README.md's Live capture section has no flag table")
-	}
-	s = s[j+1:]
-	if k := strings.Index(s, "\n\n"); k >= 0 {
-		s = s[:k]
-	}
-	return s
 }
 
 // TestLiveCountAndDuration: like tcpdump, a count or a duration given must
