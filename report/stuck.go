@@ -27,7 +27,7 @@ func AppendStuckText(b []byte, s *analyzer.OpenStuck, color bool, width int) []b
 		at = s.Server
 	}
 	line := fmt.Appendf(nil, "%s flow %d · %s → %s · still open: the %s (%s) has held %s for %s (%s): %s; its report follows when the flow ends\n",
-		mark, s.Stream, s.Client, s.Server, s.Side, at, s.State, fmtDur(s.Held), s.Kind, why)
+		mark, s.Stream, s.Client, s.Server, s.Side, at, s.State, humanDuration(s.Held), s.Kind, why)
 	if width > 0 {
 		return fitLines(b, line, width)
 	}
@@ -54,8 +54,4 @@ func AppendStuckJSON(b []byte, s *analyzer.OpenStuck) []byte {
 	b = append(b, `,"held":`...)
 	b = strconv.AppendFloat(b, s.Held.Seconds(), 'f', 6, 64)
 	return append(b, "}\n"...)
-}
-
-func fmtDur(d time.Duration) string {
-	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
 }

@@ -12,13 +12,12 @@ import (
 	"finwave/internal/toolverdict"
 )
 
-// TestFixtureGoldens pins what users see for every kernel-made fixture:
-// the text report of every flow (ladders, labels, explanations, anomaly
-// details) and the JSON document (every state change with its reason). A
-// change of a label, a state change or a sentence shows as a diff of
-// testdata/<fixture>.{txt,json}.golden in review; go test ./cmd/finwave
-// -update rewrites them, to be read before committing.
-func TestFixtureGoldens(t *testing.T) {
+// forEachFixture runs fn as a subtest for every kernel-made fixture, from
+// the repository root: name is the fixture's base name without extension,
+// rel its path as the README spells it (the report names the file), and
+// testdata this package's testdata directory.
+func forEachFixture(t *testing.T, fn func(t *testing.T, name, rel, testdata string)) {
+	t.Helper()
 	caps, err := filepath.Glob(filepath.Join("..", "..", "fixtures", "*.pcap*"))
 	if err != nil || len(caps) == 0 {
 		t.Fatalf("no fixtures found (%v)", err)
@@ -30,49 +29,60 @@ func TestFixtureGoldens(t *testing.T) {
 	for _, c := range caps {
 		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(c), ".pcapng"), ".pcap")
 		t.Run(name, func(t *testing.T) {
-			// The path as the README spells it: the report names the file.
 			rel := filepath.ToSlash(filepath.Join("fixtures", filepath.Base(c)))
 			t.Chdir(filepath.Join("..", ".."))
-			for _, f := range []struct{ ext, flag string }{{"txt", "--no-color"}, {"json", "--json"}} {
-				code, out, errOut := runCLI(t, nil, "--all", f.flag, rel)
-				if code != 0 || errOut != "" {
-					t.Fatalf("finwave --all %s %s: exit %d, stderr %q", f.flag, rel, code, errOut)
-				}
-				golden := filepath.Join(testdata, name+"."+f.ext+".golden")
-				fixtureGolden(t, golden, []byte(out))
-				// The same with nothing recycled: a renderer (or the spill)
-				// that kept a Detail string or a slice of a Teardown would
-				// have printed the next flow's words.
-				recycle = func(*analyzer.Teardown) {}
-				code, out, _ = runCLI(t, nil, "--all", "-j", "2", f.flag, rel)
-				recycle = analyzer.Recycle
-				if code != 0 || !bytes.Equal([]byte(out), mustRead(t, golden)) {
-					t.Errorf("finwave --all -j 2 %s %s without recycling: exit %d, output differs from %s", f.flag, rel, code, golden)
-				}
-			}
-			// The roll-up per host, service and pair, and each host's
-			// predicted nstat counters (check/nstat_test.go holds them
-			// against the kernel's own deltas).
-			golden := filepath.Join(testdata, name+".hosts.golden")
-			var got []byte
-			for _, j := range []string{"1", "2"} {
-				var all []byte
-				for _, args := range [][]string{{"hosts", "-j", j, "--no-color", rel}, {"hosts", "-j", j, "--nstat", rel}} {
-					code, out, errOut := runCLI(t, nil, args...)
-					if code != 0 || errOut != "" {
-						t.Fatalf("finwave %s: exit %d, stderr %q", strings.Join(args, " "), code, errOut)
-					}
-					all = append(append(all, out...), '\n')
-				}
-				if got == nil {
-					got = all
-					fixtureGolden(t, golden, got)
-				} else if !bytes.Equal(all, got) {
-					t.Errorf("finwave hosts -j 2 %s differs from -j 1", rel)
-				}
-			}
+			fn(t, name, rel, testdata)
 		})
 	}
+}
+
+// TestFixtureGoldens pins what users see for every kernel-made fixture:
+// the text report of every flow (ladders, labels, explanations, anomaly
+// details) and the JSON document (every state change with its reason). A
+// change of a label, a state change or a sentence shows as a diff of
+// testdata/<fixture>.{txt,json}.golden in review; go test ./cmd/finwave
+// -update rewrites them, to be read before committing.
+func TestFixtureGoldens(t *testing.T) {
+	forEachFixture(t, func(t *testing.T, name, rel, testdata string) {
+		for _, f := range []struct{ ext, flag string }{{"txt", "--no-color"}, {"json", "--json"}} {
+			code, out, errOut := runCLI(t, nil, "--all", f.flag, rel)
+			if code != 0 || errOut != "" {
+				t.Fatalf("finwave --all %s %s: exit %d, stderr %q", f.flag, rel, code, errOut)
+			}
+			golden := filepath.Join(testdata, name+"."+f.ext+".golden")
+			fixtureGolden(t, golden, []byte(out))
+			// The same with nothing recycled: a renderer (or the spill)
+			// that kept a Detail string or a slice of a Teardown would
+			// have printed the next flow's words.
+			recycle = func(*analyzer.Teardown) {}
+			code, out, _ = runCLI(t, nil, "--all", "-j", "2", f.flag, rel)
+			recycle = analyzer.Recycle
+			if code != 0 || !bytes.Equal([]byte(out), mustRead(t, golden)) {
+				t.Errorf("finwave --all -j 2 %s %s without recycling: exit %d, output differs from %s", f.flag, rel, code, golden)
+			}
+		}
+		// The roll-up per host, service and pair, and each host's
+		// predicted nstat counters (check/nstat_test.go holds them
+		// against the kernel's own deltas).
+		golden := filepath.Join(testdata, name+".hosts.golden")
+		var got []byte
+		for _, j := range []string{"1", "2"} {
+			var all []byte
+			for _, args := range [][]string{{"hosts", "-j", j, "--no-color", rel}, {"hosts", "-j", j, "--nstat", rel}} {
+				code, out, errOut := runCLI(t, nil, args...)
+				if code != 0 || errOut != "" {
+					t.Fatalf("finwave %s: exit %d, stderr %q", strings.Join(args, " "), code, errOut)
+				}
+				all = append(append(all, out...), '\n')
+			}
+			if got == nil {
+				got = all
+				fixtureGolden(t, golden, got)
+			} else if !bytes.Equal(all, got) {
+				t.Errorf("finwave hosts -j 2 %s differs from -j 1", rel)
+			}
+		}
+	})
 }
 
 // fixtureGolden compares got with the golden file at path, rewriting it

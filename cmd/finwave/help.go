@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"runtime/debug"
 	"strings"
 
 	"finwave/analyzer"
@@ -178,11 +177,7 @@ func writeCheckHelp(w io.Writer) { io.WriteString(w, checkHelp) }
 // writeVersion prints the module version (from the build), the Go version
 // and the Linux version whose behaviour and counters the analyzer models.
 func writeVersion(w io.Writer) {
-	v := "(unknown)"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		v = bi.Main.Version
-	}
-	fmt.Fprintf(w, "finwave %s %s (models Linux %s)\n", v, runtime.Version(), analyzer.LinuxVersion)
+	fmt.Fprintf(w, "finwave %s %s (models Linux %s)\n", moduleVersion(), runtime.Version(), analyzer.LinuxVersion)
 }
 
 // cmdHelp is `finwave help [kinds|check|hosts|live]`.

@@ -14,57 +14,44 @@ import (
 // object each, the flows in ascending stream order and the same flows as
 // the --json document's, then the summary.
 func TestOutputsFixtures(t *testing.T) {
-	caps, err := filepath.Glob(filepath.Join("..", "..", "fixtures", "*.pcap*"))
-	if err != nil || len(caps) == 0 {
-		t.Fatalf("no fixtures found (%v)", err)
-	}
-	testdata, err := filepath.Abs("testdata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range caps {
-		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(c), ".pcapng"), ".pcap")
-		t.Run(name, func(t *testing.T) {
-			rel := filepath.ToSlash(filepath.Join("fixtures", filepath.Base(c)))
-			t.Chdir(filepath.Join("..", ".."))
-			outs := map[string]string{}
-			for _, fl := range []string{"--tsv", "--jsonl"} {
-				for _, j := range []string{"1", "2"} {
-					code, out, errOut := runCLI(t, nil, "-j", j, fl, rel)
-					if code != 0 || errOut != "" {
-						t.Fatalf("finwave -j %s %s %s: exit %d, stderr %q", j, fl, rel, code, errOut)
-					}
-					if prev, ok := outs[fl]; ok && prev != out {
-						t.Errorf("finwave -j 2 %s %s differs from -j 1", fl, rel)
-					}
-					outs[fl] = out
+	forEachFixture(t, func(t *testing.T, name, rel, testdata string) {
+		outs := map[string]string{}
+		for _, fl := range []string{"--tsv", "--jsonl"} {
+			for _, j := range []string{"1", "2"} {
+				code, out, errOut := runCLI(t, nil, "-j", j, fl, rel)
+				if code != 0 || errOut != "" {
+					t.Fatalf("finwave -j %s %s %s: exit %d, stderr %q", j, fl, rel, code, errOut)
 				}
+				if prev, ok := outs[fl]; ok && prev != out {
+					t.Errorf("finwave -j 2 %s %s differs from -j 1", fl, rel)
+				}
+				outs[fl] = out
 			}
-			fixtureGolden(t, filepath.Join(testdata, name+".tsv.golden"), []byte(outs["--tsv"]))
-			checkTSV(t, outs["--tsv"])
+		}
+		fixtureGolden(t, filepath.Join(testdata, name+".tsv.golden"), []byte(outs["--tsv"]))
+		checkTSV(t, outs["--tsv"])
 
-			_, doc, _ := runCLI(t, nil, "-j", "1", "--json", rel)
-			var d struct {
-				Flows []json.RawMessage `json:"flows"`
+		_, doc, _ := runCLI(t, nil, "-j", "1", "--json", rel)
+		var d struct {
+			Flows []json.RawMessage `json:"flows"`
+		}
+		if err := json.Unmarshal([]byte(doc), &d); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(outs["--jsonl"], "\n"), "\n")
+		if len(lines) != len(d.Flows)+1 {
+			t.Fatalf("--jsonl: %d lines for %d flows", len(lines), len(d.Flows))
+		}
+		for i, l := range lines[:len(lines)-1] {
+			want := append([]byte(`{"type":"flow",`), bytes.TrimPrefix(d.Flows[i], []byte("{"))...)
+			if l != string(want) {
+				t.Errorf("--jsonl line %d is not the document's flow %d:\n%s\n%s", i+1, i, l, want)
 			}
-			if err := json.Unmarshal([]byte(doc), &d); err != nil {
-				t.Fatal(err)
-			}
-			lines := strings.Split(strings.TrimSuffix(outs["--jsonl"], "\n"), "\n")
-			if len(lines) != len(d.Flows)+1 {
-				t.Fatalf("--jsonl: %d lines for %d flows", len(lines), len(d.Flows))
-			}
-			for i, l := range lines[:len(lines)-1] {
-				want := append([]byte(`{"type":"flow",`), bytes.TrimPrefix(d.Flows[i], []byte("{"))...)
-				if l != string(want) {
-					t.Errorf("--jsonl line %d is not the document's flow %d:\n%s\n%s", i+1, i, l, want)
-				}
-			}
-			if !strings.HasPrefix(lines[len(lines)-1], `{"type":"summary"`) {
-				t.Errorf("--jsonl: last line %.40q is not the summary", lines[len(lines)-1])
-			}
-		})
-	}
+		}
+		if !strings.HasPrefix(lines[len(lines)-1], `{"type":"summary"`) {
+			t.Errorf("--jsonl: last line %.40q is not the summary", lines[len(lines)-1])
+		}
+	})
 }
 
 // checkTSV: each row has as many columns as #fields, none empty.

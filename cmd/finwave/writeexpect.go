@@ -116,7 +116,8 @@ func writeExpect(ctx context.Context, force bool, cfg analyzer.Config, runner pi
 	return nil
 }
 
-// moduleVersion is the version writeVersion prints.
+// moduleVersion is the module version: finwave version, and the header of
+// the files --write-expect writes.
 func moduleVersion() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		return bi.Main.Version
