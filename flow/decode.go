@@ -149,6 +149,7 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, origLen int, frame i
 	seg.Seq, seg.Ack, seg.Flags, seg.Window, seg.Len = 0, 0, 0, 0, 0
 	seg.WScale, seg.MSS, seg.TSVal, seg.TSEcr = NoOption, NoOption, 0, 0
 	seg.HasTS, seg.SACKOK, seg.Truncated, seg.Checksum = false, false, false, ChecksumUnchecked
+	seg.Options, seg.SACKBlocks, seg.TTL, seg.DF, seg.IPID = 0, 0, 0, false, 0
 	// extra: octets the wire frame had beyond the captured ones (snaplen),
 	// or -1 when origLen is unknown (<= 0).
 	extra := -1
@@ -483,6 +484,7 @@ func (d *Decoder) ipv4(b []byte, extra int, seg *Segment) (proto uint8, p []byte
 	// the captured length, bounds the payload.
 	end := min(total, len(b))
 	if proto == ipTCP {
+		seg.TTL, seg.DF, seg.IPID = b[8], b[6]&0x40 != 0, be16(b[4:])
 		err := d.tcp(b[ihl:end], total-ihl, seg)
 		if !known {
 			seg.Checksum = ChecksumUnchecked // BIG TCP / GSO: no length to check
@@ -567,6 +569,7 @@ func (d *Decoder) ipv6(b []byte, extra int, seg *Segment) (proto uint8, p []byte
 			}
 			n = (int(p[1]) + 2) * 4
 		case ipTCP:
+			seg.TTL, seg.DF, seg.IPID = b[7], false, 0
 			return ipTCP, nil, 0, d.tcp(p, rest, seg)
 		default: // a tunnel, no next header, ESP, ICMPv6, ...
 			pextra = rest - len(p)
@@ -803,6 +806,7 @@ const (
 	optMSS       = 2
 	optWScale    = 3
 	optSACKPerm  = 4
+	optSACK      = 5
 	optTimestamp = 8
 )
 
@@ -830,6 +834,7 @@ func parseOptions(o []byte, seg *Segment) {
 		if n < 2 || n > len(o) {
 			return
 		}
+		seg.Options |= OptionBit(kind)
 		switch {
 		case kind == optMSS && n == 4:
 			seg.MSS = int32(o[2])<<8 | int32(o[3])
@@ -841,6 +846,12 @@ func parseOptions(o []byte, seg *Segment) {
 			seg.TSVal = uint32(o[2])<<24 | uint32(o[3])<<16 | uint32(o[4])<<8 | uint32(o[5])
 			seg.TSEcr = uint32(o[6])<<24 | uint32(o[7])<<16 | uint32(o[8])<<8 | uint32(o[9])
 			seg.HasTS = true
+		case kind == optSACK && n >= 10 && (n-2)%8 == 0:
+			seg.SACKBlocks = uint8((n - 2) / 8)
+			for i := 0; i < 2 && i < int(seg.SACKBlocks); i++ {
+				b := o[2+8*i:]
+				seg.SACK[i] = SACKBlock{Left: Seq(be32(b)), Right: Seq(be32(b[4:]))}
+			}
 		}
 		o = o[n:]
 	}

@@ -35,10 +35,12 @@ func checkSeg(t *testing.T, seg *Segment, p pkt, frame int64, ts time.Time) {
 		Src: Endpoint{p.src, p.sport}, Dst: Endpoint{p.dst, p.dport},
 		Seq: Seq(p.seq), Ack: Seq(p.ack), Flags: p.flags, Window: p.win,
 		Len: uint32(p.payload), WScale: NoOption, MSS: NoOption,
-		Checksum: ChecksumGood, // gopacket computed them (build_test.go)
+		Checksum: ChecksumGood,        // gopacket computed them (build_test.go)
+		TTL:      64, DF: p.src.Is4(), // build_test.go: TTL or hop limit 64, DF on IPv4
 	}
 	if p.opts != nil {
 		want.WScale, want.MSS, want.TSVal, want.TSEcr, want.HasTS, want.SACKOK = 7, 1460, 0x1234, 7, true, true
+		want.Options = OptionBit(optMSS) | OptionBit(optSACKPerm) | OptionBit(optTimestamp) | OptionBit(optWScale)
 	}
 	if *seg != want {
 		t.Errorf("decoded\n %+v\nwant\n %+v", *seg, want)
@@ -400,5 +402,71 @@ func TestDecodeIPLengthBeyondWire(t *testing.T) {
 		if seg.Len <= 10 || !seg.Truncated {
 			t.Errorf("v6=%v wire length unknown: Len %d Truncated %v, want header's length, truncated", v6, seg.Len, seg.Truncated)
 		}
+	}
+}
+
+// TestDecodeIPFingerprint: TTL, identification and DF come from the IP
+// header that carries the TCP segment.
+func TestDecodeIPFingerprint(t *testing.T) {
+	p := basePkt(false)
+	data := p.frame(t, linkRaw)
+	data[4], data[5] = 0xBE, 0xEF // identification
+	data[6] &^= 0x40              // DF off
+	data[8] = 57                  // TTL
+	var seg Segment
+	if err := NewDecoder().Decode(linkRaw, data, len(data), 1, time.Time{}, &seg); err != nil {
+		t.Fatal(err)
+	}
+	if seg.TTL != 57 || seg.IPID != 0xBEEF || seg.DF {
+		t.Errorf("TTL %d IPID %#x DF %v, want 57 0xbeef false", seg.TTL, seg.IPID, seg.DF)
+	}
+	p6 := basePkt(true)
+	data = p6.frame(t, linkRaw)
+	data[7] = 3 // hop limit
+	if err := NewDecoder().Decode(linkRaw, data, len(data), 1, time.Time{}, &seg); err != nil {
+		t.Fatal(err)
+	}
+	if seg.TTL != 3 || seg.IPID != 0 || seg.DF {
+		t.Errorf("IPv6: TTL %d IPID %#x DF %v, want 3 0 false", seg.TTL, seg.IPID, seg.DF)
+	}
+}
+
+// TestParseOptions_SACK: blocks are read, and the first one is a D-SACK
+// (RFC 2883 §4) when below the ACK or inside the second block.
+func TestParseOptions_SACK(t *testing.T) {
+	sack := func(blocks ...uint32) []byte {
+		o := []byte{optNOP, optNOP, optSACK, byte(2 + 4*len(blocks))}
+		for _, b := range blocks {
+			o = append(o, byte(b>>24), byte(b>>16), byte(b>>8), byte(b))
+		}
+		return o
+	}
+	cases := []struct {
+		name   string
+		ack    Seq
+		blocks []uint32
+		n      uint8
+		dsack  bool
+	}{
+		{"one block above the ack", 1000, []uint32{2000, 3000}, 1, false},
+		{"below the ack (RFC 2883 §4.1.1)", 5000, []uint32{2000, 3000}, 1, true},
+		{"inside the second block (§4.1.2)", 1000, []uint32{2500, 2600, 2000, 3000}, 2, true},
+		{"two disjoint blocks", 1000, []uint32{4000, 5000, 2000, 3000}, 2, false},
+		{"three blocks", 1000, []uint32{4000, 5000, 2000, 3000, 6000, 7000}, 3, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			seg := Segment{Flags: ACK, Ack: c.ack}
+			parseOptions(sack(c.blocks...), &seg)
+			if seg.SACKBlocks != c.n || seg.SACK[0] != (SACKBlock{Seq(c.blocks[0]), Seq(c.blocks[1])}) {
+				t.Fatalf("blocks %d %v, want %d starting %v", seg.SACKBlocks, seg.SACK, c.n, c.blocks[:2])
+			}
+			if seg.Options != OptionBit(optSACK) {
+				t.Errorf("Options %#x, want only SACK's bit", seg.Options)
+			}
+			if got := seg.DSACK(); got != c.dsack {
+				t.Errorf("DSACK() = %v, want %v", got, c.dsack)
+			}
+		})
 	}
 }

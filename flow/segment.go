@@ -95,6 +95,23 @@ type Segment struct {
 	TSEcr  uint32 // timestamp echo reply, valid when HasTS
 	HasTS  bool
 	SACKOK bool // SACK-permitted option present
+	// Options has bit k set for every TCP option kind k < 32 present
+	// (OptionBit); kinds 32 and above set bit 31. With TTL, IPID and DF
+	// it is what an endpoint's segments look like (its fingerprint).
+	Options uint32
+	// SACKBlocks is the number of SACK blocks (RFC 2018 §3) the segment
+	// carries, SACK the first two of them: a D-SACK (RFC 2883 §4) is
+	// reported in the first block, below the ACK or inside the second.
+	SACKBlocks uint8
+	SACK       [2]SACKBlock
+
+	// The IP header around the TCP segment (the innermost one when
+	// tunnelled): TTL is the IPv4 time to live or the IPv6 hop limit,
+	// IPID the IPv4 identification (0 for IPv6), DF the IPv4 don't
+	// fragment bit (false for IPv6).
+	TTL  uint8
+	DF   bool
+	IPID uint16
 
 	// Truncated is set when the frame was captured shorter than the TCP
 	// header or payload it declares (snaplen).
@@ -108,6 +125,31 @@ type Segment struct {
 	// for a plain segment.
 	Tunnel Tunnel
 }
+
+// SACKBlock is one SACK block (RFC 2018 §3): the octets [Left, Right)
+// were received.
+type SACKBlock struct{ Left, Right Seq }
+
+// DSACK reports whether the segment's first SACK block is a D-SACK (RFC
+// 2883 §4): it reports octets the receiver got twice, so it lies below
+// the cumulative ACK or within the second block.
+func (s *Segment) DSACK() bool {
+	if s.SACKBlocks == 0 || s.Flags&ACK == 0 {
+		return false
+	}
+	b := s.SACK[0]
+	if b.Left.Less(s.Ack) {
+		return true
+	}
+	if s.SACKBlocks > 1 {
+		o := s.SACK[1]
+		return o.Left.LessEq(b.Left) && b.Right.LessEq(o.Right)
+	}
+	return false
+}
+
+// OptionBit is the bit of Segment.Options for TCP option kind k.
+func OptionBit(k uint8) uint32 { return 1 << min(k, 31) }
 
 // Key returns the direction key of the segment.
 func (s *Segment) Key() Key { return Key{Src: s.Src, Dst: s.Dst} }
