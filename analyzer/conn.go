@@ -272,6 +272,7 @@ type conn struct {
 	lastAt                nanos         // lastTime, as nanos
 	gap                   time.Duration // since the flow's previous segment
 	reuseIdle             time.Duration // Teardown.ReuseIdle
+	vant                  vantageObs    // vantage.go
 }
 
 // anomaly is an anomaly being collected; its detail is written at finish.
@@ -287,6 +288,7 @@ type anomaly struct {
 	note     string        // a fixed qualifier chosen by the rule
 	note2    string        // a second one (retransmission-timeout: gave-up)
 	counters []string      // nstat counters certain for the cause (kinds' by default)
+	dsack    int64         // the peer's ACK whose D-SACK covers our FIN (dsack.go)
 }
 
 func (c *conn) peerOf(s Side) *endpoint { return &c.ep[s.Peer()] }

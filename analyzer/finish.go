@@ -57,6 +57,11 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	t.IdleBeforeClose, t.ReuseIdle = c.idle(c.idleBeforeClose(t.Closer)), c.idle(c.reuseIdle)
 	t.ZeekConnState = c.zeek.ConnState()
 	t.ZeekOrigIsClient = (c.sideOf[flow.DirAB] == Client) == c.zeek.OrigIsA()
+	vant, clues := c.vantage()
+	c.vant.at = vant.At
+	if s, ok := vant.At.Side(); ok {
+		c.confirmAt(s)
+	}
 	c.predictCounters(cfg, t)
 	t.ClientEnd = c.endState(cfg, Client)
 	t.ServerEnd = c.endState(cfg, Server)
@@ -139,6 +144,15 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	p.b = c.zeek.AppendHistory(p.b)
 	verdictStart := len(p.b)
 	c.appendVerdict(&p, t)
+	vantStart := len(p.b)
+	var clueStarts, clueEnds [len(clues)]int
+	for i := range clues {
+		clueStarts[i] = len(p.b)
+		if !vant.appendEvidence(&p, clues[i]) {
+			p.b = p.b[:clueStarts[i]]
+		}
+		clueEnds[i] = len(p.b)
+	}
 	t.text = p.b
 	t.ZeekHistory = textOf(t.text[histStart:verdictStart])
 	c.zeekFinish(t)
@@ -147,7 +161,16 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		t.Anomalies[i].Detail = textOf(t.text[start:end])
 		start = end
 	}
-	t.Verdict = textOf(t.text[verdictStart:])
+	t.Verdict = textOf(t.text[verdictStart:vantStart])
+	n = 0
+	for i := range clues {
+		if clueEnds[i] > clueStarts[i] {
+			t.evid[n] = textOf(t.text[clueStarts[i]:clueEnds[i]])
+			n++
+		}
+	}
+	vant.Evidence = t.evid[:n:n]
+	t.Vantage = vant
 	t.frames = fr
 	t.anoms = t.Anomalies
 	if len(t.Anomalies) == 0 {

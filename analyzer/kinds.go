@@ -314,6 +314,9 @@ func finRetransmittedDetail(p para, d detailFacts) para {
 	p.s("The ", who, " sent its FIN ").n(int64(len(a.frames))).s(" times (").fr(a.frames).s(").")
 	if a.refFrame != 0 {
 		p.s(" The ", peer, " had acknowledged it in frame ").n(a.refFrame).s(", so that ACK did not reach the ", who, " in time.")
+		d.c.appendLossWhere(&p, a.refFrame, a.side.Peer(), a.side)
+	} else if a.dsack != 0 {
+		p.s(" The ", peer, "'s D-SACK in frame ").n(a.dsack).s(" (RFC 2883) reports the FIN received twice: the first one arrived and its ACK was lost or late, not the FIN.")
 	} else if d.ep().finAckFrame == 0 {
 		p.s(" The capture shows no ACK of it from the ", peer, ": the FIN or its ACK was lost, or the ", peer, " is gone.")
 	}
@@ -330,6 +333,10 @@ func lostFinalACKDetail(p para, d detailFacts) para {
 		s("): that ACK never reached the ", who, ", which stayed in LAST_ACK. The ", peer,
 			", in TIME_WAIT, answers the retransmission: this is what TIME_WAIT is for. Once is harmless; often, look for loss on the path toward the ",
 			who, ".")
+	d.c.appendLossWhere(&p, a.refFrame, a.side.Peer(), a.side)
+	if a.dsack != 0 {
+		p.s(" The ", peer, "'s D-SACK in frame ").n(a.dsack).s(" (RFC 2883) reports the FIN received twice: the ", peer, " had it, only its ACK was lost.")
+	}
 	return p
 }
 

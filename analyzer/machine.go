@@ -242,6 +242,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	}
 	c.lastFrame, c.lastTime, c.lastAt = seg.Frame, seg.Time, now
 	c.timing(seg, now, e, p)
+	c.observe(seg, s, now)
 	e.lastFrame, e.lastTime = seg.Frame, now
 	// Whatever e sends, its peer's run of unanswered segments is over.
 	if p.quiet.nfr != 0 {
@@ -359,6 +360,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	}
 
 	c.receive(cfg, seg, s, finRetrans)
+	c.dsack(seg, s)
 	if label != NoLabel || c.keepAll {
 		c.record(cfg, seg, s, label, why, snd, rcv)
 	}

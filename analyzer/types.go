@@ -461,6 +461,9 @@ type Teardown struct {
 	// SYN after the grace or idle timeout): same Stream, analysed afresh.
 	Continued bool
 	Profile   string // "linux" or "rfc793"
+	// Vantage is where the capture was taken (vantage.go); the capturing
+	// host's receiver-side changes are confirmed, not tentative.
+	Vantage Vantage
 
 	// Backing arrays kept across Recycle: the segments' Changes and the
 	// anomalies' Frames are slices of changes and frames; anoms is
@@ -469,6 +472,7 @@ type Teardown struct {
 	frames  []int64
 	anoms   []Anomaly
 	text    []byte // the anomalies' Detail strings point into it
+	evid    [3]string
 }
 
 // End returns the end state of side s.

@@ -83,6 +83,7 @@ func appendJSONFlow(b []byte, t *analyzer.Teardown, typ string) []byte {
 	b = appendKeyString(b, "finish", t.Finish.String())
 	b = appendKeyBool(b, "continued", t.Continued)
 	b = appendKeyString(b, "profile", t.Profile)
+	b = appendJSONVantage(b, &t.Vantage)
 	b = append(b, `,"segments":[`...)
 	for i := range t.Segments {
 		if i > 0 {
@@ -98,6 +99,21 @@ func appendJSONFlow(b []byte, t *analyzer.Teardown, typ string) []byte {
 			b = append(b, ',')
 		}
 		b = appendJSONAnomaly(b, &t.Anomalies[i], t)
+	}
+	return append(b, "]}"...)
+}
+
+// appendJSONVantage appends "vantage": where the capture was taken and
+// the clues that say so.
+func appendJSONVantage(b []byte, v *analyzer.Vantage) []byte {
+	b = append(b, `,"vantage":{"at":`...)
+	b = appendJSONString(b, v.At.String())
+	b = append(b, `,"evidence":[`...)
+	for i, e := range v.Evidence {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, e)
 	}
 	return append(b, "]}"...)
 }

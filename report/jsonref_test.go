@@ -46,9 +46,15 @@ type jsonFlow struct {
 	Finish               string        `json:"finish"`
 	Continued            bool          `json:"continued"`
 	Profile              string        `json:"profile"`
+	Vantage              jsonVantage   `json:"vantage"`
 	Segments             []jsonSegment `json:"segments"`
 	SegmentsOmitted      int           `json:"segments_omitted"`
 	Anomalies            []jsonAnomaly `json:"anomalies"`
+}
+
+type jsonVantage struct {
+	At       string   `json:"at"`
+	Evidence []string `json:"evidence"`
 }
 
 type jsonSides struct {
@@ -136,6 +142,7 @@ func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
 		Finish:               t.Finish.String(),
 		Continued:            t.Continued,
 		Profile:              t.Profile,
+		Vantage:              jsonVantage{At: t.Vantage.At.String(), Evidence: append([]string{}, t.Vantage.Evidence...)},
 		Segments:             make([]jsonSegment, len(t.Segments)),
 		SegmentsOmitted:      t.SegmentsOmitted,
 		Anomalies:            make([]jsonAnomaly, len(t.Anomalies)),

@@ -235,6 +235,9 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool, lad *ladderScrat
 	if t.Continued {
 		b = append(b, "continues a flow reported above with the same stream id: its 4-tuple came back after the analysis had finished it\n"...)
 	}
+	if t.Vantage.At != analyzer.VantageUnknown {
+		b = appendVantageText(b, &t.Vantage)
+	}
 	if t.Roles == analyzer.RolesInferred {
 		b = append(b, "roles inferred: no SYN in the capture, the lower (well-known) port is taken as the server\n"...)
 	}
@@ -523,4 +526,31 @@ func endpointKinds(e *endpointStat) string {
 		parts[i] = k.String() + " " + strconv.FormatUint(uint64(e.kinds[k]), 10)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// vantagePhrase says where the capture was taken, by VantagePoint.
+var vantagePhrase = [...]string{
+	analyzer.VantageClient:  "captured on the client host",
+	analyzer.VantageServer:  "captured on the server host",
+	analyzer.VantageBetween: "captured between the hosts",
+}
+
+// appendVantageText appends one line: where the capture was taken and the
+// clues (only called when the vantage is known).
+func appendVantageText(b []byte, v *analyzer.Vantage) []byte {
+	if int(v.At) < len(vantagePhrase) {
+		b = append(b, vantagePhrase[v.At]...)
+	}
+	for i, e := range v.Evidence {
+		if i == 0 {
+			b = append(b, " ("...)
+		} else {
+			b = append(b, "; "...)
+		}
+		b = append(b, e...)
+		if i == len(v.Evidence)-1 {
+			b = append(b, ')')
+		}
+	}
+	return append(b, '\n')
 }
