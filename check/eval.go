@@ -109,6 +109,9 @@ func evalFlow(r *Rule, f *Flow) (bool, string) {
 			typ, _, _ := strings.Cut(got, " ") // "tunnel = vxlan": any VNI
 			same = typ == r.value
 		}
+		if r.field == FieldVantage {
+			same = slices.Contains(strings.Split(r.value, "|"), got)
+		}
 		return same == (r.op == OpEq), r.field.String() + " " + got
 	case ruleFlowHas, ruleFlowLacks:
 		n := 0

@@ -26,7 +26,8 @@ type Flow struct {
 	ZeekConnState            string
 	Finish                   flow.Finish
 	Profile                  string
-	Tunnel                   string      // "none", "TYPE" or "TYPE ID", as FieldTunnel compares
+	Tunnel                   string // "none", "TYPE" or "TYPE ID", as FieldTunnel compares
+	Vantage                  analyzer.VantagePoint
 	Kinds                    []KindCount // ascending kind, N > 0
 }
 
@@ -68,6 +69,8 @@ func (f *Flow) field(fl Field) string {
 		return f.Finish.String()
 	case FieldTunnel:
 		return f.Tunnel
+	case FieldVantage:
+		return f.Vantage.String()
 	default:
 		return f.Profile
 	}
@@ -80,7 +83,7 @@ func FlowOf(t *analyzer.Teardown) Flow {
 		Pattern: t.Pattern, Closer: t.Closer,
 		ClientState: t.ClientEnd.State, ServerState: t.ServerEnd.State,
 		ZeekConnState: t.ZeekConnState, Finish: t.Finish, Profile: t.Profile,
-		Tunnel: tunnelValue(&t.Tunnel),
+		Tunnel: tunnelValue(&t.Tunnel), Vantage: t.Vantage.At,
 	}
 	for i := range t.Anomalies {
 		k := t.Anomalies[i].Kind

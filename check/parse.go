@@ -444,6 +444,15 @@ func canonicalValue(f Field, v string) (string, error) {
 			return typ + " " + strconv.FormatUint(n, 10), nil
 		}
 		return "", bad(append([]string{"none"}, names(flow.TunnelTypes())...))
+	case FieldVantage:
+		// One vantage point or alternatives (a|b): the wire may not
+		// settle it, the truth narrows it.
+		for _, a := range strings.Split(v, "|") {
+			if _, ok := analyzer.ParseVantagePoint(a); !ok {
+				return "", bad(names(analyzer.VantagePoints()))
+			}
+		}
+		return v, nil
 	default: // FieldProfile
 		if p, ok := analyzer.ProfileByName(v); ok {
 			return p.Name, nil

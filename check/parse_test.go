@@ -203,3 +203,23 @@ func TestParseTunnel(t *testing.T) {
 		}
 	}
 }
+
+// The vantage property: one point, or alternatives the wire cannot settle.
+func TestParseVantage(t *testing.T) {
+	if _, err := Parse("x.expect", strings.NewReader("flow 0 vantage = router")); err == nil || !strings.Contains(err.Error(), "unknown value") {
+		t.Errorf("vantage = router: error %v, want unknown value", err)
+	}
+	f := &Facts{Flows: []Flow{{Stream: 0, Vantage: analyzer.VantageClient}}}
+	for line, want := range map[string]bool{
+		"flow 0 vantage = client": true, "flow 0 vantage = client|unknown": true, "flow 0 vantage = between": false,
+		"flow 0 vantage != server|between": true, "flow 0 vantage != client": false,
+	} {
+		e, err := Parse("x.expect", strings.NewReader(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Evaluate(e, f)[0].OK; got != want {
+			t.Errorf("%q on a client-vantage flow: %v, want %v", line, got, want)
+		}
+	}
+}

@@ -135,11 +135,12 @@ const (
 	FieldRoles
 	FieldFinish
 	FieldProfile
-	FieldTunnel // "none", "TYPE" or "TYPE ID" (flow.TunnelType's name, the VNI/key/...)
+	FieldTunnel  // "none", "TYPE" or "TYPE ID" (flow.TunnelType's name, the VNI/key/...)
+	FieldVantage // where the capture was taken: "client", "client|unknown" (any of them)
 )
 
 var fieldNames = [...]string{"closer", "pattern", "client_state", "server_state",
-	"zeek_conn_state", "roles", "finish", "profile", "tunnel"}
+	"zeek_conn_state", "roles", "finish", "profile", "tunnel", "vantage"}
 
 func (f Field) String() string { return fieldNames[f] }
 
