@@ -162,6 +162,9 @@ func (c *conn) vantage() (v Vantage, clues [3]clue) {
 		v.At = off
 	case ttl == VantageBetween:
 		v.At = VantageBetween
+	case timing == VantageBetween && initialTTL(v.ClientTTL) && initialTTL(v.ServerTTL) &&
+		min(v.ClientAnswer, v.ServerAnswer) < sameLinkFloor:
+		// One link and answers of a few milliseconds: slow hosts.
 	case timing == VantageBetween:
 		// A TTL pointing at one side is the link of that side's
 		// router interface, delay beyond it: still between.
@@ -194,6 +197,28 @@ func timingClue(client, server time.Duration, handshake bool) VantagePoint {
 // decremented it).
 func initialTTL(t uint8) bool { return t == 64 || t == 128 || t == 255 }
 
+// maxHops: a TTL reads as an initial value decremented by routers only
+// within this many hops of it (paths are rarely longer than 30 hops);
+// anything else was set by the application (eBGP's TTL 1, GTSM's 255 is
+// initial anyway) and says nothing of routers.
+const maxHops = 32
+
+// routedTTL reports whether t is an initial TTL less 1 to maxHops hops.
+func routedTTL(t uint8) bool {
+	for _, i := range [...]int{64, 128, 255} {
+		if d := i - int(t); d >= 1 && d <= maxHops {
+			return true
+		}
+	}
+	return false
+}
+
+// sameLinkFloor: with both TTLs as sent (no router between the hosts,
+// one link), both handshake answers must take this long to put the
+// capture between them: a few milliseconds are a slow host's own (a
+// router's control plane, a loaded VM), not a path.
+const sameLinkFloor = 5 * time.Millisecond
+
 // ttlClue: one side's segments undecremented and the other's decremented
 // put the capture on the undecremented side of every router (its host or
 // its link); both decremented put it behind a router each way.
@@ -202,12 +227,13 @@ func ttlClue(client, server uint8) VantagePoint {
 		return VantageUnknown
 	}
 	ci, si := initialTTL(client), initialTTL(server)
+	cr, sr := routedTTL(client), routedTTL(server)
 	switch {
-	case ci && !si:
+	case ci && sr:
 		return VantageClient
-	case si && !ci:
+	case si && cr:
 		return VantageServer
-	case !ci && !si:
+	case cr && sr:
 		return VantageBetween
 	}
 	return VantageUnknown
@@ -255,15 +281,17 @@ func (v *Vantage) appendEvidence(p *para, k clue) bool {
 			return false
 		}
 		p.s("TTL: client ").n(int64(v.ClientTTL)).s(", server ").n(int64(v.ServerTTL))
-		switch k.at {
-		case VantageClient:
+		switch {
+		case k.at == VantageClient:
 			p.s(": no router between the client and the capture point")
-		case VantageServer:
+		case k.at == VantageServer:
 			p.s(": no router between the server and the capture point")
-		case VantageBetween:
+		case k.at == VantageBetween:
 			p.s(": routers on both sides of the capture point")
+		case initialTTL(v.ClientTTL) && initialTTL(v.ServerTTL):
+			p.s(": both as sent (no router between the hosts)")
 		default:
-			p.s(": both as sent (one link, or a router's ingress)")
+			p.s(": not a host's initial TTL less a few hops (set by the application?)")
 		}
 	case clueOffload:
 		if k.at == VantageUnknown {

@@ -258,3 +258,28 @@ func TestFinWait1_dsackOfDataIsNotTheFin(t *testing.T) {
 		}
 	}
 }
+
+func TestVantage_applicationTTLIsNoRouter(t *testing.T) {
+	// eBGP sends with TTL 1 both ways: not decremented from 64 by 63
+	// routers on each side, and no vantage.
+	s := handshake(t, 30*time.Microsecond, 20*time.Microsecond, 1, 1)
+	td, _ := serverResets(s, 1)
+	if td.Vantage.At != VantageUnknown {
+		t.Fatalf("vantage %v (%q), want unknown", td.Vantage.At, td.Vantage.Evidence)
+	}
+}
+
+func TestVantage_sameLinkSlowHostsAreNotBetween(t *testing.T) {
+	// Both TTLs as sent (one link) and answers of 1-2 ms: routers'
+	// control planes answering slowly, not a path on both sides.
+	s := handshake(t, 2*time.Millisecond, 1500*time.Microsecond, 255, 255)
+	td, _ := serverResets(s, 255)
+	if td.Vantage.At != VantageUnknown {
+		t.Fatalf("vantage %v (%q), want unknown", td.Vantage.At, td.Vantage.Evidence)
+	}
+	// ... while tens of milliseconds on one link are a delay on it.
+	s = handshake(t, 20*time.Millisecond, 20*time.Millisecond, 64, 64)
+	if td, _ := serverResets(s, 64); td.Vantage.At != VantageBetween {
+		t.Fatalf("vantage %v (%q), want between", td.Vantage.At, td.Vantage.Evidence)
+	}
+}
