@@ -8,7 +8,9 @@
 // likely: the capture point may sit before a loss). The receiver's change is
 // therefore recorded as tentative, and confirmed when the receiver's own later
 // segment acknowledges the cause, or undone when the sender's retransmission
-// proves it never arrived.
+// proves it never arrived. Where the capture was taken on the receiver's
+// own host (vantage.go infers it per flow at finish), the capture saw the
+// cause arrive there: that host's tentative changes are confirmed.
 //
 // Where Linux departs from RFC 793/9293 the rule reads one field of the
 // Profile (profile.go), so the two profiles can be compared in one place.
