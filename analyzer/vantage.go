@@ -94,9 +94,13 @@ type Vantage struct {
 // seen from its own interface; an answer slower than that crossed some
 // path. answerRatio: the host's own answers must be at least this many
 // times faster than the peer's to call the capture that host's.
+// pathShare: no side of a path takes longer than this to carry a segment
+// there and its answer back (a geostationary hop is about 600 ms): slower
+// handshake answers are a host's or a clock's doing, not a place.
 const (
 	hostAnswer  = time.Millisecond
 	answerRatio = 10
+	pathShare   = time.Second
 )
 
 // vantageObs is what a flow collects for the inference, per segment and
@@ -187,7 +191,7 @@ func timingClue(client, server time.Duration, handshake bool) VantagePoint {
 		return VantageClient
 	case server < hostAnswer && client >= answerRatio*server:
 		return VantageServer
-	case handshake && client >= hostAnswer && server >= hostAnswer:
+	case handshake && client >= hostAnswer && server >= hostAnswer && client < pathShare && server < pathShare:
 		return VantageBetween
 	}
 	return VantageUnknown

@@ -283,3 +283,13 @@ func TestVantage_sameLinkSlowHostsAreNotBetween(t *testing.T) {
 		t.Fatalf("vantage %v (%q), want between", td.Vantage.At, td.Vantage.Evidence)
 	}
 }
+
+func TestVantage_secondLongAnswersAreNoPath(t *testing.T) {
+	// A second or more each way (a stalled host, a broken clock): no
+	// path puts the capture between.
+	s := handshake(t, 1000*time.Millisecond, 1147*time.Millisecond, 64, 117)
+	td, _ := serverResets(s, 117)
+	if td.Vantage.At != VantageUnknown {
+		t.Fatalf("vantage %v (%q), want unknown", td.Vantage.At, td.Vantage.Evidence)
+	}
+}
