@@ -138,6 +138,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 			Frames:   frames,
 			Severity: a.sev,
 			Counters: a.counters,
+			DSACK:    a.dsack,
 		})
 	}
 	histStart := len(p.b)

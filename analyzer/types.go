@@ -372,6 +372,10 @@ type Anomaly struct {
 	// "counted as X if Y", those the wire cannot settle. Shared, never
 	// to be modified.
 	Counters []string
+	// DSACK (fin-retransmission, lost-final-ack) is the peer's ACK whose
+	// D-SACK (RFC 2883) covers the retransmitted FIN: the first FIN had
+	// arrived, its ACK was lost or late. 0 when none.
+	DSACK int64
 	// Detail is the likely cause and what to check, one paragraph. It
 	// shares the Teardown's memory and dies with Recycle: a caller that
 	// keeps it past Recycle must copy it (strings.Clone). The renderers

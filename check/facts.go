@@ -28,6 +28,7 @@ type Flow struct {
 	Profile                  string
 	Tunnel                   string // "none", "TYPE" or "TYPE ID", as FieldTunnel compares
 	Vantage                  analyzer.VantagePoint
+	DSACK                    int64       // the first anomaly's DSACK frame, 0 when none
 	Kinds                    []KindCount // ascending kind, N > 0
 }
 
@@ -71,6 +72,11 @@ func (f *Flow) field(fl Field) string {
 		return f.Tunnel
 	case FieldVantage:
 		return f.Vantage.String()
+	case FieldDSACKFrame:
+		if f.DSACK == 0 {
+			return "none"
+		}
+		return strconv.FormatInt(f.DSACK, 10)
 	default:
 		return f.Profile
 	}
@@ -87,6 +93,9 @@ func FlowOf(t *analyzer.Teardown) Flow {
 	}
 	for i := range t.Anomalies {
 		k := t.Anomalies[i].Kind
+		if d := t.Anomalies[i].DSACK; d != 0 && (f.DSACK == 0 || d < f.DSACK) {
+			f.DSACK = d
+		}
 		j, found := slices.BinarySearchFunc(f.Kinds, k, func(kc KindCount, k analyzer.Kind) int { return int(kc.Kind) - int(k) })
 		if found {
 			f.Kinds[j].N++

@@ -444,6 +444,14 @@ func canonicalValue(f Field, v string) (string, error) {
 			return typ + " " + strconv.FormatUint(n, 10), nil
 		}
 		return "", bad(append([]string{"none"}, names(flow.TunnelTypes())...))
+	case FieldDSACKFrame:
+		if v == "none" {
+			return v, nil
+		}
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+			return strconv.FormatInt(n, 10), nil
+		}
+		return "", fmt.Errorf("dsack_frame: %q: want a frame number or none", v)
 	case FieldVantage:
 		// One vantage point or alternatives (a|b): the wire may not
 		// settle it, the truth narrows it.

@@ -223,3 +223,23 @@ func TestParseVantage(t *testing.T) {
 		}
 	}
 }
+
+// The dsack_frame property: a frame number or none.
+func TestParseDSACKFrame(t *testing.T) {
+	if _, err := Parse("x.expect", strings.NewReader("flow 0 dsack_frame = -3")); err == nil {
+		t.Error("dsack_frame = -3 parsed")
+	}
+	f := &Facts{Flows: []Flow{{Stream: 0, DSACK: 10}, {Stream: 1}}}
+	for line, want := range map[string]bool{
+		"flow 0 dsack_frame = 10": true, "flow 0 dsack_frame = 11": false, "flow 0 dsack_frame = none": false,
+		"flow 1 dsack_frame = none": true, "flow 1 dsack_frame != 10": true,
+	} {
+		e, err := Parse("x.expect", strings.NewReader(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Evaluate(e, f)[0].OK; got != want {
+			t.Errorf("%q: %v, want %v", line, got, want)
+		}
+	}
+}

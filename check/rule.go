@@ -135,12 +135,13 @@ const (
 	FieldRoles
 	FieldFinish
 	FieldProfile
-	FieldTunnel  // "none", "TYPE" or "TYPE ID" (flow.TunnelType's name, the VNI/key/...)
-	FieldVantage // where the capture was taken: "client", "client|unknown" (any of them)
+	FieldTunnel     // "none", "TYPE" or "TYPE ID" (flow.TunnelType's name, the VNI/key/...)
+	FieldVantage    // where the capture was taken: "client", "client|unknown" (any of them)
+	FieldDSACKFrame // the frame whose D-SACK proves a retransmitted FIN had arrived, or "none"
 )
 
 var fieldNames = [...]string{"closer", "pattern", "client_state", "server_state",
-	"zeek_conn_state", "roles", "finish", "profile", "tunnel", "vantage"}
+	"zeek_conn_state", "roles", "finish", "profile", "tunnel", "vantage", "dsack_frame"}
 
 func (f Field) String() string { return fieldNames[f] }
 

@@ -189,6 +189,7 @@ func appendJSONAnomaly(b []byte, a *analyzer.Anomaly, t *analyzer.Teardown) []by
 		b = strconv.AppendInt(b, f, 10)
 	}
 	b = append(b, ']')
+	b = appendKeyInt(b, "dsack_frame", a.DSACK)
 	b = appendKeyString(b, "severity", a.Severity.String())
 	b = append(b, `,"counters":[`...)
 	for i, c := range a.Counters {

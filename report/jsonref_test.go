@@ -91,6 +91,7 @@ type jsonAnomaly struct {
 	Endpoint string   `json:"endpoint"`
 	Address  string   `json:"address"`
 	Frames   []int64  `json:"frames"`
+	DSACK    int64    `json:"dsack_frame"`
 	Severity string   `json:"severity"`
 	Counters []string `json:"counters"`
 	Detail   string   `json:"detail"`
@@ -178,7 +179,7 @@ func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
 			frames = []int64{}
 		}
 		f.Anomalies[i] = jsonAnomaly{Kind: a.Kind.String(), Endpoint: a.Endpoint.String(),
-			Address: t.Endpoint(a.Endpoint).String(), Frames: frames, Severity: a.Severity.String(), Counters: counters(a.Counters), Detail: a.Detail}
+			Address: t.Endpoint(a.Endpoint).String(), Frames: frames, DSACK: a.DSACK, Severity: a.Severity.String(), Counters: counters(a.Counters), Detail: a.Detail}
 	}
 	for i := range t.Zeek {
 		z := &t.Zeek[i]
