@@ -95,7 +95,7 @@ func TestEstablished_forgedRstOtherHopCount(t *testing.T) {
 func TestEstablished_rstWithoutOptionsNotForged(t *testing.T) {
 	s := established(t)
 	for i := range 3 {
-		seg := &flow.Segment{Src: s.ep[Server], Dst: s.ep[Client], Seq: s.next[Server], Ack: s.rcvd[Server], Flags: flow.PSH|ack, Len: 100,
+		seg := &flow.Segment{Src: s.ep[Server], Dst: s.ep[Client], Seq: s.next[Server], Ack: s.rcvd[Server], Flags: flow.PSH | ack, Len: 100,
 			Window: 65535, TTL: 64, DF: true, HasTS: true, IPID: uint16(0x410 + i)}
 		s.inject(Server, seg)
 	}
