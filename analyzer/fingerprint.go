@@ -135,6 +135,7 @@ type ownRST struct {
 	from     State // the sender's state before it
 	changed  bool  // the RST moved the sender to CLOSED
 	closeSet bool  // the RST set the sender's closeFrame
+	proven   bool  // already found forged: a later segment adds evidence only
 }
 
 // aliveAfter is how long after its RST a segment of the same side proves
@@ -184,7 +185,7 @@ func (c *conn) rememberRST(seg *flow.Segment, e *endpoint, before State, since t
 // CLOSED are withdrawn (the change stays in the record, undone) and the
 // RST is counted as one e's kernel may not have sent. It reports whether
 // seg is that proof (labelled by the caller).
-func (c *conn) sentAfterRST(seg *flow.Segment, e *endpoint, now nanos) bool {
+func (c *conn) sentAfterRST(cfg *Config, seg *flow.Segment, e *endpoint, now nanos) bool {
 	r := &e.lastRst
 	if seg.Flags&flow.SYN != 0 {
 		*r = ownRST{} // a new connection on the 4-tuple proves nothing
@@ -209,7 +210,15 @@ func (c *conn) sentAfterRST(seg *flow.Segment, e *endpoint, now nanos) bool {
 	if e.rstFrame == r.frame {
 		e.rstFrame = 0
 	}
-	e.doubtRsts = inc16(e.doubtRsts)
+	if !r.proven {
+		e.doubtRsts = inc16(e.doubtRsts)
+		for i := len(c.segs) - 1; i >= 0; i-- {
+			if ls := &c.segs[i]; ls.Frame == r.frame && ls.From == e.side {
+				ls.Explain = ruleRstForged.explain(cfg.Profile) // no longer the abort it was taken for
+				break
+			}
+		}
+	}
 	a := c.forged(e.side, r.ev, r.at, r.frame, seg.Frame)
 	a.fp.why |= fpKeptSending
 	if a.refFrame == 0 {

@@ -25,6 +25,11 @@ func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Ha
 			e.doubtRsts = inc16(e.doubtRsts)
 		}
 		c.forged(s, ev, toNanos(seg.Time), seg.Frame)
+		if isSynchronized(before) && before != TimeWait {
+			// e's next segment is shown too: more proof, and what the
+			// RST did not end.
+			e.lastRst = ownRST{frame: seg.Frame, at: toNanos(seg.Time), idx: -1, ev: ev, proven: true}
+		}
 		if accepted && c.firstRST == 0 {
 			c.firstRST, c.rstSide = seg.Frame, s // the peer was reset all the same
 		}
