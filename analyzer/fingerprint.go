@@ -136,6 +136,7 @@ type ownRST struct {
 	changed  bool  // the RST moved the sender to CLOSED
 	closeSet bool  // the RST set the sender's closeFrame
 	proven   bool  // already found forged: a later segment adds evidence only
+	doubted  bool  // already counted among the RSTs the sender's kernel may not have sent
 }
 
 // aliveAfter is how long after its RST a segment of the same side proves
@@ -210,8 +211,10 @@ func (c *conn) sentAfterRST(cfg *Config, seg *flow.Segment, e *endpoint, now nan
 	if e.rstFrame == r.frame {
 		e.rstFrame = 0
 	}
-	if !r.proven {
+	if !r.proven && !r.doubted {
 		e.doubtRsts = inc16(e.doubtRsts)
+	}
+	if !r.proven {
 		for i := len(c.segs) - 1; i >= 0; i-- {
 			if ls := &c.segs[i]; ls.Frame == r.frame && ls.From == e.side {
 				ls.Explain = ruleRstForged.explain(cfg.Profile) // no longer the abort it was taken for
