@@ -159,7 +159,7 @@ func (c *conn) forged(s Side, ev fpEvidence, now nanos, frames ...int64) *anomal
 	why := a.fp.why | ev.why
 	a.fp = ev
 	a.fp.why = why
-	if c.idleGap > 0 && time.Duration(now-c.idleEnd) <= idleTolerance(c.rtt()) {
+	if rtt := c.rtt(); c.idleGap > 0 && c.idleGap >= idleRTTs*rtt && time.Duration(now-c.idleEnd) <= idleTolerance(rtt) {
 		a.fp.idle = c.idleGap
 	}
 	return a
@@ -266,8 +266,12 @@ var middleboxTimeouts = [...]struct {
 }
 
 // idleNoteMin is the shortest quiet time of a flow remembered as a
-// possible middlebox timeout (below every default above).
-const idleNoteMin = 60 * time.Second
+// possible middlebox timeout, idleRTTs how many of the flow's round trips
+// it must also last: an idle connection, not a pause in an exchange.
+const (
+	idleNoteMin = time.Second
+	idleRTTs    = 20
+)
 
 // idleTolerance is how far a measured idle time may be from a timeout and
 // still match it: the timer fires on the middlebox, the capture sees the
