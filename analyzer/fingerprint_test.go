@@ -144,3 +144,30 @@ func TestMiddleboxIdle(t *testing.T) {
 		}
 	}
 }
+
+// A forged RST closes both sides in the machines (the client took it, the
+// server was taken to have sent it) until the server speaks again: the
+// flow table's done deadline must not cut the flow while the server goes
+// on sending past the grace.
+func TestAnalyzer_forgedRstFlowNotCutShort(t *testing.T) {
+	var got []*Teardown
+	a := New(DefaultConfig(), func(td *Teardown) { got = append(got, td) })
+	w := &wire{now: time.Unix(1_700_000_000, 0)}
+	c, s := clientN(7), server80
+	for _, sg := range []*flow.Segment{w.seg(c, s, syn, 100, 0, 0), w.seg(s, c, synack, 900, 101, 0), w.seg(c, s, ack, 101, 901, 0),
+		w.seg(c, s, flow.PSH|ack, 101, 901, 10), w.seg(s, c, flow.PSH|ack, 901, 111, 10), w.seg(c, s, ack, 111, 911, 0),
+		w.seg(s, c, rst, 911, 0, 0), // forged: the server goes on below
+		w.seg(s, c, flow.PSH|ack, 911, 111, 10)} {
+		a.Segment(sg)
+	}
+	w.now = w.now.Add(3 * time.Second) // past the 2 s grace
+	a.Segment(w.seg(s, c, flow.PSH|ack, 911, 111, 10))
+	a.Segment(w.seg(c, s, rst, 111, 0, 0))
+	a.Close()
+	if len(got) != 1 {
+		t.Fatalf("%d teardowns, want 1: the server's later data was cut into a new flow", len(got))
+	}
+	if !got[0].HasAnomaly(RSTForged) || got[0].HasAnomaly(RSTLingerZero) {
+		t.Errorf("anomalies %+v, want rst-forged and no abort of the server", got[0].Anomalies)
+	}
+}
