@@ -80,6 +80,11 @@ func (a *Analyzer) Segment(seg *flow.Segment) {
 		// (a lost final ACK, TIME_WAIT re-ACKs), restarted by each of them.
 		k.done = true
 		a.table.MarkDone(c, seg.Time.Add(a.cfg.Grace))
+	} else if k.done && k.revived {
+		// A RST proved forged had closed both sides; one is back: the
+		// table's deadline cannot be withdrawn, so it is pushed to the
+		// idle timeout, renewed by each segment (flow.Table.MarkDone).
+		a.table.MarkDone(c, seg.Time.Add(a.cfg.IdleTimeout))
 	}
 }
 

@@ -156,6 +156,11 @@ type endpoint struct {
 	synChal                 bool
 	synSent                 bool // we sent a SYN without ACK: connect() (TcpActiveOpens)
 
+	// fp: what our own segments look like; lastRst: our latest RST that
+	// a later segment of ours may prove forged (fingerprint.go).
+	fp      fingerprint
+	lastRst ownRST
+
 	// fw2Timeout: our FIN_WAIT_2 ended by tcp_fin_timeout (timer).
 	fw2Timeout     bool
 	sentPayload    bool
@@ -266,13 +271,18 @@ type conn struct {
 	threeWay bool // a wave-2+3 was seen
 	estab    bool // a handshake completed or the flow started mid-stream
 	done     bool
+	revived  bool // a side taken for reset spoke again (sentAfterRST): the flow is not done
 
 	firstFrame, lastFrame int64
 	firstTime, lastTime   time.Time
 	lastAt                nanos         // lastTime, as nanos
 	gap                   time.Duration // since the flow's previous segment
-	reuseIdle             time.Duration // Teardown.ReuseIdle
-	vant                  vantageObs    // vantage.go
+	// idleGap is the flow's latest quiet time of at least idleNoteMin,
+	// ended at idleEnd (a middlebox's idle timeout, fingerprint.go).
+	idleGap   time.Duration
+	idleEnd   nanos
+	reuseIdle time.Duration // Teardown.ReuseIdle
+	vant      vantageObs    // vantage.go
 }
 
 // anomaly is an anomaly being collected; its detail is written at finish.
@@ -289,6 +299,7 @@ type anomaly struct {
 	note2    string        // a second one (retransmission-timeout: gave-up)
 	counters []string      // nstat counters certain for the cause (kinds' by default)
 	dsack    int64         // the peer's ACK whose D-SACK covers our FIN (dsack.go)
+	fp       fpEvidence    // rst-forged: what proves the RST was not its sender's
 }
 
 func (c *conn) peerOf(s Side) *endpoint { return &c.ep[s.Peer()] }

@@ -31,6 +31,7 @@ const (
 	RSTLinger2
 	RSTMemoryPressure
 	IdleCloseRace
+	RSTForged // a RST in an endpoint's name that its own segments prove it did not send
 	numKinds
 )
 
@@ -262,6 +263,14 @@ var kinds = [...]kindRecord{
 		ends:     true,
 		counters: outRsts, // and TcpExtTCPAbortOnData if a full socket answered (the detector says)
 		detail:   idleCloseRaceDetail,
+	},
+	RSTForged: {
+		name: "rst-forged", severity: Error,
+		summary: "a RST in an endpoint's name that the endpoint's own segments prove it did not send (another hop count, sent from a closed socket with nothing to answer, or the endpoint kept sending): injected on the path",
+		check:   "what sits on the path: a firewall, NAT gateway or load balancer (idle timeout), an IPS, or an attacker",
+		act:     "is named as the sender of a RST it did not send (forged or injected on the path)",
+		ends:    true,
+		detail:  rstForgedDetail, // fingerprint.go
 	},
 }
 

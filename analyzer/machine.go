@@ -243,6 +243,10 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	c.lastFrame, c.lastTime, c.lastAt = seg.Frame, seg.Time, now
 	c.timing(seg, now, e, p)
 	c.observe(seg, s, now)
+	if c.gap >= idleNoteMin {
+		c.idleGap, c.idleEnd = c.gap, now
+	}
+	e.fp.learn(seg)
 	e.lastFrame, e.lastTime = seg.Frame, now
 	// Whatever e sends, its peer's run of unanswered segments is over.
 	if p.quiet.nfr != 0 {
@@ -268,6 +272,9 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 		// e speaks after a RST we thought it accepted: it did not.
 		c.undoCause(e, pendRST)
 	}
+
+	// e speaks after a RST in its name: that RST was not its own.
+	alive := f&flow.RST == 0 && e.lastRst.frame != 0 && c.sentAfterRST(cfg, seg, e, now)
 
 	switch {
 	case f&flow.RST != 0:
@@ -361,6 +368,9 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 
 	c.receive(cfg, seg, s, finRetrans)
 	c.dsack(seg, s)
+	if label == NoLabel && alive {
+		label, why = AfterOwnRST, ruleSentAfterOwnRst
+	}
 	if label != NoLabel || c.keepAll {
 		c.record(cfg, seg, s, label, why, snd, rcv)
 	}

@@ -409,7 +409,8 @@ func TestTimeWait_rstAssassinates(t *testing.T) {
 	s.inject(Server, &flow.Segment{Src: simServer, Dst: simClient, Seq: s.next[Server], Flags: rst})
 	s.wantStates(Closed, Closed)
 	td := s.finish(0)
-	wantAnomalies(t, td, "client time-wait-assassination")
+	// Nothing from the client since the server closed: unprompted.
+	wantAnomalies(t, td, "client time-wait-assassination", "server rst-forged")
 	if td.Pattern != PatternFourWay {
 		t.Errorf("pattern %v: the close had completed before the RST", td.Pattern)
 	}
@@ -423,7 +424,7 @@ func TestTimeWait_inexactRstInWindowIgnored(t *testing.T) {
 	s.inject(Server, &flow.Segment{Src: simServer, Dst: simClient, Seq: s.next[Server] + 100, Flags: rst})
 	s.wantStates(TimeWait, Closed)
 	td := s.finish(0)
-	wantAnomalies(t, td, "server rst-out-of-window")
+	wantAnomalies(t, td, "server rst-out-of-window", "server rst-forged")
 	if td.HasAnomaly(TimeWaitAssassination) {
 		t.Error("an inexact RST was taken as a TIME_WAIT assassination")
 	}
@@ -434,7 +435,7 @@ func TestTimeWait_rstIgnoredWithRFC1337(t *testing.T) {
 	s.cfg.RFC1337 = true
 	s.inject(Server, &flow.Segment{Src: simServer, Dst: simClient, Seq: s.next[Server], Flags: rst})
 	s.wantStates(TimeWait, Closed)
-	wantAnomalies(t, s.finish(0))
+	wantAnomalies(t, s.finish(0), "server rst-forged")
 }
 
 func TestTimeWait_expires(t *testing.T) {

@@ -10,15 +10,44 @@ import (
 // (an anomaly naming the likely cause) and whether the receiver accepted it.
 func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) {
 	e, p := &c.ep[s], &c.ep[s.Peer()]
-	before := e.state
+	before, since := e.state, e.since
 	c.countRST(e, before)
-	if !c.acceptRST(cfg, seg, s, snd, rcv) && isSynchronized(before) {
+	// What e's own segments say of it (fingerprint.go), before any
+	// machine runs: a RST they prove forged changes nothing at e.
+	ev := e.fp.judge(seg)
+	if before == Closed && c.unprompted(e, p) {
+		ev.why |= fpUnprompted
+	}
+	accepted := c.acceptRST(cfg, seg, s, snd, rcv)
+	ev.taken = accepted
+	if ev.why&fpProof != 0 {
+		if !socketless(before) {
+			e.doubtRsts = inc16(e.doubtRsts)
+		}
+		c.forged(s, ev, toNanos(seg.Time), seg.Frame)
+		if isSynchronized(before) && before != TimeWait {
+			// e's next segment is shown too: more proof, and what the
+			// RST did not end.
+			e.lastRst = ownRST{frame: seg.Frame, at: toNanos(seg.Time), idx: -1, ev: ev, proven: true, doubted: true}
+		}
+		if accepted && c.firstRST == 0 {
+			c.firstRST, c.rstSide = seg.Frame, s // the peer was reset all the same
+		}
+		c.record(cfg, seg, s, RST, ruleRstForged, snd, rcv)
+		return
+	}
+	if !accepted && isSynchronized(before) {
 		e.doubtRsts = inc16(e.doubtRsts) // blind or stale: maybe not e's kernel's
 		// The receiver did not take it: nothing shows the claimed sender
 		// sent it or changed state (a blind or stale RST).
+		c.rememberRST(seg, e, before, since, ev, len(c.anoms), -1, false, false)
+		if e.lastRst.frame == seg.Frame {
+			e.lastRst.doubted = true
+		}
 		c.record(cfg, seg, s, RST, ruleRstIgnored, snd, rcv)
 		return
 	}
+	nAnoms := len(c.anoms)
 
 	// why is the rule of the sender's change and of the segment's words:
 	// every state the sender can be in picks one.
@@ -54,15 +83,21 @@ func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Ha
 		why = ruleRstSynSent
 	}
 
+	idx, changed := int16(-1), false
 	if e.state != Closed {
-		c.setState(cfg, e, Closed, seg.Frame, seg.Time, false, why)
+		idx, changed = c.setState(cfg, e, Closed, seg.Frame, seg.Time, false, why), true
 	}
 	e.npend = 0
 	if e.rstFrame == 0 {
 		e.rstFrame = seg.Frame
 	}
+	closeSet := false
 	if e.closeFrame == 0 && before != Closed && before != Unknown && before != Listen {
 		e.closeFrame, e.closeAt = seg.Frame, toNanos(seg.Time)
+		closeSet = true
+	}
+	if cause != numStates { // the keepalive timer's reset is judged by its probes
+		c.rememberRST(seg, e, before, since, ev, nAnoms, idx, changed, closeSet)
 	}
 	if c.firstRST == 0 {
 		c.firstRST, c.rstSide = seg.Frame, s

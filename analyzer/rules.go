@@ -74,6 +74,10 @@ const (
 	ruleRstAccepted       // acceptable RST → CLOSED
 	ruleChallengeAck      // our challenge ACK answering an inexact RST
 
+	// Segments in an endpoint's name it did not send (fingerprint.go).
+	ruleRstForged       // a RST its claimed sender's own segments contradict
+	ruleSentAfterOwnRst // the claimed sender of a RST speaks on: the RST was not its own
+
 	numRules
 )
 
@@ -220,6 +224,13 @@ var rules = [...]ruleRecord{
 		change: [2]string{"RFC 9293 §3.10.7.4: acceptable RST → CLOSED", "tcp_validate_incoming → tcp_reset: connection reset by peer (ECONNRESET)"}},
 	ruleChallengeAck: {rfc: "RFC 5961 §3.2", linux: "tcp_send_challenge_ack",
 		segment: linux("tcp_validate_incoming → tcp_send_challenge_ack: RST in window but not at rcv_nxt (RFC 5961 §3.2); TCPChallengeACK")},
+
+	ruleRstForged: {rfc: "RFC 5961 §1", linux: "tcp_v4_send_reset",
+		segment: [2]string{"not its claimed sender's: its own segments contradict it (forged or injected on the path, rst-forged)",
+			"not its claimed sender's kernel: neither tcp_send_active_reset nor tcp_v4_send_reset would send it so (forged or injected on the path, rst-forged)"}},
+	ruleSentAfterOwnRst: {rfc: "RFC 9293 §3.10.5", linux: "tcp_done",
+		segment: [2]string{"sent after a RST in this side's name: a side that reset has no connection left, so that RST was not its own",
+			"sent after a RST in this side's name: tcp_send_active_reset is followed by tcp_done, so that RST was not its kernel's"}},
 }
 
 // The table has an entry per rule: a rule added without one fails to

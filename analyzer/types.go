@@ -124,6 +124,7 @@ const (
 	SYNACKLabel             // connection request accepted
 	DataAfterClose          // data sent toward or by a side after it closed (half-close or violation)
 	FINACKRepeat            // another ACK of a FIN already acknowledged (not in TIME_WAIT)
+	AfterOwnRST             // a segment from a side after a RST in its name: that RST was not its own
 	numLabels
 )
 
@@ -146,6 +147,7 @@ var labels = [...]labelRecord{
 	SYNACKLabel:       {"syn-ack", "connection request accepted"},
 	DataAfterClose:    {"data-after-close", "data sent by or toward a side after it closed"},
 	FINACKRepeat:      {"fin-ack-repeat", "another ACK of a FIN already acknowledged (not TIME_WAIT)"},
+	AfterOwnRST:       {"after-own-rst", "sent by a side after a RST in its name: that RST was forged (rst-forged)"},
 }
 
 var _ [numLabels]labelRecord = labels // a record per label
