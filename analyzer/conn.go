@@ -272,6 +272,11 @@ type conn struct {
 	lastAt                nanos         // lastTime, as nanos
 	gap                   time.Duration // since the flow's previous segment
 	reuseIdle             time.Duration // Teardown.ReuseIdle
+	// csum: checksums and offload traces per sending side (checksum.go);
+	// dropped: the segment being stepped had a bad checksum, the receiver
+	// never took it.
+	csum    [2]csumDir
+	dropped bool
 }
 
 // anomaly is an anomaly being collected; its detail is written at finish.

@@ -50,6 +50,9 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		Profile:    cfg.Profile.Name,
 		Sent:       c.sent,
 	}
+	for s := range c.csum {
+		t.Offload[s], t.BadChecksums[s] = c.csum[s].offload, c.csum[s].bad
+	}
 	if c.tunnel != nil {
 		t.Tunnel = *c.tunnel
 	}

@@ -31,6 +31,7 @@ const (
 	RSTLinger2
 	RSTMemoryPressure
 	IdleCloseRace
+	BadChecksum
 	numKinds
 )
 
@@ -262,6 +263,14 @@ var kinds = [...]kindRecord{
 		ends:     true,
 		counters: outRsts, // and TcpExtTCPAbortOnData if a full socket answered (the detector says)
 		detail:   idleCloseRaceDetail,
+	},
+	BadChecksum: {
+		name: "bad-checksum", severity: Warning,
+		summary:  "a segment with a wrong TCP or IPv4 header checksum in an otherwise right direction: corrupted, dropped by the receiver (not checksum offload)",
+		check:    "the NIC, cable or optics and middleboxes between the sender and the capture point (ethtool -S, CRC errors)",
+		act:      "dropped a corrupted segment (bad checksum)",
+		counters: []string{"TcpInCsumErrors", "TcpInErrs"}, // IpInCsumErrors, IpInHdrErrors for the IPv4 header (the detector says)
+		detail:   badChecksumDetail,
 	},
 }
 

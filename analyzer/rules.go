@@ -73,6 +73,7 @@ const (
 	ruleRstKillsTimeWait  // TIME_WAIT assassination
 	ruleRstAccepted       // acceptable RST → CLOSED
 	ruleChallengeAck      // our challenge ACK answering an inexact RST
+	ruleBadChecksum       // dropped by the receiver: wrong checksum
 
 	numRules
 )
@@ -220,6 +221,8 @@ var rules = [...]ruleRecord{
 		change: [2]string{"RFC 9293 §3.10.7.4: acceptable RST → CLOSED", "tcp_validate_incoming → tcp_reset: connection reset by peer (ECONNRESET)"}},
 	ruleChallengeAck: {rfc: "RFC 5961 §3.2", linux: "tcp_send_challenge_ack",
 		segment: linux("tcp_validate_incoming → tcp_send_challenge_ack: RST in window but not at rcv_nxt (RFC 5961 §3.2); TCPChallengeACK")},
+	ruleBadChecksum: {rfc: "RFC 1122 §4.2.2.7", linux: "tcp_checksum_complete",
+		segment: [2]string{"wrong checksum: discarded by the receiver (RFC 1122 §4.2.2.7), no state changed", "tcp_v4_rcv → tcp_checksum_complete: wrong checksum, dropped (TcpInCsumErrors), no state changed"}},
 }
 
 // The table has an entry per rule: a rule added without one fails to

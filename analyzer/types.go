@@ -461,6 +461,12 @@ type Teardown struct {
 	// SYN after the grace or idle timeout): same Stream, analysed afresh.
 	Continued bool
 	Profile   string // "linux" or "rfc793"
+	// Offload is what each side's segments (indexed by the sending Side)
+	// show of checksum and segmentation offloads on the capturing host;
+	// BadChecksums counts each side's segments with a wrong checksum that
+	// no offload explains: corrupted, dropped by the peer (checksum.go).
+	Offload      [2]Offload
+	BadChecksums [2]int
 
 	// Backing arrays kept across Recycle: the segments' Changes and the
 	// anomalies' Frames are slices of changes and frames; anoms is
