@@ -17,12 +17,13 @@ import "finwave/flow"
 //   - a TCP checksum field holding the pseudo-header's sum alone
 //     (flow.ChecksumPartial) is offload, wherever it appears (GRO's merged
 //     frames carry the same);
-//   - any other wrong TCP checksum is offload when the direction's first
-//     checked segment was wrong too (a host that leaves checksums to its
-//     NIC leaves all of them, from its SYN on; other systems put 0 or
-//     garbage there), and corruption in an otherwise right direction;
-//   - a wrong IPv4 header checksum is always corruption: Linux computes it
-//     in software (ip_send_check), no offload leaves it wrong.
+//   - any other wrong checksum, TCP or IPv4 header, is offload when the
+//     direction's first checked segment was wrong too (a host that leaves
+//     checksums to its NIC leaves all of them, from its SYN on; systems
+//     other than Linux put 0 or garbage there, and some leave the IPv4
+//     header's to the NIC too, which Linux computes in software,
+//     ip_send_check), and corruption in a direction whose first segment
+//     was right.
 // Segments Linux checksums in software even with offload on (the control
 // socket's RSTs and TIME_WAIT ACKs, ip_send_unicast_reply) are right in an
 // offloaded direction, and are just that.
@@ -97,7 +98,7 @@ func (c *conn) checksum(seg *flow.Segment, s Side) bool {
 			d.first = csumFirstBad
 		}
 		d.offload.ChecksumPartial++
-	case flow.ChecksumBadTCP:
+	case flow.ChecksumBadTCP, flow.ChecksumBadIP:
 		switch d.first {
 		case csumUnseen:
 			d.first = csumFirstBad
@@ -107,8 +108,6 @@ func (c *conn) checksum(seg *flow.Segment, s Side) bool {
 		default:
 			bad = true
 		}
-	case flow.ChecksumBadIP:
-		bad = true
 	}
 	if !bad {
 		if d.awaitRetx && seg.SeqLen() > 0 && seg.Seq.LessEq(d.retxOf) && d.retxOf.Less(seg.End()) {
@@ -155,7 +154,7 @@ func badChecksumDetail(p para, d detailFacts) para {
 	if c.bad > 1 {
 		p.s(" (").fr(a.frames).s(")")
 	}
-	p.s(", in a direction whose other segments are right: corrupted between the ", peer, " and the capture point (or on the capturing host), not checksum offload. The ", who, "'s kernel dropped it and changed no state for it")
+	p.s(", though the ", peer, "'s first segment here was right: corrupted between the ", peer, " and the capture point (or on the capturing host), not checksum offload. The ", who, "'s kernel dropped it and changed no state for it")
 	if d.linux {
 		if a.note == "ip" {
 			p.s(" (ip_rcv_core: counted as IpInCsumErrors and IpInHdrErrors)")

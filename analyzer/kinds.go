@@ -266,7 +266,7 @@ var kinds = [...]kindRecord{
 	},
 	BadChecksum: {
 		name: "bad-checksum", severity: Warning,
-		summary:  "a segment with a wrong TCP or IPv4 header checksum in an otherwise right direction: corrupted, dropped by the receiver (not checksum offload)",
+		summary:  "a segment with a wrong TCP or IPv4 header checksum from a sender whose first segment was right: corrupted, dropped by the receiver (not checksum offload)",
 		check:    "the NIC, cable or optics and middleboxes between the sender and the capture point (ethtool -S, CRC errors)",
 		act:      "dropped a corrupted segment (bad checksum)",
 		counters: []string{"TcpInCsumErrors", "TcpInErrs"}, // IpInCsumErrors, IpInHdrErrors for the IPv4 header (the detector says)
