@@ -167,12 +167,12 @@ func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
 			jsonOffload{t.Offload[analyzer.Client].Super, t.Offload[analyzer.Client].Largest},
 			jsonOffload{t.Offload[analyzer.Server].Super, t.Offload[analyzer.Server].Largest},
 		},
-		Finish:               t.Finish.String(),
-		Continued:            t.Continued,
-		Profile:              t.Profile,
-		Segments:             make([]jsonSegment, len(t.Segments)),
-		SegmentsOmitted:      t.SegmentsOmitted,
-		Anomalies:            make([]jsonAnomaly, len(t.Anomalies)),
+		Finish:          t.Finish.String(),
+		Continued:       t.Continued,
+		Profile:         t.Profile,
+		Segments:        make([]jsonSegment, len(t.Segments)),
+		SegmentsOmitted: t.SegmentsOmitted,
+		Anomalies:       make([]jsonAnomaly, len(t.Anomalies)),
 	}
 	if id := string(appendCommunityID(nil, t)); id != "" {
 		f.CommunityID = &id
