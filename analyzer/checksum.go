@@ -80,10 +80,15 @@ func (c *conn) checksum(seg *flow.Segment, s Side) bool {
 	if seg.Flags&flow.SYN != 0 && seg.MSS > 0 {
 		c.csum[s.Peer()].mss = seg.MSS // the peer may send us segments of at most this
 	}
-	// maxWirePayload: no IPv4 packet carries more (65535 less the
-	// headers); a frame that does had no IP length (BIG TCP, GSO).
-	const maxWirePayload = 65535 - 20 - 20
-	if (d.mss > 0 && seg.Len > uint32(d.mss)) || seg.Len > maxWirePayload {
+	// Without the peer's SYN the MSS is unknown: a segment larger than
+	// the largest jumbo frame carries (9216 octets, less the IPv4 and TCP
+	// headers) never crossed a wire as one.
+	const maxJumboPayload = 9216 - 20 - 20
+	limit := uint32(maxJumboPayload)
+	if d.mss > 0 {
+		limit = uint32(d.mss)
+	}
+	if seg.Len > limit {
 		d.offload.Super++
 		d.offload.Largest = max(d.offload.Largest, seg.Len)
 	}

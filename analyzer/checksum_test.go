@@ -120,3 +120,18 @@ func TestOffload_superSegments(t *testing.T) {
 		t.Errorf("offload %+v bad %v, want 4 partial, 2 super, largest 30000", o, td.BadChecksums)
 	}
 }
+
+// TestOffload_superMidstream: no SYN, so no MSS: only a segment larger
+// than any jumbo frame carries is taken for a merged one.
+func TestOffload_superMidstream(t *testing.T) {
+	s := newSim(t)
+	for i := range s.k.ep {
+		s.k.ep[i].enter(Established, s.now)
+	}
+	s.sendCs(Client, ack|flow.PSH, 7240, flow.ChecksumPartial)  // a jumbo frame could carry it
+	s.sendCs(Client, ack|flow.PSH, 64000, flow.ChecksumPartial) // none could
+	td := s.finish(0)
+	if o := td.Offload[Client]; o.Super != 1 || o.Largest != 64000 || o.ChecksumPartial != 2 {
+		t.Errorf("offload %+v, want 1 super of 64000, 2 partial", o)
+	}
+}
