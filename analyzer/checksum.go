@@ -82,13 +82,10 @@ func (c *conn) checksum(seg *flow.Segment, s Side) bool {
 	}
 	// Without the peer's SYN the MSS is unknown: a segment larger than
 	// the largest jumbo frame carries (9216 octets, less the IPv4 and TCP
-	// headers) never crossed a wire as one.
+	// headers) never crossed a wire as one; unless the capture cut it
+	// short, when its IP length may as well be garbage (fuzzed captures).
 	const maxJumboPayload = 9216 - 20 - 20
-	limit := uint32(maxJumboPayload)
-	if d.mss > 0 {
-		limit = uint32(d.mss)
-	}
-	if seg.Len > limit {
+	if (d.mss > 0 && seg.Len > uint32(d.mss)) || (d.mss <= 0 && !seg.Truncated && seg.Len > maxJumboPayload) {
 		d.offload.Super++
 		d.offload.Largest = max(d.offload.Largest, seg.Len)
 	}
