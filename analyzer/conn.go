@@ -283,6 +283,11 @@ type conn struct {
 	idleEnd   nanos
 	reuseIdle time.Duration // Teardown.ReuseIdle
 	vant      vantageObs    // vantage.go
+	// csum: checksums and offload traces per sending side (checksum.go);
+	// dropped: the segment being stepped had a bad checksum, the receiver
+	// never took it.
+	csum    [2]csumDir
+	dropped bool
 }
 
 // anomaly is an anomaly being collected; its detail is written at finish.

@@ -57,7 +57,7 @@ func (c *conn) nstatSegment(seg *flow.Segment, e, p *endpoint, rcv *flow.Half) {
 				e.chalSeen = inc16(e.chalSeen)
 			}
 		}
-		if socketless(p.state) && p.owed < ^uint8(0) {
+		if socketless(p.state) && p.owed < ^uint8(0) && !c.dropped {
 			p.owed++
 		}
 	}
@@ -66,7 +66,7 @@ func (c *conn) nstatSegment(seg *flow.Segment, e, p *endpoint, rcv *flow.Half) {
 		if f&flow.ACK == 0 && f&flow.RST == 0 {
 			e.synSent = true
 		}
-		if challengeable(p.state) {
+		if challengeable(p.state) && !c.dropped {
 			// tcp_validate_incoming: a SYN on a synchronized socket (a
 			// retransmitted SYN or SYN-ACK too) is TCPSYNChallenge and a
 			// challenge ACK. A FIN_WAIT_2 may be a mini-socket, which
@@ -76,7 +76,7 @@ func (c *conn) nstatSegment(seg *flow.Segment, e, p *endpoint, rcv *flow.Half) {
 			p.synChal = p.state != FinWait2
 		}
 	case f&(flow.ACK|flow.RST) == flow.ACK && rcv.Seen && rcv.NextSeq.Less(seg.Ack) &&
-		challengeable(p.state) && p.state != Established:
+		challengeable(p.state) && p.state != Established && !c.dropped:
 		// tcp_rcv_state_process: an ACK of data p never sent, outside
 		// ESTABLISHED, is answered by a challenge ACK.
 		p.chalMax = inc16(p.chalMax)

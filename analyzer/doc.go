@@ -33,6 +33,13 @@
 // (TestRecycle_allocsPerFlow). TIME_WAIT records (timewaits.go) are kept
 // for one TIME_WAIT period in a pointer-free ring.
 //
+// Checksums (checksum.go): a segment with a wrong checksum from a side
+// whose first segment was right was dropped by its receiver's kernel: it
+// moves the sender's machine only (anomaly bad-checksum). Checksums left
+// to the device (offload) and segments larger than the MSS (TSO/GSO/GRO)
+// are not errors: Teardown.Offload counts them per side, evidence of where
+// the capture was taken.
+//
 // Rules cite the Linux function they model: tcp_close, tcp_close_state,
 // tcp_send_fin, tcp_fin, tcp_rcv_state_process, tcp_timewait_state_process,
 // tcp_send_active_reset, tcp_validate_incoming.

@@ -50,6 +50,9 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		Profile:    cfg.Profile.Name,
 		Sent:       c.sent,
 	}
+	for s := range c.csum {
+		t.Offload[s], t.BadChecksums[s] = c.csum[s].offload, c.csum[s].bad
+	}
 	if c.tunnel != nil {
 		t.Tunnel = *c.tunnel
 	}
@@ -57,6 +60,11 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	t.IdleBeforeClose, t.ReuseIdle = c.idle(c.idleBeforeClose(t.Closer)), c.idle(c.reuseIdle)
 	t.ZeekConnState = c.zeek.ConnState()
 	t.ZeekOrigIsClient = (c.sideOf[flow.DirAB] == Client) == c.zeek.OrigIsA()
+	for _, s := range [...]Side{Client, Server} {
+		if c.csum[s].ownOffload > 0 {
+			c.hintOffload(s)
+		}
+	}
 	vant, clues := c.vantage()
 	c.vant.at = vant.At
 	if s, ok := vant.At.Side(); ok {

@@ -32,6 +32,7 @@ const (
 	RSTMemoryPressure
 	IdleCloseRace
 	RSTForged // a RST in an endpoint's name that its own segments prove it did not send
+	BadChecksum
 	numKinds
 )
 
@@ -271,6 +272,14 @@ var kinds = [...]kindRecord{
 		act:     "is named as the sender of a RST it did not send (forged or injected on the path)",
 		ends:    true,
 		detail:  rstForgedDetail, // fingerprint.go
+	},
+	BadChecksum: {
+		name: "bad-checksum", severity: Warning,
+		summary:  "a segment with a wrong TCP or IPv4 header checksum from a sender whose first segment was right: corrupted, dropped by the receiver (not checksum offload)",
+		check:    "the NIC, cable or optics and middleboxes between the sender and the capture point (ethtool -S, CRC errors)",
+		act:      "dropped a corrupted segment (bad checksum)",
+		counters: []string{"TcpInCsumErrors", "TcpInErrs"}, // IpInCsumErrors, IpInHdrErrors for the IPv4 header (the detector says)
+		detail:   badChecksumDetail,
 	},
 }
 

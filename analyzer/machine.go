@@ -230,6 +230,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	e, p := &c.ep[s], &c.ep[s.Peer()]
 	f := seg.Flags
 	c.runTimers(cfg, seg.Time)
+	c.dropped = c.checksum(seg, s)
 	c.nstatSegment(seg, e, p, rcv)
 	c.sent[s].Packets++
 	c.sent[s].Bytes += uint64(seg.Len)
@@ -277,6 +278,11 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	alive := f&flow.RST == 0 && e.lastRst.frame != 0 && c.sentAfterRST(cfg, seg, e, now)
 
 	switch {
+	case f&flow.RST != 0 && c.dropped:
+		// Dropped before tcp_validate_incoming: neither side's state
+		// changes for it (checksum.go).
+		c.record(cfg, seg, s, RST, ruleBadChecksum, snd, rcv)
+		return
 	case f&flow.RST != 0:
 		c.sendRST(cfg, seg, s, snd, rcv)
 		return
@@ -378,6 +384,12 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 
 // receive runs the receiver's machine for a non-SYN, non-RST segment from s.
 func (c *conn) receive(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) {
+	if c.dropped {
+		return // the receiver's kernel dropped it: bad checksum
+	}
+	if d := &c.csum[s]; d.finDropped && seg.Flags&flow.FIN != 0 {
+		d.finDropped, finRetrans = false, false // the first copy the receiver takes
+	}
 	p := &c.ep[s.Peer()]
 	f := seg.Flags
 	// ACK of p's FIN.
@@ -512,10 +524,11 @@ func (c *conn) syn(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) 
 		case Unknown, Closed, Listen:
 			c.setState(cfg, e, SynSent, seg.Frame, seg.Time, false, ruleConnect)
 		}
-		switch p.state {
-		case Unknown, Closed, Listen:
+		switch {
+		case c.dropped: // bad checksum: the receiver never took it
+		case p.state == Unknown || p.state == Closed || p.state == Listen:
 			c.tentative(cfg, p, SynReceived, seg, pendData, seg.End(), ruleSynInListen)
-		case SynSent:
+		case p.state == SynSent:
 			c.tentative(cfg, p, SynReceived, seg, pendData, seg.End(), ruleSimultaneousOpen)
 		}
 		c.keepSyn(cfg, 0, seg, s, snd, rcv)
@@ -528,7 +541,7 @@ func (c *conn) syn(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) 
 	case Unknown, Closed, Listen:
 		c.setState(cfg, e, SynReceived, seg.Frame, seg.Time, false, ruleSynAckSent)
 	}
-	if p.state == SynSent && (!p.isnSet || seg.Ack == p.isn.Add(1)) {
+	if !c.dropped && p.state == SynSent && (!p.isnSet || seg.Ack == p.isn.Add(1)) {
 		c.tentative(cfg, p, Established, seg, pendData, seg.End(), ruleSynAckAccepted)
 		c.estab = true
 	}

@@ -73,6 +73,7 @@ const (
 	ruleRstKillsTimeWait  // TIME_WAIT assassination
 	ruleRstAccepted       // acceptable RST → CLOSED
 	ruleChallengeAck      // our challenge ACK answering an inexact RST
+	ruleBadChecksum       // dropped by the receiver: wrong checksum
 
 	// Segments in an endpoint's name it did not send (fingerprint.go).
 	ruleRstForged       // a RST its claimed sender's own segments contradict
@@ -231,6 +232,8 @@ var rules = [...]ruleRecord{
 	ruleSentAfterOwnRst: {rfc: "RFC 9293 §3.10.5", linux: "tcp_done",
 		segment: [2]string{"sent after a RST in this side's name: a side that reset has no connection left, so that RST was not its own",
 			"sent after a RST in this side's name: tcp_send_active_reset is followed by tcp_done, so that RST was not its kernel's"}},
+	ruleBadChecksum: {rfc: "RFC 1122 §4.2.2.7", linux: "tcp_checksum_complete",
+		segment: [2]string{"wrong checksum: discarded by the receiver (RFC 1122 §4.2.2.7), no state changed", "tcp_v4_rcv → tcp_checksum_complete: wrong checksum, dropped (TcpInCsumErrors), no state changed"}},
 }
 
 // The table has an entry per rule: a rule added without one fails to

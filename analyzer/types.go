@@ -470,6 +470,12 @@ type Teardown struct {
 	// Vantage is where the capture was taken (vantage.go); the capturing
 	// host's receiver-side changes are confirmed, not tentative.
 	Vantage Vantage
+	// Offload is what each side's segments (indexed by the sending Side)
+	// show of checksum and segmentation offloads on the capturing host;
+	// BadChecksums counts each side's segments with a wrong checksum that
+	// no offload explains: corrupted, dropped by the peer (checksum.go).
+	Offload      [2]Offload
+	BadChecksums [2]int
 
 	// Backing arrays kept across Recycle: the segments' Changes and the
 	// anomalies' Frames are slices of changes and frames; anoms is

@@ -293,3 +293,58 @@ func TestVantage_secondLongAnswersAreNoPath(t *testing.T) {
 		t.Fatalf("vantage %v (%q), want unknown", td.Vantage.At, td.Vantage.Evidence)
 	}
 }
+
+// sendCsum sends like sendAfter (TTL 64), with checksum verdict cs and,
+// on a SYN, an MSS of 1460.
+func (s *sim) sendCsum(from Side, f flow.Flags, n uint32, cs flow.Checksum) {
+	s.tick = 2 * time.Millisecond
+	seg := &flow.Segment{Src: s.ep[from], Dst: s.ep[from.Peer()], Seq: s.next[from], Ack: s.rcvd[from], Flags: f, Len: n,
+		Window: 65535, TTL: 64, Checksum: cs, MSS: flow.NoOption, WScale: flow.NoOption}
+	if f&flow.SYN != 0 {
+		seg.MSS = 1460
+	}
+	if f&flow.ACK == 0 {
+		seg.Ack = 0
+	}
+	s.inject(from, seg)
+}
+
+// TestVantage_offloadedChecksumsPlaceTheCapture: the client's segments,
+// small ones included, carry checksums left to its NIC, the server's are
+// right: only a capture on the client host shows that, though timing and
+// TTLs cannot tell.
+func TestVantage_offloadedChecksumsPlaceTheCapture(t *testing.T) {
+	s := newSim(t)
+	s.sendCsum(Client, syn, 0, flow.ChecksumPartial)
+	s.sendCsum(Server, synack, 0, flow.ChecksumGood)
+	s.sendCsum(Client, flow.ACK, 0, flow.ChecksumPartial)
+	s.sendCsum(Client, ack|flow.PSH, 100, flow.ChecksumPartial)
+	s.sendCsum(Server, flow.ACK, 0, flow.ChecksumGood)
+	td := s.finish(0)
+	if td.Vantage.At != VantageClient {
+		t.Fatalf("vantage %v (%q), want client from the offloaded checksums", td.Vantage.At, td.Vantage.Evidence)
+	}
+	if !td.Offload[Client].Any() || td.Offload[Server].Any() {
+		t.Errorf("offload %+v, want the client's only", td.Offload)
+	}
+}
+
+// TestVantage_mergedFramesAloneDoNotPlaceIt: frames larger than the MSS
+// with the pseudo-header sum are TSO at the sender or GRO at the
+// receiver (tcp4_gro_complete): no clue to the host.
+func TestVantage_mergedFramesAloneDoNotPlaceIt(t *testing.T) {
+	s := newSim(t)
+	s.sendCsum(Client, syn, 0, flow.ChecksumGood)
+	s.sendCsum(Server, synack, 0, flow.ChecksumGood)
+	s.sendCsum(Client, flow.ACK, 0, flow.ChecksumGood)
+	s.sendCsum(Client, ack|flow.PSH, 100, flow.ChecksumGood)
+	s.sendCsum(Server, ack|flow.PSH, 4380, flow.ChecksumPartial)
+	s.sendCsum(Client, flow.ACK, 0, flow.ChecksumGood)
+	td := s.finish(0)
+	if td.Offload[Server].Super != 1 {
+		t.Fatalf("offload %+v, want one super frame from the server", td.Offload)
+	}
+	if td.Vantage.At != VantageUnknown {
+		t.Errorf("vantage %v (%q), want unknown: a merged frame names no host", td.Vantage.At, td.Vantage.Evidence)
+	}
+}

@@ -25,9 +25,16 @@ const (
 	// ChecksumBadTCP: the TCP checksum over the pseudo-header (RFC 9293
 	// §3.1; IPv6: RFC 8200 §8.1) and the segment is wrong.
 	ChecksumBadTCP
+	// ChecksumPartial: the TCP checksum is wrong, and its field holds the
+	// sum of the pseudo-header alone: the segment was captured before a
+	// NIC filled the checksum in (Linux CHECKSUM_PARTIAL: the field is
+	// ~tcp_v4_check(len, saddr, daddr, 0), __tcp_v4_send_check and
+	// tcp_v6_send_check; GRO's merged frames get the same, tcp4_gro_complete).
+	// A checksum corrupted on the way matches it once in 65536.
+	ChecksumPartial
 )
 
-var checksumNames = [...]string{"unchecked", "good", "bad ip", "bad tcp"}
+var checksumNames = [...]string{"unchecked", "good", "bad ip", "bad tcp", "partial"}
 
 func (c Checksum) String() string {
 	if int(c) < len(checksumNames) {
@@ -74,6 +81,21 @@ func ipv4HeaderOK(h []byte) bool { return fold(onesSum(0, h)) == 0xFFFF }
 // the pseudo-header (addresses, protocol 6, TCP length) and the segment,
 // its checksum included, sum to 0xFFFF.
 func tcpChecksumOK(src, dst netip.Addr, b []byte) bool {
+	return fold(onesSum(pseudoSum(src, dst, len(b)), b)) == 0xFFFF
+}
+
+// tcpChecksumPartial reports whether the checksum field of segment b
+// (20 octets at least) holds the folded sum of its pseudo-header alone,
+// as a segment whose checksum was left to the NIC does (ChecksumPartial).
+// 0 and 0xFFFF are the same number in one's complement.
+func tcpChecksumPartial(src, dst netip.Addr, b []byte) bool {
+	p, f := fold(pseudoSum(src, dst, len(b))), uint16(b[16])<<8|uint16(b[17])
+	return f == p || (f == 0 && p == 0xFFFF) || (f == 0xFFFF && p == 0)
+}
+
+// pseudoSum is the one's complement sum of the TCP pseudo-header of a
+// segment of n octets (RFC 9293 §3.1; IPv6: RFC 8200 §8.1).
+func pseudoSum(src, dst netip.Addr, n int) uint64 {
 	var s uint64
 	if src.Is4() {
 		a, d := src.As4(), dst.As4()
@@ -84,6 +106,5 @@ func tcpChecksumOK(src, dst netip.Addr, b []byte) bool {
 		s = onesSum(s, a[:])
 		s = onesSum(s, d[:])
 	}
-	s += uint64(ipTCP) + uint64(len(b))
-	return fold(onesSum(s, b)) == 0xFFFF
+	return s + uint64(ipTCP) + uint64(n)
 }

@@ -791,6 +791,8 @@ func (d *Decoder) tcp(b []byte, declared int, seg *Segment) error {
 		seg.Checksum = ChecksumBadTCP
 		if tcpChecksumOK(seg.Src.Addr, seg.Dst.Addr, b) {
 			seg.Checksum = ChecksumGood
+		} else if tcpChecksumPartial(seg.Src.Addr, seg.Dst.Addr, b) {
+			seg.Checksum = ChecksumPartial
 		}
 	}
 	// Options the capture cut off are simply absent (snaplen 68 cuts SYN

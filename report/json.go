@@ -27,6 +27,7 @@ type jsonSummary struct {
 	Closers            map[string]int64    `json:"closers"`
 	TopEndpoints       []jsonEndpoint      `json:"top_endpoints"`
 	EndpointsUntracked int64               `json:"endpoints_untracked"`
+	Checksums          jsonChecksumSummary `json:"checksums"`
 }
 
 type jsonKind struct {
@@ -62,6 +63,7 @@ func toJSONSummary(s *summary, c *Capture) *jsonSummary {
 		Closers:            map[string]int64{},
 		TopEndpoints:       []jsonEndpoint{},
 		EndpointsUntracked: s.untracked,
+		Checksums:          toJSONChecksumSummary(&s.csum),
 	}
 	// Every pattern and closer is present, zero or not; anomaly kinds only
 	// when seen.

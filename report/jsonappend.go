@@ -80,6 +80,7 @@ func appendJSONFlow(b []byte, t *analyzer.Teardown, typ string) []byte {
 	b = append(b, `,"server":`...)
 	b = strconv.AppendUint(b, t.Sent[analyzer.Server].Bytes, 10)
 	b = append(b, '}')
+	b = appendJSONOffload(b, t)
 	b = appendKeyString(b, "finish", t.Finish.String())
 	b = appendKeyBool(b, "continued", t.Continued)
 	b = appendKeyString(b, "profile", t.Profile)
@@ -116,6 +117,29 @@ func appendJSONVantage(b []byte, v *analyzer.Vantage) []byte {
 		b = appendJSONString(b, e)
 	}
 	return append(b, "]}"...)
+}
+
+// appendJSONOffload appends "checksums" and "offload": per sending side,
+// checksums left to the NIC and corrupted ones; segments larger than the
+// MSS (analyzer.Offload).
+func appendJSONOffload(b []byte, t *analyzer.Teardown) []byte {
+	b = append(b, `,"checksums":{"client":{"offloaded":`...)
+	b = strconv.AppendInt(b, int64(t.Offload[analyzer.Client].ChecksumPartial), 10)
+	b = append(b, `,"bad":`...)
+	b = strconv.AppendInt(b, int64(t.BadChecksums[analyzer.Client]), 10)
+	b = append(b, `},"server":{"offloaded":`...)
+	b = strconv.AppendInt(b, int64(t.Offload[analyzer.Server].ChecksumPartial), 10)
+	b = append(b, `,"bad":`...)
+	b = strconv.AppendInt(b, int64(t.BadChecksums[analyzer.Server]), 10)
+	b = append(b, `}},"offload":{"client":{"super":`...)
+	b = strconv.AppendInt(b, int64(t.Offload[analyzer.Client].Super), 10)
+	b = append(b, `,"largest":`...)
+	b = strconv.AppendUint(b, uint64(t.Offload[analyzer.Client].Largest), 10)
+	b = append(b, `},"server":{"super":`...)
+	b = strconv.AppendInt(b, int64(t.Offload[analyzer.Server].Super), 10)
+	b = append(b, `,"largest":`...)
+	b = strconv.AppendUint(b, uint64(t.Offload[analyzer.Server].Largest), 10)
+	return append(b, "}}"...)
 }
 
 // endKeys are the keys of each side's end state, indexed by Side.

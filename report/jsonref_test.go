@@ -43,6 +43,8 @@ type jsonFlow struct {
 	CommunityID          *string       `json:"community_id"`
 	Packets              jsonSides     `json:"packets"`
 	Bytes                jsonSides     `json:"bytes"`
+	Checksums            jsonChecksums `json:"checksums"`
+	Offload              jsonOffloads  `json:"offload"`
 	Finish               string        `json:"finish"`
 	Continued            bool          `json:"continued"`
 	Profile              string        `json:"profile"`
@@ -60,6 +62,30 @@ type jsonVantage struct {
 type jsonSides struct {
 	Client uint64 `json:"client"`
 	Server uint64 `json:"server"`
+}
+
+// jsonChecksums: per sending side, the segments whose wrong checksum was
+// left to the NIC (offloaded, not errors) and those corrupted (bad).
+type jsonChecksums struct {
+	Client jsonChecksum `json:"client"`
+	Server jsonChecksum `json:"server"`
+}
+
+type jsonChecksum struct {
+	Offloaded int `json:"offloaded"`
+	Bad       int `json:"bad"`
+}
+
+// jsonOffloads: per sending side, the segments larger than the MSS the
+// peer announced (TSO/GSO or GRO frames) and the largest one's payload.
+type jsonOffloads struct {
+	Client jsonOffload `json:"client"`
+	Server jsonOffload `json:"server"`
+}
+
+type jsonOffload struct {
+	Super   int    `json:"super"`
+	Largest uint32 `json:"largest"`
 }
 
 type jsonSegment struct {
@@ -140,13 +166,21 @@ func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
 		Zeek:                 make([]jsonZeek, len(t.Zeek)),
 		Packets:              jsonSides{t.Sent[analyzer.Client].Packets, t.Sent[analyzer.Server].Packets},
 		Bytes:                jsonSides{t.Sent[analyzer.Client].Bytes, t.Sent[analyzer.Server].Bytes},
-		Finish:               t.Finish.String(),
-		Continued:            t.Continued,
-		Profile:              t.Profile,
-		Vantage:              jsonVantage{At: t.Vantage.At.String(), Evidence: append([]string{}, t.Vantage.Evidence...)},
-		Segments:             make([]jsonSegment, len(t.Segments)),
-		SegmentsOmitted:      t.SegmentsOmitted,
-		Anomalies:            make([]jsonAnomaly, len(t.Anomalies)),
+		Checksums: jsonChecksums{
+			jsonChecksum{t.Offload[analyzer.Client].ChecksumPartial, t.BadChecksums[analyzer.Client]},
+			jsonChecksum{t.Offload[analyzer.Server].ChecksumPartial, t.BadChecksums[analyzer.Server]},
+		},
+		Offload: jsonOffloads{
+			jsonOffload{t.Offload[analyzer.Client].Super, t.Offload[analyzer.Client].Largest},
+			jsonOffload{t.Offload[analyzer.Server].Super, t.Offload[analyzer.Server].Largest},
+		},
+		Finish:          t.Finish.String(),
+		Continued:       t.Continued,
+		Profile:         t.Profile,
+		Vantage:         jsonVantage{At: t.Vantage.At.String(), Evidence: append([]string{}, t.Vantage.Evidence...)},
+		Segments:        make([]jsonSegment, len(t.Segments)),
+		SegmentsOmitted: t.SegmentsOmitted,
+		Anomalies:       make([]jsonAnomaly, len(t.Anomalies)),
 	}
 	if id := string(appendCommunityID(nil, t)); id != "" {
 		f.CommunityID = &id

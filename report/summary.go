@@ -92,10 +92,12 @@ type summary struct {
 	untracked int64  // anomalies at endpoints past the cap
 	epLimit   int    // endpoint cap; 0 means maxEndpoints (tests lower it)
 	headlines []byte // "WHAT HAPPENED", written after the capture line
+	csum      csumSummary
 }
 
 func (s *summary) add(t *analyzer.Teardown) {
 	s.flows++
+	s.csum.add(t)
 	if int(t.Pattern) < len(s.patterns) {
 		s.patterns[t.Pattern]++
 	}

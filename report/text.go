@@ -392,6 +392,7 @@ func appendSummaryText(b *bytes.Buffer, c *Capture, s *summary, o *Options) {
 		b.WriteString("\nno TCP flows\n")
 		return
 	}
+	appendOffloadNote(b, &s.csum, o)
 	b.Write(s.headlines)
 
 	if o.Stream >= 0 {

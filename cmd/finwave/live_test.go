@@ -498,7 +498,7 @@ func TestLiveOutputBytes(t *testing.T) {
 		jsonLines = `{"type":"live","interface":"lo","kernel_packets":0,"kernel_drops":0,"kernel_queue_freezes":0,"kernel_stats_error":null,"flows_idle":0,"flows_evicted":0}` + "\n" +
 			`{"type":"summary","finwave":1,"file":"live:lo","profile":"linux","frames":0,"tcp_segments":0,"skipped":{},"read_error":null,"first_time":null,"last_time":null,"duration":0,` +
 			`"summary":{"flows":0,"listed":0,"evicted":0,"patterns":{"fin-then-reset":0,"four-way":0,"half-closed":0,"half-open":0,"open":0,"refused":0,"reset":0,"simultaneous":0,"three-way":0,"timeout":0,"unanswered":0},` +
-			`"anomalies":{},"closers":{"both":0,"client":0,"none":0,"server":0},"top_endpoints":[],"endpoints_untracked":0}}` + "\n"
+			`"anomalies":{},"closers":{"both":0,"client":0,"none":0,"server":0},"top_endpoints":[],"endpoints_untracked":0,"checksums":{"offloaded":0,"bad":0,"super":0,"largest":0,"offload_hosts":[]}}}` + "\n"
 		text = "kernel: 0 packets passed the filter, 0 dropped\n" +
 			"capture live:lo · 0 frames · 0 TCP flows · profile linux · 0 frames skipped\n\nno TCP flows\n"
 	)
