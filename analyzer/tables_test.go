@@ -112,7 +112,7 @@ func TestEnums_roundTrip(t *testing.T) {
 			t.Errorf("ParseSeverity(%q) = %v, %v", s, got, ok)
 		}
 	}
-	if len(States()) != 12 || len(Labels()) != 14 || len(Patterns()) != 11 || len(Kinds()) != 23 || len(Severities()) != 3 {
+	if len(States()) != 12 || len(Labels()) != 16 || len(Patterns()) != 11 || len(Kinds()) != 24 || len(Severities()) != 3 {
 		t.Errorf("members: %d states, %d labels, %d patterns, %d kinds, %d severities",
 			len(States()), len(Labels()), len(Patterns()), len(Kinds()), len(Severities()))
 	}

@@ -124,6 +124,8 @@ const (
 	SYNACKLabel             // connection request accepted
 	DataAfterClose          // data sent toward or by a side after it closed (half-close or violation)
 	FINACKRepeat            // another ACK of a FIN already acknowledged (not in TIME_WAIT)
+	SYNRejected             // a SYN the peer's TIME_WAIT did not accept
+	TimeWaitReject          // the TIME_WAIT's ACK of the old connection answering a SYN it did not accept
 	numLabels
 )
 
@@ -146,6 +148,8 @@ var labels = [...]labelRecord{
 	SYNACKLabel:       {"syn-ack", "connection request accepted"},
 	DataAfterClose:    {"data-after-close", "data sent by or toward a side after it closed"},
 	FINACKRepeat:      {"fin-ack-repeat", "another ACK of a FIN already acknowledged (not TIME_WAIT)"},
+	SYNRejected:       {"syn-rejected", "a SYN reusing the 4-tuple that the peer's TIME_WAIT did not accept (answered with an ACK of the old connection)"},
+	TimeWaitReject:    {"time-wait-reject", "the TIME_WAIT's ACK of the old connection answering a SYN it did not accept (tcp_timewait_state_process, TCP_TW_ACK)"},
 }
 
 var _ [numLabels]labelRecord = labels // a record per label
@@ -407,6 +411,11 @@ type DirStats struct {
 // copy what must outlive it.
 type Teardown struct {
 	Stream         int64 // equals Wireshark's tcp.stream
+	// Streams lists the further Wireshark tcp.stream ids the flow spans,
+	// each with the frame that started it: Wireshark took a segment of
+	// this connection (an in-window SYN, RFC 5961 §4) for a new one.
+	// Empty for nearly every flow.
+	Streams []flow.StreamStart
 	Client, Server flow.Endpoint
 	// Tunnel is the encapsulation the flow's segments came in (its first
 	// tunnelled segment's); Type is flow.NoTunnel for a plain flow.
