@@ -125,7 +125,7 @@ type endpoint struct {
 	// challengeSyn: the challenge ACK awaited answers a SYN (RFC 5961
 	// §4.2), counted already by nstatSegment.
 	challengeSyn bool
-	keepAlives     int
+	keepAlives   int
 	// dataAfterPeerFINFrame: where dataAfterPeerFIN was sent.
 	dataAfterPeerFINFrame int64
 

@@ -47,7 +47,7 @@ func inWindowSyn(w *wire, seq flow.Seq) []*flow.Segment {
 	return []*flow.Segment{
 		w.seg(c, s, syn, 100, 0, 0), w.seg(s, c, synack, 900, 101, 0), w.seg(c, s, ack, 101, 901, 0),
 		w.seg(c, s, ack|flow.PSH, 101, 901, 10), w.seg(s, c, ack|flow.PSH, 901, 111, 10), w.seg(c, s, ack, 111, 911, 0),
-		w.seg(c, s, syn, seq, 0, 0),    // frame 7: injected
+		w.seg(c, s, syn, seq, 0, 0),   // frame 7: injected
 		w.seg(s, c, ack, 911, 111, 0), // frame 8: the server's challenge ACK
 		w.seg(c, s, ack|flow.PSH, 111, 911, 10), w.seg(s, c, ack, 911, 121, 0),
 		w.seg(c, s, finack, 121, 911, 0), w.seg(s, c, finack, 911, 122, 0), w.seg(c, s, ack, 122, 912, 0),

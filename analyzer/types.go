@@ -410,12 +410,12 @@ type DirStats struct {
 // Recycle hands to a later flow: use a Teardown before recycling it, or
 // copy what must outlive it.
 type Teardown struct {
-	Stream         int64 // equals Wireshark's tcp.stream
+	Stream int64 // equals Wireshark's tcp.stream
 	// Streams lists the further Wireshark tcp.stream ids the flow spans,
 	// each with the frame that started it: Wireshark took a segment of
 	// this connection (an in-window SYN, RFC 5961 §4) for a new one.
 	// Empty for nearly every flow.
-	Streams []flow.StreamStart
+	Streams        []flow.StreamStart
 	Client, Server flow.Endpoint
 	// Tunnel is the encapsulation the flow's segments came in (its first
 	// tunnelled segment's); Type is flow.NoTunnel for a plain flow.
