@@ -554,6 +554,11 @@ func (c *conn) keepSyn(cfg *Config, i int, seg *flow.Segment, s Side, snd, rcv *
 			if r == ruleSynAfterReject && len(c.segs) > n {
 				c.tw.synIdx = n
 			}
+			if r == ruleSynAfterReject {
+				if a := c.findAnomaly(SYNInTimeWait, c.tw.side); a != nil {
+					a.addFrame(seg.Frame)
+				}
+			}
 		}
 		return
 	}

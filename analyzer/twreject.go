@@ -38,7 +38,8 @@ type twReuse struct {
 	set      bool
 	acked    bool // a TIME_WAIT ACK was seen
 	rejected bool // the flow's first SYN was the one rejected
-	killed   bool // a RST from SYN_SENT killed the TIME_WAIT
+	killed   bool // a RST from SYN_SENT killed the TIME_WAIT, as far as the capture shows
+	ignored  bool // the TIME_WAIT answered again after such a RST: it ignored it (tcp_rfc1337=1)
 }
 
 // startTWReuse notes, at the flow's first SYN (sent by the peer of side),
@@ -65,6 +66,12 @@ func (c *conn) twRejectStep(cfg *Config, seg *flow.Segment, s Side, snd, rcv *fl
 		// tcp_timewait_state_process → TCP_TW_ACK: the TIME_WAIT, not a
 		// listener, had the SYN. What we assumed it did is undone.
 		c.revert(e, 0, lost)
+		if tw.killed {
+			// The TIME_WAIT outlived the RST: it ignored it (RFC 1337,
+			// tcp_rfc1337=1 on its host), no assassination.
+			tw.killed, tw.ignored = false, true
+			c.dropAnomaly(TimeWaitAssassination, e.side)
+		}
 		if e.state != TimeWait {
 			c.setState(cfg, e, TimeWait, seg.Frame, seg.Time, false, ruleTimeWaitRejectsSyn)
 			// A SYN does not restart the TIME_WAIT (inet_twsk_reschedule
@@ -99,7 +106,7 @@ func (c *conn) twRejectStep(cfg *Config, seg *flow.Segment, s Side, snd, rcv *fl
 			}
 		}
 		// It is at the TIME_WAIT's rcv_nxt (the ACK's ack): exact.
-		if p.state == TimeWait && cfg.Profile.RSTKillsTimeWait && !cfg.RFC1337 {
+		if p.state == TimeWait && cfg.Profile.RSTKillsTimeWait && !cfg.RFC1337 && !tw.ignored {
 			a := c.addAnomaly(TimeWaitAssassination, p.side, seg.Frame)
 			a.dur, a.note, a.refFrame = seg.Time.Sub(p.since), "reuse", tw.ackFrame
 			c.tentative(cfg, p, Closed, seg, pendRST, 0, ruleRstKillsTimeWait)
@@ -113,6 +120,20 @@ func (c *conn) twRejectStep(cfg *Config, seg *flow.Segment, s Side, snd, rcv *fl
 		c.confirmCause(e, pendRST, seg.Frame)
 	}
 	return false
+}
+
+// dropAnomaly forgets the anomaly of kind k on side s, if any. The last
+// anomaly takes its place: the dropped one's frames array stays beyond
+// len(c.anoms), for addAnomaly to reuse (no two anomalies share one).
+func (c *conn) dropAnomaly(k Kind, s Side) {
+	for i := range c.anoms {
+		if c.anoms[i].kind == k && c.anoms[i].side == s {
+			last := len(c.anoms) - 1
+			c.anoms[i], c.anoms[last] = c.anoms[last], c.anoms[i]
+			c.anoms = c.anoms[:last]
+			return
+		}
+	}
 }
 
 // confirmCause marks e's pending changes of the given cause as proven by

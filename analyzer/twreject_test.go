@@ -101,3 +101,21 @@ func TestTimeWait_rejectedReuse_rfc1337(t *testing.T) {
 		t.Errorf("end states client %v server %v, want SYN_SENT, TIME_WAIT", td.ClientEnd.State, td.ServerEnd.State)
 	}
 }
+
+// TestTimeWait_rejectedReuse_rfc1337Unknown: without --rfc1337 the first
+// RST is taken for an assassination, until the TIME_WAIT answers the
+// next SYN again: it ignored the RST (tcp_rfc1337=1 on its host), and
+// the assassination is withdrawn.
+func TestTimeWait_rejectedReuse_rfc1337Unknown(t *testing.T) {
+	w := &wire{now: time.Unix(1_700_000_000, 0)}
+	got := run(t, DefaultConfig(), rejectedReuse(w, 2, false)...)
+	if len(got) != 2 {
+		t.Fatalf("%d flows, want 2", len(got))
+	}
+	td := got[1]
+	wantLabels(t, td, map[int64]Label{7: SYNRejected, 8: TimeWaitReject, 9: RST, 10: SYNRejected, 11: TimeWaitReject, 12: RST})
+	wantAnomalies(t, td, "server syn-in-time-wait")
+	if td.ServerEnd.State != TimeWait || td.ClientEnd.State != SynSent {
+		t.Errorf("end states client %v server %v, want SYN_SENT, TIME_WAIT", td.ClientEnd.State, td.ServerEnd.State)
+	}
+}

@@ -399,6 +399,20 @@ type EndState struct {
 	SilentSince time.Time
 }
 
+// HasStream reports whether the flow spans Wireshark's tcp.stream id: its
+// Stream or one of its further Streams.
+func (t *Teardown) HasStream(id int64) bool {
+	if t.Stream == id {
+		return true
+	}
+	for _, s := range t.Streams {
+		if s.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 // DirStats counts what one side sent.
 type DirStats struct {
 	Packets uint64
