@@ -64,8 +64,10 @@ func (c *conn) twRejectStep(cfg *Config, seg *flow.Segment, s Side, snd, rcv *fl
 	case s == tw.side && f&(flow.SYN|flow.RST|flow.FIN) == 0 && f&flow.ACK != 0 && seg.Len == 0 &&
 		p.state == SynSent && !(p.isnSet && seg.Ack == p.isn.Add(1)):
 		// tcp_timewait_state_process → TCP_TW_ACK: the TIME_WAIT, not a
-		// listener, had the SYN. What we assumed it did is undone.
-		c.revert(e, 0, lost)
+		// listener, had the SYN (and it outlived any RST since). What we
+		// assumed they did never happened: dropped, not "not received"
+		// (the TIME_WAIT did receive them).
+		c.revert(e, 0, late)
 		if tw.killed {
 			// The TIME_WAIT outlived the RST: it ignored it (RFC 1337,
 			// tcp_rfc1337=1 on its host), no assassination.
