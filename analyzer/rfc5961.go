@@ -33,7 +33,7 @@ const nearWindow = 1 << 16
 // within the receiver's window (at least nearWindow) either side of its
 // rcv_nxt. A SYN with an ISN far from it, or after the close, keeps
 // starting a new flow (port reuse, a rebooted peer).
-func (a *Analyzer) continues(c *flow.Conn, dir flow.Dir, seg *flow.Segment) bool {
+func (a *Analyzer) continues(c *flow.Conn, dir flow.Dir, seg flow.Segment) bool {
 	k, _ := c.Data.(*conn)
 	if k == nil || !k.estab || seg.Flags&(flow.SYN|flow.ACK|flow.RST) != flow.SYN {
 		return false

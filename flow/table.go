@@ -106,7 +106,9 @@ type TableConfig struct {
 	// SYN part of the old connection; its user decides (the analyzer: an
 	// in-window SYN on a synchronized connection, RFC 5961 §4). It is
 	// called before Track touches anything and must not call the table.
-	Continues func(c *Conn, dir Dir, seg *Segment) bool
+	// seg is a copy: a pointer given to an indirect call escapes, and
+	// Track's caller's segment would be allocated on every call.
+	Continues func(c *Conn, dir Dir, seg Segment) bool
 }
 
 // DefaultMaxFinished is the default TableConfig.MaxFinished: at most about
@@ -278,7 +280,7 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 			t.touch(c, seg, dir, key.ovl)
 			return c, dir, false
 		}
-		if t.cfg.Continues != nil && t.cfg.Continues(c, dir, seg) {
+		if t.cfg.Continues != nil && t.cfg.Continues(c, dir, *seg) {
 			// Wireshark starts a new conversation here: a new id, and
 			// its stream state starts afresh (touch folds seg in).
 			c.Streams = append(c.Streams, StreamStart{ID: t.nextID, Frame: seg.Frame})

@@ -368,12 +368,12 @@ func continuedIDs(t *testing.T, frames [][]byte, times []time.Time, cfg TableCon
 // is the frame's tcp.stream), whatever the hook decides: always, never,
 // or every other time; with conns finished early too (eviction).
 func TestStreamIDsContinuesTshark(t *testing.T) {
-	hooks := map[string]func(n *int) func(*Conn, Dir, *Segment) bool{
-		"always": func(*int) func(*Conn, Dir, *Segment) bool {
-			return func(*Conn, Dir, *Segment) bool { return true }
+	hooks := map[string]func(n *int) func(*Conn, Dir, Segment) bool{
+		"always": func(*int) func(*Conn, Dir, Segment) bool {
+			return func(*Conn, Dir, Segment) bool { return true }
 		},
-		"alternate": func(n *int) func(*Conn, Dir, *Segment) bool {
-			return func(*Conn, Dir, *Segment) bool { *n++; return *n%2 == 1 }
+		"alternate": func(n *int) func(*Conn, Dir, Segment) bool {
+			return func(*Conn, Dir, Segment) bool { *n++; return *n%2 == 1 }
 		},
 	}
 	sets := []struct {
@@ -397,7 +397,7 @@ func TestStreamIDsContinuesTshark(t *testing.T) {
 					var n int
 					cfg := sc.cfg
 					cont := hooks[hname](&n)
-					cfg.Continues = func(c *Conn, d Dir, s *Segment) bool {
+					cfg.Continues = func(c *Conn, d Dir, s Segment) bool {
 						if cont(c, d, s) {
 							continued++
 							return true
@@ -433,7 +433,7 @@ func TestContinues_forgetsEveryID(t *testing.T) {
 	var streams []StreamStart
 	var firstID int64 = -1
 	cfg := TableConfig{
-		Continues: func(c *Conn, d Dir, s *Segment) bool { return true },
+		Continues: func(c *Conn, d Dir, s Segment) bool { return true },
 		OnForget:  func(id int64) { forgot = append(forgot, id) },
 		OnFinish: func(c *Conn, _ Finish, _ time.Time) {
 			if c.A.Port == 40000 {
