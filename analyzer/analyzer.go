@@ -51,6 +51,7 @@ func New(cfg Config, emit func(*Teardown)) *Analyzer {
 		MaxFlows:    cfg.MaxFlows,
 		OnFinish:    a.onFinish,
 		OnForget:    cfg.OnForget,
+		Continues:   a.continues,
 	})
 	return a
 }
@@ -74,7 +75,11 @@ func (a *Analyzer) Segment(seg *flow.Segment) {
 	snd, rcv := &c.Half[dir], &c.Half[dir.Reverse()]
 	k.zeekSegment(seg, dir == flow.DirAB)
 	k.step(&a.cfg, seg, s, snd, rcv)
-	snd.Observe(seg, rcv)
+	if seg.Frame != k.contFrame {
+		// A SYN kept in its flow (rfc5961.go) changed nothing at the
+		// receiver: the sender's sequence state stays the connection's.
+		snd.Observe(seg, rcv)
+	}
 	if k.closedBoth() {
 		// Teardown complete: wait out the grace for late retransmissions
 		// (a lost final ACK, TIME_WAIT re-ACKs), restarted by each of them.
@@ -173,6 +178,9 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 			}
 			an := k.addAnomaly(SYNInTimeWait, side, seg.Frame)
 			an.dur = tw.until.Sub(seg.Time)
+			if side != k.sideOf[dir] {
+				k.startTWReuse(&a.cfg, side, tw.until)
+			}
 		}
 	}
 	return k
@@ -185,6 +193,7 @@ func (a *Analyzer) onFinish(c *flow.Conn, why flow.Finish, now time.Time) {
 		return
 	}
 	c.Data = nil
+	k.streams = c.Streams
 	t := k.finish(&a.cfg, why, now)
 	// Remember TIME_WAIT endpoints, for SYNs that reuse the 4-tuple.
 	for _, s := range [...]Side{Client, Server} {

@@ -122,7 +122,10 @@ type endpoint struct {
 	// challenge: we received an RST we ignored (RFC 5961); our next pure
 	// ACK is a challenge ACK.
 	challengeFrame int64
-	keepAlives     int
+	// challengeSyn: the challenge ACK awaited answers a SYN (RFC 5961
+	// §4.2), counted already by nstatSegment.
+	challengeSyn bool
+	keepAlives   int
 	// dataAfterPeerFINFrame: where dataAfterPeerFIN was sent.
 	dataAfterPeerFINFrame int64
 
@@ -288,6 +291,15 @@ type conn struct {
 	// never took it.
 	csum    [2]csumDir
 	dropped bool
+
+	// contFrame is the frame of the latest SYN the flow table kept in
+	// this flow instead of starting a new one (rfc5961.go); streams the
+	// further Wireshark stream ids (flow.Conn.Streams), set at finish.
+	contFrame int64
+	streams   []flow.StreamStart
+	// tw is a reuse of the 4-tuple while the peer's old connection was in
+	// TIME_WAIT (twreject.go).
+	tw twReuse
 }
 
 // anomaly is an anomaly being collected; its detail is written at finish.
@@ -299,6 +311,7 @@ type anomaly struct {
 	// facts for the detail paragraph
 	refFrame int64         // a related frame (the lost ACK, the FIN, ...)
 	dur      time.Duration // a related duration
+	dur2     time.Duration // a second one (syn-in-time-wait: from the SYN to the SYN-ACK)
 	rtt      time.Duration // the flow's round trip, when the rule used it
 	note     string        // a fixed qualifier chosen by the rule
 	note2    string        // a second one (retransmission-timeout: gave-up)

@@ -147,7 +147,8 @@ func (c *conn) predictSide(cfg *Config, e *endpoint, cs *CounterSet) {
 			sc.attemptFails.Add(b)
 		case ch.to == FinWait2 && !sc.fw2Seen:
 			sc.fw2Seen, sc.fw2 = true, ch.frame
-		case ch.to == TimeWait && !sc.twSeen:
+		case ch.to == TimeWait && !sc.twSeen && ch.rule != ruleTimeWaitRejectsSyn:
+			// (That one is the old connection's TIME_WAIT, counted there.)
 			sc.twSeen, sc.tw, sc.twTentative = true, ch.frame, ch.tentative
 		}
 		if ch.from == FinWait2 && ch.to == Closed {

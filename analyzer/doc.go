@@ -40,6 +40,12 @@
 // are not errors: Teardown.Offload counts them per side, evidence of where
 // the capture was taken.
 //
+// Segments that are not what they seem: a SYN in the window of a
+// synchronized connection stays in its flow (rfc5961.go: the flow table's
+// Continues hook), and a reuse of the 4-tuple the peer's TIME_WAIT
+// rejects is followed through its ACK, the RST from SYN_SENT and the SYN
+// sent again (twreject.go).
+//
 // Rules cite the Linux function they model: tcp_close, tcp_close_state,
 // tcp_send_fin, tcp_fin, tcp_rcv_state_process, tcp_timewait_state_process,
 // tcp_send_active_reset, tcp_validate_incoming.

@@ -38,6 +38,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		frames:     t.frames[:0],
 		text:       t.text[:0],
 		Stream:     c.stream,
+		Streams:    append(t.Streams[:0], c.streams...),
 		Client:     c.client,
 		Server:     c.server,
 		Roles:      c.roles,
@@ -53,6 +54,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	for s := range c.csum {
 		t.Offload[s], t.BadChecksums[s] = c.csum[s].offload, c.csum[s].bad
 	}
+	c.streams = nil // the flow table's: not kept past this flow
 	if c.tunnel != nil {
 		t.Tunnel = *c.tunnel
 	}
@@ -79,16 +81,19 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	// One backing array for the segments and one for all their changes.
 	segs := slices.Grow(t.Segments, len(c.segs)+len(c.synSegs))
 	chs := slices.Grow(t.changes, len(c.changes))
-	if !c.estab || len(c.segs) == 0 || t.Pattern == PatternRefused || t.Pattern == PatternUnanswered || c.keepAll || c.synRetx {
+	if !c.estab || len(c.segs) == 0 || t.Pattern == PatternRefused || t.Pattern == PatternUnanswered || c.keepAll || c.synRetx || c.tw.rejected {
 		for i := range c.synSegs {
 			if c.haveSyn[i] {
 				ss := &c.synSegs[i]
-				l := SYNLabel
-				if i == 1 {
+				l, explain := SYNLabel, ""
+				switch {
+				case i == 1:
 					l = SYNACKLabel
+				case c.tw.rejected:
+					l, explain = SYNRejected, ruleSynRejected.explain(cfg.Profile)
 				}
 				segs = append(segs, LabelledSegment{Frame: ss.frame, Time: ss.t.time(), From: ss.from, Flags: ss.flags,
-					Ack: ss.ack, Len: ss.n, Label: l})
+					Ack: ss.ack, Len: ss.n, Label: l, Explain: explain})
 			}
 		}
 	}
@@ -376,6 +381,10 @@ func (c *conn) judgeSYNInTimeWait() {
 	for i := range c.anoms {
 		a := &c.anoms[i]
 		if a.kind != SYNInTimeWait {
+			continue
+		}
+		if c.tw.acked && a.side == c.tw.side {
+			c.judgeTWReject(a)
 			continue
 		}
 		synack := &c.synSegs[1]

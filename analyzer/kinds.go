@@ -33,6 +33,7 @@ const (
 	IdleCloseRace
 	RSTForged // a RST in an endpoint's name that its own segments prove it did not send
 	BadChecksum
+	SYNOnEstablished // an in-window SYN on a synchronized connection (RFC 5961 §4)
 	numKinds
 )
 
@@ -281,6 +282,14 @@ var kinds = [...]kindRecord{
 		counters: []string{"TcpInCsumErrors", "TcpInErrs"}, // IpInCsumErrors, IpInHdrErrors for the IPv4 header (the detector says)
 		detail:   badChecksumDetail,
 	},
+	SYNOnEstablished: {
+		name: "syn-on-established", severity: Warning,
+		summary:  "a SYN in the window of a synchronized connection (injected, or a peer that lost its state): Linux drops it and answers with a challenge ACK (RFC 5961 §4)",
+		check:    "what sent the SYN: the claimed peer's host (ss), a middlebox or an attacker on the path",
+		act:      "received a SYN in the window of its synchronized connection",
+		counters: []string{"TcpExtTCPSYNChallenge"},
+		detail:   synOnEstablishedDetail,
+	},
 }
 
 var _ [numKinds]kindRecord = kinds // a record per kind
@@ -359,6 +368,15 @@ func lostFinalACKDetail(p para, d detailFacts) para {
 }
 
 func timeWaitAssassinationDetail(p para, d detailFacts) para {
+	if d.a.note == "reuse" {
+		p.s("A RST (").fr(d.a.frames).s(") ended the ", d.who, "'s TIME_WAIT of the previous connection on this 4-tuple ").ms(d.a.dur).
+			s(" after it began (RFC 1337 TIME_WAIT assassination). It was no middlebox's: the ", d.peer, ", reconnecting from SYN_SENT, answered with it the TIME_WAIT's ACK of the old connection (frame ").n(d.a.refFrame).
+			s(") that refused its SYN; the RST's sequence number is that ACK's acknowledgment number, exactly the TIME_WAIT's rcv_nxt.")
+		if d.linux {
+			p.s(" Linux kills the TIME_WAIT on it (tcp_timewait_state_process) unless net.ipv4.tcp_rfc1337=1 on the ", d.who, "'s host.")
+		}
+		return p
+	}
 	p.s("A RST (").fr(d.a.frames).s(") reached the ", d.who, " while it was in TIME_WAIT (").ms(d.a.dur).
 		s(" after entering it) and ended it early. RFC 1337 calls this TIME_WAIT assassination: old duplicates of this connection can now be accepted by a new one on the same 4-tuple.")
 	if d.linux {
@@ -510,6 +528,8 @@ func synInTimeWaitDetail(p para, d detailFacts) para {
 		}
 		p.s(" Information; frequent reuse means the client is short of ports (check ip_local_port_range, connection pooling).")
 		return p
+	case "rejected":
+		return twRejectDetail(p, d)
 	case "retried":
 		p.s(", and the reuse was not accepted at once: the SYN was sent again (frame ").n(d.a.refFrame).s(") before any SYN-ACK answered it.")
 	default:

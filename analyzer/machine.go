@@ -262,6 +262,10 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 		c.addAnomaly(InvalidFlags, s, seg.Frame)
 	}
 
+	if c.tw.set && c.twRejectStep(cfg, seg, s, snd, rcv) {
+		return
+	}
+
 	if f&flow.RST != 0 && e.state == SynReceived && !e.isnSet {
 		// We assumed e took the SYN; its RST says no socket did.
 		c.revert(e, 0, lost)
@@ -285,6 +289,9 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 		return
 	case f&flow.RST != 0:
 		c.sendRST(cfg, seg, s, snd, rcv)
+		return
+	case f&flow.SYN != 0 && seg.Frame == c.contFrame:
+		c.synOnEstablished(cfg, seg, s, snd, rcv)
 		return
 	case f&flow.SYN != 0:
 		e.sent(seg, now, snd, false)
@@ -358,8 +365,12 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	}
 	if label == NoLabel && e.challengeFrame != 0 && f == flow.ACK && seg.Len == 0 {
 		label, why = ChallengeACK, ruleChallengeAck
-		e.challengeFrame = 0
-		e.chalSeen = inc16(e.chalSeen)
+		if e.challengeSyn {
+			why = ruleChallengeAckSyn // counted by nstatSegment
+		} else {
+			e.chalSeen = inc16(e.chalSeen)
+		}
+		e.challengeFrame, e.challengeSyn = 0, false
 	}
 	// A keep-alive probe (tcp_write_wakeup: seq = snd.una-1, no data or
 	// one octet): the first two of a connection are labelled, and every
@@ -560,7 +571,19 @@ func (c *conn) keepSyn(cfg *Config, i int, seg *flow.Segment, s Side, snd, rcv *
 		// segment is kept.
 		if c.keepAll || !c.estab || c.ep[s].state == SynReceived {
 			c.synRetx = true
-			c.record(cfg, seg, s, [2]Label{SYNLabel, SYNACKLabel}[i], ruleNone, snd, rcv)
+			r, n := ruleNone, len(c.segs)
+			if i == 0 && c.tw.acked {
+				r = ruleSynAfterReject // twreject.go
+			}
+			c.record(cfg, seg, s, [2]Label{SYNLabel, SYNACKLabel}[i], r, snd, rcv)
+			if r == ruleSynAfterReject && len(c.segs) > n {
+				c.tw.synIdx = n
+			}
+			if r == ruleSynAfterReject {
+				if a := c.findAnomaly(SYNInTimeWait, c.tw.side); a != nil {
+					a.addFrame(seg.Frame)
+				}
+			}
 		}
 		return
 	}

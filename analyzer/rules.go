@@ -79,6 +79,16 @@ const (
 	ruleRstForged       // a RST its claimed sender's own segments contradict
 	ruleSentAfterOwnRst // the claimed sender of a RST speaks on: the RST was not its own
 
+	// RFC 5961 §4 (SYN on a synchronized connection) and a reuse the
+	// peer's TIME_WAIT rejects (tcp_timewait_state_process, TCP_TW_ACK).
+	ruleSynOnEstablished   // an in-window SYN on a synchronized connection: dropped, challenge ACK
+	ruleChallengeAckSyn    // our challenge ACK answering that SYN
+	ruleSynInWindowReset   // RFC 793: an in-window SYN resets the connection
+	ruleSynRejected        // a SYN the peer's TIME_WAIT did not accept
+	ruleTimeWaitRejectsSyn // the TIME_WAIT answers that SYN with an ACK of the old connection
+	ruleRstSynSentBadAck   // RST from SYN_SENT answering an unacceptable ACK; the socket stays SYN_SENT
+	ruleSynAfterReject     // the SYN sent again after the TIME_WAIT's ACK
+
 	numRules
 )
 
@@ -234,6 +244,21 @@ var rules = [...]ruleRecord{
 			"sent after a RST in this side's name: tcp_send_active_reset is followed by tcp_done, so that RST was not its kernel's"}},
 	ruleBadChecksum: {rfc: "RFC 1122 §4.2.2.7", linux: "tcp_checksum_complete",
 		segment: [2]string{"wrong checksum: discarded by the receiver (RFC 1122 §4.2.2.7), no state changed", "tcp_v4_rcv → tcp_checksum_complete: wrong checksum, dropped (TcpInCsumErrors), no state changed"}},
+	ruleSynOnEstablished: {rfc: "RFC 5961 §4.2", linux: "tcp_validate_incoming",
+		segment: [2]string{"a SYN in the window of a synchronized connection: RFC 793 resets the connection", "a SYN on a synchronized connection, in its window: not a new connection; tcp_validate_incoming drops it and answers with a challenge ACK (RFC 5961 §4.2; TCPSYNChallenge)"}},
+	ruleChallengeAckSyn: {rfc: "RFC 5961 §4.2", linux: "tcp_send_challenge_ack",
+		segment: linux("tcp_validate_incoming → tcp_send_challenge_ack: SYN on a synchronized connection (RFC 5961 §4.2); TCPSYNChallenge, TCPChallengeACK")},
+	ruleSynInWindowReset: {rfc: "RFC 793 p.71", linux: "",
+		change: [2]string{"RFC 793 p.71: SYN in the window of a synchronized connection → RST sent, CLOSED", ""}},
+	ruleSynRejected: {rfc: "RFC 9293 §3.6.1", linux: "tcp_timewait_state_process",
+		segment: [2]string{"a SYN reusing the 4-tuple of a connection in TIME-WAIT, not accepted: answered with an ACK of the old connection", "a SYN reusing the 4-tuple that the TIME_WAIT did not accept (sequence number not after the old rcv_nxt, no newer timestamp): tcp_timewait_state_process → TCP_TW_ACK"}},
+	ruleTimeWaitRejectsSyn: {rfc: "RFC 9293 §3.10.7.4", linux: "tcp_timewait_state_process",
+		change:  [2]string{"RFC 9293 §3.10.7.4: the old connection's TIME-WAIT answers an unacceptable segment with an ACK", "tcp_timewait_state_process → TCP_TW_ACK: the old connection's TIME_WAIT answers the SYN (tcp_v4_timewait_ack)"},
+		segment: [2]string{"ACK of the old connection from TIME-WAIT, answering a SYN it did not accept", "tcp_v4_timewait_ack: the TIME_WAIT's ACK of the old connection (seq snd_nxt, ack rcv_nxt of the old one), answering a SYN it did not accept (TCP_TW_ACK)"}},
+	ruleRstSynSentBadAck: {rfc: "RFC 9293 §3.10.7.3", linux: "tcp_rcv_synsent_state_process",
+		segment: [2]string{"RST from SYN-SENT answering an unacceptable ACK (seq = its ACK); the connection attempt goes on", "tcp_rcv_synsent_state_process: unacceptable ACK → reset_and_undo, tcp_v4_send_reset (seq = its ack); the socket stays SYN_SENT and resends the SYN at once (TCP_TIMEOUT_MIN)"}},
+	ruleSynAfterReject: {rfc: "RFC 9293 §3.10.7.3", linux: "tcp_retransmit_timer",
+		segment: linux("the SYN sent again: tcp_rcv_synsent_state_process re-armed the retransmit timer to TCP_TIMEOUT_MIN after the unacceptable ACK")},
 }
 
 // The table has an entry per rule: a rule added without one fails to

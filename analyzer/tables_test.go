@@ -112,7 +112,7 @@ func TestEnums_roundTrip(t *testing.T) {
 			t.Errorf("ParseSeverity(%q) = %v, %v", s, got, ok)
 		}
 	}
-	if len(States()) != 12 || len(Labels()) != 15 || len(Patterns()) != 11 || len(Kinds()) != 25 || len(Severities()) != 3 {
+	if len(States()) != 12 || len(Labels()) != 17 || len(Patterns()) != 11 || len(Kinds()) != 26 || len(Severities()) != 3 {
 		t.Errorf("members: %d states, %d labels, %d patterns, %d kinds, %d severities",
 			len(States()), len(Labels()), len(Patterns()), len(Kinds()), len(Severities()))
 	}

@@ -125,6 +125,8 @@ const (
 	DataAfterClose          // data sent toward or by a side after it closed (half-close or violation)
 	FINACKRepeat            // another ACK of a FIN already acknowledged (not in TIME_WAIT)
 	AfterOwnRST             // a segment from a side after a RST in its name: that RST was not its own
+	SYNRejected             // a SYN the peer's TIME_WAIT did not accept
+	TimeWaitReject          // the TIME_WAIT's ACK of the old connection answering a SYN it did not accept
 	numLabels
 )
 
@@ -148,6 +150,8 @@ var labels = [...]labelRecord{
 	DataAfterClose:    {"data-after-close", "data sent by or toward a side after it closed"},
 	FINACKRepeat:      {"fin-ack-repeat", "another ACK of a FIN already acknowledged (not TIME_WAIT)"},
 	AfterOwnRST:       {"after-own-rst", "sent by a side after a RST in its name: that RST was forged (rst-forged)"},
+	SYNRejected:       {"syn-rejected", "a SYN reusing the 4-tuple that the peer's TIME_WAIT did not accept (answered with an ACK of the old connection)"},
+	TimeWaitReject:    {"time-wait-reject", "the TIME_WAIT's ACK of the old connection answering a SYN it did not accept (tcp_timewait_state_process, TCP_TW_ACK)"},
 }
 
 var _ [numLabels]labelRecord = labels // a record per label
@@ -401,6 +405,20 @@ type EndState struct {
 	SilentSince time.Time
 }
 
+// HasStream reports whether the flow spans Wireshark's tcp.stream id: its
+// Stream or one of its further Streams.
+func (t *Teardown) HasStream(id int64) bool {
+	if t.Stream == id {
+		return true
+	}
+	for _, s := range t.Streams {
+		if s.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 // DirStats counts what one side sent.
 type DirStats struct {
 	Packets uint64
@@ -412,7 +430,12 @@ type DirStats struct {
 // Recycle hands to a later flow: use a Teardown before recycling it, or
 // copy what must outlive it.
 type Teardown struct {
-	Stream         int64 // equals Wireshark's tcp.stream
+	Stream int64 // equals Wireshark's tcp.stream
+	// Streams lists the further Wireshark tcp.stream ids the flow spans,
+	// each with the frame that started it: Wireshark took a segment of
+	// this connection (an in-window SYN, RFC 5961 §4) for a new one.
+	// Empty for nearly every flow.
+	Streams        []flow.StreamStart
 	Client, Server flow.Endpoint
 	// Tunnel is the encapsulation the flow's segments came in (its first
 	// tunnelled segment's); Type is flow.NoTunnel for a plain flow.

@@ -24,12 +24,22 @@ func (c *conn) mainAnomaly() *anomaly {
 		if a.sev < best.sev {
 			continue
 		}
-		ae, be := kinds[a.kind].ends, kinds[best.kind].ends
+		ae, be := a.ends(), best.ends()
 		if (ae && !be) || (ae == be && firstFrame(a.frames) < firstFrame(best.frames)) {
 			best = a
 		}
 	}
 	return best
+}
+
+// ends reports whether a says how its flow ended (kindRecord.ends). A
+// TIME_WAIT assassinated by a reconnecting client's RST from SYN_SENT
+// (twreject.go) ended the previous connection's TIME_WAIT, not this flow.
+func (a *anomaly) ends() bool {
+	if a.kind == TimeWaitAssassination && a.note == "reuse" {
+		return false
+	}
+	return kinds[a.kind].ends
 }
 
 // appendVerdict appends t's verdict to p.

@@ -30,6 +30,18 @@ type Flow struct {
 	Vantage                  analyzer.VantagePoint
 	DSACK                    int64       // the first anomaly's DSACK frame, 0 when none
 	Kinds                    []KindCount // ascending kind, N > 0
+	// Streams are the flow's further Wireshark stream ids (Teardown.Streams),
+	// nil for nearly every flow: a stream selector matches any of them.
+	Streams []int64
+}
+
+// streamIDs returns the ids of ss, nil when there are none.
+func streamIDs(ss []flow.StreamStart) []int64 {
+	var ids []int64
+	for _, s := range ss {
+		ids = append(ids, s.ID)
+	}
+	return ids
 }
 
 // count returns the number of anomalies of kind k.
@@ -86,6 +98,7 @@ func (f *Flow) field(fl Field) string {
 func FlowOf(t *analyzer.Teardown) Flow {
 	f := Flow{
 		Stream: t.Stream, Client: t.Client, Server: t.Server, Roles: t.Roles,
+		Streams: streamIDs(t.Streams),
 		Pattern: t.Pattern, Closer: t.Closer,
 		ClientState: t.ClientEnd.State, ServerState: t.ServerEnd.State,
 		ZeekConnState: t.ZeekConnState, Finish: t.Finish, Profile: t.Profile,

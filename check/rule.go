@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 
 	"finwave/analyzer"
@@ -106,7 +107,7 @@ func (s Selector) String() string {
 func (s Selector) matches(f *Flow) bool {
 	switch s.kind {
 	case selStream:
-		return f.Stream == s.stream
+		return f.Stream == s.stream || slices.Contains(f.Streams, s.stream)
 	case selAll:
 		return true
 	case selClient:

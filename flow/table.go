@@ -8,7 +8,7 @@ import (
 // Conn is one TCP connection: one Wireshark tcp.stream (but see Track on
 // overlays).
 //
-// unsafe.Sizeof(Conn{}) is 536 octets on 64-bit platforms (checked by
+// unsafe.Sizeof(Conn{}) is 560 octets on 64-bit platforms (checked by
 // TestConnSize); with its index entry and slot a tracked connection costs
 // about 560 octets plus whatever the user hangs on Data (issue 12 added
 // 104 for tunnels: Tunnel, the overlays by direction and in the key).
@@ -25,6 +25,14 @@ type Conn struct {
 
 	FirstFrame, LastFrame int64
 	FirstTime, LastTime   time.Time
+
+	// Streams lists the further Wireshark stream ids this conn took
+	// over, in order, each with the frame that started it: a segment
+	// that Wireshark's rule makes start a new stream, which
+	// TableConfig.Continues kept in this conn (an in-window SYN on an
+	// established connection: RFC 5961 §4). Nil for nearly every conn:
+	// allocated only when it happens.
+	Streams []StreamStart
 
 	// Resumed is set when this Conn continues a stream the table had
 	// already finished (idle, done or evicted) and whose 4-tuple came
@@ -43,6 +51,18 @@ type Conn struct {
 	slot       int32     // this Conn's permanent index in Table.slots and Table.heapPos
 	open       bool      // tracked: false while being finished and while free
 	aFirst     bool      // A is the first endpoint of key
+}
+
+// StreamStart is a Wireshark stream id and the frame that started it.
+type StreamStart struct{ ID, Frame int64 }
+
+// lastID returns the latest stream id of c: the one Wireshark gives the
+// conn's later segments.
+func (c *Conn) lastID() int64 {
+	if n := len(c.Streams); n > 0 {
+		return c.Streams[n-1].ID
+	}
+	return c.ID
 }
 
 // Dir returns the direction of segments sent by src.
@@ -78,6 +98,17 @@ type TableConfig struct {
 	// finished without one), always after OnFinish was called for it.
 	// Users that map stream ids can drop the id then (pipeline.Sharded).
 	OnForget func(id int64)
+	// Continues, if set, is asked when seg, travelling in dir, would
+	// start a new Wireshark stream on the 4-tuple of the open conn c
+	// (see wireshark.go): returning true keeps seg in c, which still
+	// takes the new stream id (Conn.Streams) so that every id stays equal
+	// to Wireshark's tcp.stream. The table knows nothing of what makes a
+	// SYN part of the old connection; its user decides (the analyzer: an
+	// in-window SYN on a synchronized connection, RFC 5961 §4). It is
+	// called before Track touches anything and must not call the table.
+	// seg is a copy: a pointer given to an indirect call escapes, and
+	// Track's caller's segment would be allocated on every call.
+	Continues func(c *Conn, dir Dir, seg Segment) bool
 }
 
 // DefaultMaxFinished is the default TableConfig.MaxFinished: at most about
@@ -249,6 +280,16 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 			t.touch(c, seg, dir, key.ovl)
 			return c, dir, false
 		}
+		if t.cfg.Continues != nil && t.cfg.Continues(c, dir, *seg) {
+			// Wireshark starts a new conversation here: a new id, and
+			// its stream state starts afresh (touch folds seg in).
+			c.Streams = append(c.Streams, StreamStart{ID: t.nextID, Frame: seg.Frame})
+			t.nextID++
+			t.stats.Streams = t.nextID
+			c.ws = wsState{}
+			t.touch(c, seg, dir, key.ovl)
+			return c, dir, false
+		}
 		t.finish(c, FinishReused)
 		c, ref = nil, 0
 	}
@@ -393,9 +434,10 @@ func (t *Table) finish(c *Conn, why Finish) {
 	}
 	kept := why != FinishReused && why != FinishEnd && t.finished.cap > 0
 	evicted := int64(-1)
+	last := c.lastID() // the id a resumed 4-tuple continues, as Wireshark's
 	if kept {
 		evicted = t.finished.put(&t.idx, connRef(c.slot),
-			endedStream{key: c.key, ovl: c.ovl, id: c.ID, ws: c.ws, hash: c.hash, aFirst: c.aFirst})
+			endedStream{key: c.key, ovl: c.ovl, id: last, ws: c.ws, hash: c.hash, aFirst: c.aFirst})
 	} else {
 		t.idx.del(t.idx.findRef(c.hash, connRef(c.slot)))
 	}
@@ -407,8 +449,13 @@ func (t *Table) finish(c *Conn, why Finish) {
 		if evicted >= 0 {
 			t.cfg.OnForget(evicted)
 		}
-		if !kept {
+		if !kept || c.ID != last {
 			t.cfg.OnForget(c.ID)
+		}
+		for _, st := range c.Streams {
+			if !kept || st.ID != last {
+				t.cfg.OnForget(st.ID)
+			}
 		}
 	}
 	*c = Conn{slot: c.slot, next: t.free}

@@ -33,6 +33,15 @@ package flow
 // SYN, finwave hands out a new id where Wireshark continues the old
 // stream, and every later id is one higher than Wireshark's. Stats().Resumed counts resumptions.
 //
+// A new stream is not always a new connection: a SYN injected in the
+// window of an established connection (RFC 5961 §4) starts one in
+// Wireshark, though the receiver drops it and the connection goes on.
+// TableConfig.Continues lets the table's user keep such a segment in its
+// conn; the conn still takes the new id (Conn.Streams), and its stream
+// state starts afresh as Wireshark's new conversation does, so every id
+// stays equal (TestStreamIDsContinuesTshark). A finished conn is
+// remembered, and resumed, by its latest id.
+//
 // Other known divergences (each listed, with its capture, in
 // corpus_tshark_test.go's tsharkDiffers):
 //

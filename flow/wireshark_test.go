@@ -341,3 +341,115 @@ func TestStreamIDsACKBase(t *testing.T) {
 		}
 	}
 }
+
+// continuedIDs runs frames through Decoder and Table with cfg and returns,
+// per frame, the Wireshark stream id the table says the frame belongs to:
+// its conn's latest id (Conn.Streams) after Track.
+func continuedIDs(t *testing.T, frames [][]byte, times []time.Time, cfg TableConfig) []string {
+	t.Helper()
+	d := NewDecoder()
+	tab := NewTable(cfg)
+	var out []string
+	var seg Segment
+	for i, fr := range frames {
+		if err := d.Decode(linkEthernet, fr, len(fr), int64(i+1), times[i], &seg); err != nil {
+			t.Fatalf("frame %d: %v", i+1, err)
+		}
+		c, dir, _ := tab.Track(&seg)
+		c.Half[dir].Observe(&seg, &c.Half[dir.Reverse()])
+		out = append(out, strconv.FormatInt(c.lastID(), 10))
+	}
+	tab.Close()
+	return out
+}
+
+// TestStreamIDsContinuesTshark: a conn that TableConfig.Continues keeps
+// across a new-stream SYN still hands out Wireshark's ids (its latest id
+// is the frame's tcp.stream), whatever the hook decides: always, never,
+// or every other time; with conns finished early too (eviction).
+func TestStreamIDsContinuesTshark(t *testing.T) {
+	hooks := map[string]func(n *int) func(*Conn, Dir, Segment) bool{
+		"always": func(*int) func(*Conn, Dir, Segment) bool {
+			return func(*Conn, Dir, Segment) bool { return true }
+		},
+		"alternate": func(n *int) func(*Conn, Dir, Segment) bool {
+			return func(*Conn, Dir, Segment) bool { *n++; return *n%2 == 1 }
+		},
+	}
+	sets := []struct {
+		file string
+		scs  []scenario
+	}{
+		{"testdata/random.tshark", randomScenarios(20, 7, 3, TableConfig{})},
+		{"testdata/eviction.tshark", randomScenarios(10, 11, 4, TableConfig{IdleTimeout: 2 * time.Millisecond, MaxFlows: 2})},
+	}
+	for _, set := range sets {
+		v := checkScenarios(t, set.file, set.scs)
+		for _, hname := range slices.Sorted(maps.Keys(hooks)) {
+			continued := 0
+			for _, sc := range set.scs {
+				t.Run(set.file+"/"+hname+"/"+sc.name, func(t *testing.T) {
+					frames, times, _, hash := sc.capture(t)
+					want, ok := v.Lines(t, sc.name, hash)
+					if !ok {
+						return
+					}
+					var n int
+					cfg := sc.cfg
+					cont := hooks[hname](&n)
+					cfg.Continues = func(c *Conn, d Dir, s Segment) bool {
+						if cont(c, d, s) {
+							continued++
+							return true
+						}
+						return false
+					}
+					got := continuedIDs(t, frames, times, cfg)
+					for i := range want {
+						if w := strings.Fields(want[i])[0]; w != got[i] {
+							t.Errorf("frame %d: tshark's stream %s, the continued conn's %s", i+1, w, got[i])
+						}
+					}
+				})
+			}
+			if continued == 0 {
+				t.Errorf("%s/%s: the hook was never asked", set.file, hname)
+			}
+		}
+	}
+}
+
+// TestContinues_forgetsEveryID: a conn kept across a new-stream SYN
+// records the id it took with its frame; when it finishes, every id but
+// the one a returning 4-tuple resumes (the latest) is forgotten.
+func TestContinues_forgetsEveryID(t *testing.T) {
+	steps := []step{
+		{0, false, SYN, 100, 0, 0}, {0, true, SYN | ACK, 500, 101, 0}, {0, false, ACK, 101, 501, 0},
+		{0, false, SYN, 150, 0, 0}, {0, true, ACK, 501, 101, 0},
+		{1, false, SYN, 100, 0, 0},
+	}
+	frames, times := buildScenario(t, steps)
+	var forgot []int64
+	var streams []StreamStart
+	var firstID int64 = -1
+	cfg := TableConfig{
+		Continues: func(c *Conn, d Dir, s Segment) bool { return true },
+		OnForget:  func(id int64) { forgot = append(forgot, id) },
+		OnFinish: func(c *Conn, _ Finish, _ time.Time) {
+			if c.A.Port == 40000 {
+				firstID, streams = c.ID, slices.Clone(c.Streams)
+			}
+		},
+	}
+	got := continuedIDs(t, frames, times, cfg)
+	if want := []string{"0", "0", "0", "1", "1", "2"}; !slices.Equal(got, want) {
+		t.Errorf("ids %v, want %v", got, want)
+	}
+	if firstID != 0 || !slices.Equal(streams, []StreamStart{{1, 4}}) {
+		t.Errorf("finished conn: ID %d, Streams %v; want 0, [{1 4}]", firstID, streams)
+	}
+	slices.Sort(forgot)
+	if want := []int64{0, 1, 2}; !slices.Equal(forgot, want) { // end of capture: nothing kept
+		t.Errorf("forgotten %v, want %v", forgot, want)
+	}
+}

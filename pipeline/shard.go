@@ -234,6 +234,11 @@ func (s *Sharded) merge(outs []chan *shardOut, free chan<- *segBatch) {
 				if id, ok := global[w][t.Stream]; ok {
 					t.Stream = id
 				}
+				for i := range t.Streams {
+					if id, ok := global[w][t.Streams[i].ID]; ok {
+						t.Streams[i].ID = id
+					}
+				}
 				if s.Emit != nil {
 					s.Emit(t)
 				}

@@ -26,6 +26,18 @@ func appendJSONFlow(b []byte, t *analyzer.Teardown, typ string) []byte {
 	}
 	b = append(b, `"stream":`...)
 	b = strconv.AppendInt(b, t.Stream, 10)
+	b = append(b, `,"wireshark_streams":[`...)
+	for i, s := range t.Streams {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"stream":`...)
+		b = strconv.AppendInt(b, s.ID, 10)
+		b = append(b, `,"first_frame":`...)
+		b = strconv.AppendInt(b, s.Frame, 10)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
 	b = appendKeyEndpoint(b, "client", t.Client)
 	b = appendKeyEndpoint(b, "server", t.Server)
 	b = appendJSONTunnel(b, &t.Tunnel)

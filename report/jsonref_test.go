@@ -12,6 +12,7 @@ import (
 type jsonFlow struct {
 	Type                 string        `json:"type,omitempty"` // "flow" in JSON lines only
 	Stream               int64         `json:"stream"`
+	WiresharkStreams     []jsonStream  `json:"wireshark_streams"`
 	Client               string        `json:"client"`
 	Server               string        `json:"server"`
 	Tunnel               *jsonTunnel   `json:"tunnel"`
@@ -123,6 +124,12 @@ type jsonAnomaly struct {
 	Detail   string   `json:"detail"`
 }
 
+// jsonStream is a further Wireshark stream id of a flow.
+type jsonStream struct {
+	Stream     int64 `json:"stream"`
+	FirstFrame int64 `json:"first_frame"`
+}
+
 // jsonZeek is one Zeek connection of a flow (the "zeek" array).
 type jsonZeek struct {
 	UID        string  `json:"uid"`
@@ -135,8 +142,17 @@ type jsonZeek struct {
 // toJSONFlow converts a Teardown; the result shares no memory with t except
 // immutable strings.
 func toJSONFlow(t *analyzer.Teardown) *jsonFlow {
+	f := toJSONFlowBase(t)
+	for _, s := range t.Streams {
+		f.WiresharkStreams = append(f.WiresharkStreams, jsonStream{s.ID, s.Frame})
+	}
+	return f
+}
+
+func toJSONFlowBase(t *analyzer.Teardown) *jsonFlow {
 	f := &jsonFlow{
 		Stream:               t.Stream,
+		WiresharkStreams:     []jsonStream{},
 		Client:               t.Client.String(),
 		Server:               t.Server.String(),
 		Tunnel:               toJSONTunnel(&t.Tunnel),

@@ -8,7 +8,7 @@ func (o *Options) listed(t *analyzer.Teardown) bool {
 	if o.SummaryOnly {
 		return false
 	}
-	if o.Stream >= 0 && t.Stream != o.Stream {
+	if o.Stream >= 0 && !t.HasStream(o.Stream) {
 		return false
 	}
 	if len(o.Only) > 0 {

@@ -206,8 +206,16 @@ func parseGenerated(t *testing.T, path string) generated {
 	return g
 }
 
-// endpointsOf returns each flow of a capture by stream: its client and server.
-func endpointsOf(t *testing.T, path string) map[string][2]netip.AddrPort {
+// streamFlows is each flow of a capture by stream (its first): its client
+// and server; and, for a flow spanning further Wireshark streams, each of
+// those ids to its first (the stream the written file names it by).
+type streamFlows struct {
+	ends    map[string][2]netip.AddrPort
+	aliases map[string]string
+}
+
+// endpointsOf returns the flows of a capture.
+func endpointsOf(t *testing.T, path string) streamFlows {
 	t.Helper()
 	src, err := capture.Open(path)
 	if err != nil {
@@ -218,19 +226,23 @@ func endpointsOf(t *testing.T, path string) map[string][2]netip.AddrPort {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := map[string][2]netip.AddrPort{}
+	m := streamFlows{map[string][2]netip.AddrPort{}, map[string]string{}}
 	for _, f := range facts.Flows {
-		m[strconv.FormatInt(f.Stream, 10)] = [2]netip.AddrPort{
+		id := strconv.FormatInt(f.Stream, 10)
+		m.ends[id] = [2]netip.AddrPort{
 			netip.AddrPortFrom(f.Client.Addr.Unmap(), f.Client.Port), netip.AddrPortFrom(f.Server.Addr.Unmap(), f.Server.Port)}
+		for _, x := range f.Streams {
+			m.aliases[strconv.FormatInt(x, 10)] = id
+		}
 	}
 	return m
 }
 
 // selectStreams resolves a truth file's flow selector to stream numbers.
-func selectStreams(t *testing.T, sel string, flows map[string][2]netip.AddrPort) []string {
+func selectStreams(t *testing.T, sel string, flows streamFlows) []string {
 	t.Helper()
 	var out []string
-	for s, ep := range flows {
+	for s, ep := range flows.ends {
 		name, val, _ := strings.Cut(sel, "=")
 		ok := false
 		switch name {
@@ -243,7 +255,7 @@ func selectStreams(t *testing.T, sel string, flows map[string][2]netip.AddrPort)
 		case "client-port":
 			ok = fmt.Sprint(ep[0].Port()) == val
 		default:
-			ok = s == sel
+			ok = s == sel || flows.aliases[sel] == s
 		}
 		if ok {
 			out = append(out, s)

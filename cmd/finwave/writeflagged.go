@@ -89,7 +89,7 @@ func (s *selection) Flow(t *analyzer.Teardown) error {
 }
 
 func (s *selection) selected(t *analyzer.Teardown) bool {
-	if s.stream >= 0 && t.Stream != s.stream {
+	if s.stream >= 0 && !t.HasStream(s.stream) {
 		return false
 	}
 	if len(s.only) == 0 {
