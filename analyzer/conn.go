@@ -125,6 +125,9 @@ type endpoint struct {
 	// challengeSyn: the challenge ACK awaited answers a SYN (RFC 5961
 	// §4.2), counted already by nstatSegment.
 	challengeSyn bool
+	// challengeOld: the challenge ACK awaited answers a segment with a
+	// too-old ACK (RFC 5961 §5.2, blind.go).
+	challengeOld bool
 	keepAlives   int
 	// dataAfterPeerFINFrame: where dataAfterPeerFIN was sent.
 	dataAfterPeerFINFrame int64

@@ -297,6 +297,8 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 		e.sent(seg, now, snd, false)
 		c.syn(cfg, seg, s, snd, rcv)
 		return
+	case c.blindData(cfg, seg, s, snd, rcv):
+		return
 	}
 
 	label, why := NoLabel, ruleNone
@@ -365,12 +367,16 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	}
 	if label == NoLabel && e.challengeFrame != 0 && f == flow.ACK && seg.Len == 0 {
 		label, why = ChallengeACK, ruleChallengeAck
-		if e.challengeSyn {
+		switch {
+		case e.challengeSyn:
 			why = ruleChallengeAckSyn // counted by nstatSegment
-		} else {
+		case e.challengeOld:
+			why = ruleChallengeAckOld
+			e.chalSeen = inc16(e.chalSeen)
+		default:
 			e.chalSeen = inc16(e.chalSeen)
 		}
-		e.challengeFrame, e.challengeSyn = 0, false
+		e.challengeFrame, e.challengeSyn, e.challengeOld = 0, false, false
 	}
 	// A keep-alive probe (tcp_write_wakeup: seq = snd.una-1, no data or
 	// one octet): the first two of a connection are labelled, and every

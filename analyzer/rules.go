@@ -89,6 +89,10 @@ const (
 	ruleRstSynSentBadAck   // RST from SYN_SENT answering an unacceptable ACK; the socket stays SYN_SENT
 	ruleSynAfterReject     // the SYN sent again after the TIME_WAIT's ACK
 
+	// RFC 5961 §5 (blind data injection, blind.go).
+	ruleBlindData         // data with a too-old ACK: discarded, challenge ACK
+	ruleChallengeAckOld   // our challenge ACK answering that segment
+
 	numRules
 )
 
@@ -259,6 +263,10 @@ var rules = [...]ruleRecord{
 		segment: [2]string{"RST from SYN-SENT answering an unacceptable ACK (seq = its ACK); the connection attempt goes on", "tcp_rcv_synsent_state_process: unacceptable ACK → reset_and_undo, tcp_v4_send_reset (seq = its ack); the socket stays SYN_SENT and resends the SYN at once (TCP_TIMEOUT_MIN)"}},
 	ruleSynAfterReject: {rfc: "RFC 9293 §3.10.7.3", linux: "tcp_retransmit_timer",
 		segment: linux("the SYN sent again: tcp_rcv_synsent_state_process re-armed the retransmit timer to TCP_TIMEOUT_MIN after the unacceptable ACK")},
+	ruleBlindData: {rfc: "RFC 5961 §5.2", linux: "tcp_ack",
+		segment: [2]string{"its ACK is older than SND.UNA - MAX.SND.WND: not acceptable, discarded with its data and answered with a challenge ACK (RFC 5961 §5.2; blind data injection?)", "its ack is before snd_una - max_window: tcp_ack sends a challenge ACK and tcp_rcv_established discards the segment, data too (RFC 5961 §5.2, SKB_DROP_REASON_TCP_TOO_OLD_ACK); blind data injection?"}},
+	ruleChallengeAckOld: {rfc: "RFC 5961 §5.2", linux: "tcp_send_challenge_ack",
+		segment: linux("tcp_ack → tcp_send_challenge_ack: a segment with a too-old ACK (RFC 5961 §5.2); TCPChallengeACK")},
 }
 
 // The table has an entry per rule: a rule added without one fails to
