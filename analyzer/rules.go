@@ -90,8 +90,8 @@ const (
 	ruleSynAfterReject     // the SYN sent again after the TIME_WAIT's ACK
 
 	// RFC 5961 §5 (blind data injection, blind.go).
-	ruleBlindData         // data with a too-old ACK: discarded, challenge ACK
-	ruleChallengeAckOld   // our challenge ACK answering that segment
+	ruleBlindData       // data with a too-old ACK: discarded, challenge ACK
+	ruleChallengeAckOld // our challenge ACK answering that segment
 
 	numRules
 )
