@@ -26,7 +26,9 @@ import (
 // such a segment.
 //
 // The receiver's snd_una is taken as the highest ack s sent before seg
-// (snd.MaxAck; the receiver's own snd_una is at least that), its
+// since its latest SYN (ackMax: not flow.Half.MaxAck, which spans a reuse
+// of the 4-tuple such as tw_reject_reuse's; the receiver's own snd_una is
+// at least that), its
 // max_window as the larger of s's last window and nearWindow (a smaller
 // bound than Linux's min(max_window, bytes_acked) would flag less, never
 // more: a reordered legitimate segment's ack is never that old). The
@@ -35,15 +37,18 @@ import (
 func (c *conn) blindData(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) bool {
 	f := seg.Flags
 	if !cfg.Profile.ChallengeACK || c.dropped || !c.estab || f&flow.ACK == 0 || f&(flow.SYN|flow.RST) != 0 ||
-		!snd.Seen || !snd.AckSeen || !rcv.Seen {
+		!snd.Seen || !rcv.Seen {
 		return false
 	}
-	p := &c.ep[s.Peer()]
+	e, p := &c.ep[s], &c.ep[s.Peer()]
+	if !e.ackSet {
+		return false
+	}
 	if !challengeable(p.state) {
 		return false
 	}
 	w := max(snd.Window, nearWindow)
-	if !seg.Ack.Less(snd.MaxAck - flow.Seq(w)) {
+	if !seg.Ack.Less(e.ackMax - flow.Seq(w)) {
 		return false
 	}
 	rw := max(rcv.Window, nearWindow)

@@ -128,6 +128,11 @@ type endpoint struct {
 	// challengeOld: the challenge ACK awaited answers a segment with a
 	// too-old ACK (RFC 5961 §5.2, blind.go).
 	challengeOld bool
+	// ackMax: the highest ACK this side sent since its latest SYN (set
+	// with ackSet): a lower bound of the peer's snd_una in this
+	// incarnation of the 4-tuple (blind.go).
+	ackMax flow.Seq
+	ackSet bool
 	keepAlives   int
 	// dataAfterPeerFINFrame: where dataAfterPeerFIN was sent.
 	dataAfterPeerFINFrame int64

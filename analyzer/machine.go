@@ -294,11 +294,15 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 		c.synOnEstablished(cfg, seg, s, snd, rcv)
 		return
 	case f&flow.SYN != 0:
+		e.ackMax, e.ackSet = seg.Ack, f&flow.ACK != 0 // a new incarnation
 		e.sent(seg, now, snd, false)
 		c.syn(cfg, seg, s, snd, rcv)
 		return
 	case c.blindData(cfg, seg, s, snd, rcv):
 		return
+	}
+	if f&flow.ACK != 0 && (!e.ackSet || e.ackMax.Less(seg.Ack)) {
+		e.ackMax, e.ackSet = seg.Ack, true
 	}
 
 	label, why := NoLabel, ruleNone
