@@ -131,9 +131,9 @@ type endpoint struct {
 	// ackMax: the highest ACK this side sent since its latest SYN (set
 	// with ackSet): a lower bound of the peer's snd_una in this
 	// incarnation of the 4-tuple (blind.go).
-	ackMax flow.Seq
-	ackSet bool
-	keepAlives   int
+	ackMax     flow.Seq
+	ackSet     bool
+	keepAlives int
 	// dataAfterPeerFINFrame: where dataAfterPeerFIN was sent.
 	dataAfterPeerFINFrame int64
 
