@@ -56,6 +56,7 @@ func (c *conn) blindData(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.
 		return false
 	}
 	p.challengeFrame, p.challengeSyn, p.challengeOld = seg.Frame, false, true
+	p.chalMax = inc16(p.chalMax) // TcpExtTCPChallengeACK unless rate-limited
 	c.record(cfg, seg, s, NoLabel, ruleBlindData, snd, rcv)
 	return true
 }
