@@ -205,6 +205,19 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 	wArrow, g3, g2 := wText+7, 3, 2
 	if l.cols > 0 && 1+wFrame+3+wTime+3+wClient+2+wArrow+2+wServer+2+wLabel > l.cols {
 		wArrow, g3, g2 = wText+5, 1, 1
+		// A text that would still pass the width (a too-old ACK of
+		// blind data, RFC 5961 §5, is ten digits relative to a base it
+		// precedes) goes above its arrow, which is drawn bare; the
+		// arrows take the widest text that fits.
+		if room := l.cols - (1 + wFrame + 3 + wTime + g3 + wClient + g2 + g2 + wServer) - 5; wText > room && room > 0 {
+			wText = 0
+			for i := range l.rows {
+				if w := l.rows[i].text.w; w <= room {
+					wText = max(wText, w)
+				}
+			}
+			wArrow = wText + 5
+		}
 	}
 
 	b = append(b, ' ')
@@ -225,6 +238,15 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 
 	for i := range l.rows {
 		r := &l.rows[i]
+		above := r.text.w > wText
+		if above {
+			b = appendSpaces(b, 1+wFrame+3+wTime+g3+wClient+g2+3)
+			if !r.toServer {
+				b = append(b, ' ') // under "◀── "
+			}
+			b = l.appendCell(b, r.text, 0)
+			b = append(b, '\n')
+		}
 		b = append(b, ' ')
 		b = l.appendCellRight(b, r.frame, wFrame)
 		// Frames cited by a warning or error anomaly carry its marker.
@@ -245,16 +267,23 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 			b = append(b, ansiRed...)
 		}
 		dashes := wArrow - r.text.w - 5
+		if above {
+			dashes = wArrow - 4 // and no space after the missing text
+		}
 		if r.toServer {
 			b = append(b, "── "...)
-			b = l.appendCell(b, r.text, 0)
-			b = append(b, ' ')
+			if !above {
+				b = l.appendCell(b, r.text, 0)
+				b = append(b, ' ')
+			}
 			b = appendDashes(b, dashes)
 			b = append(b, "▶"...)
 		} else {
 			b = append(b, "◀── "...)
-			b = l.appendCell(b, r.text, 0)
-			b = append(b, ' ')
+			if !above {
+				b = l.appendCell(b, r.text, 0)
+				b = append(b, ' ')
+			}
 			b = appendDashes(b, dashes)
 		}
 		if red {
