@@ -205,18 +205,19 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 	wArrow, g3, g2 := wText+7, 3, 2
 	if l.cols > 0 && 1+wFrame+3+wTime+3+wClient+2+wArrow+2+wServer+2+wLabel > l.cols {
 		wArrow, g3, g2 = wText+5, 1, 1
-		// A text that would still pass the width (a too-old ACK of
-		// blind data, RFC 5961 §5, is ten digits relative to a base it
-		// precedes) goes above its arrow, which is drawn bare; the
-		// arrows take the widest text that fits.
-		if room := l.cols - (1 + wFrame + 3 + wTime + g3 + wClient + g2 + g2 + wServer) - 5; wText > room && room > 0 {
-			wText = 0
+		// A row with neither server state nor label (blind data's
+		// too-old ack, RFC 5961 §5, is ten digits relative to a base it
+		// precedes) may run its arrow over those empty columns when the
+		// others' arrows would not fit: the ladder is sized without it,
+		// and its explanation goes under it.
+		if room := l.cols - (1 + wFrame + 3 + wTime + g3 + wClient + g2 + g2 + wServer) - 5; wText > room {
+			w := 0
 			for i := range l.rows {
-				if w := l.rows[i].text.w; w <= room {
-					wText = max(wText, w)
+				if r := &l.rows[i]; r.text.w <= room || !l.overhangs(r, wFrame, wTime, g3, wClient, g2) {
+					w = max(w, r.text.w)
 				}
 			}
-			wArrow = wText + 5
+			wText, wArrow = w, w+5
 		}
 	}
 
@@ -238,15 +239,6 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 
 	for i := range l.rows {
 		r := &l.rows[i]
-		above := r.text.w > wText
-		if above {
-			b = appendSpaces(b, 1+wFrame+3+wTime+g3+wClient+g2+3)
-			if !r.toServer {
-				b = append(b, ' ') // under "◀── "
-			}
-			b = l.appendCell(b, r.text, 0)
-			b = append(b, '\n')
-		}
 		b = append(b, ' ')
 		b = l.appendCellRight(b, r.frame, wFrame)
 		// Frames cited by a warning or error anomaly carry its marker.
@@ -267,23 +259,18 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 			b = append(b, ansiRed...)
 		}
 		dashes := wArrow - r.text.w - 5
-		if above {
-			dashes = wArrow - 4 // and no space after the missing text
-		}
+		over := dashes < 0
+		dashes = max(dashes, 0)
 		if r.toServer {
 			b = append(b, "── "...)
-			if !above {
-				b = l.appendCell(b, r.text, 0)
-				b = append(b, ' ')
-			}
+			b = l.appendCell(b, r.text, 0)
+			b = append(b, ' ')
 			b = appendDashes(b, dashes)
 			b = append(b, "▶"...)
 		} else {
 			b = append(b, "◀── "...)
-			if !above {
-				b = l.appendCell(b, r.text, 0)
-				b = append(b, ' ')
-			}
+			b = l.appendCell(b, r.text, 0)
+			b = append(b, ' ')
 			b = appendDashes(b, dashes)
 		}
 		if red {
@@ -322,7 +309,7 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 		if red {
 			b = append(b, ansiReset...)
 		}
-		if r.explain != "" && (l.cols <= 0 || labelCol+wLabel+2+width(r.explain) <= l.cols) {
+		if r.explain != "" && !over && (l.cols <= 0 || labelCol+wLabel+2+width(r.explain) <= l.cols) {
 			b = appendSpaces(b, wLabel-r.label.w+2)
 			b = append(b, r.explain...)
 		} else if r.explain != "" {
@@ -349,6 +336,12 @@ func (l *ladderScratch) appendTime(b []byte, t, first time.Time) []byte {
 		return t.UTC().AppendFormat(b, "2006-01-02 15:04:05.000000")
 	}
 	return t.UTC().AppendFormat(b, "15:04:05.000000")
+}
+
+// overhangs reports whether r's arrow may run over the server state and
+// label columns, both empty in r, and still end within Options.Width.
+func (l *ladderScratch) overhangs(r *ladderRow, wFrame, wTime, g3, wClient, g2 int) bool {
+	return r.server.w == 0 && r.label.w == 0 && 1+wFrame+3+wTime+g3+wClient+g2+r.text.w+5 <= l.cols
 }
 
 // trimRight drops trailing spaces of the last line in b.
