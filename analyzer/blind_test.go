@@ -59,3 +59,26 @@ func TestEstablished_blindDataTooOldAck_challengeAck(t *testing.T) {
 		t.Errorf("ack 6 behind snd_una: frame 7 %v %q, want no RFC 5961 §5.2", l, why)
 	}
 }
+
+// TestEstablished_blindFinTooOldAck_noCloseWait: a FIN at the client's
+// next seq with a too-old ACK is discarded like blind data (tcp_ack
+// returns before tcp_fin): the server does not move to CLOSE_WAIT, its
+// answer is a challenge ACK, and the client's real FIN later is the
+// close's first.
+func TestEstablished_blindFinTooOldAck_noCloseWait(t *testing.T) {
+	w := &wire{now: time.Unix(1_700_000_000, 0)}
+	segs := blindSegs(w, flow.Seq(911+3<<30))
+	segs[6].Flags, segs[6].Len = finack, 0
+	td := run(t, DefaultConfig(), segs...)[0]
+	for _, s := range td.Segments {
+		if s.Frame == 7 && (s.Label != NoLabel || len(s.Changes) != 0) {
+			t.Errorf("frame 7: %v, changes %+v; want no label, no change", s.Label, s.Changes)
+		}
+	}
+	if l, _ := labelOf(td, 8); l != ChallengeACK {
+		t.Errorf("frame 8: %v, want challenge-ack", l)
+	}
+	if l, _ := labelOf(td, 11); l != Wave1 {
+		t.Errorf("frame 11: %v, want wave-1 (the real FIN)", l)
+	}
+}
