@@ -44,7 +44,9 @@
 // synchronized connection stays in its flow (rfc5961.go: the flow table's
 // Continues hook), and a reuse of the 4-tuple the peer's TIME_WAIT
 // rejects is followed through its ACK, the RST from SYN_SENT and the SYN
-// sent again (twreject.go).
+// sent again (twreject.go). A segment whose ACK is too old for its
+// receiver (RFC 5961 §5.2, blind data) is discarded with its data, and the
+// receiver's next pure ACK is its challenge ACK (blind.go).
 //
 // Rules cite the Linux function they model: tcp_close, tcp_close_state,
 // tcp_send_fin, tcp_fin, tcp_rcv_state_process, tcp_timewait_state_process,

@@ -118,7 +118,7 @@ const (
 	FINRetransmission       // a FIN sent again
 	TimeWaitACK             // TIME_WAIT re-ACK of a retransmitted FIN
 	RST                     // a reset
-	ChallengeACK            // RFC 5961 challenge ACK answering an inexact RST or SYN
+	ChallengeACK            // RFC 5961 challenge ACK answering an inexact RST, a SYN or a too-old ACK
 	KeepAlive               // keep-alive probe (seq = snd.nxt-1)
 	SYNLabel                // connection request
 	SYNACKLabel             // connection request accepted
@@ -143,7 +143,7 @@ var labels = [...]labelRecord{
 	FINRetransmission: {"fin-retransmission", "a FIN sent again"},
 	TimeWaitACK:       {"time-wait-ack", "TIME_WAIT re-ACK of a retransmitted FIN"},
 	RST:               {"rst", "a reset"},
-	ChallengeACK:      {"challenge-ack", "RFC 5961 challenge ACK answering an inexact RST or a SYN"},
+	ChallengeACK:      {"challenge-ack", "RFC 5961 challenge ACK answering an inexact RST, a SYN or a too-old ACK"},
 	KeepAlive:         {"keep-alive", "keep-alive probe (seq = snd.nxt-1)"},
 	SYNLabel:          {"syn", "connection request"},
 	SYNACKLabel:       {"syn-ack", "connection request accepted"},
