@@ -109,11 +109,16 @@ func (c *conn) checksum(seg *flow.Segment, s Side) bool {
 		}
 		d.offload.ChecksumPartial++
 	case flow.ChecksumBadTCP, flow.ChecksumBadIP:
-		switch d.first {
-		case csumUnseen:
+		switch {
+		case super:
+			// A frame larger than the MSS never crossed a wire as one:
+			// LRO or a driver's GRO merged it and its checksums are
+			// the host's artefact, not a corrupted segment.
+			d.offload.ChecksumPartial++
+		case d.first == csumUnseen:
 			d.first = csumFirstBad
 			d.offload.ChecksumPartial++
-		case csumFirstBad:
+		case d.first == csumFirstBad:
 			d.offload.ChecksumPartial++
 		default:
 			bad = true

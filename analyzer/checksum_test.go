@@ -135,3 +135,26 @@ func TestOffload_superMidstream(t *testing.T) {
 		t.Errorf("offload %+v, want 1 super of 64000, 2 partial", o)
 	}
 }
+
+// TestEstablished_mergedFrameWithWrongChecksum: a receiver's LRO or a
+// driver's GRO merges segments into a frame larger than the MSS whose
+// checksum is whatever the host left there: not a corrupted segment,
+// though the direction's first segments were right.
+func TestEstablished_mergedFrameWithWrongChecksum(t *testing.T) {
+	s := newSim(t)
+	s.sendCsum(Client, syn, 0, flow.ChecksumGood)
+	s.sendCsum(Server, synack, 0, flow.ChecksumGood) // MSS 1460
+	s.sendCsum(Client, flow.ACK, 0, flow.ChecksumGood)
+	s.sendCsum(Client, ack|flow.PSH, 100, flow.ChecksumGood)
+	s.sendCsum(Server, ack|flow.PSH, 5840, flow.ChecksumBadTCP) // four segments merged
+	s.sendCsum(Client, flow.ACK, 0, flow.ChecksumGood)
+	s.sendCsum(Client, finack, 0, flow.ChecksumGood)
+	s.sendCsum(Server, finack, 0, flow.ChecksumGood)
+	s.sendCsum(Client, flow.ACK, 0, flow.ChecksumGood)
+	s.wantStates(TimeWait, Closed)
+	td := s.finish(0)
+	wantAnomalies(t, td)
+	if td.BadChecksums != [2]int{} || td.Offload[Server].Super != 1 || td.Offload[Server].ChecksumPartial != 1 {
+		t.Errorf("bad %v offload %+v, want no bad and one merged frame from the server", td.BadChecksums, td.Offload)
+	}
+}
