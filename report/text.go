@@ -205,8 +205,28 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool, lad *ladderScrat
 	}
 	b = append(b, '\n')
 
-	b = append(b, "Wireshark: tcp.stream eq "...)
-	b = strconv.AppendInt(b, t.Stream, 10)
+	if len(t.Streams) == 0 {
+		b = append(b, "Wireshark: tcp.stream eq "...)
+		b = strconv.AppendInt(b, t.Stream, 10)
+	} else {
+		// Wireshark split the connection (an in-window SYN): its
+		// later frames are in the further streams.
+		b = append(b, "Wireshark: tcp.stream in {"...)
+		b = strconv.AppendInt(b, t.Stream, 10)
+		for _, s := range t.Streams {
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, s.ID, 10)
+		}
+		b = append(b, "} (split at frame"...)
+		for i, s := range t.Streams {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, s.Frame, 10)
+		}
+		b = append(b, ')')
+	}
 	b = append(b, " · frames "...)
 	b = strconv.AppendInt(b, t.FirstFrame, 10)
 	b = append(b, "–"...)
