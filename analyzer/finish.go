@@ -62,11 +62,6 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	t.IdleBeforeClose, t.ReuseIdle = c.idle(c.idleBeforeClose(t.Closer)), c.idle(c.reuseIdle)
 	t.ZeekConnState = c.zeek.ConnState()
 	t.ZeekOrigIsClient = (c.sideOf[flow.DirAB] == Client) == c.zeek.OrigIsA()
-	for _, s := range [...]Side{Client, Server} {
-		if c.csum[s].ownOffload > 0 {
-			c.hintOffload(s)
-		}
-	}
 	vant, clues := c.vantage()
 	c.vant.at = vant.At
 	if s, ok := vant.At.Side(); ok {

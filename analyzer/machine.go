@@ -117,16 +117,21 @@ func (c *conn) confirm(e *endpoint, frame int64, ack flow.Seq, ackOK, otherOK bo
 			ok = otherOK
 		}
 		if ok {
-			if p.idx >= 0 {
-				c.changes[p.idx].tentative = false
-				c.changes[p.idx].confirmed = frame
-			}
+			c.settle(p, frame)
 			continue
 		}
 		e.pend[n] = p
 		n++
 	}
 	e.npend = n
+}
+
+// settle records pending change p as confirmed by frame.
+func (c *conn) settle(p pending, frame int64) {
+	if p.idx >= 0 {
+		c.changes[p.idx].tentative = false
+		c.changes[p.idx].confirmed = frame
+	}
 }
 
 // withdrawal says why a pending change is taken back.

@@ -142,10 +142,7 @@ func (c *conn) confirmCause(e *endpoint, kind pendKind, frame int64) {
 	for i := 0; i < e.npend; i++ {
 		p := e.pend[i]
 		if p.cause == kind {
-			if p.idx >= 0 {
-				c.changes[p.idx].tentative = false
-				c.changes[p.idx].confirmed = frame
-			}
+			c.settle(p, frame)
 			continue
 		}
 		e.pend[n] = p

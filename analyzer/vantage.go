@@ -108,11 +108,7 @@ const (
 type vantageObs struct {
 	synAt, synAckAt, ackAt nanos // the client's latest SYN, the first SYN-ACK, the ACK completing the handshake
 	ttl                    [2]uint8
-	// offload[s]: segments of side s show offload traces (bad checksums
-	// from the first one, frames larger than the MSS): side s is the
-	// capturing host. Set by hintOffload.
-	offload [2]bool
-	at      VantagePoint // the inference, once finish made it (for the detail writers)
+	at                     VantagePoint // the inference, once finish made it (for the detail writers)
 }
 
 // observe records seg (sent by s at now) for the vantage inference.
@@ -132,13 +128,6 @@ func (c *conn) observe(seg *flow.Segment, s Side, now nanos) {
 	}
 }
 
-// hintOffload records that side s's segments carry offload traces, which
-// only a capture on s's own host shows (checksum offload: every segment
-// from the first one has a bad checksum; TSO/GSO: frames larger than the
-// MSS). The offload detector calls it; the inference takes it as its
-// strongest clue.
-func (c *conn) hintOffload(s Side) { c.vant.offload[s] = true }
-
 // vantage infers where the capture was taken; the evidence sentences are
 // appended to p and sliced by the caller (vantageEvidence).
 func (c *conn) vantage() (v Vantage, clues [3]clue) {
@@ -155,9 +144,11 @@ func (c *conn) vantage() (v Vantage, clues [3]clue) {
 	ttl := ttlClue(v.ClientTTL, v.ServerTTL)
 	off := VantageUnknown
 	switch {
-	case o.offload[Client] && !o.offload[Server]:
+	// Offloaded checksums on a side's own small segments (checksum.go,
+	// csumDir.ownOffload): only a capture on that side's host shows them.
+	case c.csum[Client].ownOffload > 0 && c.csum[Server].ownOffload == 0:
 		off = VantageClient
-	case o.offload[Server] && !o.offload[Client]:
+	case c.csum[Server].ownOffload > 0 && c.csum[Client].ownOffload == 0:
 		off = VantageServer
 	}
 	clues = [3]clue{{clueTiming, timing}, {clueTTL, ttl}, {clueOffload, off}}

@@ -39,7 +39,9 @@ func (s step) pkt() pkt {
 
 // ourView runs frames through Decoder, Table and Half the way the analyzer
 // does and returns, per frame, "stream seq ack" with seq/ack relative
-// (ack "-" when the ACK flag is clear), the format of tsharkView.
+// (ack "-" when the ACK flag is clear), the format of tsharkView. The
+// stream is the conn's latest id (Conn.Streams), the one Wireshark gives
+// the frame when a Continues hook kept it in an older conn.
 func ourView(t *testing.T, frames [][]byte, times []time.Time, cfg TableConfig) []string {
 	t.Helper()
 	d := NewDecoder()
@@ -57,7 +59,7 @@ func ourView(t *testing.T, frames [][]byte, times []time.Time, cfg TableConfig) 
 		if seg.Flags&ACK != 0 {
 			ack = strconv.FormatUint(uint64(peer.RelSeq(seg.Ack)), 10)
 		}
-		out = append(out, fmt.Sprintf("%d %d %s", c.ID, h.RelSeq(seg.Seq), ack))
+		out = append(out, fmt.Sprintf("%d %d %s", c.lastID(), h.RelSeq(seg.Seq), ack))
 	}
 	tab.Close()
 	return out
@@ -342,24 +344,14 @@ func TestStreamIDsACKBase(t *testing.T) {
 	}
 }
 
-// continuedIDs runs frames through Decoder and Table with cfg and returns,
-// per frame, the Wireshark stream id the table says the frame belongs to:
-// its conn's latest id (Conn.Streams) after Track.
+// continuedIDs returns, per frame, the Wireshark stream id ourView gives
+// it with cfg.
 func continuedIDs(t *testing.T, frames [][]byte, times []time.Time, cfg TableConfig) []string {
 	t.Helper()
-	d := NewDecoder()
-	tab := NewTable(cfg)
-	var out []string
-	var seg Segment
-	for i, fr := range frames {
-		if err := d.Decode(linkEthernet, fr, len(fr), int64(i+1), times[i], &seg); err != nil {
-			t.Fatalf("frame %d: %v", i+1, err)
-		}
-		c, dir, _ := tab.Track(&seg)
-		c.Half[dir].Observe(&seg, &c.Half[dir.Reverse()])
-		out = append(out, strconv.FormatInt(c.lastID(), 10))
+	out := ourView(t, frames, times, cfg)
+	for i, v := range out {
+		out[i], _, _ = strings.Cut(v, " ")
 	}
-	tab.Close()
 	return out
 }
 
