@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"finwave/hostview"
 )
 
 // Live is what only a live capture knows: the kernel's counters and the
@@ -18,6 +20,11 @@ type Live struct {
 	KernelQueueFreezes uint64 // times the ring was frozen full (TPACKET_V3)
 	KernelStatsError   string // why the counters could not be read; "" when they were
 	IdleFlows          int64  // flows finished by the idle timeout
+	// Counters is the namespace's nstat counters over the capture beside
+	// finwave's prediction for the local endpoints; nil when not read,
+	// CountersError then says why ("" when not asked for).
+	Counters      *hostview.Comparison
+	CountersError string
 }
 
 // jsonLive is the "type":"live" object; flows_evicted is Capture.Evicted.
@@ -30,6 +37,26 @@ type jsonLive struct {
 	StatsError   *string `json:"kernel_stats_error"`
 	IdleFlows    int64   `json:"flows_idle"`
 	Evicted      int64   `json:"flows_evicted"`
+	// omitted when the comparison was not asked for
+	Counters      *jsonCounters `json:"kernel_counters,omitempty"`
+	CountersError *string       `json:"kernel_counters_error,omitempty"`
+}
+
+// jsonCounters is the "kernel_counters" object of the live line.
+type jsonCounters struct {
+	Flows    int64            `json:"flows_local"`
+	Foreign  int64            `json:"flows_foreign"`
+	Differ   int              `json:"differ"`
+	Counters []jsonCounterRow `json:"counters"`
+}
+
+type jsonCounterRow struct {
+	Name   string `json:"name"`
+	Kernel int64  `json:"kernel"`
+	Min    uint32 `json:"predicted_min"`
+	Max    uint32 `json:"predicted_max"`
+	Agree  bool   `json:"agree"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // appendLiveJSON appends the "type":"live" line of c. It is encoded with
@@ -37,9 +64,20 @@ type jsonLive struct {
 // summary objects: the bytes finwave live has always written.
 func appendLiveJSON(b []byte, c *Capture) ([]byte, error) {
 	l := c.Live
-	v := jsonLive{"live", l.Interface, l.KernelPackets, l.KernelDrops, l.KernelQueueFreezes, nil, l.IdleFlows, c.Evicted}
+	v := jsonLive{Type: "live", Interface: l.Interface, KernelPass: l.KernelPackets, KernelDrops: l.KernelDrops,
+		QueueFreezes: l.KernelQueueFreezes, IdleFlows: l.IdleFlows, Evicted: c.Evicted}
 	if l.KernelStatsError != "" {
 		v.StatsError = &l.KernelStatsError
+	}
+	if l.CountersError != "" {
+		v.CountersError = &l.CountersError
+	}
+	if cmp := l.Counters; cmp != nil {
+		jc := &jsonCounters{Flows: cmp.Flows, Foreign: cmp.Foreign, Differ: cmp.Differ}
+		for _, r := range cmp.Rows {
+			jc.Counters = append(jc.Counters, jsonCounterRow{r.Name, r.Kernel, r.Predicted.Min, r.Predicted.Max, r.Agree, r.Reason})
+		}
+		v.Counters = jc
 	}
 	j, err := json.Marshal(v)
 	if err != nil {
@@ -62,5 +100,60 @@ func appendLiveText(b *bytes.Buffer, l *Live) {
 	}
 	if l.IdleFlows > 0 {
 		fmt.Fprintf(b, "%d flows finished by the idle timeout (--idle-timeout)\n", l.IdleFlows)
+	}
+	switch {
+	case l.CountersError != "":
+		fmt.Fprintf(b, "kernel counters not compared: %s\n", l.CountersError)
+	case l.Counters != nil:
+		appendCountersText(b, l.Counters)
+	}
+}
+
+// appendCountersText writes the counters the kernel or finwave moved, the
+// kernel's beside the prediction, and why those that differ may.
+func appendCountersText(b *bytes.Buffer, c *hostview.Comparison) {
+	moved := 0
+	for _, r := range c.Rows {
+		if r.Kernel != 0 || r.Predicted.Max != 0 {
+			moved++
+		}
+	}
+	if moved == 0 {
+		fmt.Fprintf(b, "kernel counters (nstat, this namespace): none of the %d moved, as finwave predicted\n", len(c.Rows))
+		return
+	}
+	if c.Differ == 0 {
+		fmt.Fprintf(b, "kernel counters (nstat, this namespace) agree with finwave's prediction for the %d flows with a local end", c.Flows)
+	} else {
+		fmt.Fprintf(b, "⚠ kernel counters (nstat, this namespace): %d of %d differ from finwave's prediction for the %d flows with a local end",
+			c.Differ, len(c.Rows), c.Flows)
+	}
+	if c.Foreign > 0 {
+		fmt.Fprintf(b, " (%d flows had no local end: not this kernel's)", c.Foreign)
+	}
+	b.WriteString(":\n")
+	w := 0
+	for _, r := range c.Rows {
+		if r.Kernel != 0 || r.Predicted.Max != 0 {
+			w = max(w, len(r.Name))
+		}
+	}
+	for _, r := range c.Rows {
+		if r.Kernel == 0 && r.Predicted.Max == 0 {
+			continue
+		}
+		pred := fmt.Sprint(r.Predicted.Min)
+		if !r.Predicted.Exact() {
+			pred = fmt.Sprintf("%d–%d", r.Predicted.Min, r.Predicted.Max)
+		}
+		mark := "="
+		if !r.Agree {
+			mark = "≠"
+		}
+		fmt.Fprintf(b, "  %-*s kernel %-6d %s finwave %s", w, r.Name, r.Kernel, mark, pred)
+		if r.Reason != "" {
+			fmt.Fprintf(b, "  (%s)", r.Reason)
+		}
+		b.WriteByte('\n')
 	}
 }

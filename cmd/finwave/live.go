@@ -17,6 +17,7 @@ import (
 	"finwave/capture/bpf"
 	"finwave/capture/live"
 	"finwave/gate"
+	"finwave/hostview"
 	"finwave/pipeline"
 	"finwave/report"
 )
@@ -56,6 +57,7 @@ type liveFlags struct {
 	noColor  bool
 	status   string
 	user     string
+	kernel   string
 	term     termFlags
 	// the CI gate and the quiet modes, as for files (analyze.go)
 	failOn     string
@@ -83,6 +85,7 @@ func (f *liveFlags) flagSet() *flag.FlagSet {
 	fs.BoolVar(&f.quiet, "q", false, "no report and no status: only errors and the exit status (with --fail-on)")
 	fs.BoolVar(&f.quiet, "quiet", false, "same as -q")
 	fs.BoolVar(&f.summary, "summary", false, "summary tables only, at the end; no per-flow reports")
+	fs.StringVar(&f.kernel, "kernel", "auto", "the kernel's own view beside the wire: auto, off, or a comma `LIST` of counters")
 	fs.StringVar(&f.user, "Z", liveUser, "once the capture socket and -w file are open, run as `USER` (started as root; root keeps root)")
 	return fs
 }
@@ -132,6 +135,10 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	failOn, err := parseGate(f.failOn)
+	if err != nil {
+		return err
+	}
+	kparts, kreq, err := parseKernelParts(f.kernel)
 	if err != nil {
 		return err
 	}
@@ -205,8 +212,10 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 		src      *live.Source
 		status   *liveStatus
 	)
+	var kv *kernelView
 	a = analyzer.New(cfg, func(t *analyzer.Teardown) {
 		reported++
+		kv.flow(t)
 		res.tally.Add(t.Stream, failOn.Trips(t))
 		if status != nil {
 			// The report goes to the same terminal: no flow may start
@@ -268,18 +277,24 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 		}
 		in = tee
 	}
-	// Root only to open the socket and the output file: then, like
-	// tcpdump -Z, run as an unprivileged user.
+	info := e.stderr // what finwave tells besides the report: nothing with -q
+	if f.quiet {
+		info = io.Discard
+	}
+	// The kernel's own view (--kernel): its handles are opened as root,
+	// with the capture socket, and read after the drop.
+	if kv, err = openKernelView(kparts, kreq, info); err != nil {
+		return err
+	}
+	defer kv.close()
+	// Root only to open the socket, the output file and the kernel
+	// view's handles: then, like tcpdump -Z, run as an unprivileged user.
 	runAs, err := dropPrivileges(f.user)
 	if err != nil {
 		return err
 	}
 	if runAs != "" {
 		runAs = ", running as " + runAs
-	}
-	info := e.stderr // what finwave tells besides the report: nothing with -q
-	if f.quiet {
-		info = io.Discard
 	}
 	fmt.Fprint(info, termWrap(e, e.stderr, fmt.Sprintf("finwave: listening on %s, link-type %v, filter %q%s (SIGINT or SIGTERM stops)\n",
 		f.iface, src.LinkType(), kernelFilterText(f.filter), runAs)))
@@ -299,6 +314,7 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	as := a.Stats()
 	c := captureSummary("live:"+f.iface, &st, as, cfg.Profile.Name)
 	c.Live = liveCounters(f.iface, ks, ksErr, as)
+	kv.finish(hostview.Context{Interface: f.iface, Filter: f.filter, KernelDrops: ks.Drops}, c.Live)
 	res.empty = gate.Empty(c)
 	if werr == nil {
 		werr = r.Finish(c)

@@ -12,6 +12,10 @@ const liveFlagHelp = `  Capture:
     --duration D             stop after D (e.g. 30s, 5m; positive)
     -Z USER                  once the socket and the -w file are open, run as USER
                              (default nobody when started as root; -Z root keeps root)
+  Kernel view (the host's own sockets, beside the wire):
+    --kernel auto|off|LIST   auto (default): every part this host allows, saying once
+                             which it does not; off: the wire alone; LIST: these parts,
+                             each required (comma list of counters)
   Analysis:
     --profile linux|rfc793   close machine behaviour (default linux)
     --rfc1337                model net.ipv4.tcp_rfc1337=1: a RST does not end TIME_WAIT

@@ -392,7 +392,7 @@ func TestLiveEndToEnd(t *testing.T) {
 	}
 	// The live object byte for byte, but for the counts.
 	liveLine := regexp.MustCompile(`^\{"type":"live","interface":"` + regexp.QuoteMeta(veth) + `","kernel_packets":[1-9][0-9]*,"kernel_drops":0,` +
-		`"kernel_queue_freezes":[0-9]+,"kernel_stats_error":null,"flows_idle":[0-9]+,"flows_evicted":0\}$`)
+		`"kernel_queue_freezes":[0-9]+,"kernel_stats_error":null,"flows_idle":[0-9]+,"flows_evicted":0,"kernel_counters":\{"flows_local":4,.*\}\}$`)
 	if !liveLine.MatchString(rest[0]) {
 		t.Errorf("live object %s, want it to match %s", rest[0], liveLine)
 	}
@@ -472,6 +472,7 @@ func TestLiveUsage(t *testing.T) {
 		{[]string{"live", "-i", "lo", "host", "example.com"}, "host names are not resolved"},
 		{[]string{"live", "-i", "lo", "-f", "tcp", "port 80"}, "both with -f and as arguments"},
 		{[]string{"live", "-i", "lo", "--status", "sometimes"}, "--status"},
+		{[]string{"live", "-i", "lo", "--kernel", "counters,psychic"}, `unknown part "psychic"`},
 		{[]string{"live", "-i", "lo", "-c", "-1"}, "-c -1"},
 		{[]string{"live", "-i", "fwnosuch0"}, `interface "fwnosuch0": no such interface`},
 	} {
@@ -489,7 +490,10 @@ func TestLiveUsage(t *testing.T) {
 
 // TestLiveOutputBytes pins what `finwave live` writes on stdout, byte for
 // byte, when the filter lets nothing through: the live counters (the
-// "type":"live" object, or the kernel line), then the summary.
+// "type":"live" object, or the kernel line), then the summary. With the
+// kernel view forced off (--kernel off: no counters, trace, conntrack or
+// process attribution) these are the bytes finwave live wrote before it
+// had one.
 func TestLiveOutputBytes(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("live capture needs root (AF_PACKET)")
@@ -506,7 +510,7 @@ func TestLiveOutputBytes(t *testing.T) {
 		flags []string
 		want  string
 	}{{[]string{"--json"}, jsonLines}, {nil, text}} {
-		args := append([]string{"live", "-i", "lo", "--duration", "200ms", "--status", "never"}, c.flags...)
+		args := append([]string{"live", "-i", "lo", "--duration", "200ms", "--status", "never", "--kernel", "off"}, c.flags...)
 		args = append(args, "port 9 and not port 9") // matches nothing
 		var out, errb bytes.Buffer
 		if code := run(context.Background(), args, nil, &out, &errb); code != exitOK {
