@@ -289,12 +289,18 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	defer kv.close()
 	// Root only to open the socket, the output file and the kernel
 	// view's handles: then, like tcpdump -Z, run as an unprivileged user.
-	runAs, err := dropPrivileges(f.user)
+	runAs, kept, capNote, err := dropPrivileges(f.user, kv.capabilities())
 	if err != nil {
 		return err
 	}
 	if runAs != "" {
 		runAs = ", running as " + runAs
+		if len(kept) > 0 {
+			runAs += " keeping " + capNames(kept)
+		}
+	}
+	if capNote != "" {
+		fmt.Fprintf(info, "finwave: capabilities for the kernel view not kept (%s): it goes on with what the open handles allow\n", capNote)
 	}
 	fmt.Fprint(info, termWrap(e, e.stderr, fmt.Sprintf("finwave: listening on %s, link-type %v, filter %q%s (SIGINT or SIGTERM stops)\n",
 		f.iface, src.LinkType(), kernelFilterText(f.filter), runAs)))

@@ -122,5 +122,10 @@ func (k *kernelView) finish(ctx hostview.Context, l *report.Live) {
 	}
 }
 
+// capabilities are those the open parts need after root is dropped.
+func (k *kernelView) capabilities() []capability {
+	return nil
+}
+
 // close releases what openKernelView opened.
 func (k *kernelView) close() {}
