@@ -37,6 +37,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		changes:    t.changes[:0],
 		frames:     t.frames[:0],
 		text:       t.text[:0],
+		kernel:     t.kernel, // its slices' arrays, reused
 		Stream:     c.stream,
 		Streams:    append(t.Streams[:0], c.streams...),
 		Client:     c.client,
@@ -67,6 +68,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	if s, ok := vant.At.Side(); ok {
 		c.confirmAt(s)
 	}
+	c.kernelView(cfg, t)
 	c.predictCounters(cfg, t)
 	t.ClientEnd = c.endState(cfg, Client)
 	t.ServerEnd = c.endState(cfg, Server)

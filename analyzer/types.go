@@ -499,6 +499,12 @@ type Teardown struct {
 	// no offload explains: corrupted, dropped by the peer (checksum.go).
 	Offload      [2]Offload
 	BadChecksums [2]int
+	// Kernel is the kernel's own account of the flow when finwave runs on
+	// the host that owns its sockets (Config.Kernel, kernel.go): owners,
+	// traced changes beside the machines', resets and drops with the
+	// kernel's reasons, conntrack. nil without Config.Kernel. It lives in
+	// the Teardown's memory and dies with Recycle.
+	Kernel *KernelView
 
 	// Backing arrays kept across Recycle: the segments' Changes and the
 	// anomalies' Frames are slices of changes and frames; anoms is
@@ -508,6 +514,7 @@ type Teardown struct {
 	anoms   []Anomaly
 	text    []byte // the anomalies' Detail strings point into it
 	evid    [3]string
+	kernel  KernelView // Kernel points here
 }
 
 // End returns the end state of side s.
@@ -556,4 +563,9 @@ type Config struct {
 	// OnForget, if set, is called with a stream id that no later flow can
 	// continue, after its Teardown was emitted (flow.TableConfig.OnForget).
 	OnForget func(stream int64)
+
+	// Kernel, if set, is the kernel's own account of this host's sockets
+	// (finwave live on the host that owns them): asked as each flow
+	// finishes, reconciled with the machines (kernel.go).
+	Kernel Kernel
 }

@@ -97,6 +97,7 @@ func appendJSONFlow(b []byte, t *analyzer.Teardown, typ string) []byte {
 	b = appendKeyBool(b, "continued", t.Continued)
 	b = appendKeyString(b, "profile", t.Profile)
 	b = appendJSONVantage(b, &t.Vantage)
+	b = appendJSONKernel(b, t)
 	b = append(b, `,"segments":[`...)
 	for i := range t.Segments {
 		if i > 0 {

@@ -365,7 +365,7 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool, lad *ladderScrat
 		}
 		b = wrap(b, a.Detail, "   ", cols)
 	}
-	return b
+	return appendKernelText(b, t)
 }
 
 // appendSummaryText writes the capture line and the summary tables.
