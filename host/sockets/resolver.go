@@ -104,8 +104,9 @@ type Attribution struct {
 	// or its Reverse when only that one is a socket of this namespace.
 	Tuple host.Tuple
 	// Owner is the process holding it (PID, Comm, Cgroup, Container),
-	// with the socket's UID and Inode; for Unattributed only UID and
-	// Inode. Runtime and Pod are the container runtime and the pod UID
+	// with the socket's UID and Inode while a process held it (kept
+	// through TIME_WAIT, whose sock has neither); for Unattributed only
+	// UID and Inode. Runtime and Pod are the container runtime and the pod UID
 	// (see Process), Shared how many other processes hold it too.
 	Owner        host.Owner
 	Runtime, Pod string
@@ -154,7 +155,11 @@ type owner struct {
 
 // entry is one socket the Resolver has seen.
 type entry struct {
-	sock      Socket
+	sock Socket
+	// inode and uid are the socket's while its process held it: a
+	// TIME_WAIT sock reports neither (inet_twsk_diag_fill).
+	inode     uint64
+	uid       uint32
 	owner     *owner
 	reason    Reason
 	tries     uint8 // /proc scans that looked for its inode
@@ -330,6 +335,9 @@ func (r *Resolver) refresh(now time.Time) error {
 		// An entry whose socket went on to TIME_WAIT (inode 0 from then on,
 		// inet_twsk_diag_fill) keeps the owner it had.
 		e.sock = *s
+		if s.Inode != 0 {
+			e.inode, e.uid = s.Inode, s.UID
+		}
 		e.gen = r.gen
 		e.lastSeen = now
 		r.live[s.Tuple] = e
@@ -488,7 +496,7 @@ func (e *entry) attribution(t host.Tuple, live bool) Attribution {
 		Live:      live,
 		FirstSeen: e.firstSeen,
 		LastSeen:  e.lastSeen,
-		Owner:     host.Owner{UID: e.sock.UID, Inode: e.sock.Inode},
+		Owner:     host.Owner{UID: e.uid, Inode: e.inode},
 	}
 	if e.owner == nil {
 		a.Status, a.Reason = Unattributed, e.reason

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"finwave/host"
 	"finwave/internal/netnstest"
 )
@@ -414,6 +416,9 @@ func TestGoneAndRemembered(t *testing.T) {
 		if a.Socket.State != host.TimeWait || a.Status != Owned || a.Owner.PID != self || !a.Live {
 			return fmt.Sprintf("TIME_WAIT of an attributed socket: %v %v pid %d live %v", a.Socket.State, a.Status, a.Owner.PID, a.Live)
 		}
+		if a.Owner.Inode == 0 {
+			return "TIME_WAIT sock of an attributed socket lost the socket's inode"
+		}
 		if a.Socket.Timer != TimerTimeWait || a.Socket.Expires <= 0 || a.Socket.Expires > 60*time.Second {
 			return fmt.Sprintf("TIME_WAIT timer %v %v", a.Socket.Timer, a.Socket.Expires)
 		}
@@ -457,4 +462,77 @@ func TestGoneAndRemembered(t *testing.T) {
 	if a.Status != Owned || a.Shared != 1 || (a.Owner.PID != self && a.Owner.PID != child.Process.Pid) {
 		t.Errorf("shared listener: %v pid %d shared %d, want owned by %d or %d with 1 other", a.Status, a.Owner.PID, a.Shared, self, child.Process.Pid)
 	}
+}
+
+// TestFallbackAndRemember: a sock_diag dump that fails moves the Resolver
+// to /proc/net/tcp for good, saying why; past Options.Remember gone
+// sockets, the oldest are forgotten.
+func TestFallbackAndRemember(t *testing.T) {
+	p := netnstest.NewPair(t, "fs")
+	var ln net.Listener
+	if err := netnstest.Do(p.A, func() (err error) {
+		ln, err = net.Listen("tcp4", netnstest.AddrA+":7200")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r := openIn(t, p.A, Options{MinInterval: -1, Remember: 1})
+	var tuples []host.Tuple
+	var conns []net.Conn
+	for range 3 {
+		err := netnstest.Do(p.B, func() error {
+			c, err := net.DialTimeout("tcp", netnstest.AddrA+":7200", 5*time.Second)
+			if err != nil {
+				return err
+			}
+			conns = append(conns, c)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, s)
+		tuples = append(tuples, host.Tuple{Local: s.LocalAddr().(*net.TCPAddr).AddrPort(), Remote: s.RemoteAddr().(*net.TCPAddr).AddrPort()})
+	}
+	// Break the netlink socket: the next dump fails and falls back.
+	unix.Close(r.diag.fd)
+	r.diag.fd = -1
+	if _, err := r.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	st := r.Stats()
+	if st.Source != "/proc/net/tcp" || !strings.Contains(st.Fallback, "bad file descriptor") {
+		t.Fatalf("after a failed dump: source %q, fallback %q", st.Source, st.Fallback)
+	}
+	for _, tu := range tuples {
+		if a := r.Lookup(tu); a.Status != Owned || a.Owner.PID != os.Getpid() {
+			t.Fatalf("%v from /proc/net/tcp: %v", tu, a)
+		}
+	}
+	for _, c := range conns {
+		c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	}
+	poll(t, func() string {
+		r.Refresh()
+		remembered := 0
+		for _, tu := range tuples {
+			a := r.Lookup(tu)
+			if a.Live {
+				return fmt.Sprintf("%v still live", tu)
+			}
+			if a.Status == Owned {
+				remembered++
+			}
+		}
+		if remembered != 1 || r.Stats().Gone != 1 {
+			return fmt.Sprintf("%d gone sockets remembered (%d kept), want 1", remembered, r.Stats().Gone)
+		}
+		return ""
+	})
 }
