@@ -440,6 +440,29 @@ func TestGoneAndRemembered(t *testing.T) {
 		return ""
 	})
 
+	// Connected but not accepted: in the listener's accept queue, no
+	// process holds it yet.
+	var queued host.Tuple
+	if err := netnstest.Do(p.B, func() error {
+		c, err := net.DialTimeout("tcp", netnstest.AddrA+":7100", 5*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		queued = host.Tuple{Local: c.LocalAddr().(*net.TCPAddr).AddrPort(), Remote: c.RemoteAddr().(*net.TCPAddr).AddrPort()}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, func() string {
+		r.Refresh()
+		a := r.Lookup(queued)
+		if a.Tuple != queued.Reverse() || a.Status != Unattributed || a.Reason != Unaccepted {
+			return fmt.Sprintf("unaccepted socket %v: %v %v %v", queued.Reverse(), a.Tuple, a.Status, a.Reason)
+		}
+		return ""
+	})
+
 	// The listener, shared with a child through an inherited descriptor.
 	f, err := ln.File()
 	if err != nil {
