@@ -72,6 +72,11 @@ const (
 	// already closed it (a TIME_WAIT sock, an orphan in FIN_WAIT or
 	// LAST_ACK; sock_orphan clears sk_socket).
 	Closed
+	// Unaccepted: the socket has no inode but its process cannot have
+	// closed it (ESTABLISHED, CLOSE_WAIT, SYN_RECV): it waits in its
+	// listener's accept queue, no process has it yet (inet_csk_accept
+	// grafts it to a struct socket).
+	Unaccepted
 	// Denied: some processes' /proc/PID/fd could not be read (another
 	// user's, without CAP_SYS_PTRACE) and none of the others held it.
 	Denied
@@ -84,6 +89,7 @@ const (
 
 var reasonNames = [...]string{"",
 	"closed by its process before it could be attributed",
+	"not accepted yet: in its listener's accept queue",
 	"permission denied reading /proc/PID/fd",
 	"no process in this pid namespace holds it"}
 
@@ -328,9 +334,9 @@ func (r *Resolver) refresh(now time.Time) error {
 		}
 		if e == nil {
 			e = &entry{firstSeen: now}
-			if s.Inode == 0 {
-				e.reason = Closed
-			}
+		}
+		if s.Inode == 0 && e.owner == nil && (e.reason == NoReason || e.reason == Unaccepted) {
+			e.reason = inodeless(s.State)
 		}
 		// An entry whose socket went on to TIME_WAIT (inode 0 from then on,
 		// inet_twsk_diag_fill) keeps the owner it had.
@@ -487,6 +493,17 @@ func (r *Resolver) Resolve(t host.Tuple, since time.Time) (Attribution, error) {
 		a.Status = Gone
 	}
 	return a, nil
+}
+
+// inodeless is why a socket dumped without an inode has no owner: its
+// process closed it (sock_orphan, or a TIME_WAIT sock), or none has
+// accepted it yet.
+func inodeless(s host.State) Reason {
+	switch s {
+	case host.Established, host.CloseWait, host.SynRecv, host.NewSynRecv:
+		return Unaccepted
+	}
+	return Closed
 }
 
 func (e *entry) attribution(t host.Tuple, live bool) Attribution {
