@@ -56,16 +56,29 @@ func newScanner(root string) *scanner {
 	return &scanner{root: root, dbuf: make([]byte, 16<<10), lbuf: make([]byte, 64)}
 }
 
-// scan looks through the descriptors of every process for "socket:[N]"
-// links to the inodes of want, as ss -p does (user_ent_hash_build,
-// misc/ss.c), and records in want each one's first holder and the count of
-// the others. A process that vanished meanwhile is skipped. Every process
-// is read even once all of want is found, so that the count of sharers is
-// whole.
-func (s *scanner) scan(want map[uint64]*holding) (scanStats, error) {
+// scan looks through the descriptors of processes for "socket:[N]" links
+// to the inodes of want, as ss -p does (user_ent_hash_build, misc/ss.c),
+// and records in want each one's first holder and the count of the others.
+// It reads the processes of prefer first (those that owned sockets
+// lately: a server accepting connections), then the others in /proc's
+// order; unless full, it stops once every inode of want has a holder, so
+// that the count of sharers is then only among the processes read. A
+// process that vanished meanwhile is skipped.
+func (s *scanner) scan(want map[uint64]*holding, prefer []int, full bool) (scanStats, error) {
 	var st scanStats
 	if len(want) == 0 {
 		return st, nil
+	}
+	found := 0
+	read := make(map[int]bool, len(prefer))
+	for _, pid := range prefer {
+		if !read[pid] {
+			read[pid] = true
+			found += s.scanPID(pid, want, &st)
+			if !full && found == len(want) {
+				return st, nil
+			}
+		}
 	}
 	d, err := os.Open(s.root)
 	if err != nil {
@@ -75,8 +88,11 @@ func (s *scanner) scan(want map[uint64]*holding) (scanStats, error) {
 	for {
 		names, err := d.Readdirnames(512)
 		for _, n := range names {
-			if pid, perr := strconv.Atoi(n); perr == nil && pid > 0 {
-				s.scanPID(pid, want, &st)
+			if pid, perr := strconv.Atoi(n); perr == nil && pid > 0 && !read[pid] {
+				found += s.scanPID(pid, want, &st)
+				if !full && found == len(want) {
+					return st, nil
+				}
 			}
 		}
 		if err != nil {
@@ -86,7 +102,9 @@ func (s *scanner) scan(want map[uint64]*holding) (scanStats, error) {
 	return st, nil
 }
 
-func (s *scanner) scanPID(pid int, want map[uint64]*holding, st *scanStats) {
+// scanPID reads the descriptors of pid and returns how many inodes of
+// want it found a first holder for.
+func (s *scanner) scanPID(pid int, want map[uint64]*holding, st *scanStats) (found int) {
 	dir := s.root + "/" + strconv.Itoa(pid) + "/fd"
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -96,7 +114,7 @@ func (s *scanner) scanPID(pid int, want map[uint64]*holding, st *scanStats) {
 			}
 			st.denied++
 		}
-		return // ENOENT: the process exited
+		return 0 // ENOENT: the process exited
 	}
 	defer unix.Close(fd)
 	st.procs++
@@ -109,7 +127,7 @@ func (s *scanner) scanPID(pid int, want map[uint64]*holding, st *scanStats) {
 				}
 				st.denied++
 			}
-			return
+			return found
 		}
 		_, _, s.names = unix.ParseDirent(s.dbuf[:n], -1, s.names[:0])
 		for _, name := range s.names {
@@ -131,6 +149,7 @@ func (s *scanner) scanPID(pid int, want map[uint64]*holding, st *scanStats) {
 				switch {
 				case h.pid == 0:
 					h.pid = pid
+					found++
 				case h.pid != pid:
 					h.others++
 				}

@@ -33,6 +33,8 @@ const (
 	// in the dump a moment before its descriptor is installed
 	// (do_accept then fd_install), so one miss is not final.
 	scanTries = 3
+	// maxRecent bounds the processes a scan reads before the others.
+	maxRecent = 64
 )
 
 // Status says how far a socket's owner is known.
@@ -113,7 +115,10 @@ type Attribution struct {
 	// with the socket's UID and Inode while a process held it (kept
 	// through TIME_WAIT, whose sock has neither); for Unattributed only
 	// UID and Inode. Runtime and Pod are the container runtime and the pod UID
-	// (see Process), Shared how many other processes hold it too.
+	// (see Process), Shared how many other processes hold it too: every
+	// one for a socket attributed by Open's scan, which reads every
+	// process; only among the processes read for a later one, as later
+	// scans stop once every new inode has an owner.
 	Owner        host.Owner
 	Runtime, Pod string
 	Shared       int
@@ -194,6 +199,7 @@ type Resolver struct {
 	goneQ   []host.Tuple // gone tuples, oldest first (a ring of goneHead)
 	goneHd  int
 	byInode map[uint64]*owner // live attributed inodes
+	recent  []int             // the owners the last scan found, read first by the next
 	want    map[uint64]*holding
 
 	stats Stats
@@ -359,7 +365,12 @@ func (r *Resolver) refresh(now time.Time) error {
 	var st scanStats
 	if len(r.want) > 0 {
 		var err error
-		if st, err = r.scanner.scan(r.want); err != nil {
+		// The first scan (Open's) reads every process, so that the
+		// sharers of the sockets that exist at start are counted whole;
+		// later ones read the latest owners first and stop once every new
+		// inode is found.
+		full := r.stats.Refreshes == 0
+		if st, err = r.scanner.scan(r.want, r.recent, full); err != nil {
 			return fmt.Errorf("sockets: %w", err)
 		}
 		procs := make(map[int]Process)
@@ -373,6 +384,16 @@ func (r *Resolver) refresh(now time.Time) error {
 				procs[h.pid] = p
 			}
 			r.byInode[ino] = &owner{proc: p, shared: h.others}
+		}
+		// The owners found this time are read first next time.
+		if len(procs) > 0 {
+			r.recent = r.recent[:0]
+		}
+		for pid := range procs {
+			if len(r.recent) == maxRecent {
+				break
+			}
+			r.recent = append(r.recent, pid)
 		}
 	}
 	// One pass over what is live: attribute what the scan found, move
