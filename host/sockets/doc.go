@@ -10,10 +10,15 @@
 // netlink socket and keeps /proc/net/tcp{,6} open, all in the namespace of
 // the calling thread); later Refresh, Lookup, Resolve and Summary calls use
 // only what it holds. A socket dump works unprivileged (inet_diag checks no
-// capability for its own namespace), but reading another user's
-// /proc/PID/fd needs CAP_SYS_PTRACE (proc_fd_permission, ptrace_may_access
-// with PTRACE_MODE_READ_FSCREDS): without it those sockets stay unattributed
-// with the reason "permission denied reading /proc/PID/fd".
+// capability for its own namespace), and so do /proc/PID/comm and cgroup;
+// but reading another user's /proc/PID/fd needs two capabilities:
+// CAP_DAC_READ_SEARCH to list the directory (mode 0500, owned by the
+// process's user: proc_fd_permission, generic_permission) and
+// CAP_SYS_PTRACE to read its links (proc_pid_get_link,
+// proc_fd_access_allowed: ptrace_may_access with PTRACE_MODE_READ_FSCREDS).
+// Without them those sockets stay unattributed with the reason
+// "permission denied reading /proc/PID/fd"; sockets attributed before the
+// drop keep their owner.
 //
 // Invariants: lookups are map reads; a refresh is rate-limited
 // (Options.MinInterval) and scans /proc only when the dump holds an inode

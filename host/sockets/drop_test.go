@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,14 +47,18 @@ func dropHelper() error {
 	if err != nil {
 		return err
 	}
-	if err := syscall.Setgroups(nil); err != nil {
-		return err
-	}
-	if err := syscall.Setgid(65534); err != nil {
-		return err
-	}
-	if err := syscall.Setuid(65534); err != nil {
-		return err
+	// FS_NO_DROP: started unprivileged already (setpriv), with the
+	// capabilities under test.
+	if os.Getenv("FS_NO_DROP") == "" {
+		if err := syscall.Setgroups(nil); err != nil {
+			return err
+		}
+		if err := syscall.Setgid(65534); err != nil {
+			return err
+		}
+		if err := syscall.Setuid(65534); err != nil {
+			return err
+		}
 	}
 	fmt.Println("dropped")
 	in := bufio.NewReader(os.Stdin)
@@ -191,5 +196,68 @@ func TestAfterDroppingRoot(t *testing.T) {
 	}
 	if !strings.Contains(rep.FdErr, "permission denied") || rep.CommErr != "" || rep.CgroupErr != "" {
 		t.Errorf("reading the root process's /proc after the drop: fd %q, comm %q, cgroup %q", rep.FdErr, rep.CommErr, rep.CgroupErr)
+	}
+}
+
+// TestCapabilities: a Resolver run as uid 65534 from the start (setpriv)
+// dumps every socket but attributes a root process's only with both
+// CAP_DAC_READ_SEARCH (to list /proc/PID/fd) and CAP_SYS_PTRACE (to read
+// its links); with one or none, the sockets are unattributed for want of
+// permission, and nothing fails.
+func TestCapabilities(t *testing.T) {
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("needs util-linux's setpriv to start a process with chosen capabilities")
+	}
+	p := netnstest.NewPair(t, "fs")
+	srv := startLeak(t, p.A)
+	peers := leakPeers[:3]
+	connectAndClose(t, p.B, peers...)
+	for _, c := range []struct {
+		caps  string
+		owned bool
+	}{{"", false}, {"+sys_ptrace", false}, {"+dac_read_search", false}, {"+dac_read_search,+sys_ptrace", true}} {
+		t.Run("caps="+c.caps, func(t *testing.T) {
+			args := []string{"--reuid", "65534", "--regid", "65534", "--clear-groups"}
+			if c.caps != "" {
+				args = append(args, "--inh-caps", c.caps, "--ambient-caps", c.caps)
+			}
+			cmd := netnstest.Command(p.A, "setpriv", append(args, os.Args[0], "-test.run=^$")...)
+			cmd.Env = append(os.Environ(), "FS_SOCKETS_HELPER=drop", "FS_NO_DROP=1",
+				"FS_LEAK_PID="+strconv.Itoa(srv.pid), "FS_WANT="+strconv.Itoa(len(peers)))
+			cmd.Stderr = os.Stderr
+			stdin, _ := cmd.StdinPipe()
+			stdout, _ := cmd.StdoutPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() }()
+			out := bufio.NewReader(stdout)
+			if line, err := out.ReadString('\n'); err != nil || line != "dropped\n" {
+				t.Fatalf("helper: %q %v", line, err)
+			}
+			fmt.Fprintln(stdin)
+			var rep dropReport
+			if err := json.NewDecoder(out).Decode(&rep); err != nil {
+				t.Fatalf("helper report: %v", err)
+			}
+			if rep.Source != "sock_diag" || rep.Sockets == 0 {
+				t.Errorf("dump as uid 65534: %s %d sockets", rep.Source, rep.Sockets)
+			}
+			want := "unattributed: permission denied reading /proc/PID/fd"
+			if c.owned {
+				want = fmt.Sprintf("owned pid %d", srv.pid)
+			}
+			if len(rep.CloseWait) != len(peers) {
+				t.Errorf("%d CLOSE_WAIT sockets, want %d", len(rep.CloseWait), len(peers))
+			}
+			for tu, s := range rep.CloseWait {
+				if s != want {
+					t.Errorf("%s: %s, want %s", tu, s, want)
+				}
+			}
+			if rep.Own != fmt.Sprintf("owned pid %d", rep.OwnPID) {
+				t.Errorf("the helper's own socket: %s", rep.Own)
+			}
+		})
 	}
 }

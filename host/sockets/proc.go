@@ -133,6 +133,16 @@ func (s *scanner) scanPID(pid int, want map[uint64]*holding, st *scanStats) (fou
 		for _, name := range s.names {
 			st.fds++
 			l, err := unix.Readlinkat(fd, name, s.lbuf)
+			if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+				// The directory could be listed (CAP_DAC_READ_SEARCH)
+				// but not its links (proc_fd_access_allowed wants
+				// CAP_SYS_PTRACE): none of this process's can be.
+				if st.denied == 0 {
+					st.deniedPID = pid
+				}
+				st.denied++
+				return found
+			}
 			if err != nil || l < len("socket:[]") {
 				continue
 			}

@@ -80,7 +80,8 @@ const (
 	// grafts it to a struct socket).
 	Unaccepted
 	// Denied: some processes' /proc/PID/fd could not be read (another
-	// user's, without CAP_SYS_PTRACE) and none of the others held it.
+	// user's, without CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE) and none of
+	// the others held it.
 	Denied
 	// NoProcess: every process's descriptors were read and none holds it
 	// (a process of another pid namespace, or a socket only the kernel
