@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"net/netip"
 	"time"
 
 	"finwave/flow"
@@ -19,6 +20,22 @@ type OpenStuck struct {
 	Kind           Kind      // CloseWaitStuck or FinWait2Stuck
 	Since          time.Time // when the endpoint entered State
 	Held           time.Duration
+}
+
+// Endpoint is the stuck side's address and port; Peer the other side's.
+func (s *OpenStuck) Endpoint() netip.AddrPort {
+	if s.Side == Server {
+		return netip.AddrPortFrom(s.Server.Addr, s.Server.Port)
+	}
+	return netip.AddrPortFrom(s.Client.Addr, s.Client.Port)
+}
+
+// Peer is the other side's address and port.
+func (s *OpenStuck) Peer() netip.AddrPort {
+	if s.Side == Server {
+		return netip.AddrPortFrom(s.Client.Addr, s.Client.Port)
+	}
+	return netip.AddrPortFrom(s.Server.Addr, s.Server.Port)
 }
 
 // StuckOpen calls fn, once per endpoint and state, for every endpoint of

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"finwave/host"
 	"finwave/hostview"
 )
 
@@ -25,6 +26,21 @@ type Live struct {
 	// CountersError then says why ("" when not asked for).
 	Counters      *hostview.Comparison
 	CountersError string
+	// Held is the sockets this host still held in CLOSE_WAIT or
+	// FIN_WAIT_2 when the capture stopped, by owning process, most first
+	// (finwave live's process attribution): the leaks.
+	Held []Held
+}
+
+// Held is a number of sockets one process held in one state.
+type Held struct {
+	State   string // CLOSE_WAIT or FIN_WAIT_2
+	Sockets int
+	Owner   host.Owner
+	Known   bool   // Owner is known (else the sockets of no known owner)
+	Runtime string // the container runtime, with Owner.Container
+	RecvQ   uint64 // bytes received and not read, summed
+	Text    string // "240 CLOSE_WAIT sockets held by nginx, pid 1234"
 }
 
 // jsonLive is the "type":"live" object; flows_evicted is Capture.Evicted.
@@ -40,6 +56,18 @@ type jsonLive struct {
 	// omitted when the comparison was not asked for
 	Counters      *jsonCounters `json:"kernel_counters,omitempty"`
 	CountersError *string       `json:"kernel_counters_error,omitempty"`
+	Held          []jsonHeld    `json:"kernel_sockets_held,omitempty"`
+}
+
+// jsonHeld is one entry of "kernel_sockets_held".
+type jsonHeld struct {
+	State     string `json:"state"`
+	Sockets   int    `json:"sockets"`
+	PID       *int   `json:"pid"`
+	Command   string `json:"command,omitempty"`
+	Container string `json:"container,omitempty"`
+	Cgroup    string `json:"cgroup,omitempty"`
+	RecvQ     uint64 `json:"recv_q"`
 }
 
 // jsonCounters is the "kernel_counters" object of the live line.
@@ -72,6 +100,14 @@ func appendLiveJSON(b []byte, c *Capture) ([]byte, error) {
 	if l.CountersError != "" {
 		v.CountersError = &l.CountersError
 	}
+	for _, h := range l.Held {
+		j := jsonHeld{State: h.State, Sockets: h.Sockets, RecvQ: h.RecvQ}
+		if h.Known {
+			pid := h.Owner.PID
+			j.PID, j.Command, j.Container, j.Cgroup = &pid, h.Owner.Comm, h.Owner.Container, h.Owner.Cgroup
+		}
+		v.Held = append(v.Held, j)
+	}
 	if cmp := l.Counters; cmp != nil {
 		jc := &jsonCounters{Flows: cmp.Flows, Foreign: cmp.Foreign, Differ: cmp.Differ}
 		for _, r := range cmp.Rows {
@@ -100,6 +136,16 @@ func appendLiveText(b *bytes.Buffer, l *Live) {
 	}
 	if l.IdleFlows > 0 {
 		fmt.Fprintf(b, "%d flows finished by the idle timeout (--idle-timeout)\n", l.IdleFlows)
+	}
+	for _, h := range l.Held {
+		fmt.Fprintf(b, "⚠ still held when the capture stopped: %s", h.Text)
+		if h.RecvQ > 0 {
+			fmt.Fprintf(b, ", %d bytes unread", h.RecvQ)
+		}
+		if h.State == "CLOSE_WAIT" {
+			b.WriteString(" (CLOSE_WAIT leak? the process has not called close() after the peer's FIN)")
+		}
+		b.WriteByte('\n')
 	}
 	switch {
 	case l.CountersError != "":

@@ -17,6 +17,7 @@ import (
 	"finwave/capture/bpf"
 	"finwave/capture/live"
 	"finwave/gate"
+	"finwave/host"
 	"finwave/hostview"
 	"finwave/pipeline"
 	"finwave/report"
@@ -212,7 +213,20 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 		src      *live.Source
 		status   *liveStatus
 	)
-	var kv *kernelView
+	info := e.stderr // what finwave tells besides the report: nothing with -q
+	if f.quiet {
+		info = io.Discard
+	}
+	// The kernel's own view (--kernel): its handles are opened as root,
+	// before the capture socket, and read after the drop.
+	kv, err := openKernelView(kparts, kreq, info)
+	if err != nil {
+		return err
+	}
+	defer kv.close()
+	if kv.kernel != nil {
+		cfg.Kernel = kv.kernel
+	}
 	a = analyzer.New(cfg, func(t *analyzer.Teardown) {
 		reported++
 		kv.flow(t)
@@ -235,6 +249,7 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 			status.draw(&st, a.Stats(), reported, src)
 		}
 	}
+	var kickFrames int64
 	src, err = live.Open(ctx, live.Config{
 		Interface:   f.iface,
 		Filter:      f.filter,
@@ -244,6 +259,10 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 			// Frames wait in a TPACKET_V3 block up to its retire timeout:
 			// move the analyzer's clock only to where nothing can be pending.
 			a.Advance(now.Add(-tickLag))
+			if st.Frames != kickFrames {
+				kickFrames = st.Frames
+				kv.kick() // packets came: new sockets to attribute
+			}
 			if stuckNotices {
 				// A leaked socket never closes: say so when --stuck-after
 				// passes, not only when the flow ends.
@@ -251,10 +270,14 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 					if status != nil {
 						status.clear()
 					}
+					var owner *host.Owner
+					if o, ok := kv.owner(s.Endpoint(), s.Peer(), s.Since); ok {
+						owner = &o
+					}
 					if f.json {
-						notice = report.AppendStuckJSON(notice[:0], s)
+						notice = report.AppendStuckJSON(notice[:0], s, owner)
 					} else {
-						notice = report.AppendStuckText(notice[:0], s, opts.Color, opts.Width)
+						notice = report.AppendStuckText(notice[:0], s, owner, opts.Color, opts.Width)
 					}
 					if _, err := e.stdout.Write(notice); err != nil && werr == nil {
 						werr = err
@@ -277,16 +300,6 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 		}
 		in = tee
 	}
-	info := e.stderr // what finwave tells besides the report: nothing with -q
-	if f.quiet {
-		info = io.Discard
-	}
-	// The kernel's own view (--kernel): its handles are opened as root,
-	// with the capture socket, and read after the drop.
-	if kv, err = openKernelView(kparts, kreq, info); err != nil {
-		return err
-	}
-	defer kv.close()
 	// Root only to open the socket, the output file and the kernel
 	// view's handles: then, like tcpdump -Z, run as an unprivileged user.
 	runAs, kept, capNote, err := dropPrivileges(f.user, kv.capabilities())
@@ -305,6 +318,7 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	fmt.Fprint(info, termWrap(e, e.stderr, fmt.Sprintf("finwave: listening on %s, link-type %v, filter %q%s (SIGINT or SIGTERM stops)\n",
 		f.iface, src.LinkType(), kernelFilterText(f.filter), runAs)))
 
+	kv.start()
 	runner := base
 	runner.Interval = time.Second
 	if status != nil {

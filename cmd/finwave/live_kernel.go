@@ -1,11 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"finwave/analyzer"
+	"finwave/host"
+	"finwave/host/sockets"
 	"finwave/hostview"
 	"finwave/report"
 )
@@ -15,8 +23,9 @@ import (
 type kernelPart uint8
 
 const (
-	partCounters kernelPart = 1 << iota // nstat counters at start and end, beside the prediction
-	allParts                = partCounters
+	partCounters  kernelPart = 1 << iota // nstat counters at start and end, beside the prediction
+	partProcesses                        // the process owning each local socket (sock_diag, /proc/*/fd)
+	allParts      = partCounters | partProcesses
 )
 
 var kernelPartNames = []struct {
@@ -24,6 +33,7 @@ var kernelPartNames = []struct {
 	part kernelPart
 }{
 	{"counters", partCounters},
+	{"processes", partProcesses},
 }
 
 // parseKernelParts reads --kernel: auto (every part this host allows,
@@ -66,12 +76,19 @@ type kernelView struct {
 	// countersErr: why the counters could not be compared ("" when
 	// they were, or were not asked for).
 	countersErr string
+	resolver    *sockets.Resolver
+	// kernel is what the analyzer asks as flows finish (nil when no part
+	// gives it anything: counters alone do not).
+	kernel *hostview.Kernel
+	stop   context.CancelFunc
+	kicked chan struct{}
+	wg     sync.WaitGroup
 }
 
 // openKernelView opens the parts asked for. A part that cannot work is an
 // error when it was named (required), else a note on info, once.
 func openKernelView(parts kernelPart, required bool, info io.Writer) (*kernelView, error) {
-	k := &kernelView{parts: parts}
+	k := &kernelView{parts: parts, kicked: make(chan struct{}, 1)}
 	if parts == 0 {
 		return k, nil
 	}
@@ -89,6 +106,13 @@ func openKernelView(parts kernelPart, required bool, info io.Writer) (*kernelVie
 		}
 	}
 	k.locals = locals
+	if parts&partProcesses != 0 {
+		if k.resolver, err = sockets.Open(sockets.Options{}); err != nil {
+			if err := unavailable("process attribution", err); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if parts&partCounters != 0 {
 		if k.counters, err = hostview.StartCounters("/proc/net", locals); err != nil {
 			k.countersErr = err.Error()
@@ -97,7 +121,84 @@ func openKernelView(parts kernelPart, required bool, info io.Writer) (*kernelVie
 			}
 		}
 	}
+	kern := &hostview.Kernel{Locals: k.locals}
+	if k.resolver != nil {
+		kern.Owners = resolverOwners{k.resolver}
+	}
+	if kern.Owners != nil || kern.Journal != nil || kern.Conntrack != nil {
+		k.kernel = kern
+	}
 	return k, nil
+}
+
+// start begins the background work of the open parts: the socket table
+// is dumped again (rate limited by the resolver) when kick says packets
+// came, so that new sockets are attributed while they live; an idle host
+// is not scanned.
+func (k *kernelView) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	k.stop = cancel
+	if k.resolver != nil {
+		k.wg.Add(1)
+		go func() {
+			defer k.wg.Done()
+			tk := time.NewTicker(refreshEvery)
+			defer tk.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-k.kicked:
+					k.resolver.Refresh()
+					select { // at most one dump per refreshEvery
+					case <-ctx.Done():
+						return
+					case <-tk.C:
+					}
+				}
+			}
+		}()
+	}
+}
+
+// kick says packets came (called from the capture loop): never blocks.
+func (k *kernelView) kick() {
+	select {
+	case k.kicked <- struct{}{}:
+	default:
+	}
+}
+
+// refreshEvery is how often the socket table is dumped while packets come.
+const refreshEvery = 500 * time.Millisecond
+
+// resolverOwners adapts the socket resolver to hostview.Owners.
+type resolverOwners struct{ r *sockets.Resolver }
+
+func (o resolverOwners) Owner(t host.Tuple, first, last time.Time) (host.Owner, bool, string) {
+	a, err := o.r.Resolve(t, first)
+	switch {
+	case err != nil:
+		return host.Owner{}, false, "owner unknown: " + err.Error()
+	case a.Known():
+		return a.Owner, true, ""
+	case a.Status == sockets.Gone:
+		return host.Owner{}, false, "the socket was gone before it could be attributed"
+	case a.Status == sockets.Unattributed:
+		return host.Owner{}, false, "owner unknown: " + a.Reason.String()
+	}
+	return host.Owner{}, false, "owner unknown: the socket table was not read since the flow began"
+}
+
+// owner is the process holding local socket local ↔ remote, for a notice
+// about a socket still open: the socket table is read again if it has not
+// been since the socket appeared (rate limited by the resolver).
+func (k *kernelView) owner(local, remote netip.AddrPort, since time.Time) (host.Owner, bool) {
+	if k == nil || k.resolver == nil || !k.locals.Has(local.Addr()) {
+		return host.Owner{}, false
+	}
+	o, ok, _ := resolverOwners{k.resolver}.Owner(host.Tuple{Local: local, Remote: remote}.Unmap(), since, since)
+	return o, ok
 }
 
 // flow takes what the kernel view needs of a reported flow, before the
@@ -110,6 +211,14 @@ func (k *kernelView) flow(t *analyzer.Teardown) {
 
 // finish fills the live report's kernel parts once the capture stopped.
 func (k *kernelView) finish(ctx hostview.Context, l *report.Live) {
+	if k.resolver != nil {
+		// The sockets still held in the states a leak leaves, by owner.
+		k.resolver.Refresh()
+		for _, c := range k.resolver.Summary(host.CloseWait, host.FinWait2) {
+			l.Held = append(l.Held, report.Held{State: c.State.String(), Sockets: c.Sockets, Owner: c.Owner,
+				Known: c.Owner.PID != 0, Runtime: c.Runtime, RecvQ: c.RecvQ, Text: c.String()})
+		}
+	}
 	switch {
 	case k.counters != nil:
 		cmp, err := k.counters.Compare(ctx)
@@ -124,8 +233,25 @@ func (k *kernelView) finish(ctx hostview.Context, l *report.Live) {
 
 // capabilities are those the open parts need after root is dropped.
 func (k *kernelView) capabilities() []capability {
-	return nil
+	var c []capability
+	if k.resolver != nil {
+		// Another user's /proc/PID/fd: listing it is a DAC check, reading
+		// its links a ptrace access check (proc_fd_access_allowed).
+		c = append(c,
+			capability{unix.CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", "list other users' /proc/PID/fd"},
+			capability{unix.CAP_SYS_PTRACE, "CAP_SYS_PTRACE", "read their socket links"})
+	}
+	return c
 }
 
-// close releases what openKernelView opened.
-func (k *kernelView) close() {}
+// close stops the background work and releases what openKernelView
+// opened.
+func (k *kernelView) close() {
+	if k.stop != nil {
+		k.stop()
+	}
+	k.wg.Wait()
+	if k.resolver != nil {
+		k.resolver.Close()
+	}
+}

@@ -44,6 +44,7 @@ const (
 	portUnread  = 7002 // server closes with unread data: RST (LINUX_MIB_TCPABORTONCLOSE)
 	portLinger0 = 7003 // client closes with SO_LINGER {1, 0}: RST (LINUX_MIB_TCPABORTONDATA)
 	portOpen    = 7004 // still open when finwave is stopped: cut off by the end of the capture
+	portLeak    = 7010 // the "leak" helper: accepted, never closed (CLOSE_WAIT)
 )
 
 func liveHelper(mode, addr string) error {
@@ -134,6 +135,22 @@ func liveHelper(mode, addr string) error {
 		c.Close()
 		time.Sleep(300 * time.Millisecond)
 		return nil
+	case "leak":
+		// A server that leaks its connections: it accepts and never
+		// reads or closes, so each peer's close leaves CLOSE_WAIT.
+		ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(portLeak)))
+		if err != nil {
+			return err
+		}
+		fmt.Println("ready")
+		var held []net.Conn
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return err
+			}
+			held = append(held, c)
+		}
 	case "hold":
 		c, err := net.DialTimeout("tcp", net.JoinHostPort(addr, strconv.Itoa(portOpen)), 5*time.Second)
 		if err != nil {
