@@ -39,7 +39,7 @@ type Held struct {
 	Owner   host.Owner
 	Known   bool   // Owner is known (else the sockets of no known owner)
 	Runtime string // the container runtime, with Owner.Container
-	RecvQ   uint64 // bytes received and not read, summed
+	RecvQ   uint64 // the sockets' Recv-Q summed, as ss shows it (a FIN counts 1)
 	Text    string // "240 CLOSE_WAIT sockets held by nginx, pid 1234"
 }
 
@@ -140,7 +140,7 @@ func appendLiveText(b *bytes.Buffer, l *Live) {
 	for _, h := range l.Held {
 		fmt.Fprintf(b, "⚠ still held when the capture stopped: %s", h.Text)
 		if h.RecvQ > 0 {
-			fmt.Fprintf(b, ", %d bytes unread", h.RecvQ)
+			fmt.Fprintf(b, ", Recv-Q %d in all", h.RecvQ)
 		}
 		if h.State == "CLOSE_WAIT" {
 			b.WriteString(" (CLOSE_WAIT leak? the process has not called close() after the peer's FIN)")
