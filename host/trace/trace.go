@@ -33,7 +33,16 @@ type Config struct {
 	// RingSize is the ring buffer's size in bytes: a power of two and a
 	// multiple of the page size. 0 is 1 MiB (about 5000 events).
 	RingSize int
+	// Latency is how late Read may deliver an event: the programs wake
+	// the reader only once a sixteenth of the ring is full, and Read looks
+	// every Latency otherwise, which spares the kernel a wakeup per event
+	// (see buildProgram). 0 is DefaultLatency; negative wakes the reader
+	// for every event, at the kernel's cost.
+	Latency time.Duration
 }
+
+// DefaultLatency is Config.Latency's default.
+const DefaultLatency = 50 * time.Millisecond
 
 // DefaultRingSize is the ring buffer's size when Config.RingSize is 0.
 const DefaultRingSize = 1 << 20
@@ -54,7 +63,8 @@ type Tracer struct {
 	notes   []string
 	kinds   []host.EventKind
 
-	dec decoder
+	dec     decoder
+	latency time.Duration // how often Read looks without a wakeup; 0: only on wakeups
 
 	// offset is CLOCK_REALTIME - CLOCK_MONOTONIC in ns; measuredAt the
 	// CLOCK_MONOTONIC time it was measured.
@@ -116,7 +126,14 @@ func Open(cfg Config) (*Tracer, error) {
 		return nil, fmt.Errorf("trace: tracefs absent (none of %v has events/): %w", tracefsRoots, ErrUnavailable)
 	}
 
-	t := &Tracer{}
+	t := &Tracer{latency: cfg.Latency}
+	wakeAt := int32(ringSize / 16)
+	switch {
+	case cfg.Latency == 0:
+		t.latency = DefaultLatency
+	case cfg.Latency < 0:
+		t.latency, wakeAt = 0, 0
+	}
 	t.events, err = ebpf.NewMap(&ebpf.MapSpec{Name: "fw_events", Type: ebpf.RingBuf, MaxEntries: uint32(ringSize)})
 	if err != nil {
 		return nil, unavailable("create the ring buffer", err)
@@ -132,7 +149,7 @@ func Open(cfg Config) (*Tracer, error) {
 	}
 
 	for _, tp := range tracepoints {
-		if err := t.attach(tp.kind, tp.group, tp.name, k, spec, cfg.NetNS); err != nil {
+		if err := t.attach(tp.kind, tp.group, tp.name, k, spec, cfg.NetNS, wakeAt); err != nil {
 			if tp.required {
 				t.Close()
 				return nil, err
@@ -170,7 +187,7 @@ func tracefsPresent() bool {
 }
 
 // attach builds, loads and attaches the program of one tracepoint.
-func (t *Tracer) attach(kind host.EventKind, group, name string, k kernelOffsets, spec *btf.Spec, netns []uint32) error {
+func (t *Tracer) attach(kind host.EventKind, group, name string, k kernelOffsets, spec *btf.Spec, netns []uint32, wakeAt int32) error {
 	tp := group + ":" + name
 	f, err := readFormat(group, name)
 	if err != nil {
@@ -184,7 +201,7 @@ func (t *Tracer) attach(kind host.EventKind, group, name string, k kernelOffsets
 		Name:         "fw_" + kind.String()[:min(len(kind.String()), 10)],
 		Type:         ebpf.TracePoint,
 		License:      "GPL",
-		Instructions: buildProgram(p, k, netns, t.events, t.lostMap),
+		Instructions: buildProgram(p, k, netns, wakeAt, t.events, t.lostMap),
 	})
 	if err != nil {
 		return unavailable("load the program for "+tp, err)
@@ -229,9 +246,19 @@ func (t *Tracer) Read(ctx context.Context, fn func(host.Event)) error {
 	defer stop()
 	var rec ringbuf.Record
 	var ev host.Event
+	if t.latency > 0 {
+		t.rd.SetDeadline(time.Now().Add(t.latency))
+	}
 	for {
 		if err := t.rd.ReadInto(&rec); err != nil {
 			switch {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				// What was submitted without a wakeup has been read.
+				if ctx.Err() != nil {
+					return nil
+				}
+				t.rd.SetDeadline(time.Now().Add(t.latency))
+				continue
 			case errors.Is(err, ringbuf.ErrFlushed):
 				if ctx.Err() != nil {
 					return nil
