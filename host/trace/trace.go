@@ -112,15 +112,15 @@ func Open(cfg Config) (*Tracer, error) {
 		return nil, fmt.Errorf("trace: ring size %d is not a power of two multiple of the page size", ringSize)
 	}
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
-		return nil, fmt.Errorf("trace: no kernel BTF (/sys/kernel/btf/vmlinux): %w", errors.Join(ErrUnavailable, err))
+		return nil, fmt.Errorf("trace: no kernel BTF (/sys/kernel/btf/vmlinux): %w: %w", ErrUnavailable, err)
 	}
 	spec, err := btf.LoadKernelSpec()
 	if err != nil {
-		return nil, fmt.Errorf("trace: kernel BTF: %w", errors.Join(ErrUnavailable, err))
+		return nil, fmt.Errorf("trace: kernel BTF: %w: %w", ErrUnavailable, err)
 	}
 	k, err := loadKernelOffsets(spec)
 	if err != nil {
-		return nil, fmt.Errorf("trace: %w", errors.Join(ErrUnavailable, err))
+		return nil, fmt.Errorf("trace: %w: %w", ErrUnavailable, err)
 	}
 	if !tracefsPresent() {
 		return nil, fmt.Errorf("trace: tracefs absent (none of %v has events/): %w", tracefsRoots, ErrUnavailable)
