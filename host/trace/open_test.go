@@ -81,4 +81,3 @@ func TestIPv6(t *testing.T) {
 		return ev.Kind == host.ReceiveReset && ev.Tuple == sent[0].Tuple.Reverse()
 	}, nonEmpty)
 }
-

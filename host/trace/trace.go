@@ -169,10 +169,10 @@ func Open(cfg Config) (*Tracer, error) {
 // ErrUnavailable.
 func unavailable(what string, err error) error {
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-		return fmt.Errorf("trace: %s: not permitted (needs root or CAP_BPF and CAP_PERFMON): %w", what, errors.Join(ErrUnavailable, err))
+		return fmt.Errorf("trace: %s: not permitted (needs root or CAP_BPF and CAP_PERFMON): %w: %w", what, ErrUnavailable, err)
 	}
 	if errors.Is(err, ebpf.ErrNotSupported) {
-		return fmt.Errorf("trace: %s: not supported by this kernel: %w", what, errors.Join(ErrUnavailable, err))
+		return fmt.Errorf("trace: %s: not supported by this kernel: %w: %w", what, ErrUnavailable, err)
 	}
 	return fmt.Errorf("trace: %s: %w", what, err)
 }
@@ -191,11 +191,11 @@ func (t *Tracer) attach(kind host.EventKind, group, name string, k kernelOffsets
 	tp := group + ":" + name
 	f, err := readFormat(group, name)
 	if err != nil {
-		return fmt.Errorf("trace: tracepoint %s missing: %w", tp, errors.Join(ErrUnavailable, err))
+		return fmt.Errorf("trace: tracepoint %s missing: %w: %w", tp, ErrUnavailable, err)
 	}
 	p, err := t.dec.setLayout(kind, f, spec)
 	if err != nil {
-		return fmt.Errorf("trace: tracepoint %s: %w", tp, errors.Join(ErrUnavailable, err))
+		return fmt.Errorf("trace: tracepoint %s: %w: %w", tp, ErrUnavailable, err)
 	}
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
 		Name:         "fw_" + kind.String()[:min(len(kind.String()), 10)],
