@@ -30,6 +30,33 @@
 // descriptors and memory mappings Open made: Read, Lost and Close need no
 // privilege, so the process may drop root right after Open.
 //
+// What the kernel traces, which is not always what a close machine says:
+//
+//   - No inet_sock_set_state ever enters TIME_WAIT. tcp_time_wait
+//     (net/ipv4/tcp_minisocks.c) replaces the full socket by an
+//     inet_timewait_sock and tcp_done traces the full socket's last change
+//     as →CLOSE: FIN_WAIT2→CLOSE (or FIN_WAIT1/CLOSING→CLOSE) is where the
+//     mirrored machine says TIME_WAIT, and ss shows TIME-WAIT. An orphaned
+//     socket (closed by close(2)) is handed over already in FIN_WAIT2
+//     (tcp_rcv_state_process), so its FIN_WAIT1→FIN_WAIT2 and
+//     FIN_WAIT2→CLOSE come together when the ACK of its FIN arrives; ss
+//     then shows the timewait sock as FIN-WAIT-2, later TIME-WAIT.
+//   - connect(2) traces CLOSE→SYN_SENT before the local port is chosen:
+//     that event's Tuple.Local has port 0.
+//   - A server's LISTEN→SYN_RECV and SYN_RECV→ESTABLISHED are traced with
+//     the new connection's tuple (the request socket, then the child).
+//   - SO_LINGER 0 close sends its RST from tcp_disconnect after setting
+//     TCP_CLOSE: the SendReset's state is CLOSE, its reason TCP_STATE
+//     (6.18), and ESTABLISHED→CLOSE comes first.
+//   - tcp_receive_reset carries no state: a ReceiveReset's New is 0.
+//   - PID and Comm are whatever task was current: the owner for a system
+//     call's change, often another process or a kernel thread in softirq.
+//
+// Events reach Read at most Config.Latency late: waking the reader for
+// each event costs the kernel more than the program itself (see
+// buildProgram), so the programs wake it only when a sixteenth of the
+// ring buffer waits.
+//
 // The programs declare the GPL licence because they call
 // bpf_probe_read_kernel, a GPL-only helper (kernel/trace/bpf_trace.c).
 package trace

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -198,7 +199,7 @@ func (t *Tracer) attach(kind host.EventKind, group, name string, k kernelOffsets
 		return fmt.Errorf("trace: tracepoint %s: %w: %w", tp, ErrUnavailable, err)
 	}
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Name:         "fw_" + kind.String()[:min(len(kind.String()), 10)],
+		Name:         "fw_" + strings.ReplaceAll(kind.String(), "-", "_"), // fw_send_reset: BPF names are [A-Za-z0-9_.], 15 at most
 		Type:         ebpf.TracePoint,
 		License:      "GPL",
 		Instructions: buildProgram(p, k, netns, wakeAt, t.events, t.lostMap),
