@@ -20,27 +20,38 @@ type kernelOffsets struct {
 	devNet    uint32 // struct net_device: nd_net.net
 }
 
-// loadKernelOffsets resolves kernelOffsets from the kernel's BTF.
-func loadKernelOffsets(spec *btf.Spec) (kernelOffsets, error) {
-	var k kernelOffsets
-	for _, r := range []struct {
-		dst       *uint32
-		typ, path string
-	}{
+// loadKernelOffsets resolves kernelOffsets from the kernel's BTF. nsErr
+// is why the namespace offsets are missing (a kernel without
+// CONFIG_NET_NS has no possible_net_t.net), skbErr why the sk_buff ones
+// are: the first matters only to a namespace filter, the second only to
+// kfree_skb.
+func loadKernelOffsets(spec *btf.Spec) (k kernelOffsets, nsErr, skbErr error) {
+	resolve := func(rs []offsetRef) error {
+		for _, r := range rs {
+			off, err := memberOffset(spec, r.typ, r.path)
+			if err != nil {
+				return err
+			}
+			*r.dst = off
+		}
+		return nil
+	}
+	nsErr = resolve([]offsetRef{
 		{&k.skNet, "sock", "__sk_common.skc_net.net"},
 		{&k.netInum, "net", "ns.inum"},
-		{&k.skbHead, "sk_buff", "head"},
-		{&k.skbNetHdr, "sk_buff", "network_header"},
 		{&k.skbDev, "sk_buff", "dev"},
 		{&k.devNet, "net_device", "nd_net.net"},
-	} {
-		off, err := memberOffset(spec, r.typ, r.path)
-		if err != nil {
-			return k, err
-		}
-		*r.dst = off
-	}
-	return k, nil
+	})
+	skbErr = resolve([]offsetRef{
+		{&k.skbHead, "sk_buff", "head"},
+		{&k.skbNetHdr, "sk_buff", "network_header"},
+	})
+	return k, nsErr, skbErr
+}
+
+type offsetRef struct {
+	dst       *uint32
+	typ, path string
 }
 
 // memberOffset is the byte offset of the member at dotted path in struct

@@ -119,9 +119,9 @@ func Open(cfg Config) (*Tracer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trace: kernel BTF: %w: %w", ErrUnavailable, err)
 	}
-	k, err := loadKernelOffsets(spec)
-	if err != nil {
-		return nil, fmt.Errorf("trace: %w: %w", ErrUnavailable, err)
+	k, nsErr, skbErr := loadKernelOffsets(spec)
+	if nsErr != nil && len(cfg.NetNS) > 0 {
+		return nil, fmt.Errorf("trace: no namespace filter on this kernel: %w: %w", ErrUnavailable, nsErr)
 	}
 	if !tracefsPresent() {
 		return nil, fmt.Errorf("trace: tracefs absent (none of %v has events/): %w", tracefsRoots, ErrUnavailable)
@@ -150,6 +150,10 @@ func Open(cfg Config) (*Tracer, error) {
 	}
 
 	for _, tp := range tracepoints {
+		if tp.kind == host.Drop && skbErr != nil {
+			t.notes = append(t.notes, fmt.Sprintf("trace: %s:%s left out: %v", tp.group, tp.name, skbErr))
+			continue
+		}
 		if err := t.attach(tp.kind, tp.group, tp.name, k, spec, cfg.NetNS, wakeAt); err != nil {
 			if tp.required {
 				t.Close()
