@@ -49,6 +49,11 @@
 //     TCP_CLOSE: the SendReset's state is CLOSE, its reason TCP_STATE
 //     (6.18), and ESTABLISHED→CLOSE comes first.
 //   - tcp_receive_reset carries no state: a ReceiveReset's New is 0.
+//   - A Drop's Tuple is read from the dropped segment's headers, from its
+//     receiver's view (Local its destination), also for a segment dropped
+//     on its way out (netfilter OUTPUT, qdisc), where Local is the peer.
+//     A SYN refused by a full accept queue is not a kfree_skb (it is
+//     consumed) though TcpExtListenOverflows counts it.
 //   - PID and Comm are whatever task was current: the owner for a system
 //     call's change, often another process or a kernel thread in softirq.
 //
