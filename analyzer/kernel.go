@@ -136,6 +136,15 @@ func kernelState(s host.State) (State, bool) {
 	return Unknown, false
 }
 
+// untraceable reports whether entering state s cannot be tied to the
+// flow's socket in the trace: SYN_RECEIVED is a request socket's until the
+// handshake's ACK creates the full socket (tcp_create_openreq_child, which
+// enters SYN_RECV and ESTABLISHED at once), and a connecting socket
+// enters SYN_SENT before its local port is chosen (tcp_v4_connect:
+// tcp_set_state, then inet_hash_connect), so the trace names it with
+// port 0.
+func untraceable(s State) bool { return s == SynReceived || s == SynSent }
+
 // handover reports whether the kernel's change from → CLOSE is Linux's
 // tcp_time_wait: the full socket is closed (tcp_done) and a timewait
 // socket, which no tracepoint follows, holds the connection from then on
@@ -159,9 +168,8 @@ func kernelMatches(m *change, kfrom, kto State) bool {
 // one made and the other did not is a difference. Called at finish,
 // before the counters and end states are derived from the changes.
 //
-// What no tracepoint shows is never a difference: SYN_RECEIVED (Linux
-// keeps a request socket, no full socket, until the handshake's ACK:
-// tcp_create_openreq_child), what a timewait socket does after the
+// What no tracepoint shows is never a difference: SYN_SENT and
+// SYN_RECEIVED (untraceable), what a timewait socket does after the
 // handover (its TIME_WAIT ending, an orphan's FIN_WAIT_2 becoming
 // TIME_WAIT), and changes before the trace began.
 func (c *conn) reconcileKernel(s Side, v *KernelSocket) {
@@ -176,7 +184,7 @@ func (c *conn) reconcileKernel(s Side, v *KernelSocket) {
 			continue
 		}
 		to, ok := kernelState(ev.New)
-		if !ok || to == SynReceived || kn == len(kev) {
+		if !ok || untraceable(to) || kn == len(kev) {
 			continue
 		}
 		kev[kn] = i
@@ -187,7 +195,7 @@ func (c *conn) reconcileKernel(s Side, v *KernelSocket) {
 	var lastTo State
 	for i := range c.changes {
 		m := &c.changes[i]
-		if m.side != s || m.undone || m.frame == retracted || m.to == SynReceived {
+		if m.side != s || m.undone || m.frame == retracted || untraceable(m.to) {
 			continue
 		}
 		at := c.frameTime(m.frame)

@@ -57,6 +57,9 @@ func (k *Kernel) View(client, server netip.AddrPort, first, last time.Time, v *a
 		if k.Journal != nil {
 			ks.Traced, ks.TracedSince = true, k.Journal.Since()
 			ks.Events = k.Journal.Take(t, first, last, ks.Events)
+			if !ks.OwnerKnown {
+				ownerFromTrace(ks)
+			}
 		}
 	}
 	if k.Conntrack != nil {
@@ -70,4 +73,25 @@ func (k *Kernel) ExplainReset(from, to netip.AddrPort, at time.Time) string {
 		return ""
 	}
 	return k.Conntrack.ExplainReset(from, to, at)
+}
+
+// ownerFromTrace names the owner of a socket too short-lived for the
+// socket table from its trace: ESTABLISHED → FIN_WAIT1 and CLOSE_WAIT →
+// LAST_ACK are made only by the owner's own close() or shutdown()
+// (tcp_close, tcp_shutdown: tcp_close_state, in the calling task), so the
+// task traced then is the socket's process. Changes in softirq (a segment
+// received, a timer) run in whatever task was there and tell nothing.
+func ownerFromTrace(ks *analyzer.KernelSocket) {
+	for i := range ks.Events {
+		ev := &ks.Events[i]
+		if ev.Kind != host.StateChange || ev.PID == 0 {
+			continue
+		}
+		if (ev.Old == host.Established && ev.New == host.FinWait1) || (ev.Old == host.CloseWait && ev.New == host.LastAck) {
+			ks.Owner = host.Owner{PID: int(ev.PID), Comm: ev.Comm}
+			ks.OwnerKnown = true
+			ks.OwnerNote = "from the kernel trace: the task that called close() or shutdown() (" + ev.Old.String() + " → " + ev.New.String() + ")"
+			return
+		}
+	}
 }

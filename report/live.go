@@ -26,10 +26,21 @@ type Live struct {
 	// CountersError then says why ("" when not asked for).
 	Counters      *hostview.Comparison
 	CountersError string
+	// Trace is the kernel trace's own health (finwave live with eBPF);
+	// nil when it was not running.
+	Trace *Trace
 	// Held is the sockets this host still held in CLOSE_WAIT or
 	// FIN_WAIT_2 when the capture stopped, by owning process, most first
 	// (finwave live's process attribution): the leaks.
 	Held []Held
+}
+
+// Trace says how complete the kernel's trace was.
+type Trace struct {
+	Lost     uint64   // events the ring buffer could not hold
+	Overflow uint64   // events past the journal's limits
+	Notes    []string // tracepoints left out, and why
+	Error    string   // why reading stopped early, "" when it did not
 }
 
 // Held is a number of sockets one process held in one state.
@@ -57,6 +68,15 @@ type jsonLive struct {
 	Counters      *jsonCounters `json:"kernel_counters,omitempty"`
 	CountersError *string       `json:"kernel_counters_error,omitempty"`
 	Held          []jsonHeld    `json:"kernel_sockets_held,omitempty"`
+	Trace         *jsonTrace    `json:"kernel_trace,omitempty"`
+}
+
+// jsonTrace is "kernel_trace".
+type jsonTrace struct {
+	Lost     uint64   `json:"events_lost"`
+	Overflow uint64   `json:"events_not_kept"`
+	Notes    []string `json:"notes"`
+	Error    *string  `json:"error"`
 }
 
 // jsonHeld is one entry of "kernel_sockets_held".
@@ -100,6 +120,13 @@ func appendLiveJSON(b []byte, c *Capture) ([]byte, error) {
 	if l.CountersError != "" {
 		v.CountersError = &l.CountersError
 	}
+	if tr := l.Trace; tr != nil {
+		jt := &jsonTrace{Lost: tr.Lost, Overflow: tr.Overflow, Notes: append([]string{}, tr.Notes...)}
+		if tr.Error != "" {
+			jt.Error = &tr.Error
+		}
+		v.Trace = jt
+	}
 	for _, h := range l.Held {
 		j := jsonHeld{State: h.State, Sockets: h.Sockets, RecvQ: h.RecvQ}
 		if h.Known {
@@ -136,6 +163,14 @@ func appendLiveText(b *bytes.Buffer, l *Live) {
 	}
 	if l.IdleFlows > 0 {
 		fmt.Fprintf(b, "%d flows finished by the idle timeout (--idle-timeout)\n", l.IdleFlows)
+	}
+	if tr := l.Trace; tr != nil {
+		if tr.Lost > 0 || tr.Overflow > 0 {
+			fmt.Fprintf(b, "⚠ the kernel trace missed %d events (ring full) and kept %d fewer (limits): kernel views of busy flows may be incomplete\n", tr.Lost, tr.Overflow)
+		}
+		if tr.Error != "" {
+			fmt.Fprintf(b, "⚠ the kernel trace stopped early: %s\n", tr.Error)
+		}
 	}
 	for _, h := range l.Held {
 		fmt.Fprintf(b, "⚠ still held when the capture stopped: %s", h.Text)

@@ -219,7 +219,7 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 	}
 	// The kernel's own view (--kernel): its handles are opened as root,
 	// before the capture socket, and read after the drop.
-	kv, err := openKernelView(kparts, kreq, info)
+	kv, err := openKernelView(kparts, kreq, cfg.IdleTimeout, info)
 	if err != nil {
 		return err
 	}

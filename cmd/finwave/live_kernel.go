@@ -14,6 +14,7 @@ import (
 	"finwave/analyzer"
 	"finwave/host"
 	"finwave/host/sockets"
+	"finwave/host/trace"
 	"finwave/hostview"
 	"finwave/report"
 )
@@ -25,7 +26,8 @@ type kernelPart uint8
 const (
 	partCounters  kernelPart = 1 << iota // nstat counters at start and end, beside the prediction
 	partProcesses                        // the process owning each local socket (sock_diag, /proc/*/fd)
-	allParts      = partCounters | partProcesses
+	partTrace                            // the kernel's tracepoints (eBPF): state changes, resets, drops
+	allParts      = partCounters | partProcesses | partTrace
 )
 
 var kernelPartNames = []struct {
@@ -34,6 +36,7 @@ var kernelPartNames = []struct {
 }{
 	{"counters", partCounters},
 	{"processes", partProcesses},
+	{"trace", partTrace},
 }
 
 // parseKernelParts reads --kernel: auto (every part this host allows,
@@ -77,6 +80,10 @@ type kernelView struct {
 	// they were, or were not asked for).
 	countersErr string
 	resolver    *sockets.Resolver
+	tracer      *trace.Tracer
+	journal     *hostview.Journal
+	traceErr    error // the tracer's Read, when it failed
+	idle        time.Duration
 	// kernel is what the analyzer asks as flows finish (nil when no part
 	// gives it anything: counters alone do not).
 	kernel *hostview.Kernel
@@ -87,8 +94,10 @@ type kernelView struct {
 
 // openKernelView opens the parts asked for. A part that cannot work is an
 // error when it was named (required), else a note on info, once.
-func openKernelView(parts kernelPart, required bool, info io.Writer) (*kernelView, error) {
-	k := &kernelView{parts: parts, kicked: make(chan struct{}, 1)}
+// idle is the analysis's idle timeout: traced events of a socket whose flow
+// was never reported are forgotten that long after.
+func openKernelView(parts kernelPart, required bool, idle time.Duration, info io.Writer) (*kernelView, error) {
+	k := &kernelView{parts: parts, kicked: make(chan struct{}, 1), idle: idle}
 	if parts == 0 {
 		return k, nil
 	}
@@ -113,6 +122,23 @@ func openKernelView(parts kernelPart, required bool, info io.Writer) (*kernelVie
 			}
 		}
 	}
+	if parts&partTrace != 0 {
+		// Only this namespace's sockets: the tracepoints are the host's.
+		ns, err := trace.NetNSInode("/proc/self/ns/net")
+		if err == nil {
+			k.tracer, err = trace.Open(trace.Config{NetNS: []uint32{ns}})
+		}
+		if err != nil {
+			if err := unavailable("kernel trace (eBPF)", err); err != nil {
+				return nil, err
+			}
+		} else {
+			k.journal = hostview.NewJournal(time.Now(), 0)
+			for _, n := range k.tracer.Notes() {
+				fmt.Fprintf(info, "finwave: kernel trace: %s\n", n)
+			}
+		}
+	}
 	if parts&partCounters != 0 {
 		if k.counters, err = hostview.StartCounters("/proc/net", locals); err != nil {
 			k.countersErr = err.Error()
@@ -124,6 +150,9 @@ func openKernelView(parts kernelPart, required bool, info io.Writer) (*kernelVie
 	kern := &hostview.Kernel{Locals: k.locals}
 	if k.resolver != nil {
 		kern.Owners = resolverOwners{k.resolver}
+	}
+	if k.journal != nil {
+		kern.Journal = k.journal
 	}
 	if kern.Owners != nil || kern.Journal != nil || kern.Conntrack != nil {
 		k.kernel = kern
@@ -138,6 +167,31 @@ func openKernelView(parts kernelPart, required bool, info io.Writer) (*kernelVie
 func (k *kernelView) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	k.stop = cancel
+	if k.tracer != nil {
+		k.wg.Add(2)
+		go func() {
+			defer k.wg.Done()
+			if err := k.tracer.Read(ctx, k.journal.Add); err != nil {
+				k.traceErr = err
+			}
+		}()
+		go func() {
+			// Events of sockets whose flows were never reported (outside
+			// the filter, another interface) are forgotten once no flow
+			// could still claim them.
+			defer k.wg.Done()
+			tk := time.NewTicker(10 * time.Second)
+			defer tk.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case now := <-tk.C:
+					k.journal.Sweep(now.Add(-k.idle - time.Minute))
+				}
+			}
+		}()
+	}
 	if k.resolver != nil {
 		k.wg.Add(1)
 		go func() {
@@ -211,6 +265,13 @@ func (k *kernelView) flow(t *analyzer.Teardown) {
 
 // finish fills the live report's kernel parts once the capture stopped.
 func (k *kernelView) finish(ctx hostview.Context, l *report.Live) {
+	if k.tracer != nil {
+		tr := &report.Trace{Lost: k.tracer.Lost(), Overflow: uint64(k.journal.Overflow()), Notes: k.tracer.Notes()}
+		if k.traceErr != nil {
+			tr.Error = k.traceErr.Error()
+		}
+		l.Trace = tr
+	}
 	if k.resolver != nil {
 		// The sockets still held in the states a leak leaves, by owner.
 		k.resolver.Refresh()
@@ -249,6 +310,9 @@ func (k *kernelView) capabilities() []capability {
 func (k *kernelView) close() {
 	if k.stop != nil {
 		k.stop()
+	}
+	if k.tracer != nil {
+		k.tracer.Close() // ends Read
 	}
 	k.wg.Wait()
 	if k.resolver != nil {

@@ -390,3 +390,62 @@ func TestLiveKernelView(t *testing.T) {
 		t.Errorf("refused: kernel resets %+v, want one sent with reason NO_SOCKET on frame %d", rs, rstFrame)
 	}
 }
+
+// TestLiveKernelView_clientHost runs finwave live on the client's host: a
+// clean close (the client's TIME_WAIT is the kernel's timewait handover,
+// FIN_WAIT2 → CLOSE in the trace) agrees with the machine, and an abort
+// with SO_LINGER {1, 0} has the kernel's own RST, with its reason, on the
+// RST's frame.
+func TestLiveKernelView_clientHost(t *testing.T) {
+	p := netnstest.NewPair(t, "fw")
+	bin := buildFinwave(t)
+	serveAndClose(t, p.B, netnstest.AddrB+":7011", netnstest.AddrB+":7013")
+	traffic := func() {
+		dialAndClose(t, p.A, netnstest.AddrB+":7011", 1)
+		var c net.Conn
+		if err := netnstest.Do(p.A, func() (err error) {
+			c, err = net.DialTimeout("tcp", netnstest.AddrB+":7013", 5*time.Second)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("abort"))
+		time.Sleep(50 * time.Millisecond)
+		c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	}
+	lines, stderr := runLive(t, bin, p.A, []string{"-i", p.VethA}, traffic, 500*time.Millisecond)
+	flows := flowsOf(t, lines)
+	clean, abort := flows["7011"], flows["7013"]
+	if len(clean) != 1 || len(abort) != 1 || clean[0].Kernel == nil || clean[0].Kernel.Client == nil || abort[0].Kernel == nil || abort[0].Kernel.Client == nil {
+		t.Fatalf("flows %v / %v: want one each with the client's kernel view:\n%s", clean, abort, strings.Join(lines, "\n"))
+	}
+	if clean[0].Kernel.Server != nil {
+		t.Error("the server is not on this host: no kernel view of it")
+	}
+	ks := clean[0].Kernel.Client
+	if !ks.Traced {
+		t.Skipf("the kernel trace is not available here: %s", stderr)
+	}
+	if o := ks.Owner; o == nil || o.PID != os.Getpid() {
+		t.Errorf("clean close: client owned by %+v (%s), want this test, pid %d", o, ks.OwnerNote, os.Getpid())
+	}
+	if len(ks.Differences) != 0 || len(ks.States) < 3 {
+		t.Errorf("clean close: traced %+v, differences %+v; want ESTABLISHED … FIN_WAIT2 → CLOSE and no difference", ks.States, ks.Differences)
+	}
+	var rstFrame int64
+	for _, s := range abort[0].Segments {
+		if strings.Contains(s.Flags, "RST") && s.From == "client" {
+			rstFrame = s.Frame
+		}
+	}
+	rs := abort[0].Kernel.Client.Resets
+	if rstFrame == 0 || len(rs) != 1 || !rs[0].Sent || rs[0].Reason == "" || rs[0].Frame != rstFrame {
+		t.Errorf("abort: kernel resets %+v, want the client's RST sent on frame %d with the kernel's reason", rs, rstFrame)
+	} else {
+		t.Logf("SO_LINGER 0: the kernel's reason is %s", rs[0].Reason)
+	}
+	if d := abort[0].Kernel.Client.Differences; len(d) != 0 {
+		t.Errorf("abort: differences %+v, want none", d)
+	}
+}

@@ -123,11 +123,17 @@ func Open(cfg Config) (*Tracer, error) {
 	if nsErr != nil && len(cfg.NetNS) > 0 {
 		return nil, fmt.Errorf("trace: no namespace filter on this kernel: %w: %w", ErrUnavailable, nsErr)
 	}
+	var notes []string
+	if !tracefsPresent() && mountTracefs() {
+		// `ip netns exec` gives the process a sysfs of its own, without
+		// tracefs: mounted again, in this mount namespace only.
+		notes = append(notes, "tracefs was not mounted: mounted it at "+tracefsRoots[0])
+	}
 	if !tracefsPresent() {
 		return nil, fmt.Errorf("trace: tracefs absent (none of %v has events/): %w", tracefsRoots, ErrUnavailable)
 	}
 
-	t := &Tracer{latency: cfg.Latency}
+	t := &Tracer{latency: cfg.Latency, notes: notes}
 	wakeAt := int32(ringSize / 16)
 	switch {
 	case cfg.Latency == 0:
@@ -180,6 +186,15 @@ func unavailable(what string, err error) error {
 		return fmt.Errorf("trace: %s: not supported by this kernel: %w: %w", what, ErrUnavailable, err)
 	}
 	return fmt.Errorf("trace: %s: %w", what, err)
+}
+
+// mountTracefs mounts tracefs at its usual place when it is absent (root
+// only); it reports whether it did.
+func mountTracefs() bool {
+	if _, err := os.Stat(tracefsRoots[0]); err != nil {
+		return false
+	}
+	return unix.Mount("nodev", tracefsRoots[0], "tracefs", 0, "") == nil
 }
 
 func tracefsPresent() bool {
