@@ -169,7 +169,6 @@ func (tb *Table) dump() error {
 				continue
 			}
 			tb.t.upsert(r, tb.gen)
-			tb.t.events--
 		}
 	}
 	if tb.gen > 1 {
@@ -219,6 +218,7 @@ func (tb *Table) listen() {
 				continue
 			}
 			tb.t.mu.Lock()
+			tb.t.events++
 			switch ev.Type {
 			case ct.EventNew, ct.EventUpdate:
 				tb.t.upsert(r, tb.gen)

@@ -113,7 +113,7 @@ type table struct {
 	goneIdx  map[key]*rec
 
 	overflow uint64 // entries not kept: the live table was full
-	events   uint64 // events applied
+	events   uint64 // events applied (counted by the caller)
 }
 
 func newTable(maxLive, maxGone int) *table {
@@ -156,7 +156,6 @@ func fromFlow(f *ct.Flow, at time.Time) (rec, bool) {
 // lacks (an UPDATE without CTA_PROTOINFO carries no state) keep their
 // last value.
 func (t *table) upsert(n rec, gen uint64) {
-	t.events++
 	k := dirKey(n.Orig)
 	if old := t.live[k]; old != nil {
 		if n.State == "" {
@@ -185,7 +184,6 @@ func (t *table) upsert(n rec, gen uint64) {
 // destroy records a DESTROY: the entry leaves the live table for the ring
 // of destroyed ones, keeping its last state when the event has none.
 func (t *table) destroy(n rec, at time.Time, resynced bool) {
-	t.events++
 	k := dirKey(n.Orig)
 	if old := t.live[k]; old != nil {
 		if n.State == "" {
