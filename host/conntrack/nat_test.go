@@ -453,3 +453,97 @@ func TestInvalidReset(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+const burstServerPy = `
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("` + backendIP + `", 8080))
+s.listen(1024)
+print("listening", flush=True)
+while True:
+    c, a = s.accept()
+    c.close()
+`
+
+const burstClientPy = `
+import socket, sys
+for i in range(int(sys.argv[1])):
+    c = socket.create_connection(("` + vipIP + `", 80))
+    c.close()
+print("done", flush=True)
+`
+
+// TestLostEvents: with a receive buffer too small for a burst of
+// connections, the kernel drops events (ENOBUFS, netlink_overrun); the
+// table counts them, resyncs by a dump, and then has every entry the
+// kernel has and no other.
+func TestLostEvents(t *testing.T) {
+	n := newNAT(t, "o", false)
+	// Entries that stay put while the table is compared with the kernel.
+	netnstest.Run(t, n.R, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_timeout_time_wait=120")
+	var tb *Table
+	err := netnstest.Do(n.R, func() error {
+		var err error
+		tb, err = Open(Config{ReadBuffer: 1, StatsEvery: -1}) // the kernel's minimum, about 2 KiB
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
+	srv := start(t, n.S, burstServerPy)
+	srv.expect(t, "listening")
+	cli := start(t, n.C, burstClientPy, "400")
+	cli.expect(t, "done")
+	if !poll(20*time.Second, func() bool { s := tb.Stats(); return s.Lost > 0 && s.Resyncs > 0 }) {
+		t.Fatalf("no lost events or no resync: %+v", tb.Stats())
+	}
+	// Let the last resync finish, then every entry the kernel has must be
+	// in the table (found live, or destroyed since).
+	var last uint64
+	poll(10*time.Second, func() bool {
+		s := tb.Stats()
+		settled := s.Resyncs == last && len(tb.resync) == 0
+		last = s.Resyncs
+		time.Sleep(300 * time.Millisecond)
+		return settled
+	})
+	flows, err := tb.query.Dump(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := 0
+	for i := range flows {
+		r, ok := fromFlow(&flows[i], time.Now())
+		if !ok {
+			continue
+		}
+		if f, ok := tb.Find(r.Orig.Src, r.Orig.Dst); !ok || !f.Live() {
+			missing++
+		}
+	}
+	inKernel := make(map[key]bool)
+	for i := range flows {
+		if r, ok := fromFlow(&flows[i], time.Now()); ok {
+			inKernel[dirKey(r.Orig)] = true
+		}
+	}
+	stale := 0
+	tb.t.mu.Lock()
+	for k, p := range tb.t.live {
+		if k == dirKey(p.Orig) && !inKernel[k] {
+			stale++
+			if stale < 4 {
+				t.Logf("stale %+v", p.Found)
+			}
+		}
+	}
+	tb.t.mu.Unlock()
+	s := tb.Stats()
+	t.Logf("%d entries in the kernel, %d missing from the table, %d stale; stats %+v", len(flows), missing, stale, s)
+	if missing > 0 || stale > 0 || s.Err != nil || len(flows) != 400 {
+		t.Errorf("after resync, of %d entries (400 made) %d are not live in the table, %d live in the table are not in the kernel; stats %+v",
+			len(flows), missing, stale, s)
+	}
+}

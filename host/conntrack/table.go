@@ -230,11 +230,12 @@ func (t *table) remember(n rec) {
 	t.goneIdx[dirKey(p.Reply)] = p
 }
 
-// sweep ends a resync: live entries the dump of generation gen did not
-// see were destroyed while events were lost.
+// sweep ends a resync: live entries the dump of generation gen (begun at
+// at) did not see, and no event since then did, were destroyed while
+// events were lost.
 func (t *table) sweep(gen uint64, at time.Time) {
 	for k, p := range t.live {
-		if p.gen != gen && k == dirKey(p.Orig) {
+		if p.gen != gen && k == dirKey(p.Orig) && !p.Read.After(at) {
 			t.unlink(p)
 			n := *p
 			n.Destroyed = at
