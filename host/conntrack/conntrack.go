@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mdlayher/netlink"
 	ct "github.com/ti-mo/conntrack"
 	"github.com/ti-mo/netfilter"
 	"golang.org/x/sys/unix"
@@ -31,7 +32,8 @@ type Config struct {
 	// oldest forgotten first (default 4096; <0 remembers none).
 	MaxDestroyed int
 	// ReadBuffer is the event socket's receive buffer in bytes (default
-	// 4 MiB), forced past net.core.rmem_max while Open is privileged
+	// 16 MiB; the kernel doubles it for its overhead), forced past
+	// net.core.rmem_max while Open is privileged
 	// (SO_RCVBUFFORCE).
 	ReadBuffer int
 	// StatsEvery is how often the 'invalid' counter is sampled (default
@@ -49,7 +51,7 @@ func (c *Config) defaults() {
 		c.MaxDestroyed = 4096
 	}
 	if c.ReadBuffer <= 0 {
-		c.ReadBuffer = 4 << 20
+		c.ReadBuffer = 16 << 20
 	}
 	if c.StatsEvery == 0 {
 		c.StatsEvery = time.Second
@@ -64,16 +66,23 @@ func (c *Config) defaults() {
 // 'invalid' counter. Its methods are safe for concurrent use.
 type Table struct {
 	t       *table
-	events  *netfilter.Conn // subscribed to NEW, UPDATE, DESTROY
-	query   *ct.Conn        // dumps (resync): needs CAP_NET_ADMIN when sent
-	stat    *os.File        // /proc/net/stat/nf_conntrack of the namespace
-	liberal bool            // nf_conntrack_tcp_be_liberal when opened
+	events  *netlink.Conn // subscribed to NEW, UPDATE, DESTROY
+	query   *ct.Conn      // dumps (resync): needs CAP_NET_ADMIN when sent
+	stat    *os.File      // /proc/net/stat/nf_conntrack of the namespace
+	liberal bool          // nf_conntrack_tcp_be_liberal when opened
 
-	lost      atomic.Uint64 // ENOBUFS: events the kernel could not queue
-	resyncs   atomic.Uint64
-	resyncErr atomic.Pointer[error]
-	resync    chan struct{}
-	gen       uint64 // dump generation, under t.mu
+	// drops reads the event socket's sk_drops (/proc/net/netlink): every
+	// event the kernel could not queue. nil when it cannot be found.
+	drops       *sockDrops
+	drops0      uint64        // at Open
+	dropsSeen   atomic.Uint64 // at the last read
+	enobufs     atomic.Uint64 // ENOBUFS reports
+	undecoded   atomic.Uint64 // messages ti-mo/conntrack could not decode
+	resyncs     atomic.Uint64
+	resyncErr   atomic.Pointer[error]
+	resync      chan struct{}
+	gen         uint64 // dump generation, under t.mu
+	dropsSynced uint64 // drops when the last good resync began (maintain's)
 
 	inv invSamples
 
@@ -116,7 +125,7 @@ func Open(cfg Config) (*Table, error) {
 		}
 		return nil, fmt.Errorf("conntrack: %s: %w", what, err)
 	}
-	if tb.events, err = netfilter.Dial(nil); err != nil {
+	if tb.events, err = netlink.Dial(unix.NETLINK_NETFILTER, nil); err != nil {
 		return fail("netlink", err)
 	}
 	// mdlayher/socket sets SO_RCVBUFFORCE (past net.core.rmem_max) while
@@ -124,9 +133,14 @@ func Open(cfg Config) (*Table, error) {
 	if err := tb.events.SetReadBuffer(cfg.ReadBuffer); err != nil {
 		return fail("event buffer", err)
 	}
-	if err := tb.events.JoinGroups(netfilter.GroupsCT); err != nil {
-		return fail("joining the conntrack event groups", err)
+	for _, g := range netfilter.GroupsCT {
+		if err := tb.events.JoinGroup(uint32(g)); err != nil {
+			return fail("joining the conntrack event groups", err)
+		}
 	}
+	tb.drops = openDrops(tb.events)
+	tb.drops0, _ = tb.drops.read()
+	tb.dropsSynced = tb.drops0
 	if tb.query, err = ct.Dial(nil); err != nil {
 		return fail("netlink", err)
 	}
@@ -182,8 +196,11 @@ func (tb *Table) dump() error {
 }
 
 // listen applies conntrack's events until Close. ENOBUFS means the kernel
-// dropped events for want of room in the socket's buffer (netlink_overrun):
-// it is counted and a resync (a new dump) is asked for.
+// dropped events for want of room in the socket's buffer
+// (netlink_overrun): a resync (a new dump) is asked for. The kernel
+// reports ENOBUFS once per congestion (NETLINK_S_CONGESTED) and drops
+// silently while it lasts, so maintain also watches the socket's drop
+// counter and resyncs again while it rises.
 func (tb *Table) listen() {
 	defer tb.wg.Done()
 	for {
@@ -192,15 +209,15 @@ func (tb *Table) listen() {
 			return
 		}
 		if err != nil {
-			if errors.Is(err, unix.ENOBUFS) {
-				tb.lost.Add(1)
+			switch {
+			case errors.Is(err, unix.ENOBUFS):
+				tb.enobufs.Add(1)
 				select {
 				case tb.resync <- struct{}{}:
 				default:
 				}
 				continue
-			}
-			if errors.Is(err, unix.EBADF) || errors.Is(err, os.ErrClosed) {
+			case errors.Is(err, unix.EBADF) || errors.Is(err, os.ErrClosed):
 				return
 			}
 			e := fmt.Errorf("conntrack: events: %w", err)
@@ -210,7 +227,8 @@ func (tb *Table) listen() {
 		now := time.Now()
 		for _, m := range msgs {
 			var ev ct.Event
-			if ev.Unmarshal(m) != nil || ev.Flow == nil {
+			if err := ev.Unmarshal(m); err != nil || ev.Flow == nil {
+				tb.undecoded.Add(1)
 				continue
 			}
 			r, ok := fromFlow(ev.Flow, now)
@@ -230,30 +248,48 @@ func (tb *Table) listen() {
 	}
 }
 
-// maintain samples the invalid counter and runs the resyncs listen asks for.
+// maintain samples the invalid counter and resyncs after lost events:
+// when listen saw ENOBUFS, and at each tick while the socket's drop
+// counter has risen since the last resync began (events dropped during a
+// dump are caught by the next one).
 func (tb *Table) maintain(every time.Duration) {
 	defer tb.wg.Done()
-	var tick <-chan time.Time
-	if every > 0 {
-		tk := time.NewTicker(every)
-		defer tk.Stop()
-		tick = tk.C
+	sampling := every > 0
+	if !sampling {
+		every = time.Second
 	}
+	tk := time.NewTicker(every)
+	defer tk.Stop()
 	for {
 		select {
 		case <-tb.done:
 			return
-		case now := <-tick:
-			tb.sample(now)
-		case <-tb.resync:
-			if err := tb.dump(); err != nil {
-				e := fmt.Errorf("conntrack: resync after lost events: %w", err)
-				tb.resyncErr.Store(&e)
-			} else {
-				tb.resyncs.Add(1)
+		case now := <-tk.C:
+			if sampling {
+				tb.sample(now)
 			}
+			if d, err := tb.drops.read(); err == nil {
+				tb.dropsSeen.Store(d)
+				if d > tb.dropsSynced {
+					tb.resyncNow(d)
+				}
+			}
+		case <-tb.resync:
+			d, _ := tb.drops.read()
+			tb.resyncNow(d)
 		}
 	}
+}
+
+// resyncNow dumps; drops is the drop counter read before the dump began.
+func (tb *Table) resyncNow(drops uint64) {
+	if err := tb.dump(); err != nil {
+		e := fmt.Errorf("conntrack: resync after lost events: %w", err)
+		tb.resyncErr.Store(&e)
+		return
+	}
+	tb.resyncs.Add(1)
+	tb.dropsSynced = max(tb.dropsSynced, drops)
 }
 
 // Lookup finds the entry of the flow a segment src → dst belongs to,
@@ -277,9 +313,12 @@ func (tb *Table) Find(src, dst netip.AddrPort) (Found, bool) {
 type Stats struct {
 	Live, Destroyed int    // entries held
 	Events          uint64 // events applied
-	Lost            uint64 // ENOBUFS: times the kernel dropped events
-	Resyncs         uint64 // dumps done after lost events
-	Overflow        uint64 // entries not kept: MaxEntries reached
+	// Lost is how many events the kernel dropped for want of room in the
+	// socket's buffer (its sk_drops since Open); ENOBUFS how many times it
+	// said so (once per congestion). Undecoded: messages not decoded.
+	Lost, ENOBUFS, Undecoded uint64
+	Resyncs                  uint64 // dumps done after lost events
+	Overflow                 uint64 // entries not kept: MaxEntries reached
 	// Err is why events stopped or a resync failed (e.g. EPERM: a dump
 	// after privileges were dropped without CAP_NET_ADMIN), nil if none.
 	Err error
@@ -290,7 +329,9 @@ func (tb *Table) Stats() Stats {
 	tb.t.mu.Lock()
 	s := Stats{Live: tb.t.nlive, Destroyed: len(tb.t.gone), Events: tb.t.events, Overflow: tb.t.overflow}
 	tb.t.mu.Unlock()
-	s.Lost = tb.lost.Load()
+	s.Lost = tb.Lost()
+	s.ENOBUFS = tb.enobufs.Load()
+	s.Undecoded = tb.undecoded.Load()
 	s.Resyncs = tb.resyncs.Load()
 	if e := tb.resyncErr.Load(); e != nil {
 		s.Err = *e
@@ -298,8 +339,18 @@ func (tb *Table) Stats() Stats {
 	return s
 }
 
-// Lost is how many times the kernel dropped events (ENOBUFS).
-func (tb *Table) Lost() uint64 { return tb.lost.Load() }
+// Lost is how many events the kernel dropped (as last read, at most a
+// tick ago), or, when the socket's drop counter cannot be read, how many
+// times it reported ENOBUFS.
+func (tb *Table) Lost() uint64 {
+	if tb.drops == nil {
+		return tb.enobufs.Load()
+	}
+	if d, err := tb.drops.read(); err == nil {
+		tb.dropsSeen.Store(d)
+	}
+	return tb.dropsSeen.Load() - tb.drops0
+}
 
 // Close stops the table and closes its sockets.
 func (tb *Table) Close() error {
@@ -322,6 +373,9 @@ func (tb *Table) closeAll() error {
 	}
 	if tb.stat != nil {
 		errs = append(errs, tb.stat.Close())
+	}
+	if tb.drops != nil {
+		errs = append(errs, tb.drops.f.Close())
 	}
 	return errors.Join(errs...)
 }

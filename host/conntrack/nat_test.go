@@ -3,13 +3,13 @@ package conntrack
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -452,8 +452,6 @@ func TestInvalidReset(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprint
-
 const burstServerPy = `
 import socket
 s = socket.socket()
@@ -481,7 +479,7 @@ print("done", flush=True)
 func TestLostEvents(t *testing.T) {
 	n := newNAT(t, "o", false)
 	// Entries that stay put while the table is compared with the kernel.
-	netnstest.Run(t, n.R, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_timeout_time_wait=120")
+	longTimeouts(t, n)
 	var tb *Table
 	err := netnstest.Do(n.R, func() error {
 		var err error
@@ -500,15 +498,8 @@ func TestLostEvents(t *testing.T) {
 		t.Fatalf("no lost events or no resync: %+v", tb.Stats())
 	}
 	// Let the last resync finish, then every entry the kernel has must be
-	// in the table (found live, or destroyed since).
-	var last uint64
-	poll(10*time.Second, func() bool {
-		s := tb.Stats()
-		settled := s.Resyncs == last && len(tb.resync) == 0
-		last = s.Resyncs
-		time.Sleep(300 * time.Millisecond)
-		return settled
-	})
+	// live in the table.
+	settle(tb)
 	flows, err := tb.query.Dump(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -545,5 +536,62 @@ func TestLostEvents(t *testing.T) {
 	if missing > 0 || stale > 0 || s.Err != nil || len(flows) != 400 {
 		t.Errorf("after resync, of %d entries (400 made) %d are not live in the table, %d live in the table are not in the kernel; stats %+v",
 			len(flows), missing, stale, s)
+	}
+}
+
+// TestEventCost measures the live path: a burst of connections through the
+// NAT, the events the table applied, the wall time from the first to the
+// last, and the CPU this process spent meanwhile (the table's receive,
+// decode and apply; the load runs in other processes).
+func TestEventCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measurement")
+	}
+	n := newNAT(t, "c", false)
+	longTimeouts(t, n)
+	tb := openIn(t, n.R)
+	srv := start(t, n.S, burstServerPy)
+	srv.expect(t, "listening")
+	const conns = 3000
+	var ru0, ru1 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	t0 := time.Now()
+	cli := start(t, n.C, burstClientPy, strconv.Itoa(conns))
+	cli.expect(t, "done")
+	// Each connection: NEW, then UPDATEs (SYN_RECV, ESTABLISHED, FIN_WAIT,
+	// ..., TIME_WAIT); wait until the table is quiet.
+	settle(tb)
+	el := time.Since(t0)
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	cpu := time.Duration(syscall.TimevalToNsec(ru1.Utime) - syscall.TimevalToNsec(ru0.Utime) +
+		syscall.TimevalToNsec(ru1.Stime) - syscall.TimevalToNsec(ru0.Stime))
+	s := tb.Stats()
+	t.Logf("%d connections: %d events in %v (%.0f/s offered), CPU %v (%v per event); lost %d, live %d",
+		conns, s.Events, el.Round(time.Millisecond), float64(s.Events)/el.Seconds(), cpu.Round(time.Millisecond),
+		(cpu / time.Duration(max(s.Events, 1))).Round(100*time.Nanosecond), s.Lost, s.Live)
+	t.Logf("stats %+v", s)
+	if s.Live != conns {
+		t.Errorf("live entries %d, want %d", s.Live, conns)
+	}
+}
+
+// settle waits until the table's counters stay put for longer than a
+// maintain tick (a resync after drops comes at the next tick).
+func settle(tb *Table) {
+	var last Stats
+	poll(30*time.Second, func() bool {
+		s := tb.Stats()
+		quiet := s.Events == last.Events && s.Resyncs == last.Resyncs && s.Lost == last.Lost &&
+			s.Live == last.Live && s.Events > 0 && len(tb.resync) == 0
+		last = s
+		time.Sleep(1200 * time.Millisecond)
+		return quiet
+	})
+}
+
+// longTimeouts undoes newNAT's short timeouts: entries stay put.
+func longTimeouts(t *testing.T, n *natNet) {
+	for _, s := range []string{"time_wait", "close", "last_ack", "fin_wait", "close_wait"} {
+		netnstest.Run(t, n.R, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_timeout_"+s+"=120")
 	}
 }
