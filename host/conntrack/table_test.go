@@ -219,3 +219,37 @@ func TestMemoryPerEntry(t *testing.T) {
 	t.Logf("live entry: %d bytes; destroyed entry remembered: %d bytes",
 		(h1-h0)/n, (h2-h0)/n)
 }
+
+// TestExplainResetCounter: the RST on a NAT'd flow's translated pair is
+// named INVALID only when the 'invalid' counter rose around it; a RST on
+// the flow's own pair never is; a pair no NAT'd entry has is not read.
+func TestExplainResetCounter(t *testing.T) {
+	at := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		name        string
+		src, dst    netip.AddrPort
+		rise        uint64
+		ok, invalid bool
+		text        string
+	}{
+		{"untranslated, counter rose", client, backend, 2, true, true, "found INVALID"},
+		{"untranslated, counter flat", client, backend, 0, true, false, "did not rise"},
+		{"own pair, counter rose", client, vip, 2, true, false, "conntrack state ESTABLISHED"},
+		{"no entry", client, masq, 2, false, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tb := &Table{t: newTable(10, 10), inv: newInvSamples(8)}
+			tb.t.upsert(mustRec(t, flow(client, backend, client, 3, ct.StatusDstNAT)), 0)
+			tb.inv.add(invSample{at.Add(-5 * time.Second), 7})
+			tb.inv.add(invSample{at.Add(-100 * time.Millisecond), 7 + tc.rise}) // within the window: not the baseline
+			tb.inv.add(invSample{at.Add(200 * time.Millisecond), 7 + tc.rise})
+			v, ok := tb.ExplainReset(tc.src, tc.dst, at)
+			if ok != tc.ok || v.Invalid != tc.invalid || !strings.Contains(v.Text, tc.text) {
+				t.Fatalf("ExplainReset(%v, %v) = %+v, %v", tc.src, tc.dst, v, ok)
+			}
+			if ok && (!v.Counted || v.InvalidRise != tc.rise || !v.From.Equal(at.Add(-5*time.Second))) {
+				t.Errorf("counter: rise %d from %v (counted %v)", v.InvalidRise, v.From, v.Counted)
+			}
+		})
+	}
+}
