@@ -49,7 +49,9 @@ func TestFindEveryPair(t *testing.T) {
 	}{{"dnat", client, false}, {"dnat+masquerade", masq, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			tb := newTable(10, 10)
-			tb.upsert(mustRec(t, flow(client, backend, tc.replyDst, 3, ct.StatusDstNAT)), 0)
+			// No status bits: the NAT is read from the tuples (the kernel's
+			// entries carry IPS_DST_NAT; TestNATLookup reads those).
+			tb.upsert(mustRec(t, flow(client, backend, tc.replyDst, 3, 0)), 0)
 			for _, c := range []struct {
 				src, dst netip.AddrPort
 				want     Pair
@@ -235,6 +237,8 @@ func TestExplainResetCounter(t *testing.T) {
 		{"untranslated, counter rose", client, backend, 2, true, true, "found INVALID"},
 		{"untranslated, counter flat", client, backend, 0, true, false, "did not rise"},
 		{"own pair, counter rose", client, vip, 2, true, false, "conntrack state ESTABLISHED"},
+		{"backend's RST as sent, counter rose", backend, client, 2, true, false, "conntrack state ESTABLISHED"},
+		{"de-NATed reply, counter rose", vip, client, 2, true, false, "conntrack state ESTABLISHED"},
 		{"no entry", client, masq, 2, false, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
