@@ -83,6 +83,7 @@ type Table struct {
 	resync      chan struct{}
 	gen         uint64 // dump generation, under t.mu
 	dropsSynced uint64 // drops when the last good resync began (maintain's)
+	noDump      bool   // a dump was refused: EPERM (maintain's)
 
 	inv invSamples
 
@@ -282,10 +283,16 @@ func (tb *Table) maintain(every time.Duration) {
 }
 
 // resyncNow dumps; drops is the drop counter read before the dump began.
+// A dump refused for want of CAP_NET_ADMIN (privileges dropped) is not
+// tried again: Stats.Err says so and the table goes on from events.
 func (tb *Table) resyncNow(drops uint64) {
+	if tb.noDump {
+		return
+	}
 	if err := tb.dump(); err != nil {
 		e := fmt.Errorf("conntrack: resync after lost events: %w", err)
 		tb.resyncErr.Store(&e)
+		tb.noDump = errors.Is(err, unix.EPERM)
 		return
 	}
 	tb.resyncs.Add(1)

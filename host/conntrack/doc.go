@@ -13,10 +13,25 @@
 // is sent (nfnetlink_rcv_msg checks the sender); without it the table
 // says so in Stats.Err and goes on from events.
 //
+// Lost events: the kernel drops events its socket buffer has no room for
+// (netlink_overrun), reports ENOBUFS once per congestion and then drops
+// silently until the queue empties (NETLINK_S_CONGESTED). The table counts
+// every dropped event from the socket's sk_drops (/proc/net/netlink, the
+// Drops column) and resyncs by a dump at each tick while that rises.
+//
 // Entries are found by either tuple a segment may carry on the wire
 // (Lookup, Find): the original direction as sent, the reply as sent, or
 // either reversed, so the client side and the backend side of a NAT find
 // the same entry. Memory is bounded: at most Config.MaxEntries live
-// entries and Config.MaxDestroyed destroyed ones, a fixed ring of counter
-// samples.
+// entries (about 450 bytes each with both index keys) and
+// Config.MaxDestroyed destroyed ones (about 440 bytes), a fixed ring of
+// counter samples; the event socket's buffer (Config.ReadBuffer) is the
+// kernel's.
+//
+// INVALID: conntrack keeps no state for a segment it finds INVALID
+// (nf_conntrack_tcp_packet returns -NF_ACCEPT, nf_conntrack_in counts it
+// in the per-CPU 'invalid' statistic and lets it go on untracked), so NAT
+// does not translate it. ExplainReset names a RST that carries a NAT'd
+// flow's translated pair in the original direction while that counter
+// rose: a stack answered a segment that was not de-NATed.
 package conntrack

@@ -2,6 +2,7 @@ package conntrack
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 
 // dropHelper opens the table as root in its namespace, drops to nobody
 // (no capabilities left: setuid from 0 clears the effective set), then
-// answers commands on stdin: "find SRC DST", "dump", "invalid".
+// answers commands on stdin: "find SRC DST", "dump", "invalid", "lost".
 func dropHelper() error {
 	tb, err := Open(Config{StatsEvery: 100 * time.Millisecond})
 	if err != nil {
@@ -44,7 +45,8 @@ func dropHelper() error {
 	if err := syscall.Setuid(65534); err != nil {
 		return err
 	}
-	fmt.Printf("ready uid=%d\n", os.Getuid())
+	_, err = Open(Config{})
+	fmt.Printf("ready uid=%d unavailable=%v\n", os.Getuid(), errors.Is(err, ErrUnavailable))
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -60,6 +62,9 @@ func dropHelper() error {
 			fmt.Printf("found %v %s %v\n", ok, e.State, e.Pair)
 		case len(f) == 1 && f[0] == "dump":
 			fmt.Printf("dump: %v\n", tb.dump())
+		case len(f) == 1 && f[0] == "lost":
+			_, err := tb.drops.read()
+			fmt.Printf("lost: %d %v\n", tb.Lost(), err)
 		case len(f) == 1 && f[0] == "invalid":
 			v, err := tb.Invalid()
 			fmt.Printf("invalid: %d %v\n", v, err)
@@ -95,7 +100,8 @@ func TestAfterDrop(t *testing.T) {
 		h.Process.Kill()
 		h.Wait()
 	})
-	if l := p.expect(t, "ready"); l != "ready uid=65534" {
+	// Open itself, unprivileged, fails with ErrUnavailable.
+	if l := p.expect(t, "ready"); l != "ready uid=65534 unavailable=true" {
 		t.Fatalf("helper: %q", l)
 	}
 
@@ -108,8 +114,14 @@ func TestAfterDrop(t *testing.T) {
 	if l := p.expect(t, "invalid:"); !strings.HasSuffix(l, "<nil>") {
 		t.Errorf("after the drop, the invalid counter: %q", l)
 	}
+	p.send(t, "lost")
+	if l := p.expect(t, "lost:"); l != "lost: 0 <nil>" {
+		t.Errorf("after the drop, the event socket's drop counter: %q", l)
+	}
 	p.send(t, "dump")
 	if l := p.expect(t, "dump:"); !strings.Contains(l, "operation not permitted") {
 		t.Errorf("after the drop, a dump: %q (want EPERM)", l)
+	} else {
+		t.Logf("after the drop: a new flow's entry found, counters read; %s", l)
 	}
 }
