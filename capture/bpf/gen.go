@@ -7,9 +7,11 @@ import (
 )
 
 // gen emits classic BPF for a node tree. Every test jumps to a true or a
-// false label; labels are resolved once the program is complete, and a
-// conditional jump longer than 255 instructions (the 8-bit jt/jf fields of
-// struct sock_filter) is an error.
+// false label; labels are resolved once the program is complete. A
+// conditional jump can skip at most 255 instructions (the 8-bit jt/jf
+// fields of struct sock_filter): one that must go further jumps to a
+// trampoline placed right after it, an unconditional ja (32-bit k), as
+// libpcap's optimizer does (relax).
 type gen struct {
 	ins    []xbpf.Instruction
 	fix    []fixup
@@ -77,6 +79,7 @@ func program(root node, snaplen uint32) ([]xbpf.Instruction, error) {
 	g.ins = append(g.ins, xbpf.RetConstant{Val: snaplen})
 	g.place(reject)
 	g.ins = append(g.ins, xbpf.RetConstant{Val: 0})
+	g.relax()
 	for _, fx := range g.fix {
 		skip := func(l int) (int, error) {
 			d := g.labels[l] - (fx.at + 1)
@@ -98,11 +101,71 @@ func program(root node, snaplen uint32) ([]xbpf.Instruction, error) {
 			return nil, err
 		}
 		if st > 255 || sf > 255 {
-			return nil, fmt.Errorf("expression too long for classic BPF (a jump of more than 255 instructions)")
+			return nil, fmt.Errorf("internal error: a jump of more than 255 instructions left after relax")
 		}
 		j := g.ins[fx.at].(xbpf.JumpIf)
 		j.SkipTrue, j.SkipFalse = uint8(st), uint8(sf)
 		g.ins[fx.at] = j
 	}
 	return g.ins, nil
+}
+
+// maxSkip is the farthest a conditional jump reaches (jt, jf: 8 bits).
+const maxSkip = 255
+
+// relax gives every conditional jump whose true or false target is beyond
+// maxSkip a trampoline: a ja to that target inserted right after the jump,
+// which then skips 0 or 1 instruction to reach it. Nothing else reaches the
+// inserted instructions (a conditional jump never falls through), and every
+// label at or after them moves with the code it marks. Inserting moves
+// other jumps' targets further, so it runs until none is out of reach.
+func (g *gen) relax() {
+	for {
+		far := -1
+		for i, fx := range g.fix {
+			if fx.f >= 0 && (g.labels[fx.t]-(fx.at+1) > maxSkip || g.labels[fx.f]-(fx.at+1) > maxSkip) {
+				far = i
+				break
+			}
+		}
+		if far < 0 {
+			return
+		}
+		fx := g.fix[far]
+		var targets []bool // the far targets of fx (true: jt), in the order of their trampolines
+		if g.labels[fx.t]-(fx.at+1) > maxSkip {
+			targets = append(targets, true)
+		}
+		if g.labels[fx.f]-(fx.at+1) > maxSkip {
+			targets = append(targets, false)
+		}
+		n := len(targets)
+		for l := range g.labels {
+			if g.labels[l] > fx.at {
+				g.labels[l] += n
+			}
+		}
+		for i := range g.fix {
+			if g.fix[i].at > fx.at {
+				g.fix[i].at += n
+			}
+		}
+		tramp := make([]xbpf.Instruction, n)
+		for k := range tramp {
+			tramp[k] = xbpf.Jump{}
+		}
+		g.ins = append(g.ins[:fx.at+1], append(tramp, g.ins[fx.at+1:]...)...)
+		for k, jt := range targets {
+			at := fx.at + 1 + k
+			l := g.label()
+			g.labels[l] = at
+			if jt {
+				g.fix = append(g.fix, fixup{at: at, t: fx.t, f: -1})
+				g.fix[far].t = l
+			} else {
+				g.fix = append(g.fix, fixup{at: at, t: fx.f, f: -1})
+				g.fix[far].f = l
+			}
+		}
+	}
 }

@@ -414,15 +414,54 @@ func TestEmptyAcceptsAll(t *testing.T) {
 	}
 }
 
-// TestTooLong: a chain beyond the reach of an 8-bit jump is refused, not
-// miscompiled.
-func TestTooLong(t *testing.T) {
+// TestLongJumps: a chain beyond the reach of an 8-bit jump is compiled
+// with trampolines (ja) and decides as the expression says: every port of
+// a 200-port chain passes, the port after it does not, on each link type
+// (the live capture's own filter on -i any, cooked SLL, was one).
+func TestLongJumps(t *testing.T) {
 	var parts []string
 	for i := 0; i < 200; i++ {
 		parts = append(parts, fmt.Sprintf("port %d", i+1))
 	}
-	_, err := Compile(strings.Join(parts, " or "), layers.LinkTypeEthernet, 0)
-	if err == nil || !strings.Contains(err.Error(), "too long") {
-		t.Fatalf("err = %v, want too long", err)
+	expr := strings.Join(parts, " or ")
+	for _, lt := range []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeRaw} {
+		prog, err := Compile(expr, lt, 0)
+		if err != nil {
+			t.Fatalf("%v: %v", lt, err)
+		}
+		var ja int
+		for _, in := range prog {
+			if _, ok := in.(xbpf.Jump); ok {
+				ja++
+			}
+		}
+		if ja == 0 {
+			t.Errorf("%v: no trampoline in %d instructions: the test does not reach the limit", lt, len(prog))
+		}
+		for _, c := range []struct {
+			port uint16
+			pass bool
+		}{{1, true}, {100, true}, {200, true}, {201, false}, {4000, false}} {
+			var frames [][]byte
+			if lt == layers.LinkTypeLinuxSLL {
+				// Cooked frames: the raw IP packets behind a 16-byte SLL
+				// header naming their protocol.
+				for _, f := range portFrames(t, layers.LinkTypeRaw, 40000, c.port) {
+					h := make([]byte, 16, 16+len(f))
+					h[3], h[5] = 1, 6 // ARPHRD_ETHER, address length
+					h[14], h[15] = 0x08, 0x00
+					if f[0]>>4 == 6 {
+						h[14], h[15] = 0x86, 0xdd
+					}
+					frames = append(frames, append(h, f...))
+				}
+			} else {
+				frames = portFrames(t, lt, 40000, c.port)
+			}
+			got := compiledPasses(t, expr, lt, frames)
+			if len(got) != len(frames) && c.pass || len(got) != 0 && !c.pass {
+				t.Errorf("%v: port %d: %d of %d frames passed, want all: %v", lt, c.port, len(got), len(frames), c.pass)
+			}
+		}
 	}
 }

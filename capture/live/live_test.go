@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"finwave/capture"
 	"finwave/capture/bpf"
 )
@@ -196,5 +198,20 @@ func TestCount(t *testing.T) {
 	}
 	if err := src.Next(&f); err != io.EOF || ctx.Err() != nil {
 		t.Fatalf("after Count frames: %v (deadline passed: %v), want io.EOF at once", err, ctx.Err() != nil)
+	}
+}
+
+// TestKernelProgramEveryLink: the program every live capture attaches (TCP
+// and the tunnels, with and without a user filter) compiles for each link
+// type an interface may have: -i any is cooked SLL, whose longer header
+// once pushed a jump past the reach of classic BPF.
+func TestKernelProgramEveryLink(t *testing.T) {
+	base := baseExpr([]uint16{4789, 8472, 4790, 6081})
+	for _, lt := range []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkType(276), layers.LinkTypeRaw} {
+		for _, f := range []string{"", "host 10.0.0.1 and port 443"} {
+			if _, err := kernelProgram(base, f, lt, 262144, true, 1); err != nil {
+				t.Errorf("%v, filter %q: %v", lt, f, err)
+			}
+		}
 	}
 }
