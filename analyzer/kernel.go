@@ -35,6 +35,10 @@ type KernelView struct {
 	Conntrack     host.Entry
 	Tracked       bool
 	ConntrackNote string
+	// ConntrackResets are the flow's RSTs (any sender) that the host's
+	// netfilter state explains (Kernel.ExplainReset), with Frame, Time
+	// and the explanation in Conntrack.
+	ConntrackResets []KernelReset
 }
 
 // KernelSocket is what the kernel said of one endpoint's socket.
@@ -92,7 +96,7 @@ type KernelReset struct {
 	State  host.State // the socket's state when traced (0: no socket)
 	Reason string     // the kernel's reason (sk_rst_reason), "" for one taken
 	// Conntrack: the host's netfilter state explains why it was sent
-	// (Kernel.ExplainReset).
+	// (KernelView.ConntrackResets only).
 	Conntrack string
 }
 
@@ -294,7 +298,7 @@ const kernelWindow = time.Second
 
 // matchKernelSegments matches the kernel's resets and drops of side s to
 // the flow's RST segments, and counts its retransmissions.
-func (c *conn) matchKernelSegments(k Kernel, s Side, v *KernelSocket) {
+func (c *conn) matchKernelSegments(s Side, v *KernelSocket) {
 	used := 0 // RST segments matched, by index (a flow has few)
 	for i := range v.Events {
 		ev := &v.Events[i]
@@ -310,9 +314,6 @@ func (c *conn) matchKernelSegments(k Kernel, s Side, v *KernelSocket) {
 			r := KernelReset{Time: ev.Time, Sent: sent, State: ev.New, Reason: ev.Reason}
 			if j := c.nearestRST(from, ev.Time, &used); j >= 0 {
 				r.Frame = c.segs[j].Frame
-			}
-			if sent && k != nil {
-				r.Conntrack = k.ExplainReset(c.addrPort(s), c.addrPort(s.Peer()), ev.Time)
 			}
 			v.Resets = append(v.Resets, r)
 		case host.Drop:
@@ -378,11 +379,24 @@ func (c *conn) kernelView(cfg *Config, t *Teardown) {
 		*ks = KernelSocket{Events: ks.Events[:0], Differences: ks.Differences[:0], Resets: ks.Resets[:0], Drops: ks.Drops[:0]}
 	}
 	v.Conntrack, v.Tracked, v.ConntrackNote = host.Entry{}, false, ""
+	v.ConntrackResets = v.ConntrackResets[:0]
 	cfg.Kernel.View(c.addrPort(Client), c.addrPort(Server), c.firstTime, c.lastTime, v)
 	for s := range v.Sockets {
 		if ks := &v.Sockets[s]; ks.Local {
 			c.reconcileKernel(Side(s), ks)
-			c.matchKernelSegments(cfg.Kernel, Side(s), ks)
+			c.matchKernelSegments(Side(s), ks)
+		}
+	}
+	// Every RST on the wire, whoever sent it: the host's netfilter state
+	// may explain it (a NAT gateway's or node's own stack answering a
+	// segment conntrack found INVALID, not de-NATed).
+	for j := range c.segs {
+		sg := &c.segs[j]
+		if sg.Flags&flow.RST == 0 {
+			continue
+		}
+		if note := cfg.Kernel.ExplainReset(c.addrPort(sg.From), c.addrPort(sg.From.Peer()), sg.Time); note != "" {
+			v.ConntrackResets = append(v.ConntrackResets, KernelReset{Frame: sg.Frame, Time: sg.Time, Sent: true, Conntrack: note})
 		}
 	}
 	t.Kernel = v

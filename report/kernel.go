@@ -41,7 +41,18 @@ func appendJSONKernel(b []byte, t *analyzer.Teardown) []byte {
 	if v.ConntrackNote != "" {
 		b = appendKeyString(b, "conntrack_note", v.ConntrackNote)
 	}
-	return append(b, '}')
+	b = append(b, `,"conntrack_resets":[`...)
+	for i := range v.ConntrackResets {
+		r := &v.ConntrackResets[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"frame":`...)
+		b = strconv.AppendInt(b, r.Frame, 10)
+		b = appendKeyString(b, "explanation", r.Conntrack)
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
 }
 
 // appendJSONSocket appends one local endpoint's kernel account.
@@ -168,7 +179,7 @@ func appendKernelText(b []byte, t *analyzer.Teardown) []byte {
 	if v == nil {
 		return b
 	}
-	any := v.Tracked || v.ConntrackNote != ""
+	any := v.Tracked || v.ConntrackNote != "" || len(v.ConntrackResets) > 0
 	for s := range v.Sockets {
 		any = any || v.Sockets[s].Local
 	}
@@ -231,10 +242,6 @@ func appendKernelText(b []byte, t *analyzer.Teardown) []byte {
 			} else {
 				b = append(b, " taken by the kernel (tcp_receive_reset)"...)
 			}
-			if r.Conntrack != "" {
-				b = append(b, ": "...)
-				b = append(b, r.Conntrack...)
-			}
 			b = append(b, '\n')
 		}
 		for i := range ks.Drops {
@@ -273,6 +280,10 @@ func appendKernelText(b []byte, t *analyzer.Teardown) []byte {
 		b = append(b, "   conntrack: "...)
 		b = append(b, v.ConntrackNote...)
 		b = append(b, '\n')
+	}
+	for i := range v.ConntrackResets {
+		r := &v.ConntrackResets[i]
+		b = fmt.Appendf(b, "   ⚠ RST frame %d: %s\n", r.Frame, r.Conntrack)
 	}
 	return b
 }

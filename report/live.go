@@ -29,6 +29,9 @@ type Live struct {
 	// Trace is the kernel trace's own health (finwave live with eBPF);
 	// nil when it was not running.
 	Trace *Trace
+	// Conntrack is the conntrack table's health (finwave live reading
+	// conntrack); nil when it was not read.
+	Conntrack *Conntrack
 	// Held is the sockets this host still held in CLOSE_WAIT or
 	// FIN_WAIT_2 when the capture stopped, by owning process, most first
 	// (finwave live's process attribution): the leaks.
@@ -41,6 +44,14 @@ type Trace struct {
 	Overflow uint64   // events past the journal's limits
 	Notes    []string // tracepoints left out, and why
 	Error    string   // why reading stopped early, "" when it did not
+}
+
+// Conntrack says how complete finwave's copy of the conntrack table was.
+type Conntrack struct {
+	Live    int    // entries when the capture stopped
+	Lost    uint64 // events the kernel dropped (socket buffer full)
+	Resyncs uint64 // dumps made to recover from them
+	Error   string // why events stopped or a resync failed
 }
 
 // Held is a number of sockets one process held in one state.
@@ -69,6 +80,15 @@ type jsonLive struct {
 	CountersError *string       `json:"kernel_counters_error,omitempty"`
 	Held          []jsonHeld    `json:"kernel_sockets_held,omitempty"`
 	Trace         *jsonTrace    `json:"kernel_trace,omitempty"`
+	Conntrack     *jsonCtStats  `json:"conntrack,omitempty"`
+}
+
+// jsonCtStats is "conntrack".
+type jsonCtStats struct {
+	Live    int     `json:"entries"`
+	Lost    uint64  `json:"events_lost"`
+	Resyncs uint64  `json:"resyncs"`
+	Error   *string `json:"error"`
 }
 
 // jsonTrace is "kernel_trace".
@@ -127,6 +147,13 @@ func appendLiveJSON(b []byte, c *Capture) ([]byte, error) {
 		}
 		v.Trace = jt
 	}
+	if ct := l.Conntrack; ct != nil {
+		j := &jsonCtStats{Live: ct.Live, Lost: ct.Lost, Resyncs: ct.Resyncs}
+		if ct.Error != "" {
+			j.Error = &ct.Error
+		}
+		v.Conntrack = j
+	}
 	for _, h := range l.Held {
 		j := jsonHeld{State: h.State, Sockets: h.Sockets, RecvQ: h.RecvQ}
 		if h.Known {
@@ -171,6 +198,13 @@ func appendLiveText(b *bytes.Buffer, l *Live) {
 		if tr.Error != "" {
 			fmt.Fprintf(b, "⚠ the kernel trace stopped early: %s\n", tr.Error)
 		}
+	}
+	if ct := l.Conntrack; ct != nil && (ct.Lost > 0 || ct.Error != "") {
+		fmt.Fprintf(b, "⚠ conntrack: %d events lost (%d resyncs)", ct.Lost, ct.Resyncs)
+		if ct.Error != "" {
+			fmt.Fprintf(b, ", %s", ct.Error)
+		}
+		b.WriteString(": NAT and conntrack states of some flows may be missing\n")
 	}
 	for _, h := range l.Held {
 		fmt.Fprintf(b, "⚠ still held when the capture stopped: %s", h.Text)

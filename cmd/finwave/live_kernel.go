@@ -13,6 +13,7 @@ import (
 
 	"finwave/analyzer"
 	"finwave/host"
+	"finwave/host/conntrack"
 	"finwave/host/sockets"
 	"finwave/host/trace"
 	"finwave/hostview"
@@ -27,7 +28,8 @@ const (
 	partCounters  kernelPart = 1 << iota // nstat counters at start and end, beside the prediction
 	partProcesses                        // the process owning each local socket (sock_diag, /proc/*/fd)
 	partTrace                            // the kernel's tracepoints (eBPF): state changes, resets, drops
-	allParts      = partCounters | partProcesses | partTrace
+	partConntrack                        // netfilter conntrack entries: state, timeout, NAT
+	allParts      = partCounters | partProcesses | partTrace | partConntrack
 )
 
 var kernelPartNames = []struct {
@@ -37,6 +39,7 @@ var kernelPartNames = []struct {
 	{"counters", partCounters},
 	{"processes", partProcesses},
 	{"trace", partTrace},
+	{"conntrack", partConntrack},
 }
 
 // parseKernelParts reads --kernel: auto (every part this host allows,
@@ -81,6 +84,7 @@ type kernelView struct {
 	countersErr string
 	resolver    *sockets.Resolver
 	tracer      *trace.Tracer
+	conntrack   *conntrack.Table
 	journal     *hostview.Journal
 	traceErr    error // the tracer's Read, when it failed
 	idle        time.Duration
@@ -139,6 +143,14 @@ func openKernelView(parts kernelPart, required bool, idle time.Duration, info io
 			}
 		}
 	}
+	if parts&partConntrack != 0 {
+		// Subscribed while root: events keep coming after the drop.
+		if k.conntrack, err = conntrack.Open(conntrack.Config{}); err != nil {
+			if err := unavailable("conntrack", err); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if parts&partCounters != 0 {
 		if k.counters, err = hostview.StartCounters("/proc/net", locals); err != nil {
 			k.countersErr = err.Error()
@@ -153,6 +165,9 @@ func openKernelView(parts kernelPart, required bool, idle time.Duration, info io
 	}
 	if k.journal != nil {
 		kern.Journal = k.journal
+	}
+	if k.conntrack != nil {
+		kern.Conntrack = tableConntrack{k.conntrack}
 	}
 	if kern.Owners != nil || kern.Journal != nil || kern.Conntrack != nil {
 		k.kernel = kern
@@ -223,6 +238,23 @@ func (k *kernelView) kick() {
 	}
 }
 
+// tableConntrack adapts the conntrack table to hostview.Conntrack.
+type tableConntrack struct{ t *conntrack.Table }
+
+func (c tableConntrack) Entry(src, dst netip.AddrPort) (host.Entry, bool) {
+	return c.t.Lookup(src, dst)
+}
+
+// ExplainReset names a RST only when conntrack's state explains it: the
+// Kubernetes failure (a segment found INVALID, not de-NATed, answered by
+// a stack with no such socket).
+func (c tableConntrack) ExplainReset(src, dst netip.AddrPort, at time.Time) string {
+	if v, ok := c.t.ExplainReset(src, dst, at); ok && v.Invalid {
+		return v.Text
+	}
+	return ""
+}
+
 // refreshEvery is how often the socket table is dumped while packets come.
 const refreshEvery = 500 * time.Millisecond
 
@@ -272,6 +304,14 @@ func (k *kernelView) finish(ctx hostview.Context, l *report.Live) {
 		}
 		l.Trace = tr
 	}
+	if k.conntrack != nil {
+		st := k.conntrack.Stats()
+		ci := &report.Conntrack{Live: st.Live, Lost: st.Lost, Resyncs: st.Resyncs}
+		if st.Err != nil {
+			ci.Error = st.Err.Error()
+		}
+		l.Conntrack = ci
+	}
 	if k.resolver != nil {
 		// The sockets still held in the states a leak leaves, by owner.
 		k.resolver.Refresh()
@@ -317,5 +357,8 @@ func (k *kernelView) close() {
 	k.wg.Wait()
 	if k.resolver != nil {
 		k.resolver.Close()
+	}
+	if k.conntrack != nil {
+		k.conntrack.Close()
 	}
 }

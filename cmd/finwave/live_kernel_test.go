@@ -449,3 +449,79 @@ func TestLiveKernelView_clientHost(t *testing.T) {
 		t.Errorf("abort: differences %+v, want none", d)
 	}
 }
+
+// TestLiveKernelView_natInvalid runs finwave live on a NAT gateway (the
+// router of netnstest.NAT, which DNATs a service address to a backend and
+// masquerades) while the Kubernetes failure happens: an out-of-window
+// segment from the backend is INVALID for conntrack, goes on un-de-NATed to
+// the router's own stack, which answers with a RST that kills the backend's
+// connection. finwave must match both sides of the NAT to the conntrack
+// entry and name that RST.
+func TestLiveKernelView_natInvalid(t *testing.T) {
+	n := netnstest.NewNAT(t, "fn", true)
+	bin := buildFinwave(t)
+	traffic := func() {
+		srv, cli, _ := netnstest.Connect(t, n)
+		inj := netnstest.Start(t, n.S, netnstest.NATInjectPy, netnstest.NATRouterS)
+		inj.Expect(t, "ready")
+		cli.Send(t, "ping")
+		inj.Expect(t, "injected")
+		inj.Expect(t, "rst ")
+		srv.Expect(t, "reset") // the backend's connection was killed
+	}
+	lines, stderr := runLive(t, bin, n.R, []string{"-i", "any"}, traffic, 2*time.Second)
+	var front, back *kernelFlowNAT
+	for _, l := range lines {
+		var f kernelFlowNAT
+		if json.Unmarshal([]byte(l), &f) != nil || f.Type != "flow" {
+			continue
+		}
+		switch {
+		case strings.HasSuffix(f.Server, netnstest.NATVIP+":80"):
+			front = &f
+		case strings.HasPrefix(f.Server, netnstest.NATBackend+":8080"):
+			back = &f
+		}
+	}
+	if front == nil || back == nil {
+		t.Fatalf("want the client's flow to the service and the router's to the backend:\n%s\n%s", strings.Join(lines, "\n"), stderr)
+	}
+	if strings.Contains(stderr, "conntrack unavailable") {
+		t.Skipf("conntrack not available here: %s", stderr)
+	}
+	for _, f := range []*kernelFlowNAT{front, back} {
+		c := f.Kernel.Conntrack
+		if c == nil || !c.DNAT || !c.SNAT || c.OrigDst != netnstest.NATVIP+":80" || c.ReplySrc != netnstest.NATBackend+":8080" {
+			t.Errorf("flow %s → %s: conntrack %+v, want the DNAT'd, masqueraded entry to the service", f.Client, f.Server, c)
+		}
+	}
+	var named bool
+	for _, r := range back.Kernel.ConntrackResets {
+		named = named || strings.Contains(r.Explanation, "INVALID")
+	}
+	if !named {
+		t.Errorf("the router's RST to the backend is not named: %+v", back.Kernel.ConntrackResets)
+	}
+	if len(front.Kernel.ConntrackResets) != 0 {
+		t.Errorf("the client's flow saw no RST, yet: %+v", front.Kernel.ConntrackResets)
+	}
+}
+
+// kernelFlowNAT is the part of a flow object the NAT test reads.
+type kernelFlowNAT struct {
+	Type   string `json:"type"`
+	Client string `json:"client"`
+	Server string `json:"server"`
+	Kernel struct {
+		Conntrack *struct {
+			OrigDst  string `json:"orig_dst"`
+			ReplySrc string `json:"reply_src"`
+			DNAT     bool   `json:"dnat"`
+			SNAT     bool   `json:"snat"`
+		} `json:"conntrack"`
+		ConntrackResets []struct {
+			Frame       int64  `json:"frame"`
+			Explanation string `json:"explanation"`
+		} `json:"conntrack_resets"`
+	} `json:"kernel"`
+}

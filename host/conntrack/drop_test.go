@@ -54,7 +54,7 @@ func dropHelper() error {
 		case len(f) == 3 && f[0] == "find":
 			src, dst := netip.MustParseAddrPort(f[1]), netip.MustParseAddrPort(f[2])
 			var e Found
-			ok := poll(10*time.Second, func() bool {
+			ok := netnstest.Poll(10*time.Second, func() bool {
 				var ok bool
 				e, ok = tb.Find(src, dst)
 				return ok && e.State == "ESTABLISHED"
@@ -78,48 +78,30 @@ func dropHelper() error {
 // 'invalid' counter is still read; a dump (a resync) is refused: it needs
 // CAP_NET_ADMIN when sent.
 func TestAfterDrop(t *testing.T) {
-	n := newNAT(t, "d", false)
+	n := netnstest.NewNAT(t, "fcd", false)
 	h := netnstest.Command(n.R, os.Args[0], "-test.run=^$")
 	h.Env = append(os.Environ(), helperEnv+"=drop")
-	in, _ := h.StdinPipe()
-	out, _ := h.StdoutPipe()
-	h.Stderr = os.Stderr
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: h, in: in, lines: make(chan string, 16)}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-		close(p.lines)
-	}()
-	t.Cleanup(func() {
-		in.Close()
-		h.Process.Kill()
-		h.Wait()
-	})
+	p := netnstest.StartCmd(t, h)
 	// Open itself, unprivileged, fails with ErrUnavailable.
-	if l := p.expect(t, "ready"); l != "ready uid=65534 unavailable=true" {
+	if l := p.Expect(t, "ready"); l != "ready uid=65534 unavailable=true" {
 		t.Fatalf("helper: %q", l)
 	}
 
-	_, _, cport := connect(t, n)
-	p.send(t, fmt.Sprintf("find %s:%d %s:80", clientIP, cport, vipIP))
-	if l := p.expect(t, "found"); l != "found true ESTABLISHED orig" {
+	_, _, cport := netnstest.Connect(t, n)
+	p.Send(t, fmt.Sprintf("find %s:%d %s:80", netnstest.NATClient, cport, netnstest.NATVIP))
+	if l := p.Expect(t, "found"); l != "found true ESTABLISHED orig" {
 		t.Errorf("after the drop, a new flow: %q", l)
 	}
-	p.send(t, "invalid")
-	if l := p.expect(t, "invalid:"); !strings.HasSuffix(l, "<nil>") {
+	p.Send(t, "invalid")
+	if l := p.Expect(t, "invalid:"); !strings.HasSuffix(l, "<nil>") {
 		t.Errorf("after the drop, the invalid counter: %q", l)
 	}
-	p.send(t, "lost")
-	if l := p.expect(t, "lost:"); l != "lost: 0 <nil>" {
+	p.Send(t, "lost")
+	if l := p.Expect(t, "lost:"); l != "lost: 0 <nil>" {
 		t.Errorf("after the drop, the event socket's drop counter: %q", l)
 	}
-	p.send(t, "dump")
-	if l := p.expect(t, "dump:"); !strings.Contains(l, "operation not permitted") {
+	p.Send(t, "dump")
+	if l := p.Expect(t, "dump:"); !strings.Contains(l, "operation not permitted") {
 		t.Errorf("after the drop, a dump: %q (want EPERM)", l)
 	} else {
 		t.Logf("after the drop: a new flow's entry found, counters read; %s", l)

@@ -1,12 +1,8 @@
 package conntrack
 
 import (
-	"bufio"
 	"errors"
-	"io"
 	"net/netip"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,115 +13,6 @@ import (
 
 	"finwave/internal/netnstest"
 )
-
-// The NAT scenario: a client namespace, a router namespace that DNATs a
-// virtual service address to a backend (and masquerades towards it when
-// asked), and a server namespace holding the backend.
-//
-//	client 10.16.1.2 ── 10.16.1.1 router 10.16.2.1 ── 10.16.2.2:8080 server
-//	          connects to VIP 10.16.99.1:80, DNAT'd to the backend
-const (
-	clientIP  = "10.16.1.2"
-	routerCIP = "10.16.1.1"
-	routerSIP = "10.16.2.1"
-	backendIP = "10.16.2.2"
-	vipIP     = "10.16.99.1"
-)
-
-type natNet struct {
-	C, R, S    string // namespaces
-	masquerade bool
-}
-
-func ipCmd(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-}
-
-// newNAT builds the three namespaces (prefix fc) and the router's rules,
-// removed at cleanup. Sysctls are set in the router's namespace only
-// (net.netfilter.* and net.ipv4.ip_forward are per namespace).
-func newNAT(t *testing.T, tag string, masquerade bool) *natNet {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: network namespaces and nftables")
-	}
-	for _, tool := range []string{"ip", "nft", "python3"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s", tool)
-		}
-	}
-	id := strconv.Itoa(os.Getpid()%100000) + tag
-	n := &natNet{C: "fcc" + id, R: "fcr" + id, S: "fcs" + id, masquerade: masquerade}
-	for _, ns := range []string{n.C, n.R, n.S} {
-		if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-			t.Skipf("ip netns unavailable: %v: %s", err, out)
-		}
-		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	}
-	ipCmd(t, "link", "add", "fcc"+id, "netns", n.C, "type", "veth", "peer", "name", "fcrc"+id, "netns", n.R)
-	ipCmd(t, "link", "add", "fcs"+id, "netns", n.S, "type", "veth", "peer", "name", "fcrs"+id, "netns", n.R)
-	for _, a := range [][]string{
-		{"-n", n.C, "addr", "add", clientIP + "/24", "dev", "fcc" + id},
-		{"-n", n.R, "addr", "add", routerCIP + "/24", "dev", "fcrc" + id},
-		{"-n", n.R, "addr", "add", routerSIP + "/24", "dev", "fcrs" + id},
-		{"-n", n.S, "addr", "add", backendIP + "/24", "dev", "fcs" + id},
-		{"-n", n.C, "link", "set", "fcc" + id, "up"},
-		{"-n", n.R, "link", "set", "fcrc" + id, "up"},
-		{"-n", n.R, "link", "set", "fcrs" + id, "up"},
-		{"-n", n.S, "link", "set", "fcs" + id, "up"},
-		{"-n", n.C, "link", "set", "lo", "up"},
-		{"-n", n.R, "link", "set", "lo", "up"},
-		{"-n", n.S, "link", "set", "lo", "up"},
-		{"-n", n.C, "route", "add", "default", "via", routerCIP},
-		{"-n", n.S, "route", "add", "default", "via", routerSIP},
-	} {
-		ipCmd(t, a...)
-	}
-	post := ""
-	if masquerade {
-		post = "ip daddr " + backendIP + " masquerade;"
-	}
-	rules := `table ip fc {
-	chain pre { type nat hook prerouting priority dstnat; ip daddr ` + vipIP + ` tcp dport 80 dnat to ` + backendIP + `:8080; }
-	chain post { type nat hook postrouting priority srcnat; ` + post + ` }
-}
-`
-	if out, err := netnstest.Command(n.R, "nft", "list", "tables").CombinedOutput(); err != nil {
-		t.Skipf("nftables unavailable: %v: %s", err, out)
-	}
-	nft := netnstest.Command(n.R, "nft", "-f", "-")
-	nft.Stdin = strings.NewReader(rules)
-	if out, err := nft.CombinedOutput(); err != nil {
-		t.Fatalf("nft: %v: %s", err, out)
-	}
-	for _, kv := range []string{
-		"net.ipv4.ip_forward=1",
-		// The Kubernetes failure needs the default: out-of-window segments
-		// are INVALID (tcp_in_window → nf_tcp_log_invalid).
-		"net.netfilter.nf_conntrack_tcp_be_liberal=0",
-		// Short timeouts so that a closed flow's entry is destroyed soon.
-		"net.netfilter.nf_conntrack_tcp_timeout_time_wait=1",
-		"net.netfilter.nf_conntrack_tcp_timeout_close=1",
-		"net.netfilter.nf_conntrack_tcp_timeout_last_ack=1",
-		"net.netfilter.nf_conntrack_tcp_timeout_fin_wait=1",
-		"net.netfilter.nf_conntrack_tcp_timeout_close_wait=1",
-	} {
-		netnstest.Run(t, n.R, "sysctl", "-qw", kv)
-	}
-	return n
-}
-
-// replyDst is where the backend's replies go: the client, or the router
-// when it masquerades.
-func (n *natNet) replyDst(cport uint16) netip.AddrPort {
-	if n.masquerade {
-		return netip.AddrPort{} // the masquerade port is the entry's; read it there
-	}
-	return netip.AddrPortFrom(netip.MustParseAddr(clientIP), cport)
-}
 
 // openIn opens the table in the router's namespace.
 func openIn(t *testing.T, ns string) *Table {
@@ -146,141 +33,19 @@ func openIn(t *testing.T, ns string) *Table {
 	return tb
 }
 
-const serverPy = `
-import socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("` + backendIP + `", 8080))
-s.listen()
-print("listening", flush=True)
-c, a = s.accept()
-print("accepted", a[0], a[1], flush=True)
-try:
-    while True:
-        d = c.recv(100)
-        if not d:
-            print("eof", flush=True)
-            break
-        c.sendall(d)
-except ConnectionResetError:
-    print("reset", flush=True)
-c.close()
-`
-
-const clientPy = `
-import socket, sys
-c = socket.create_connection(("` + vipIP + `", 80))
-print("port", c.getsockname()[1], flush=True)
-for line in sys.stdin:
-    cmd = line.strip()
-    if cmd == "ping":
-        c.sendall(b"ping")
-        print("pong" if c.recv(4) == b"ping" else "nopong", flush=True)
-    elif cmd == "close":
-        c.close()
-        print("closed", flush=True)
-        break
-`
-
-// proc is a started helper process whose stdout is read line by line.
-type proc struct {
-	cmd   *exec.Cmd
-	in    io.WriteCloser
-	lines chan string
-}
-
-func start(t *testing.T, ns, script string, args ...string) *proc {
-	t.Helper()
-	cmd := netnstest.Command(ns, "python3", append([]string{"-c", script}, args...)...)
-	in, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, in: in, lines: make(chan string, 16)}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-		close(p.lines)
-	}()
-	t.Cleanup(func() {
-		in.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	return p
-}
-
-// expect waits (generously) for a line starting with prefix.
-func (p *proc) expect(t *testing.T, prefix string) string {
-	t.Helper()
-	deadline := time.After(20 * time.Second)
-	for {
-		select {
-		case l, ok := <-p.lines:
-			if !ok {
-				t.Fatalf("%v ended before %q", p.cmd.Args[3:5], prefix)
-			}
-			if strings.HasPrefix(l, prefix) {
-				return l
-			}
-		case <-deadline:
-			t.Fatalf("no %q from %v", prefix, p.cmd.Args[3:5])
-		}
-	}
-}
-
-func (p *proc) send(t *testing.T, line string) {
-	t.Helper()
-	if _, err := io.WriteString(p.in, line+"\n"); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// poll calls f until it returns true or the deadline passes.
-func poll(d time.Duration, f func() bool) bool {
-	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if f() {
-			return true
-		}
-	}
-	return f()
-}
-
-// connect starts the backend and a client through the NAT, exchanges a
-// ping and returns the client's port.
-func connect(t *testing.T, n *natNet) (srv, cli *proc, cport uint16) {
-	t.Helper()
-	srv = start(t, n.S, serverPy)
-	srv.expect(t, "listening")
-	cli = start(t, n.C, clientPy)
-	l := cli.expect(t, "port ")
-	p, err := strconv.Atoi(strings.TrimPrefix(l, "port "))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.expect(t, "accepted")
-	cli.send(t, "ping")
-	cli.expect(t, "pong")
-	return srv, cli, uint16(p)
-}
-
 // TestNATLookup: a connection through the DNAT (and masquerade) is found
 // by the client side's wire pairs and by the backend side's, with its
 // state and both tuples; its DESTROY after the close is remembered.
 func TestNATLookup(t *testing.T) {
-	n := newNAT(t, "l", true)
+	n := netnstest.NewNAT(t, "fcl", true)
 	tb := openIn(t, n.R)
-	_, cli, cport := connect(t, n)
+	_, cli, cport := netnstest.Connect(t, n)
 
-	cl := netip.AddrPortFrom(netip.MustParseAddr(clientIP), cport)
-	vip := netip.MustParseAddrPort(vipIP + ":80")
-	be := netip.MustParseAddrPort(backendIP + ":8080")
+	cl := netip.AddrPortFrom(netip.MustParseAddr(netnstest.NATClient), cport)
+	vip := netip.MustParseAddrPort(netnstest.NATVIP + ":80")
+	be := netip.MustParseAddrPort(netnstest.NATBackend + ":8080")
 	var f Found
-	if !poll(10*time.Second, func() bool {
+	if !netnstest.Poll(10*time.Second, func() bool {
 		var ok bool
 		f, ok = tb.Find(cl, vip)
 		return ok && f.State == "ESTABLISHED"
@@ -288,7 +53,7 @@ func TestNATLookup(t *testing.T) {
 		t.Fatalf("no ESTABLISHED entry for %v → %v: %+v; stats %+v", cl, vip, f, tb.Stats())
 	}
 	if f.Pair != Orig || !f.DNAT || !f.SNAT || f.Orig.Src != cl || f.Orig.Dst != vip || f.Reply.Src != be ||
-		f.Reply.Dst.Addr() != netip.MustParseAddr(routerSIP) || f.Timeout <= 0 {
+		f.Reply.Dst.Addr() != netip.MustParseAddr(netnstest.NATRouterS) || f.Timeout <= 0 {
 		t.Fatalf("client side: %+v", f)
 	}
 	masq := f.Reply.Dst
@@ -311,17 +76,17 @@ func TestNATLookup(t *testing.T) {
 		}
 	}
 
-	cli.send(t, "close")
-	cli.expect(t, "closed")
+	cli.Send(t, "close")
+	cli.Expect(t, "closed")
 	// conntrack destroys the entry when its (shortened) TIME_WAIT or
 	// CLOSE timeout runs out and its garbage collector reaps it
 	// (gc_worker, up to a minute apart); a lookup of an expired entry
 	// reaps it at once (nf_ct_gc_expired), so after 10s the test looks it
 	// up (IPCTNL_MSG_CT_GET) to be quicker.
 	gone := func() bool { f, _ = tb.Find(be, masq); return !f.Live() }
-	if !poll(10*time.Second, gone) {
+	if !netnstest.Poll(10*time.Second, gone) {
 		q := ct.NewFlow(6, 0, cl.Addr(), vip.Addr(), cl.Port(), vip.Port(), 0, 0)
-		if !poll(80*time.Second, func() bool { tb.query.Get(q); return gone() }) {
+		if !netnstest.Poll(80*time.Second, func() bool { tb.query.Get(q); return gone() }) {
 			t.Fatalf("no DESTROY within 90s: %+v", f)
 		}
 		t.Log("DESTROY after a lookup of the expired entry")
@@ -332,59 +97,13 @@ func TestNATLookup(t *testing.T) {
 	t.Logf("destroyed in state %s at %v; stats %+v", f.State, f.Destroyed.Format(time.StampMilli), tb.Stats())
 }
 
-// injectPy runs in the backend's namespace: it watches the backend's echo
+// netnstest.NATInjectPy runs in the backend's namespace: it watches the backend's echo
 // to the client (or the masquerading router) and sends, as the backend, an
 // ACK whose sequence number is far past the window (tcp_in_window: "SEQ is
 // over upper bound", INVALID; a SEQ under the lower bound is only IGNOREd
 // since Linux 6.1 and still de-NATed), acknowledging exactly what the
 // client sent, so that a RST answering it is acceptable to the backend.
 // Then it prints the RST that comes back to the backend.
-const injectPy = `
-import socket, struct, sys, time
-peer, be = sys.argv[1], "` + backendIP + `"
-# ETH_P_ALL: a protocol-specific packet socket sees no outgoing frames (dev_queue_xmit_nit)
-sn = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(3))
-print("ready", flush=True)
-
-def csum(b):
-    if len(b) % 2: b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b)//2), b))
-    while s >> 16: s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-def parse(p):
-    ihl = (p[0] & 15) * 4
-    if p[9] != 6: return None
-    src, dst = socket.inet_ntoa(p[12:16]), socket.inet_ntoa(p[16:20])
-    sp, dp, seq, ack, off, fl = struct.unpack("!HHIIBB", p[ihl:ihl+14])
-    plen = len(p) - ihl - (off >> 4) * 4
-    tot = struct.unpack("!H", p[2:4])[0]
-    plen = tot - ihl - (off >> 4) * 4
-    return src, sp, dst, dp, seq, ack, fl, plen
-
-deadline = time.time() + 20
-injected = False
-while time.time() < deadline:
-    p, a = sn.recvfrom(65535)
-    if a[1] != 0x0800: continue
-    r = parse(p)
-    if not r: continue
-    src, sp, dst, dp, seq, ack, fl, plen = r
-    if not injected and src == be and sp == 8080 and dst == peer and plen > 0:
-        cport = dp
-        hdr = struct.pack("!HHIIBBHHH", 8080, cport, (seq + plen + 0x40000000) & 0xffffffff, ack, 5 << 4, 0x10, 502, 0, 0)
-        pseudo = socket.inet_aton(be) + socket.inet_aton(peer) + struct.pack("!BBH", 0, 6, len(hdr))
-        hdr = hdr[:16] + struct.pack("!H", csum(pseudo + hdr)) + hdr[18:]
-        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
-        raw.sendto(hdr, (peer, 0))
-        injected = True
-        print("injected", flush=True)
-    elif injected and dst == be and dp == 8080 and fl & 0x04:
-        print("rst", src, sp, dst, dp, flush=True)
-        sys.exit(0)
-print("norst", flush=True)
-`
-
 // TestInvalidReset reproduces the Kubernetes failure: an out-of-window
 // segment from the backend is INVALID for the router's conntrack
 // (nf_conntrack_tcp_be_liberal=0, no INVALID drop rule), so it goes on
@@ -403,13 +122,13 @@ func TestInvalidReset(t *testing.T) {
 		masquerade bool
 	}{{"host-rst-masquerade", true}, {"client-rst-dnat", false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			n := newNAT(t, tc.name[:1], tc.masquerade)
+			n := netnstest.NewNAT(t, "fc"+tc.name[:1], tc.masquerade)
 			tb := openIn(t, n.R)
-			srv, cli, cport := connect(t, n)
-			cl := netip.AddrPortFrom(netip.MustParseAddr(clientIP), cport)
-			vip := netip.MustParseAddrPort(vipIP + ":80")
+			srv, cli, cport := netnstest.Connect(t, n)
+			cl := netip.AddrPortFrom(netip.MustParseAddr(netnstest.NATClient), cport)
+			vip := netip.MustParseAddrPort(netnstest.NATVIP + ":80")
 			var f Found
-			if !poll(10*time.Second, func() bool {
+			if !netnstest.Poll(10*time.Second, func() bool {
 				var ok bool
 				f, ok = tb.Find(cl, vip)
 				return ok && f.State == "ESTABLISHED"
@@ -425,18 +144,18 @@ func TestInvalidReset(t *testing.T) {
 				t.Errorf("RST on the flow's own pair: %+v %v", v, ok)
 			}
 
-			inj := start(t, n.S, injectPy, f.Reply.Dst.Addr().String())
-			inj.expect(t, "ready")
-			cli.send(t, "ping")
-			inj.expect(t, "injected")
-			l := inj.expect(t, "rst ")
+			inj := netnstest.Start(t, n.S, netnstest.NATInjectPy, f.Reply.Dst.Addr().String())
+			inj.Expect(t, "ready")
+			cli.Send(t, "ping")
+			inj.Expect(t, "injected")
+			l := inj.Expect(t, "rst ")
 			at := time.Now()
 			fs := strings.Fields(l)
 			sp, _ := strconv.Atoi(fs[2])
 			dp, _ := strconv.Atoi(fs[4])
 			src := netip.AddrPortFrom(netip.MustParseAddr(fs[1]), uint16(sp))
 			dst := netip.AddrPortFrom(netip.MustParseAddr(fs[3]), uint16(dp))
-			srv.expect(t, "reset") // the backend's connection was killed
+			srv.Expect(t, "reset") // the backend's connection was killed
 			inv1, _ := tb.Invalid()
 			t.Logf("RST %v → %v reached the backend; conntrack 'invalid' %d → %d", src, dst, inv0, inv1)
 
@@ -463,7 +182,7 @@ const burstServerPy = `
 import socket
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("` + backendIP + `", 8080))
+s.bind(("` + netnstest.NATBackend + `", 8080))
 s.listen(1024)
 print("listening", flush=True)
 while True:
@@ -474,7 +193,7 @@ while True:
 const burstClientPy = `
 import socket, sys
 for i in range(int(sys.argv[1])):
-    c = socket.create_connection(("` + vipIP + `", 80))
+    c = socket.create_connection(("` + netnstest.NATVIP + `", 80))
     c.close()
 print("done", flush=True)
 `
@@ -496,7 +215,7 @@ func TestLostEvents(t *testing.T) {
 }
 
 func testLostEvents(t *testing.T, tag string, bufSize, conns int) {
-	n := newNAT(t, "o"+tag, false)
+	n := netnstest.NewNAT(t, "fco"+tag, false)
 	// Entries that stay put while the table is compared with the kernel.
 	longTimeouts(t, n)
 	var tb *Table
@@ -509,11 +228,11 @@ func testLostEvents(t *testing.T, tag string, bufSize, conns int) {
 		t.Fatal(err)
 	}
 	defer tb.Close()
-	srv := start(t, n.S, burstServerPy)
-	srv.expect(t, "listening")
-	cli := start(t, n.C, burstClientPy, strconv.Itoa(conns))
-	cli.expect(t, "done")
-	if !poll(20*time.Second, func() bool { s := tb.Stats(); return s.Lost > 0 && s.Resyncs > 0 }) {
+	srv := netnstest.Start(t, n.S, burstServerPy)
+	srv.Expect(t, "listening")
+	cli := netnstest.Start(t, n.C, burstClientPy, strconv.Itoa(conns))
+	cli.Expect(t, "done")
+	if !netnstest.Poll(20*time.Second, func() bool { s := tb.Stats(); return s.Lost > 0 && s.Resyncs > 0 }) {
 		t.Fatalf("no lost events or no resync: %+v", tb.Stats())
 	}
 	// Let the last resync finish, then every entry the kernel has must be
@@ -566,17 +285,17 @@ func TestEventCost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measurement")
 	}
-	n := newNAT(t, "c", false)
+	n := netnstest.NewNAT(t, "fcc", false)
 	longTimeouts(t, n)
 	tb := openIn(t, n.R)
-	srv := start(t, n.S, burstServerPy)
-	srv.expect(t, "listening")
+	srv := netnstest.Start(t, n.S, burstServerPy)
+	srv.Expect(t, "listening")
 	const conns = 3000
 	var ru0, ru1 syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	t0 := time.Now()
-	cli := start(t, n.C, burstClientPy, strconv.Itoa(conns))
-	cli.expect(t, "done")
+	cli := netnstest.Start(t, n.C, burstClientPy, strconv.Itoa(conns))
+	cli.Expect(t, "done")
 	// Each connection: NEW, then UPDATEs (SYN_RECV, ESTABLISHED, FIN_WAIT,
 	// ..., TIME_WAIT); wait until the table is quiet.
 	settle(tb)
@@ -598,7 +317,7 @@ func TestEventCost(t *testing.T) {
 // maintain tick (a resync after drops comes at the next tick).
 func settle(tb *Table) {
 	var last Stats
-	poll(30*time.Second, func() bool {
+	netnstest.Poll(30*time.Second, func() bool {
 		s := tb.Stats()
 		quiet := s.Events == last.Events && s.Resyncs == last.Resyncs && s.Lost == last.Lost &&
 			s.Live == last.Live && s.Events > 0 && len(tb.resync) == 0
@@ -609,7 +328,7 @@ func settle(tb *Table) {
 }
 
 // longTimeouts undoes newNAT's short timeouts: entries stay put.
-func longTimeouts(t *testing.T, n *natNet) {
+func longTimeouts(t *testing.T, n *netnstest.NAT) {
 	for _, s := range []string{"time_wait", "close", "last_ack", "fin_wait", "close_wait"} {
 		netnstest.Run(t, n.R, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_timeout_"+s+"=120")
 	}
