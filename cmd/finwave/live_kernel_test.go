@@ -186,7 +186,7 @@ func TestLiveKernelCounters(t *testing.T) {
 		}
 	})
 	t.Run("filter hides port 81", func(t *testing.T) {
-		lines, stderr := runLive(t, bin, p.A, []string{"-i", p.VethA, "-Z", "nobody", "port 80"}, traffic, 500*time.Millisecond)
+		lines, stderr := runLive(t, bin, p.A, []string{"-i", p.VethA, "-Z", "nobody", "--kernel", "counters", "port 80"}, traffic, 500*time.Millisecond)
 		v := liveObject(t, lines)
 		if v.Counters == nil {
 			t.Fatalf("no kernel_counters (error %v); stderr:\n%s", v.CountersError, stderr)

@@ -37,6 +37,10 @@ func init() {
 	}
 }
 
+// keptForProcesses is the capability set finwave live keeps for process
+// attribution: 1<<CAP_DAC_READ_SEARCH | 1<<CAP_SYS_PTRACE.
+const keptForProcesses = "0000000000080004"
+
 // Scenario ports. Each connection ends one way, chosen by the kernel
 // paths of tcp_close (net/ipv4/tcp.c):
 const (
@@ -312,7 +316,7 @@ func TestLiveEndToEnd(t *testing.T) {
 	go io.Copy(&errRest, errR)
 	// Root only to open the socket and the -w file (-Z, default nobody):
 	// the running process has the nobody user's ids and no capability.
-	checkDroppedPrivileges(t, fw.Process.Pid, l)
+	checkDroppedPrivileges(t, fw.Process.Pid, l, keptForProcesses)
 
 	abortA, abortB := netstat(t, nsA, "TCPAbortOnData"), netstat(t, nsB, "TCPAbortOnClose")
 	cli := exec.CommandContext(ctx, "ip", "netns", "exec", nsA, os.Args[0], "-test.run=^$")
@@ -443,6 +447,20 @@ func TestLiveEndToEnd(t *testing.T) {
 		}
 	}
 
+	// finwave ran on the client's host: the kernel's own trace of each
+	// client socket agrees with the client's machine (a normal close,
+	// the server's abort on unread data, the client's SO_LINGER 0 abort).
+	for _, l := range streamed {
+		var kf kernelFlow
+		if json.Unmarshal([]byte(l), &kf) != nil || kf.Kernel == nil || kf.Kernel.Client == nil {
+			t.Errorf("no kernel view of the client in %s", l)
+			continue
+		}
+		if c := kf.Kernel.Client; c.Traced && len(c.Differences) != 0 {
+			t.Errorf("flow to %s: the kernel's trace of the client differs from its machine: %+v (traced %+v)", kf.Server, c.Differences, c.States)
+		}
+	}
+
 	// The -w capture, read back as a file, gives the same analysis.
 	out, err := exec.Command(bin, "--json", pcap).Output()
 	if err != nil {
@@ -556,8 +574,14 @@ func TestLiveWriteError(t *testing.T) {
 
 // checkDroppedPrivileges: the live process pid, started as root without
 // -Z, runs as nobody (uid and gid, real, effective, saved and filesystem)
-// with empty capability sets, and said so when it started listening.
-func checkDroppedPrivileges(t *testing.T, pid int, listening string) {
+// with no capability but those it keeps, and said so when it started
+// listening.
+//
+// keep is the capability set it keeps (hex, as /proc/PID/status shows it):
+// with the kernel view's process attribution, CAP_DAC_READ_SEARCH (2) and
+// CAP_SYS_PTRACE (19), permitted and effective, nothing inheritable or
+// ambient.
+func checkDroppedPrivileges(t *testing.T, pid int, listening string, keep string) {
 	t.Helper()
 	nobody, err := user.Lookup("nobody")
 	if err != nil {
@@ -573,8 +597,9 @@ func checkDroppedPrivileges(t *testing.T, pid int, listening string) {
 	want := map[string]string{
 		"Uid":    strings.Repeat(nobody.Uid+"\t", 3) + nobody.Uid,
 		"Gid":    strings.Repeat(nobody.Gid+"\t", 3) + nobody.Gid,
-		"CapEff": "0000000000000000",
-		"CapPrm": "0000000000000000",
+		"CapEff": keep,
+		"CapPrm": keep,
+		"CapInh": "0000000000000000",
 		"CapAmb": "0000000000000000",
 	}
 	for _, line := range strings.Split(string(b), "\n") {

@@ -123,17 +123,17 @@ func Open(cfg Config) (*Tracer, error) {
 	if nsErr != nil && len(cfg.NetNS) > 0 {
 		return nil, fmt.Errorf("trace: no namespace filter on this kernel: %w: %w", ErrUnavailable, nsErr)
 	}
-	var notes []string
-	if !tracefsPresent() && mountTracefs() {
+	if !tracefsPresent() {
 		// `ip netns exec` gives the process a sysfs of its own, without
-		// tracefs: mounted again, in this mount namespace only.
-		notes = append(notes, "tracefs was not mounted: mounted it at "+tracefsRoots[0])
+		// tracefs: mounted again, in this mount namespace only (which is
+		// the host's own otherwise, where tracefs is normally mounted).
+		mountTracefs()
 	}
 	if !tracefsPresent() {
 		return nil, fmt.Errorf("trace: tracefs absent (none of %v has events/): %w", tracefsRoots, ErrUnavailable)
 	}
 
-	t := &Tracer{latency: cfg.Latency, notes: notes}
+	t := &Tracer{latency: cfg.Latency}
 	wakeAt := int32(ringSize / 16)
 	switch {
 	case cfg.Latency == 0:
@@ -188,13 +188,12 @@ func unavailable(what string, err error) error {
 	return fmt.Errorf("trace: %s: %w", what, err)
 }
 
-// mountTracefs mounts tracefs at its usual place when it is absent (root
-// only); it reports whether it did.
-func mountTracefs() bool {
-	if _, err := os.Stat(tracefsRoots[0]); err != nil {
-		return false
+// mountTracefs mounts tracefs at its usual place (root only); a failure
+// leaves tracefsPresent to say it is absent.
+func mountTracefs() {
+	if _, err := os.Stat(tracefsRoots[0]); err == nil {
+		unix.Mount("nodev", tracefsRoots[0], "tracefs", 0, "")
 	}
-	return unix.Mount("nodev", tracefsRoots[0], "tracefs", 0, "") == nil
 }
 
 func tracefsPresent() bool {
