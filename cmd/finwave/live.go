@@ -86,7 +86,7 @@ func (f *liveFlags) flagSet() *flag.FlagSet {
 	fs.BoolVar(&f.quiet, "q", false, "no report and no status: only errors and the exit status (with --fail-on)")
 	fs.BoolVar(&f.quiet, "quiet", false, "same as -q")
 	fs.BoolVar(&f.summary, "summary", false, "summary tables only, at the end; no per-flow reports")
-	fs.StringVar(&f.kernel, "kernel", "auto", "the kernel's own view beside the wire: auto, off, or a comma `LIST` of counters")
+	fs.StringVar(&f.kernel, "kernel", "auto", "the kernel's own view beside the wire: auto, off, or a comma `LIST` of processes, counters, trace, conntrack")
 	fs.StringVar(&f.user, "Z", liveUser, "once the capture socket and -w file are open, run as `USER` (started as root; root keeps root)")
 	return fs
 }

@@ -15,7 +15,13 @@ const liveFlagHelp = `  Capture:
   Kernel view (the host's own sockets, beside the wire):
     --kernel auto|off|LIST   auto (default): every part this host allows, saying once
                              which it does not; off: the wire alone; LIST: these parts,
-                             each required (comma list of counters)
+                             each required (comma list):
+                               processes  the process holding each local socket
+                               counters   nstat counters at start and end, beside
+                                          finwave's prediction
+                               trace      the kernel's own state changes, resets and
+                                          drops (eBPF), with its reasons
+                               conntrack  conntrack entries and NAT; INVALID resets
   Analysis:
     --profile linux|rfc793   close machine behaviour (default linux)
     --rfc1337                model net.ipv4.tcp_rfc1337=1: a RST does not end TIME_WAIT
