@@ -373,7 +373,10 @@ func (c *conn) kernelView(cfg *Config, t *Teardown) {
 		t.Kernel = nil
 		return
 	}
-	v := &t.kernel
+	if t.kernel == nil {
+		t.kernel = new(KernelView) // kept across Recycle
+	}
+	v := t.kernel
 	for i := range v.Sockets {
 		ks := &v.Sockets[i]
 		*ks = KernelSocket{Events: ks.Events[:0], Differences: ks.Differences[:0], Resets: ks.Resets[:0], Drops: ks.Drops[:0]}

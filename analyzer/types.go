@@ -514,7 +514,7 @@ type Teardown struct {
 	anoms   []Anomaly
 	text    []byte // the anomalies' Detail strings point into it
 	evid    [3]string
-	kernel  KernelView // Kernel points here
+	kernel  *KernelView // Kernel points here; allocated once, with Config.Kernel
 }
 
 // End returns the end state of side s.
