@@ -17,19 +17,41 @@ import (
 type Journal struct {
 	mu       sync.Mutex
 	by       map[host.Tuple]*socketEvents
+	free     []*socketEvents // taken sockets' records, for reuse: no allocation per connection
 	since    time.Time
 	maxSocks int
 	overflow int64
 }
 
+// socketEvents is one socket's events, kept without the tuple (the map's
+// key): 48 bytes an event instead of host.Event's 130.
 type socketEvents struct {
-	events []host.Event
+	events []event
 	last   time.Time
+}
+
+// event is a host.Event without its Tuple.
+type event struct {
+	unixNano     int64
+	pid          uint32
+	kind         host.EventKind
+	old, new     host.State
+	reason, comm string
+}
+
+func (e *event) set(ev *host.Event) {
+	*e = event{unixNano: ev.Time.UnixNano(), pid: ev.PID, kind: ev.Kind, old: ev.Old, new: ev.New, reason: ev.Reason, comm: ev.Comm}
+}
+
+func (e *event) hostEvent(t host.Tuple) host.Event {
+	return host.Event{Kind: e.kind, Time: time.Unix(0, e.unixNano), Tuple: t, Old: e.old, New: e.new, Reason: e.reason, PID: e.pid, Comm: e.comm}
 }
 
 // Limits of a Journal.
 const (
 	maxEvents       = 64 // per socket: a handshake, a close, some resets and drops
+	eventsCap       = 8  // a record's first array: a connection's usual events
+	maxFree         = 8192
 	defaultMaxSocks = 1 << 16
 )
 
@@ -55,14 +77,19 @@ func (j *Journal) Add(ev host.Event) {
 			j.overflow++
 			return
 		}
-		se = &socketEvents{}
+		if n := len(j.free); n > 0 {
+			se, j.free = j.free[n-1], j.free[:n-1]
+		} else {
+			se = &socketEvents{events: make([]event, 0, eventsCap)}
+		}
 		j.by[ev.Tuple] = se
 	}
 	if len(se.events) >= maxEvents {
 		j.overflow++
 		return
 	}
-	se.events = append(se.events, ev)
+	se.events = append(se.events, event{})
+	se.events[len(se.events)-1].set(&ev)
 	se.last = ev.Time
 }
 
@@ -79,18 +106,18 @@ func (j *Journal) Take(t host.Tuple, first, last time.Time, dst []host.Event) []
 	}
 	// A connection's events come before its last segment was captured,
 	// give or take the trace's latency: one kernelSlack after it.
-	end := last.Add(kernelSlack)
+	end, start := last.Add(kernelSlack).UnixNano(), first.Add(-kernelSlack).UnixNano()
 	keep := se.events[:0]
 	for _, ev := range se.events {
 		switch {
-		case ev.Time.After(end):
+		case ev.unixNano > end:
 			keep = append(keep, ev)
-		case !ev.Time.Before(first.Add(-kernelSlack)):
-			dst = append(dst, ev)
+		case ev.unixNano >= start:
+			dst = append(dst, ev.hostEvent(t))
 		}
 	}
 	if len(keep) == 0 {
-		delete(j.by, t)
+		j.release(t, se)
 	} else {
 		se.events = keep
 	}
@@ -109,8 +136,17 @@ func (j *Journal) Sweep(cutoff time.Time) {
 	defer j.mu.Unlock()
 	for t, se := range j.by {
 		if se.last.Before(cutoff) {
-			delete(j.by, t)
+			j.release(t, se)
 		}
+	}
+}
+
+// release forgets socket t, keeping its record for reuse (up to maxFree).
+func (j *Journal) release(t host.Tuple, se *socketEvents) {
+	delete(j.by, t)
+	if len(j.free) < maxFree {
+		se.events = se.events[:0]
+		j.free = append(j.free, se)
 	}
 }
 

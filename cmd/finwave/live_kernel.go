@@ -261,11 +261,11 @@ const refreshEvery = 500 * time.Millisecond
 // resolverOwners adapts the socket resolver to hostview.Owners.
 type resolverOwners struct{ r *sockets.Resolver }
 
+// Owner never dumps (it runs in the analysis, per flow): the background
+// refresh keeps the table current while packets come.
 func (o resolverOwners) Owner(t host.Tuple, first, last time.Time) (host.Owner, bool, string) {
-	a, err := o.r.Resolve(t, first)
+	a := o.r.Cached(t, first)
 	switch {
-	case err != nil:
-		return host.Owner{}, false, "owner unknown: " + err.Error()
 	case a.Known():
 		return a.Owner, true, ""
 	case a.Status == sockets.Gone:
@@ -283,8 +283,8 @@ func (k *kernelView) owner(local, remote netip.AddrPort, since time.Time) (host.
 	if k == nil || k.resolver == nil || !k.locals.Has(local.Addr()) {
 		return host.Owner{}, false
 	}
-	o, ok, _ := resolverOwners{k.resolver}.Owner(host.Tuple{Local: local, Remote: remote}.Unmap(), since, since)
-	return o, ok
+	a, err := k.resolver.Resolve(host.Tuple{Local: local, Remote: remote}.Unmap(), since)
+	return a.Owner, err == nil && a.Known()
 }
 
 // flow takes what the kernel view needs of a reported flow, before the

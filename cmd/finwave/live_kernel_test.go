@@ -10,8 +10,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -524,4 +527,125 @@ type kernelFlowNAT struct {
 			Explanation string `json:"explanation"`
 		} `json:"conntrack_resets"`
 	} `json:"kernel"`
+}
+
+// BenchmarkLiveLoad measures finwave live on the server's host under a load
+// of short connections (connect, 100 bytes each way, close) from the other
+// namespace for 5 s: the packets it took (pkts/s), the kernel's drops and
+// finwave's CPU per packet, with the kernel view off and on (all parts).
+// FINWAVE_BENCH_BIN runs another binary instead (an older finwave, to
+// compare; it is run with --kernel only if FINWAVE_BENCH_KERNEL is set);
+// FINWAVE_BENCH_KERNEL=LIST measures that --kernel value alone.
+//
+//	go test ./cmd/finwave -run '^$' -bench LiveLoad -benchtime 1x
+func BenchmarkLiveLoad(b *testing.B) {
+	p := netnstest.NewPair(b, "fb")
+	bin := os.Getenv("FINWAVE_BENCH_BIN")
+	if bin == "" {
+		bin = buildFinwaveB(b)
+	}
+	echo := func(ns, addr string) {
+		var l net.Listener
+		if err := netnstest.Do(ns, func() (err error) { l, err = net.Listen("tcp", addr); return err }); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { l.Close() })
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				go func() { buf := make([]byte, 100); io.ReadFull(c, buf); c.Write(buf); c.Close() }()
+			}
+		}()
+	}
+	echo(p.B, netnstest.AddrB+":7020")
+	variants := []struct{ name, kernel string }{{"off", "off"}, {"all", "auto"}}
+	if k := os.Getenv("FINWAVE_BENCH_KERNEL"); k != "" {
+		variants = []struct{ name, kernel string }{{k, k}}
+	}
+	if os.Getenv("FINWAVE_BENCH_BIN") != "" && os.Getenv("FINWAVE_BENCH_KERNEL") == "" {
+		variants = []struct{ name, kernel string }{{"binary", ""}}
+	}
+	for _, v := range variants {
+		b.Run(v.name, func(b *testing.B) {
+			for range b.N {
+				// --summary: no per-flow output, the live line at the end.
+				args := []string{"live", "-i", p.VethB, "--json", "--status", "never", "--summary"}
+				if v.kernel != "" {
+					args = append(args, "--kernel", v.kernel)
+				}
+				fw := netnstest.Command(p.B, bin, args...)
+				out, _ := fw.StdoutPipe()
+				errp, _ := fw.StderrPipe()
+				if err := fw.Start(); err != nil {
+					b.Fatal(err)
+				}
+				if l, err := bufio.NewReader(errp).ReadString('\n'); err != nil || !strings.Contains(l, "listening") {
+					b.Fatalf("finwave did not start: %q %v", l, err)
+				}
+				go io.Copy(io.Discard, errp)
+				var conns atomic.Int64
+				end := time.Now().Add(5 * time.Second)
+				var wg sync.WaitGroup
+				for range 4 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						buf := make([]byte, 100)
+						for time.Now().Before(end) {
+							var c net.Conn
+							if netnstest.Do(p.A, func() (err error) {
+								c, err = net.DialTimeout("tcp", netnstest.AddrB+":7020", time.Second)
+								return err
+							}) != nil {
+								continue
+							}
+							c.Write(buf)
+							io.ReadFull(c, buf)
+							c.Close()
+							conns.Add(1)
+						}
+					}()
+				}
+				wg.Wait()
+				time.Sleep(300 * time.Millisecond)
+				fw.Process.Signal(os.Interrupt)
+				var live struct {
+					Type    string `json:"type"`
+					Packets uint64 `json:"kernel_packets"`
+					Drops   uint64 `json:"kernel_drops"`
+				}
+				sc := bufio.NewScanner(out)
+				sc.Buffer(make([]byte, 1<<20), 1<<24)
+				for sc.Scan() {
+					var l liveKernelLine
+					if json.Unmarshal(sc.Bytes(), &l) == nil && l.Type == "live" {
+						json.Unmarshal(sc.Bytes(), &live)
+					}
+				}
+				if err := fw.Wait(); err != nil {
+					b.Fatal(err)
+				}
+				cpu := fw.ProcessState.UserTime() + fw.ProcessState.SystemTime()
+				b.ReportMetric(float64(conns.Load())/5, "conns/s")
+				b.ReportMetric(float64(live.Packets)/5, "pkts/s")
+				b.ReportMetric(float64(live.Drops), "drops")
+				b.ReportMetric(float64(cpu.Microseconds())/float64(max(live.Packets, 1)), "cpu-µs/pkt")
+			}
+		})
+	}
+}
+
+// buildFinwaveB is buildFinwave for a benchmark.
+func buildFinwaveB(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "finwave")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }

@@ -517,6 +517,20 @@ func (r *Resolver) Resolve(t host.Tuple, since time.Time) (Attribution, error) {
 	return a, nil
 }
 
+// Cached is Resolve without a dump: what the dumps made so far say of t, a
+// flow first seen at since (Gone when one made after since did not hold
+// it). It never blocks on the kernel: for a caller on a hot path, with
+// Refresh called elsewhere.
+func (r *Resolver) Cached(t host.Tuple, since time.Time) Attribution {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a := r.lookup(t.Unmap())
+	if a.Status == Unseen && r.last.After(since) {
+		a.Status = Gone
+	}
+	return a
+}
+
 // inodeless is why a socket dumped without an inode has no owner: its
 // process closed it (sock_orphan, or a TIME_WAIT sock), or none has
 // accepted it yet.
