@@ -109,33 +109,20 @@ type KernelDrop struct {
 	Reason string
 }
 
-// kernelState maps the kernel's state numbering to the machine's; ok is
-// false for the kernel's own steps the machines do not model (a request
+// kernelStates maps the kernel's state numbering to the machine's; Unknown
+// for the kernel's own steps the machines do not model (a request
 // socket's NEW_SYN_RECV, BOUND_INACTIVE).
+var kernelStates = [...]State{
+	host.Established: Established, host.SynSent: SynSent, host.SynRecv: SynReceived,
+	host.FinWait1: FinWait1, host.FinWait2: FinWait2, host.TimeWait: TimeWait, host.Close: Closed,
+	host.CloseWait: CloseWait, host.LastAck: LastAck, host.Listen: Listen, host.Closing: Closing,
+	host.NewSynRecv: Unknown, host.BoundInactive: Unknown,
+}
+
+// kernelState is kernelStates[s]; ok is false where it is Unknown.
 func kernelState(s host.State) (State, bool) {
-	switch s {
-	case host.Established:
-		return Established, true
-	case host.SynSent:
-		return SynSent, true
-	case host.SynRecv:
-		return SynReceived, true
-	case host.FinWait1:
-		return FinWait1, true
-	case host.FinWait2:
-		return FinWait2, true
-	case host.TimeWait:
-		return TimeWait, true
-	case host.Close:
-		return Closed, true
-	case host.CloseWait:
-		return CloseWait, true
-	case host.LastAck:
-		return LastAck, true
-	case host.Listen:
-		return Listen, true
-	case host.Closing:
-		return Closing, true
+	if int(s) < len(kernelStates) && kernelStates[s] != Unknown {
+		return kernelStates[s], true
 	}
 	return Unknown, false
 }

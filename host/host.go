@@ -2,6 +2,7 @@ package host
 
 import (
 	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -60,20 +61,7 @@ func (s State) String() string {
 	if s < numStates {
 		return stateNames[s]
 	}
-	return "STATE(" + itoa(int(s)) + ")"
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for ; n > 0; n /= 10 {
-		i--
-		b[i] = byte('0' + n%10)
-	}
-	return string(b[i:])
+	return "STATE(" + strconv.Itoa(int(s)) + ")"
 }
 
 // Owner is the process that holds (or held) a socket open: what `ss -p`

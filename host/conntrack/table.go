@@ -2,6 +2,7 @@ package conntrack
 
 import (
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -20,20 +21,7 @@ func StateName(s uint8) string {
 	if int(s) < len(tcpStateNames) {
 		return tcpStateNames[s]
 	}
-	return "STATE(" + itoa(int(s)) + ")"
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for ; n > 0; n /= 10 {
-		i--
-		b[i] = byte('0' + n%10)
-	}
-	return string(b[i:])
+	return "STATE(" + strconv.Itoa(int(s)) + ")"
 }
 
 // Pair names which of an entry's four address pairs a segment carried.
