@@ -63,12 +63,24 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	t.IdleBeforeClose, t.ReuseIdle = c.idle(c.idleBeforeClose(t.Closer)), c.idle(c.reuseIdle)
 	t.ZeekConnState = c.zeek.ConnState()
 	t.ZeekOrigIsClient = (c.sideOf[flow.DirAB] == Client) == c.zeek.OrigIsA()
-	vant, clues := c.vantage()
+	// The kernel's account first: it confirms what it traced, and a
+	// local address settles the vantage.
+	c.kernelView(cfg, t)
+	local := VantageUnknown
+	if k := t.Kernel; k != nil && k.Sockets[Client].Local != k.Sockets[Server].Local {
+		local = vantageOf(Server)
+		if k.Sockets[Client].Local {
+			local = vantageOf(Client)
+		}
+	}
+	vant, clues := c.vantage(local)
 	c.vant.at = vant.At
-	if s, ok := vant.At.Side(); ok {
+	if s, ok := vant.At.Side(); ok && (t.Kernel == nil || !t.Kernel.Sockets[s].Traced) {
+		// The capturing host's changes, unless its kernel's own trace
+		// said which happened (a change it did not trace stays
+		// tentative: a difference).
 		c.confirmAt(s)
 	}
-	c.kernelView(cfg, t)
 	c.predictCounters(cfg, t)
 	t.ClientEnd = c.endState(cfg, Client)
 	t.ServerEnd = c.endState(cfg, Server)

@@ -136,6 +136,13 @@ func kernelState(s host.State) (State, bool) {
 // port 0.
 func untraceable(s State) bool { return s == SynReceived || s == SynSent }
 
+// noSocket reports whether m is the change of a side that had no socket:
+// CLOSED from nothing (a RST answering for a port nothing listens on,
+// tcp_v4_send_reset with no sk): no socket, no trace.
+func noSocket(m *change) bool {
+	return m.to == Closed && (m.from == Unknown || m.from == Listen || m.from == Closed)
+}
+
 // handover reports whether the kernel's change from → CLOSE is Linux's
 // tcp_time_wait: the full socket is closed (tcp_done) and a timewait
 // socket, which no tracepoint follows, holds the connection from then on
@@ -186,7 +193,7 @@ func (c *conn) reconcileKernel(s Side, v *KernelSocket) {
 	var lastTo State
 	for i := range c.changes {
 		m := &c.changes[i]
-		if m.side != s || m.undone || m.frame == retracted || untraceable(m.to) {
+		if m.side != s || m.undone || m.frame == retracted || untraceable(m.to) || noSocket(m) {
 			continue
 		}
 		at := c.frameTime(m.frame)
@@ -234,6 +241,17 @@ func (c *conn) reconcileKernel(s Side, v *KernelSocket) {
 		}
 		v.Differences = append(v.Differences, KernelDifference{Kernel: *ev, OnlyKernel: true})
 	}
+}
+
+// everOpen reports whether side s's machine ever entered a state only a
+// socket has (SYN_SENT on, LISTEN aside).
+func (c *conn) everOpen(s Side) bool {
+	for i := range c.changes {
+		if m := &c.changes[i]; m.side == s && !m.undone && m.to != Closed && m.to != Unknown && m.to != Listen {
+			return true
+		}
+	}
+	return c.ep[s].state != Closed && c.ep[s].state != Unknown && c.ep[s].state != Listen
 }
 
 // unpend drops the pending record of change idx of side s: the kernel
@@ -304,20 +322,34 @@ func (c *conn) matchKernelSegments(s Side, v *KernelSocket) {
 			}
 			v.Resets = append(v.Resets, r)
 		case host.Drop:
-			d := KernelDrop{Time: ev.Time, Reason: ev.Reason}
-			// The dropped segment came from the peer, just before.
-			for j := len(c.segs) - 1; j >= 0; j-- {
-				sg := &c.segs[j]
-				if sg.From == s.Peer() && !sg.Time.After(ev.Time) {
-					if ev.Time.Sub(sg.Time) <= kernelWindow {
-						d.Frame = sg.Frame
-					}
-					break
-				}
-			}
+			d := KernelDrop{Time: ev.Time, Reason: ev.Reason, Frame: c.segmentBefore(s.Peer(), ev.Time)}
 			v.Drops = append(v.Drops, d)
 		}
 	}
+}
+
+// segmentBefore is the frame of the last kept segment (labelled, or a
+// first SYN kept aside) from side from at or before at, within
+// kernelWindow: the segment the kernel dropped; 0 when none.
+func (c *conn) segmentBefore(from Side, at time.Time) int64 {
+	var frame int64
+	var when time.Time
+	for j := range c.segs {
+		if sg := &c.segs[j]; sg.From == from && !sg.Time.After(at) && sg.Time.After(when) {
+			frame, when = sg.Frame, sg.Time
+		}
+	}
+	for i := range c.synSegs {
+		if ss := &c.synSegs[i]; c.haveSyn[i] && ss.from == from {
+			if st := ss.t.time(); !st.After(at) && st.After(when) {
+				frame, when = ss.frame, st
+			}
+		}
+	}
+	if frame == 0 || at.Sub(when) > kernelWindow {
+		return 0
+	}
+	return frame
 }
 
 // nearestRST is the index in c.segs of the RST sent by from nearest to at,
@@ -375,6 +407,9 @@ func (c *conn) kernelView(cfg *Config, t *Teardown) {
 		if ks := &v.Sockets[s]; ks.Local {
 			c.reconcileKernel(Side(s), ks)
 			c.matchKernelSegments(Side(s), ks)
+			if !ks.OwnerKnown && !c.everOpen(Side(s)) {
+				ks.OwnerNote = "no socket: nothing on this host held this connection"
+			}
 		}
 	}
 	// Every RST on the wire, whoever sent it: the host's netfilter state

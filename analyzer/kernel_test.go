@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,5 +142,48 @@ func TestKernel_resetReasonMatchedToFrame(t *testing.T) {
 	}
 	if ks.Retransmits != 1 {
 		t.Errorf("retransmits %d, want 1", ks.Retransmits)
+	}
+}
+
+// A SYN to a port nothing listens on: the server side had no socket, so
+// its machine's CLOSED is no difference from an empty trace; the kernel's
+// RST (NO_SOCKET) and its drop of the SYN land on their frames; the owner
+// says there was no socket.
+func TestKernel_refusedHasNoSocket(t *testing.T) {
+	s := newSim(t)
+	syn := s.send(Client, flow.SYN, 0)
+	rst := s.send(Server, flow.RST|flow.ACK, 0)
+	k := &fakeKernel{}
+	k.events[Server] = []host.Event{
+		{Kind: host.Drop, Time: syn.Time.Add(5 * time.Microsecond), Reason: "NO_SOCKET"},
+		{Kind: host.SendReset, Time: rst.Time.Add(-time.Microsecond), Reason: "NO_SOCKET"},
+	}
+	s.cfg.Kernel = k
+	td := s.finish(time.Second)
+	ks := td.Kernel.Sockets[Server]
+	if len(ks.Differences) != 0 {
+		t.Errorf("differences %+v, want none: no socket, no trace", ks.Differences)
+	}
+	if len(ks.Drops) != 1 || ks.Drops[0].Frame != syn.Frame {
+		t.Errorf("drops %+v, want the SYN (frame %d)", ks.Drops, syn.Frame)
+	}
+	if len(ks.Resets) != 1 || ks.Resets[0].Frame != rst.Frame || ks.Resets[0].Reason != "NO_SOCKET" {
+		t.Errorf("resets %+v, want frame %d NO_SOCKET", ks.Resets, rst.Frame)
+	}
+	if !strings.HasPrefix(ks.OwnerNote, "no socket") {
+		t.Errorf("owner note %q, want no socket", ks.OwnerNote)
+	}
+	if td.Vantage.At != VantageServer {
+		t.Errorf("vantage %v, want server: only its address is this host's", td.Vantage.At)
+	}
+}
+
+// One local side settles the vantage: the capture is on its host.
+func TestKernel_localSideIsTheVantage(t *testing.T) {
+	s, _ := closedTraced(t)
+	s.cfg.Kernel = &fakeKernel{local: [2]bool{false, true}}
+	td := s.finish(time.Second)
+	if td.Vantage.At != VantageServer || len(td.Vantage.Evidence) == 0 || !strings.Contains(td.Vantage.Evidence[0], "server's address is this host's") {
+		t.Errorf("vantage %v %q, want server, from its local address", td.Vantage.At, td.Vantage.Evidence)
 	}
 }

@@ -513,7 +513,7 @@ type Teardown struct {
 	frames  []int64
 	anoms   []Anomaly
 	text    []byte // the anomalies' Detail strings point into it
-	evid    [3]string
+	evid    [4]string
 	kernel  *KernelView // Kernel points here; allocated once, with Config.Kernel
 }
 

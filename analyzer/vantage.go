@@ -130,7 +130,10 @@ func (c *conn) observe(seg *flow.Segment, s Side, now nanos) {
 
 // vantage infers where the capture was taken; the evidence sentences are
 // appended to p and sliced by the caller (vantageEvidence).
-func (c *conn) vantage() (v Vantage, clues [3]clue) {
+//
+// local is the side whose address is this host's when finwave runs on it
+// with a kernel view (Config.Kernel): certain, it decides.
+func (c *conn) vantage(local VantagePoint) (v Vantage, clues [4]clue) {
 	o := &c.vant
 	v.ClientTTL, v.ServerTTL = o.ttl[Client], o.ttl[Server]
 	if o.synAt != 0 && o.synAckAt > o.synAt && o.ackAt > o.synAckAt {
@@ -151,8 +154,10 @@ func (c *conn) vantage() (v Vantage, clues [3]clue) {
 	case c.csum[Server].ownOffload > 0 && c.csum[Client].ownOffload == 0:
 		off = VantageServer
 	}
-	clues = [3]clue{{clueTiming, timing}, {clueTTL, ttl}, {clueOffload, off}}
+	clues = [4]clue{{clueLocal, local}, {clueTiming, timing}, {clueTTL, ttl}, {clueOffload, off}}
 	switch {
+	case local != VantageUnknown:
+		v.At = local
 	case off != VantageUnknown:
 		v.At = off
 	case ttl == VantageBetween:
@@ -240,6 +245,7 @@ const (
 	clueTiming clueKind = iota
 	clueTTL
 	clueOffload
+	clueLocal // the kernel view: one side's address is this host's
 )
 
 // clue is one piece of evidence and what it points at.
@@ -252,6 +258,11 @@ type clue struct {
 // says nothing worth a sentence.
 func (v *Vantage) appendEvidence(p *para, k clue) bool {
 	switch k.kind {
+	case clueLocal:
+		if k.at == VantageUnknown {
+			return false
+		}
+		p.s("the ", k.at.String(), "'s address is this host's: finwave live runs on it")
 	case clueTiming:
 		if v.ClientAnswer <= 0 || v.ServerAnswer <= 0 {
 			return false
