@@ -154,6 +154,11 @@ func (c *conn) vantage(local VantagePoint) (v Vantage, clues [4]clue) {
 	case c.csum[Server].ownOffload > 0 && c.csum[Client].ownOffload == 0:
 		off = VantageServer
 	}
+	if local != VantageUnknown && off != local {
+		// Partial checksums cross a veth or a bridge to the receiving
+		// host too: the local address is certain, the clue is not.
+		off = VantageUnknown
+	}
 	clues = [4]clue{{clueLocal, local}, {clueTiming, timing}, {clueTTL, ttl}, {clueOffload, off}}
 	switch {
 	case local != VantageUnknown:
