@@ -40,6 +40,7 @@ Examples:
   finwave live -i eth0 -f 'tcp port 443'
   finwave live -i any --json 'host 10.0.0.1' | jq 'select(.anomalies != [])'
   finwave live -i lo -w teardown.pcap --duration 30s
+  finwave live -i eth0 --kernel processes,trace 'port 8080'   # who holds each socket, and why the kernel reset it
 
 Flags:
 `

@@ -11,7 +11,9 @@ const liveFlagHelp = `  Capture:
     -c N                     stop after N packets (1 or more)
     --duration D             stop after D (e.g. 30s, 5m; positive)
     -Z USER                  once the socket and the -w file are open, run as USER
-                             (default nobody when started as root; -Z root keeps root)
+                             (default nobody when started as root; -Z root keeps root);
+                             with --kernel processes it keeps CAP_DAC_READ_SEARCH and
+                             CAP_SYS_PTRACE, to read other users' /proc/PID/fd
   Kernel view (the host's own sockets, beside the wire):
     --kernel auto|off|LIST   auto (default): every part this host allows, saying once
                              which it does not; off: the wire alone; LIST: these parts,
