@@ -130,6 +130,9 @@ func Open(cfg Config) (*Tracer, error) {
 		mountTracefs()
 	}
 	if !tracefsPresent() {
+		if _, err := os.Stat(tracefsRoots[0] + "/events"); errors.Is(err, os.ErrPermission) {
+			return nil, fmt.Errorf("trace: tracefs not readable (not permitted: root, or CAP_BPF and CAP_PERFMON with read access to %s): %w", tracefsRoots[0], ErrUnavailable)
+		}
 		return nil, fmt.Errorf("trace: tracefs absent (none of %v has events/): %w", tracefsRoots, ErrUnavailable)
 	}
 
