@@ -38,10 +38,10 @@ const (
 	topY      = 64  // first time's y: under the addresses
 	rowPx     = 34  // room for an arrow's text above it and its badge below
 	lineH     = 13  // one line of state or badge text
-	foldAt    = 5 * rowPx
+	foldAt    = 4 * rowPx
 	foldPx    = 40 // height a folded gap is drawn with
 	minKeyPx  = 6  // two distinct instants are at least this far apart
-	charW     = 6.1
+	charW     = 6.7
 	crossSize = 5
 )
 
@@ -85,6 +85,8 @@ type ladderSeg struct {
 	send, seen, arrive int64
 	lost               bool // a change of the receiver was undone: it never arrived
 	need               int  // vertical room the segment's texts take below its y
+	from               analyzer.Side
+	lines              [2]int // state lines stacked at each side's line (by Side)
 }
 
 // fold is a quiet gap drawn short: between key instants k-1 and k.
@@ -145,6 +147,7 @@ func AppendLadder(b []byte, t *analyzer.Teardown, o LadderOptions) []byte {
 				l.lost = true
 			}
 		}
+		l.from, l.lines = s.From, n
 		lines := max(n[0], n[1], anomalyBadges(t, s.Frame))
 		l.need = max(rowPx, lines*lineH+10)
 		keys = append(keys, l.send, l.seen, l.arrive)
@@ -333,7 +336,7 @@ func AppendLadder(b []byte, t *analyzer.Teardown, o LadderOptions) []byte {
 		ny += 16
 	}
 	b = appendText(b, "note legend", 4, ny, "")
-	b = append(b, "──▶ segment   ━ ━ RST   ┄┄ retransmission   ✕ never received   STATE? tentative   S̶T̶A̶T̶E̶ undone   vantage: "...)
+	b = append(b, "──▶ segment · ━ ━ RST · ┄┄ retransmission · ✕ never received · STATE? tentative · S̶T̶A̶T̶E̶ undone · vantage: "...)
 	b = append(b, t.Vantage.At.String()...)
 	b = append(b, "</text>\n</svg>\n"...)
 	return b
@@ -382,8 +385,36 @@ func timeScale(keys []int64, ls []ladderSeg) (ys []int, folds []fold) {
 				ys[j] += d
 			}
 		}
+		// At each line, the segment's end (where its states and,
+		// at the sender, its texts go) clears the earlier segments'
+		// ends there, unless those came later in time (crossing).
+		for _, side := range [2]analyzer.Side{analyzer.Client, analyzer.Server} {
+			k := endKey(keys, &ls[i], side)
+			last := 0
+			for j := range i {
+				if kj := endKey(keys, &ls[j], side); kj < k {
+					last = max(last, ys[kj]+max(18, ls[j].lines[side]*lineH+5))
+				}
+			}
+			if d := last - ys[k]; d > 0 {
+				for j := k; j < len(ys); j++ {
+					ys[j] += d
+				}
+			}
+		}
 	}
 	return ys, folds
+}
+
+// endKey is the index in keys of l's end at side's line: its send at the
+// sender's, its arrival at the receiver's.
+func endKey(keys []int64, l *ladderSeg, side analyzer.Side) int {
+	at := l.arrive
+	if side == l.from {
+		at = l.send
+	}
+	k, _ := slices.BinarySearch(keys, at)
+	return k
 }
 
 // appendArrow appends segment s as one <g>: its tooltip, the arrow from
@@ -502,22 +533,36 @@ func appendArrow(b []byte, t *analyzer.Teardown, s *analyzer.LabelledSegment, l 
 		b = append(b, "\"/>\n"...)
 	}
 
-	// Texts: flags over the arrow's middle, the label under it.
-	mx, my := (fromX+toX)/2, (y1+y2)/2
-	b = appendText(b, "flags", mx, my-4, "middle")
+	// Texts near the sender's end, over the arrow where it leaves the
+	// line (flags) and under it (label), aligned on that line: two
+	// arrows crossing from either side keep their texts apart.
+	tx, anchor := fromX+10, ""
+	if s.From == analyzer.Server {
+		tx, anchor = fromX-10, "end"
+	}
+	span := (toX - fromX) * sign(toX-fromX)
+	ty := y1 + (y2-y1)*10/span
+	b = appendText(b, "flags", tx, ty-4, anchor)
 	b = appendArrowText(b, s)
 	b = append(b, "</text>\n"...)
 	if s.Label != analyzer.NoLabel {
 		name := s.Label.String()
 		w := textW(name) + 8
+		rx := tx - 4
+		if anchor == "end" {
+			rx = tx + 4 - w
+		}
+		// The arrow descends as it goes: the badge hangs under where
+		// it leaves the badge's far edge.
+		ty := y1 + (y2-y1)*(14+w)/span
 		b = append(b, `<g class="badge"><rect x="`...)
-		b = strconv.AppendInt(b, int64(mx-w/2), 10)
+		b = strconv.AppendInt(b, int64(rx), 10)
 		b = append(b, `" y="`...)
-		b = strconv.AppendInt(b, int64(my+2), 10)
+		b = strconv.AppendInt(b, int64(ty+3), 10)
 		b = append(b, `" width="`...)
 		b = strconv.AppendInt(b, int64(w), 10)
 		b = append(b, `" height="14" rx="7"/>`...)
-		b = appendText(b, "", mx, my+12, "middle")
+		b = appendText(b, "", tx, ty+13, anchor)
 		b = append(b, name...)
 		b = append(b, "</text></g>\n"...)
 	}
@@ -722,6 +767,17 @@ func appendXY(b []byte, x, y int) []byte {
 	b = strconv.AppendInt(b, int64(x), 10)
 	b = append(b, ',')
 	return strconv.AppendInt(b, int64(y), 10)
+}
+
+// sign is -1, 0 or 1 as v is negative, zero or positive.
+func sign(v int) int {
+	switch {
+	case v < 0:
+		return -1
+	case v > 0:
+		return 1
+	}
+	return 0
 }
 
 // sideX is the x of side's line.
