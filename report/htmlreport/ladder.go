@@ -208,7 +208,7 @@ func AppendLadder(b []byte, t *analyzer.Teardown, o LadderOptions) []byte {
 		b = appendEsc(b, id)
 		b = append(b, '-')
 		b = append(b, m.suffix...)
-		b = append(b, `" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path class="`...)
+		b = append(b, `" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" orient="auto"><path class="`...)
 		b = append(b, m.class...)
 		b = append(b, `" d="M0,0L10,5L0,10z"/></marker>`+"\n"...)
 	}
