@@ -167,7 +167,11 @@ func AppendLadder(b []byte, t *analyzer.Teardown, o LadderOptions) []byte {
 		bottom += ls[len(ls)-1].need
 	}
 	bottom += 16
-	height := bottom + 96
+	notes := notDrawn > 0 || t.SegmentsOmitted > 0
+	height := bottom + 62 // end states, the legend
+	if notes {
+		height += 16
+	}
 
 	// The root: a fixed drawing scaled to Width.
 	w := o.Width
@@ -320,7 +324,7 @@ func AppendLadder(b []byte, t *analyzer.Teardown, o LadderOptions) []byte {
 
 	// Notes and a legend that reads without colour.
 	ny := bottom + 52
-	if notDrawn > 0 || t.SegmentsOmitted > 0 {
+	if notes {
 		b = appendText(b, "note", 4, ny, "")
 		if notDrawn > 0 {
 			b = strconv.AppendInt(b, int64(notDrawn), 10)
@@ -361,7 +365,7 @@ func timeScale(keys []int64, ls []ladderSeg) (ys []int, folds []fold) {
 	scale := 0.0 // pixels per nanosecond
 	if len(gaps) > 0 {
 		slices.Sort(gaps)
-		scale = rowPx / float64(gaps[len(gaps)/2])
+		scale = rowPx / float64(gaps[(len(gaps)-1)/2]) // the lower median
 	}
 	ys[0] = topY
 	for k := 1; k < len(keys); k++ {

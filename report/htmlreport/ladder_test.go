@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -291,4 +293,141 @@ func TestLadderBounded(t *testing.T) {
 		t.Errorf("%d bytes, want under 1 MB", len(b))
 	}
 	t.Logf("%d segments: %d bytes in %v", len(td.Segments), len(b), el)
+}
+
+// arrows maps each drawn segment's frame to its arrow's ends.
+func arrows(t *testing.T, b []byte) map[string][4]int {
+	t.Helper()
+	out := map[string][4]int{}
+	d := xml.NewDecoder(bytes.NewReader(b))
+	frame := ""
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			break
+		}
+		e, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		var v [4]int
+		isArrow := false
+		for _, a := range e.Attr {
+			switch a.Name.Local {
+			case "data-frame":
+				if e.Name.Local == "g" {
+					frame = a.Value
+				}
+			case "class":
+				isArrow = e.Name.Local == "line" && a.Value == "arrow"
+			}
+			for i, n := range []string{"x1", "y1", "x2", "y2"} {
+				if a.Name.Local == n {
+					fmt.Sscan(a.Value, &v[i])
+				}
+			}
+		}
+		if isArrow {
+			out[frame] = v
+		}
+	}
+	return out
+}
+
+// TestLadderVantageSlants: the vantage decides where each arrow is level.
+// At the client the client's arrows leave at the frame's y and the
+// server's arrive there, slanted by half the server's answer time; at the
+// server the reverse; between, both ends slant; unknown, every arrow is
+// level. Two segments a second apart also fold the gap between them.
+func TestLadderVantageSlants(t *testing.T) {
+	t0 := time.Unix(1700000000, 0)
+	td := &analyzer.Teardown{FirstTime: t0, Segments: []analyzer.LabelledSegment{
+		{Frame: 1, Time: t0, From: analyzer.Client, Flags: flow.FIN | flow.ACK, Label: analyzer.Wave1},
+		{Frame: 2, Time: t0.Add(10 * time.Millisecond), From: analyzer.Server, Flags: flow.FIN | flow.ACK, Label: analyzer.Wave23},
+		{Frame: 3, Time: t0.Add(10 * time.Second), From: analyzer.Client, Flags: flow.ACK, Label: analyzer.Wave4},
+	}}
+	td.Vantage.ClientAnswer, td.Vantage.ServerAnswer = 2*time.Millisecond, 8*time.Millisecond
+	for _, c := range []struct {
+		at         analyzer.VantagePoint
+		levelC     bool // client's arrows leave at the frame's time
+		slantC     bool // client's arrows slant at all
+		slantS     bool
+		serverSent bool // the server's arrows leave at the frame's time
+	}{
+		{analyzer.VantageUnknown, true, false, false, true},
+		{analyzer.VantageClient, true, true, true, false},
+		{analyzer.VantageServer, false, true, true, true},
+		{analyzer.VantageBetween, false, true, true, false},
+	} {
+		td.Vantage.At = c.at
+		b := AppendLadder(nil, td, LadderOptions{})
+		ar := arrows(t, b)
+		if len(ar) != 3 {
+			t.Fatalf("%v: %d arrows, want 3", c.at, len(ar))
+		}
+		a1, a2 := ar["1"], ar["2"]
+		if got := a1[3] != a1[1]; got != c.slantC {
+			t.Errorf("%v: client's arrow %v slants %v, want %v", c.at, a1, got, c.slantC)
+		}
+		if got := a2[3] != a2[1]; got != c.slantS {
+			t.Errorf("%v: server's arrow %v slants %v, want %v", c.at, a2, got, c.slantS)
+		}
+		if a1[3] < a1[1] || a2[3] < a2[1] {
+			t.Errorf("%v: an arrow goes back in time: %v %v", c.at, a1, a2)
+		}
+		// The time column gives each frame's y (its baseline 4 lower).
+		y1, y2 := timeY(t, b, 1), timeY(t, b, 2)
+		if got := a1[1] == y1; got != c.levelC {
+			t.Errorf("%v: client's arrow leaves at y %d, frame at %d: at the frame's time %v, want %v", c.at, a1[1], y1, got, c.levelC)
+		}
+		if got := a2[1] == y2; got != c.serverSent {
+			t.Errorf("%v: server's arrow leaves at y %d, frame at %d: at the frame's time %v, want %v", c.at, a2[1], y2, got, c.serverSent)
+		}
+		if !bytes.Contains(b, []byte(`<g class="fold">`)) || !bytes.Contains(b, []byte("9.99 s later")) {
+			t.Errorf("%v: the 10 s gap is not folded with its duration", c.at)
+		}
+		if a3 := ar["3"]; a3[1]-a2[3] > rowPx+foldPx+2*rowPx {
+			t.Errorf("%v: folded gap drawn %d high", c.at, a3[1]-a2[3])
+		}
+	}
+}
+
+// timeY is the y of frame f's time in the time column.
+func timeY(t *testing.T, b []byte, f int) int {
+	t.Helper()
+	m := regexp.MustCompile(fmt.Sprintf(`<text class="time" x="4" y="(\d+)">[0-9.]+  #%d<`, f)).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no time of frame %d", f)
+	}
+	y, _ := strconv.Atoi(string(m[1]))
+	return y - 4
+}
+
+// TestLadderMarks: a tentative change is marked "?" and underlined
+// dashed, an undone one struck out and its segment crossed, in words the
+// page's script and a reader without colour both see.
+func TestLadderMarks(t *testing.T) {
+	t0 := time.Unix(1700000000, 0)
+	td := &analyzer.Teardown{FirstTime: t0, Segments: []analyzer.LabelledSegment{
+		{Frame: 1, Time: t0, From: analyzer.Client, Flags: flow.ACK, Label: analyzer.Wave4,
+			Changes: []analyzer.Change{{Side: analyzer.Server, From: analyzer.LastAck, To: analyzer.Closed, Undone: true}}},
+		{Frame: 2, Time: t0.Add(time.Millisecond), From: analyzer.Client, Flags: flow.ACK, Label: analyzer.TimeWaitACK,
+			Changes: []analyzer.Change{{Side: analyzer.Server, From: analyzer.LastAck, To: analyzer.Closed, Tentative: true}}},
+	}}
+	b := string(AppendLadder(nil, td, LadderOptions{}))
+	for _, w := range []string{
+		`<g class="seg c2s l-wave-4 lost" data-frame="1"`,
+		`<path class="cross"`,
+		`<g class="st s-server undone"><title>server LAST_ACK→CLOSED (not received)`,
+		`<g class="st s-server tentative">`,
+		`>CLOSED?</text><line class="mark"`,
+		`stroke-dasharray="3 2"`,
+	} {
+		if !strings.Contains(b, w) {
+			t.Errorf("no %q in\n%s", w, b)
+		}
+	}
+	if strings.Count(b, "marker-end=") != 1 {
+		t.Errorf("%d arrowheads, want 1 (the lost segment ends in a cross)", strings.Count(b, "marker-end="))
+	}
 }
