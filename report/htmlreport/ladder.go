@@ -45,10 +45,11 @@ const (
 	crossSize = 5
 )
 
-// ladderStyle is the fallback style, scoped to .ladder (an inline SVG's
-// <style> applies to the whole page): a ladder saved alone still reads, in
-// light and dark mode and in print. The page's style sheet overrides it.
-const ladderStyle = `<style>
+// LadderCSS is the ladders' fallback style sheet, scoped to .ladder (an
+// inline SVG's <style> applies to the whole page): a ladder saved alone
+// still reads, in light and dark mode and in print. A page that styles its
+// ladders itself may include it once and draw them with NoStyle.
+const LadderCSS = `
 .ladder{font:11px ui-monospace,Menlo,Consolas,monospace;color:#1b1b1b}
 .ladder text{fill:currentColor}
 .ladder .life{stroke:#555;stroke-width:2}
@@ -75,7 +76,6 @@ const ladderStyle = `<style>
 .ladder .sev-warning rect{fill:#3a2e00}.ladder .sev-error rect{fill:#4a0010}
 }
 @media print{.ladder{color:#000}.ladder .badge rect,.ladder .anom rect{fill:#fff}}
-</style>
 `
 
 // ladderSeg is one drawn segment: its instants as nanoseconds since the
@@ -202,7 +202,9 @@ func AppendLadder(b []byte, t *analyzer.Teardown, o LadderOptions) []byte {
 	b = strconv.AppendInt(b, t.Stream, 10)
 	b = append(b, "</title>\n"...)
 	if !o.NoStyle {
-		b = append(b, ladderStyle...)
+		b = append(b, "<style>"...)
+		b = append(b, LadderCSS...)
+		b = append(b, "</style>\n"...)
 	}
 	// Arrowheads: one per colour class, as a marker takes its paint from
 	// where it is defined, not from the line that uses it.

@@ -431,3 +431,21 @@ func TestLadderMarks(t *testing.T) {
 		t.Errorf("%d arrowheads, want 1 (the lost segment ends in a cross)", strings.Count(b, "marker-end="))
 	}
 }
+
+// TestLadderNoStyle: NoStyle leaves the fallback style out and nothing
+// else; the ladder still uses only classes, no inline colour.
+func TestLadderNoStyle(t *testing.T) {
+	td := fixtureTeardowns(t, "../../fixtures/lost_final_ack.pcap")[0]
+	with := AppendLadder(nil, td, LadderOptions{ID: "a"})
+	bare := AppendLadder(nil, td, LadderOptions{ID: "a", NoStyle: true})
+	if got := strings.Replace(string(with), "<style>"+LadderCSS+"</style>\n", "", 1); got != string(bare) {
+		t.Errorf("NoStyle changed more than the style:\n%s", bare)
+	}
+	for _, colour := range []string{" fill=", " stroke=", " style=", " color="} {
+		for _, line := range strings.Split(string(bare), "\n") {
+			if strings.Contains(line, colour) {
+				t.Errorf("inline colour %q in %s", colour, line)
+			}
+		}
+	}
+}
