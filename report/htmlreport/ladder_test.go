@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
+	"io"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -122,7 +124,7 @@ func checkSVG(t *testing.T, what string, b []byte) svgStats {
 	for {
 		tok, err := d.Token()
 		if err != nil {
-			if err.Error() == "EOF" {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			t.Fatalf("%s: not well-formed: %v", what, err)
@@ -255,7 +257,7 @@ func TestLadderEscapes(t *testing.T) {
 	d := xml.NewDecoder(bytes.NewReader(b))
 	for {
 		if _, err := d.Token(); err != nil {
-			if err.Error() != "EOF" {
+			if !errors.Is(err, io.EOF) {
 				t.Fatalf("not well-formed: %v\n%s", err, b)
 			}
 			break
