@@ -84,7 +84,7 @@ main{max-width:none}}
 const script = `(function(){
 var pane=document.getElementById('details'),text=document.getElementById('dtext');
 function copy(s,btn){
- function done(){btn.classList.add('done');btn.textContent='✓';setTimeout(function(){btn.classList.remove('done');btn.textContent='⧉'},1200)}
+ function done(){btn.classList.add('done');btn.textContent='copied';setTimeout(function(){btn.classList.remove('done');btn.textContent='copy'},1200)}
  if(navigator.clipboard){navigator.clipboard.writeText(s).then(done,function(){prompt('Wireshark filter',s)})}else{prompt('Wireshark filter',s)}
 }
 document.addEventListener('click',function(e){
@@ -102,7 +102,7 @@ function filter(){
  rows.forEach(function(r){
   var ks=' '+cell(r,5)+' ',ok=(!p||cell(r,3)===p)
    ?((!k||(k==='*'?ks.trim()!=='':ks.indexOf(' '+k+' ')!==-1))?((!h||cell(r,1).indexOf(h)!==-1)?(!s||cell(r,2).indexOf(s)!==-1):false):false):false;
-  r.hidden=!ok;if(ok)n++});
+  if(r.hidden===ok)r.hidden=!ok;if(ok)n++});
  count.textContent=n+' of '+rows.length+' flows';
 }
 form.addEventListener('input',filter);form.addEventListener('submit',function(e){e.preventDefault()});
@@ -115,5 +115,5 @@ Array.prototype.forEach.call(tbl.tHead.rows[0].cells,function(th,i){
   rows.forEach(function(r){body.appendChild(r)});
  });
 });
-filter();
+count.textContent=rows.length+' flows';
 })();`

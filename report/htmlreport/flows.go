@@ -22,6 +22,10 @@ func kindNames(k uint64) string {
 	return sb.String()
 }
 
+// openGroups is how many groups (the most severe first) show their
+// exemplar when the page opens; the others open on a click.
+const openGroups = 3
+
 var severityClass = [...]string{"", "sev1", "sev2"} // by Severity: warning, error
 
 func sevClass(s analyzer.Severity) string {
@@ -33,7 +37,7 @@ func sevClass(s analyzer.Severity) string {
 
 // appendCopy writes the button that copies flow stream's Wireshark filter.
 func appendCopy(b []byte, stream int64) []byte {
-	return append(b, "<button type=\"button\" class=\"copy\" data-copy=\"tcp.stream eq "+itoa(stream)+"\" title=\"copy the Wireshark filter tcp.stream eq "+itoa(stream)+"\">⧉</button>"...)
+	return append(b, "<button type=\"button\" class=\"copy\" data-copy=\"tcp.stream eq "+itoa(stream)+"\" title=\"copy the Wireshark filter tcp.stream eq "+itoa(stream)+"\">copy</button>"...)
 }
 
 // appendGroups writes each group of alike flows with its exemplar.
@@ -42,9 +46,13 @@ func (r *renderer) appendGroups(b []byte, groups []*group) []byte {
 	if len(groups) == 0 {
 		return append(b, "<p class=\"none\">no flow</p></section>\n"...)
 	}
-	for _, g := range groups {
+	for i, g := range groups {
 		k := &g.key
-		b = append(b, "<details class=\"group "+sevClass(g.sev)+"\" id=\"Lg"+itoa(g.ex.stream)+"\"><summary><b>"+itoa(g.flows)+"</b> flows · <span class=\"tag p"+itoa(int64(k.pattern))+"\">"+k.pattern.String()+"</span> · "...)
+		b = append(b, "<details class=\"group "+sevClass(g.sev)+"\" id=\"Lg"+itoa(g.ex.stream)+"\""...)
+		if i < openGroups {
+			b = append(b, " open=\"open\""...)
+		}
+		b = append(b, "><summary><b>"+itoa(g.flows)+"</b> flows · <span class=\"tag p"+itoa(int64(k.pattern))+"\">"+k.pattern.String()+"</span> · "...)
 		b = esc(b, k.service.String())
 		b = append(b, " · closed first: "+k.closer.String()...)
 		if k.kinds != 0 {

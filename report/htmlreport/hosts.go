@@ -104,7 +104,7 @@ func appendPopulation(b []byte, p *rollup.Population) []byte {
 	if len(shown) == 0 || peak == 0 {
 		return append(b, "<p class=\"none\">no socket in TIME_WAIT, CLOSE_WAIT or FIN_WAIT_2</p>"...)
 	}
-	const w, h, left, top, bottom = 420, 110, 36, 8, 20
+	const w, h, left, top, bottom = 420, 110, 52, 8, 20
 	n := len(p.Series[shown[0]])
 	pw, ph := w-left-8, h-top-bottom
 	b = append(b, "<figure class=\"pop\"><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "+itoa(w)+" "+itoa(h)+"\" width=\""+itoa(w)+"\" role=\"img\" aria-label=\"sockets by state over time\">"...)

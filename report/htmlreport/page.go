@@ -312,7 +312,7 @@ func appendBarChart(b []byte, caption, what string, items []bar) []byte {
 		peak = max(peak, it.n)
 	}
 	const label, barMax, rowH = 150, 200, 20
-	w, h := label+barMax+90, len(items)*rowH+4
+	w, h := label+barMax+130, len(items)*rowH+4
 	b = append(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "+itoa(int64(w))+" "+itoa(int64(h))+"\" width=\""+itoa(int64(w))+"\" role=\"img\" aria-label=\""+what+" counts\">"...)
 	for i, it := range items {
 		y := i * rowH

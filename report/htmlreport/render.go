@@ -15,8 +15,8 @@ import (
 // Defaults of Options' caps.
 const (
 	// DefaultMaxRows is how many flows the flows table lists at most: about
-	// 250 bytes of HTML each.
-	DefaultMaxRows = 10_000
+	// 250 bytes of HTML each, and what a browser lays out in a second or two.
+	DefaultMaxRows = 5_000
 	// DefaultMaxLadders is how many listed flows (flows worth reading, the
 	// lowest stream ids first) get their ladder drawn, group exemplars
 	// aside: a ladder is a few kB of SVG.
