@@ -76,33 +76,6 @@ func (r *renderer) appendGroups(b []byte, groups []*group) []byte {
 	return append(b, "</section>\n"...)
 }
 
-// listed picks the rows the flows table lists: every one under MaxRows;
-// past it, the most severe first, then those worth reading, then the
-// lowest streams. The result is in stream order.
-func (r *renderer) listed() []row {
-	rows := r.rows
-	if len(rows) > r.o.MaxRows {
-		rows = slices.Clone(rows)
-		slices.SortFunc(rows, func(a, b row) int {
-			if c := cmp.Compare(b.sev, a.sev); c != 0 {
-				return c
-			}
-			if a.worth != b.worth {
-				if a.worth {
-					return -1
-				}
-				return 1
-			}
-			return cmp.Compare(a.stream, b.stream)
-		})
-		rows = rows[:r.o.MaxRows]
-	} else {
-		rows = slices.Clone(rows)
-	}
-	slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(a.stream, b.stream) })
-	return rows
-}
-
 // appendFlows writes the filter controls, the flows table and the ladders
 // not already drawn as a group's exemplar.
 func (r *renderer) appendFlows(b []byte, groups []*group) []byte {
@@ -115,11 +88,11 @@ func (r *renderer) appendFlows(b []byte, groups []*group) []byte {
 	for _, l := range r.ladders {
 		drawn[l.stream] = true
 	}
-	rows := r.listed()
+	rows := r.rows.pick(r.o.MaxRows)
 
 	b = append(b, "<section id=\"flows\"><h2>Flows</h2>\n"...)
-	if left := len(r.rows) - len(rows); left > 0 {
-		b = append(b, "<p class=\"more\">Listed: "+itoa(int64(len(rows)))+" of "+itoa(int64(len(r.rows)))+" flows (the most severe first); "+itoa(int64(left))+
+	if left := r.rows.len() - len(rows); left > 0 {
+		b = append(b, "<p class=\"more\">Listed: "+itoa(int64(len(rows)))+" of "+itoa(r.rows.len())+" flows (the most severe first); "+itoa(int64(left))+
 			" left out: <code>finwave --tsv FILE</code> or <code>finwave --json FILE</code> lists every flow.</p>\n"...)
 	}
 	b = append(b, "<form class=\"filters\" id=\"ff\"><label>pattern <select name=\"p\"><option value=\"\">any</option>"...)

@@ -121,7 +121,7 @@ func (r *renderer) appendOverview(b []byte, c *report.Capture) []byte {
 	if !c.First.IsZero() {
 		dt("span", utc(c.First.UnixNano())+" – "+utc(c.Last.UnixNano())+" UTC ("+dur(c.Last.Sub(c.First))+")")
 	}
-	dt("flows", itoa(int64(len(r.rows))))
+	dt("flows", itoa(r.rows.len()))
 	dt("profile", c.Profile)
 	dt("vantage", r.vantage())
 	if c.Filter != "" {
@@ -141,8 +141,7 @@ func (r *renderer) appendOverview(b []byte, c *report.Capture) []byte {
 	var pat [16]int64
 	var kinds [64]int64
 	var closers [4]int64
-	for i := range r.rows {
-		rw := &r.rows[i]
+	for rw := range r.rows.all() {
 		if int(rw.pattern) < len(pat) {
 			pat[rw.pattern]++
 		}
@@ -184,9 +183,9 @@ func (r *renderer) appendOverview(b []byte, c *report.Capture) []byte {
 // others' counts.
 func (r *renderer) vantage() string {
 	var n [8]int64
-	for i := range r.rows {
-		if int(r.rows[i].vantage) < len(n) {
-			n[r.rows[i].vantage]++
+	for rw := range r.rows.all() {
+		if int(rw.vantage) < len(n) {
+			n[rw.vantage]++
 		}
 	}
 	var parts []string
@@ -206,11 +205,11 @@ func (r *renderer) vantage() string {
 // an anomaly; each bin's mark grows with the log of its count.
 func (r *renderer) appendTimeline(b []byte, c *report.Capture) []byte {
 	lo, hi := nanos(c.First), nanos(c.Last)
-	if lo == 0 || len(r.rows) == 0 {
+	if lo == 0 || r.rows.len() == 0 {
 		return b
 	}
-	for i := range r.rows {
-		if l := r.rows[i].last; l != 0 {
+	for rw := range r.rows.all() {
+		if l := rw.last; l != 0 {
 			lo, hi = min(lo, l), max(hi, l)
 		}
 	}
@@ -219,8 +218,7 @@ func (r *renderer) appendTimeline(b []byte, c *report.Capture) []byte {
 	var counts [lanes][timelineBins]int64
 	var used [lanes]bool
 	var peak int64
-	for i := range r.rows {
-		rw := &r.rows[i]
+	for rw := range r.rows.all() {
 		if rw.last == 0 {
 			continue
 		}

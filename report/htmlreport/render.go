@@ -86,7 +86,7 @@ const maxGroupHosts = 1000
 type renderer struct {
 	w       io.Writer
 	o       Options
-	rows    []row
+	rows    rowStore
 	roll    *rollup.Rollup
 	ladders []ladder // the lowest streams of the listed flows, at most MaxLadders
 	groups  map[groupKey]*group
@@ -156,7 +156,7 @@ func (r *renderer) Flow(t *analyzer.Teardown) error {
 		}
 		rw.sev = max(rw.sev, a.Severity)
 	}
-	r.rows = append(r.rows, rw)
+	r.rows.add(rw)
 	r.group(t, &rw)
 	if rw.worth || rw.anomalous {
 		r.addLadder(t)
@@ -255,7 +255,7 @@ func (r *renderer) Finish(c *report.Capture) error {
 	r.buf = r.appendPage(r.buf[:0], c, res)
 	_, err := r.w.Write(r.buf)
 	// Reset for the next capture; the page buffer is kept for reuse.
-	r.rows = r.rows[:0]
+	r.rows.reset()
 	r.roll = nil
 	r.ladders = r.ladders[:0]
 	clear(r.groups)
