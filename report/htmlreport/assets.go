@@ -15,6 +15,7 @@ main{max-width:1200px;margin:0 auto;padding:0 16px 48px}
 nav{position:sticky;top:0;z-index:2;background:var(--card);border-bottom:1px solid var(--line);padding:6px 16px}
 nav a{margin-right:14px}
 a{color:var(--link)}
+[id]{scroll-margin-top:40px}
 h1{font-size:22px;margin:16px 0 8px;word-break:break-all}
 h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
 h3{font-size:15px;margin:14px 0 6px}
