@@ -33,6 +33,7 @@ type analyzeFlags struct {
 	noColor    bool
 	quiet      bool
 	jobs       int
+	html       string
 	roll       rollupFlags
 	out        outputFlags
 	term       termFlags
@@ -51,6 +52,7 @@ func (f *analyzeFlags) flagSet(name string) *flag.FlagSet {
 	f.filt.register(fs)
 	f.wr.register(fs)
 	fs.BoolVar(&f.json, "json", false, "write one JSON document per capture (report/SCHEMA.md)")
+	fs.StringVar(&f.html, "html", "", "also write the report as one self-contained HTML page to `FILE` (overview, hosts, groups, flows table, ladders)")
 	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading")
 	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
 	fs.Int64Var(&f.stream, "stream", -1, "report only this tcp.stream `N` (Wireshark's numbering)")
@@ -152,6 +154,9 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	if err := f.wr.check(files); err != nil {
 		return err
 	}
+	if f.html != "" && len(files) > 1 {
+		return usagef("--html writes one capture's page: give one capture file (%d given)", len(files))
+	}
 	if n := countStdin(files); n > 1 {
 		return usagef("stdin (-) given %d times", n)
 	}
@@ -173,6 +178,14 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 		r = f.out.renderer(e.stdout, opts)
 	default:
 		r = report.NewText(e.stdout, opts)
+	}
+	if f.html != "" {
+		page, err := openPage(f.html)
+		if err != nil {
+			return err
+		}
+		defer page.Close()
+		r = withHTML(r, page, opts)
 	}
 	var sel *selection
 	if f.wr.path != "" {

@@ -88,6 +88,8 @@ const flagHelp = `  Analysis:
     --json                   one JSON document per capture (report/SCHEMA.md)
     --jsonl                  one JSON object per flow (stream order), then the summary: for jq -c on any size
     --tsv                    Zeek conn.log-like TSV: uid, community_id, conn_state, history, ... per flow
+    --html FILE              also write the report as one self-contained HTML page (overview, hosts,
+                             groups, flows table, ladders): opens offline in any browser
     --all                    list every flow with its ladder, not groups of those worth reading
     --summary                summary tables only
     --stream N               only tcp.stream N (Wireshark's numbering), every segment of it

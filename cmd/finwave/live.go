@@ -54,6 +54,7 @@ type liveFlags struct {
 	count    int64
 	duration time.Duration
 	json     bool
+	html     string
 	all      bool
 	only     string
 	noColor  bool
@@ -78,6 +79,7 @@ func (f *liveFlags) flagSet() *flag.FlagSet {
 	fs.Int64Var(&f.count, "c", 0, "stop after `COUNT` packets")
 	fs.DurationVar(&f.duration, "duration", 0, "stop after `D` (e.g. 30s, 5m)")
 	fs.BoolVar(&f.json, "json", false, "one JSON object per flow as it finishes, then the live counters and the summary, one object each (report/SCHEMA.md)")
+	fs.StringVar(&f.html, "html", "", "also write the report as one self-contained HTML page to `FILE` when the capture stops (SIGINT included)")
 	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading (text)")
 	fs.StringVar(&f.only, "only", "", "report only flows with one of these anomaly `KINDS` (comma list)")
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
@@ -199,6 +201,15 @@ func cmdLive(ctx context.Context, args []string, e *env) error {
 		r = report.NewJSONLines(e.stdout, opts)
 	default:
 		r = report.NewStreamText(e.stdout, opts)
+	}
+	if f.html != "" {
+		// Opened now, before privileges are dropped (-Z); written at the end.
+		page, err := openPage(f.html)
+		if err != nil {
+			return err
+		}
+		defer page.Close()
+		r = withHTML(r, page, opts)
 	}
 	// Early notices of stuck CLOSE_WAIT / FIN_WAIT_2 (StuckOpen): with a
 	// per-flow report, and when --only lets those kinds through.

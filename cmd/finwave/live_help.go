@@ -37,6 +37,8 @@ const liveFlagHelp = `  Capture:
   Output:
     --json                   one JSON object per flow as it finishes, then the live
                              counters and the summary, one object each (report/SCHEMA.md)
+    --html FILE              also write the report as one self-contained HTML page when
+                             the capture stops (SIGINT included)
     --all                    report every flow, not only those worth reading (text)
     --only KINDS             only flows with one of these anomalies (comma list)
     --summary                no per-flow reports: the summary tables at the end only
