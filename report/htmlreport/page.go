@@ -84,6 +84,7 @@ func (r *renderer) appendPage(b []byte, c *report.Capture, res *rollup.Result) [
 	b = esc(b, c.File)
 	b = append(b, "</title>\n<style>"...)
 	b = append(b, css...)
+	b = append(b, LadderCSS...) // once for every ladder, drawn with NoStyle
 	b = append(b, "</style></head>\n<body>\n"...)
 	b = append(b, `<nav><a href="#overview">Overview</a> <a href="#hosts">Hosts and services</a> <a href="#groups">Groups</a> <a href="#flows">Flows</a> <a href="#ladders">Ladders</a></nav>`+"\n<main>\n"...)
 	b = r.appendOverview(b, c)

@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -18,8 +16,6 @@ import (
 	"finwave/pipeline"
 	"finwave/report"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 // renderFixtures runs the fixtures through the real pipeline into New's
 // renderer, recycling each teardown after Flow as the CLI does, and
@@ -64,30 +60,6 @@ func renderFixtures(t *testing.T, o Options, names ...string) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./report/htmlreport -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := range min(len(gl), len(wl)) {
-			if gl[i] != wl[i] {
-				t.Fatalf("%s differs at line %d:\n got %.300s\nwant %.300s", name, i+1, gl[i], wl[i])
-			}
-		}
-		t.Fatalf("%s differs in length: %d lines, want %d", name, len(gl), len(wl))
-	}
 }
 
 var goldenCases = []struct {

@@ -180,13 +180,13 @@ func (r *renderer) addLadder(t *analyzer.Teardown) {
 		}
 		l := &r.ladders[hi]
 		l.stream = t.Stream
-		l.svg = AppendLadder(l.svg[:0], t, LadderOptions{ID: ladderID(t.Stream)})
+		l.svg = AppendLadder(l.svg[:0], t, LadderOptions{ID: ladderID(t.Stream), NoStyle: true})
 		l.verdict = copyString(t.Verdict) // Verdict dies with Recycle
 		return
 	}
 	r.ladders = append(r.ladders, ladder{
 		stream:  t.Stream,
-		svg:     AppendLadder(nil, t, LadderOptions{ID: ladderID(t.Stream)}),
+		svg:     AppendLadder(nil, t, LadderOptions{ID: ladderID(t.Stream), NoStyle: true}),
 		verdict: copyString(t.Verdict),
 	})
 }
@@ -222,7 +222,7 @@ func (r *renderer) group(t *analyzer.Teardown, rw *row) {
 	}
 	if g.ex.stream < 0 || t.Stream < g.ex.stream {
 		g.ex.stream = t.Stream
-		g.ex.svg = AppendLadder(g.ex.svg[:0], t, LadderOptions{ID: "g" + itoa(t.Stream)})
+		g.ex.svg = AppendLadder(g.ex.svg[:0], t, LadderOptions{ID: "g" + itoa(t.Stream), NoStyle: true})
 		g.ex.verdict = copyString(t.Verdict)
 	}
 }
