@@ -27,7 +27,7 @@ dd{margin:0}
 .charts{display:flex;flex-wrap:wrap;gap:8px 32px}
 figure{margin:12px 0}
 figcaption{font-weight:600;margin-bottom:4px}
-svg text{fill:var(--fg);font:12px system-ui,sans-serif}
+svg:not(.ladder) text{fill:var(--fg);font:12px system-ui,sans-serif}
 svg text.axis,svg text.lane{fill:var(--mute)}
 svg .grid{stroke:var(--line);stroke-width:1}
 .bars svg rect{fill:var(--info)}
