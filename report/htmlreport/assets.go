@@ -34,7 +34,7 @@ svg .grid{stroke:var(--line);stroke-width:1}
 .p0 rect,.p0{--c:var(--p0)}.p1 rect,.p1{--c:var(--p1)}.p2 rect,.p2{--c:var(--p2)}.p3 rect,.p3{--c:var(--p3)}.p4 rect,.p4{--c:var(--p4)}.p5 rect,.p5{--c:var(--p5)}
 .p6 rect,.p6{--c:var(--p6)}.p7 rect,.p7{--c:var(--p7)}.p8 rect,.p8{--c:var(--p8)}.p9 rect,.p9{--c:var(--p9)}.p10 rect,.p10{--c:var(--p10)}
 svg g[class^="p"] rect{fill:var(--c)}
-svg g.anom rect{fill:var(--err)}
+svg g.lane-anom rect{fill:var(--err)}
 svg g.sev0 rect{fill:var(--info)}svg g.sev1 rect{fill:var(--warn)}svg g.sev2 rect{fill:var(--err)}
 svg g.c0 rect{fill:var(--p0)}svg g.c1 rect{fill:var(--p2)}svg g.c2 rect{fill:var(--p1)}svg g.c3 rect{fill:var(--p3)}
 .tag{display:inline-block;border-left:4px solid var(--c,var(--line));background:var(--card);padding:0 5px;margin:1px 0}

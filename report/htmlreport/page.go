@@ -252,7 +252,7 @@ func (r *renderer) appendTimeline(b []byte, c *report.Capture) []byte {
 		if !used[lane] {
 			continue
 		}
-		name, cls := "with anomaly", "anom"
+		name, cls := "with anomaly", "lane-anom"
 		if lane < lanes-1 {
 			name, cls = analyzer.Pattern(lane).String(), "p"+itoa(int64(lane))
 		}
