@@ -420,9 +420,16 @@ func TestLiveKernelView_clientHost(t *testing.T) {
 		c.(*net.TCPConn).SetLinger(0)
 		c.Close()
 	}
-	lines, stderr := runLive(t, bin, p.A, []string{"-i", p.VethA}, traffic, 500*time.Millisecond)
+	page := filepath.Join(t.TempDir(), "live.html")
+	lines, stderr := runLive(t, bin, p.A, []string{"-i", p.VethA, "--html", page}, traffic, 500*time.Millisecond)
 	flows := flowsOf(t, lines)
 	clean, abort := flows["7011"], flows["7013"]
+	// The HTML page, written when SIGINT stopped the capture (opened as
+	// root, before the drop): both flows in its table, with their ladders.
+	if html, err := os.ReadFile(page); err != nil || !bytes.HasSuffix(bytes.TrimSpace(html), []byte("</html>")) ||
+		bytes.Count(html, []byte(`<g class="seg`)) < 2 || !bytes.Contains(html, []byte(netnstest.AddrB+":7013")) {
+		t.Errorf("live --html: %v, page of %d bytes without both flows drawn", err, len(html))
+	}
 	if len(clean) != 1 || len(abort) != 1 || clean[0].Kernel == nil || clean[0].Kernel.Client == nil || abort[0].Kernel == nil || abort[0].Kernel.Client == nil {
 		t.Fatalf("flows %v / %v: want one each with the client's kernel view:\n%s", clean, abort, strings.Join(lines, "\n"))
 	}
