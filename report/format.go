@@ -43,8 +43,9 @@ func severityColor(s analyzer.Severity) string {
 	return ansiCyan
 }
 
-// severityMarker is the glyph leading an anomaly line.
-func severityMarker(s analyzer.Severity) string {
+// SeverityMarker is the glyph leading an anomaly line (text, not colour:
+// the HTML report's badges use it too).
+func SeverityMarker(s analyzer.Severity) string {
 	switch s {
 	case analyzer.Error:
 		return "✖"

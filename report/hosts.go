@@ -471,7 +471,7 @@ func appendHeadlines(b *bytes.Buffer, res *rollup.Result, sum *summary, o *Optio
 			break
 		}
 		b.WriteString(" ")
-		b.Write(paint(nil, o.Color, severityColor(h.sev), severityMarker(h.sev)))
+		b.Write(paint(nil, o.Color, severityColor(h.sev), SeverityMarker(h.sev)))
 		b.WriteString(" " + h.text + "\n")
 	}
 }

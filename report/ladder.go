@@ -109,9 +109,10 @@ func appendStateChain(b []byte, s *analyzer.LabelledSegment, side analyzer.Side)
 	return b, tentative, undone
 }
 
-// arrowText is what the arrow carries: "FIN,ACK seq=201 ack=1449 len=0"
-// without len when zero and without ack when the ACK bit is clear.
-func arrowText(b []byte, s *analyzer.LabelledSegment) []byte {
+// AppendArrowText appends what a ladder's arrow carries: "FIN,ACK
+// seq=201 ack=1449 len=10", without len when zero and without ack when
+// the ACK bit is clear (the text and the HTML ladders).
+func AppendArrowText(b []byte, s *analyzer.LabelledSegment) []byte {
 	b = append(b, flagsString(s.Flags)...)
 	b = append(b, " seq="...)
 	b = strconv.AppendUint(b, uint64(s.Seq), 10)
@@ -158,7 +159,7 @@ func (l *ladderScratch) format(t *analyzer.Teardown) (tentative, undone bool) {
 			}
 		}
 		off = len(l.cells)
-		l.cells = arrowText(l.cells, s)
+		l.cells = AppendArrowText(l.cells, s)
 		r.text = l.add(off)
 		off = len(l.cells)
 		l.cells = append(l.cells, s.Label.String()...)
@@ -245,7 +246,7 @@ func (l *ladderScratch) ladder(b []byte, t *analyzer.Teardown, color bool) (out 
 		if r.evidence > 0 {
 			sev := analyzer.Severity(r.evidence - 1)
 			b = append(b, ' ')
-			b = paint(b, color, severityColor(sev), severityMarker(sev))
+			b = paint(b, color, severityColor(sev), SeverityMarker(sev))
 			b = append(b, ' ')
 		} else {
 			b = append(b, "   "...)

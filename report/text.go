@@ -331,7 +331,7 @@ func appendFlowText(b []byte, t *analyzer.Teardown, color bool, lad *ladderScrat
 		a := &t.Anomalies[i]
 		b = append(b, '\n', ' ')
 		sgr := severityColor(a.Severity)
-		b = paint(b, color, sgr, severityMarker(a.Severity))
+		b = paint(b, color, sgr, SeverityMarker(a.Severity))
 		b = append(b, ' ')
 		b = paint(b, color && a.Severity >= analyzer.Warning, ansiBold, a.Kind.String())
 		b = append(b, " · "...)

@@ -122,7 +122,7 @@ func appendGroupHeader(b []byte, i, n int, g *group, gr *grouper, origin time.Ti
 	b = append(b, " of "...)
 	b = strconv.AppendInt(b, int64(n), 10)
 	b = append(b, " · "...)
-	b = paint(b, color, severityColor(g.severity), severityMarker(g.severity))
+	b = paint(b, color, severityColor(g.severity), SeverityMarker(g.severity))
 	b = append(b, ' ')
 	b = append(b, g.severity.String()...)
 	b = append(b, " · "...)

@@ -8,6 +8,7 @@ import (
 
 	"finwave/analyzer"
 	"finwave/flow"
+	"finwave/report"
 )
 
 // LadderOptions shape one ladder diagram.
@@ -460,7 +461,7 @@ func appendArrow(b []byte, t *analyzer.Teardown, s *analyzer.LabelledSegment, l 
 	b = append(b, " → "...)
 	b = append(b, s.From.Peer().String()...)
 	b = append(b, "\n"...)
-	b = appendArrowText(b, s)
+	b = report.AppendArrowText(b, s)
 	if s.Label != analyzer.NoLabel {
 		b = append(b, "\n"...)
 		b = append(b, s.Label.String()...)
@@ -549,7 +550,7 @@ func appendArrow(b []byte, t *analyzer.Teardown, s *analyzer.LabelledSegment, l 
 	span := (toX - fromX) * sign(toX-fromX)
 	ty := y1 + (y2-y1)*10/span
 	b = appendText(b, "flags", tx, ty-4, anchor)
-	b = appendArrowText(b, s)
+	b = report.AppendArrowText(b, s)
 	b = append(b, "</text>\n"...)
 	if s.Label != analyzer.NoLabel {
 		name := s.Label.String()
@@ -680,7 +681,7 @@ func appendAnomaly(b []byte, a *analyzer.Anomaly, f int64, y int) []byte {
 	b = strconv.AppendInt(b, int64(textW(name)+textW("⚠ ")+8), 10)
 	b = append(b, `" height="14" rx="2"/>`...)
 	b = appendText(b, "", badgeX+4, y+1, "")
-	b = append(b, severityMarker(a.Severity)...)
+	b = append(b, report.SeverityMarker(a.Severity)...)
 	b = append(b, ' ')
 	b = append(b, name...)
 	return append(b, "</text></g>\n"...)
@@ -695,35 +696,6 @@ func anomalyBadges(t *analyzer.Teardown, f int64) int {
 		}
 	}
 	return n
-}
-
-// severityMarker is the report's marker of a severity (text, not colour).
-func severityMarker(s analyzer.Severity) string {
-	switch s {
-	case analyzer.Error:
-		return "✖"
-	case analyzer.Warning:
-		return "⚠"
-	}
-	return "ℹ"
-}
-
-// appendArrowText appends what an arrow carries: "FIN,ACK seq=201
-// ack=1449", with len when not zero and without ack when the ACK bit is
-// clear (as the text ladder).
-func appendArrowText(b []byte, s *analyzer.LabelledSegment) []byte {
-	b = append(b, s.Flags.String()...)
-	b = append(b, " seq="...)
-	b = strconv.AppendUint(b, uint64(s.Seq), 10)
-	if s.Flags.Has(flow.ACK) {
-		b = append(b, " ack="...)
-		b = strconv.AppendUint(b, uint64(s.Ack), 10)
-	}
-	if s.Len > 0 {
-		b = append(b, " len="...)
-		b = strconv.AppendUint(b, uint64(s.Len), 10)
-	}
-	return b
 }
 
 // appendText opens a <text> element at (x, y) with an optional class and
