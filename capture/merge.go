@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/gopacket/gopacket/layers"
 )
 
 // Piece describes one file of a merged capture set: the frame numbers (of
@@ -17,6 +19,7 @@ type Piece struct {
 	FirstTime   time.Time
 	LastTime    time.Time
 	Frames      int64
+	LinkType    layers.LinkType // of the first frame
 }
 
 // Merged reads many capture files as one capture, packet by packet in
@@ -113,7 +116,7 @@ func (m *Merged) Next(f *Frame) error {
 	f.Number = m.frame
 	p := &m.pcs[best]
 	if p.Frames == 0 {
-		p.First, p.FirstTime = m.frame, f.Time
+		p.First, p.FirstTime, p.LinkType = m.frame, f.Time, f.LinkType
 	}
 	p.Last, p.LastTime = m.frame, f.Time
 	p.Frames++
@@ -136,4 +139,47 @@ func (m *Merged) Close() error {
 		m.err = &ReadError{File: "merge", Err: os.ErrClosed}
 	}
 	return first
+}
+
+// Notes says how the set departs from a clean sequence of files, in time
+// order: a file with no frame, files that overlap in time (their frames were
+// interleaved by time, as mergecap does), silences between consecutive files
+// longer than minGap (a piece may be missing), and files whose first frames
+// have different link types (each frame is decoded by its own link type,
+// as in mergecap's pcapng output with one interface per link type). Call it
+// after Next returned io.EOF. No note: the files follow each other.
+func (m *Merged) Notes(minGap time.Duration) []string {
+	var notes []string
+	ord := make([]*Piece, 0, len(m.pcs))
+	for i := range m.pcs {
+		if m.pcs[i].Frames == 0 {
+			notes = append(notes, fmt.Sprintf("%s holds no frame", m.pcs[i].Name))
+			continue
+		}
+		ord = append(ord, &m.pcs[i])
+	}
+	// Insertion sort by first frame number, i.e. by first time.
+	for i := 1; i < len(ord); i++ {
+		for j := i; j > 0 && ord[j].First < ord[j-1].First; j-- {
+			ord[j], ord[j-1] = ord[j-1], ord[j]
+		}
+	}
+	var end *Piece // the piece reaching furthest in time so far
+	for _, p := range ord {
+		if end != nil {
+			switch {
+			case p.FirstTime.Before(end.LastTime):
+				notes = append(notes, fmt.Sprintf("%s overlaps %s in time (merged frame by frame by time)", p.Name, end.Name))
+			case p.FirstTime.Sub(end.LastTime) > minGap:
+				notes = append(notes, fmt.Sprintf("gap of %s between %s and %s", p.FirstTime.Sub(end.LastTime).Round(time.Millisecond), end.Name, p.Name))
+			}
+		}
+		if end == nil || p.LastTime.After(end.LastTime) {
+			end = p
+		}
+		if p.LinkType != ord[0].LinkType {
+			notes = append(notes, fmt.Sprintf("%s has link type %s, %s has %s (each frame decoded by its own)", p.Name, p.LinkType, ord[0].Name, ord[0].LinkType))
+		}
+	}
+	return notes
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // needTools skips when the Wireshark command-line tools are missing.
@@ -127,6 +128,9 @@ func TestMergeRotatedMatchesMergecap(t *testing.T) {
 		}
 		next = p.Last + 1
 	}
+	if n := m.Notes(time.Hour); len(n) != 0 {
+		t.Fatalf("rotated pieces: notes %q, want none", n)
+	}
 	if next != int64(len(got))+1 {
 		t.Fatalf("pieces cover %d frames of %d", next-1, len(got))
 	}
@@ -144,6 +148,17 @@ func TestMergeOverlappingByTime(t *testing.T) {
 	got := mergedLines(t, []string{a, b})
 	sameLines(t, got, mergecapLines(t, []string{a, b}))
 	sameLines(t, got, mergedLines(t, []string{in}))
+	m, err := OpenMerged([]string{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var f Frame
+	for m.Next(&f) == nil {
+	}
+	if n := m.Notes(time.Hour); len(n) != 1 || !strings.Contains(n[0], "b.pcap overlaps") {
+		t.Fatalf("notes %q, want b.pcap overlapping", n)
+	}
 }
 
 // TestMergeBadSet: a missing file and a file that is not a capture are named.
