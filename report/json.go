@@ -203,6 +203,29 @@ func captureFields(c *Capture) []struct {
 			v any
 		}{{"filter", c.Filter}, {"filtered_out", c.FilteredOut}}...)
 	}
+	if c.Files != nil {
+		// Only for a merged set (--merge), so one file's document keeps its keys.
+		type jsonFile struct {
+			Name       string `json:"name"`
+			FirstFrame int64  `json:"first_frame"`
+			LastFrame  int64  `json:"last_frame"`
+			Frames     int64  `json:"frames"`
+			FirstTime  any    `json:"first_time"`
+			LastTime   any    `json:"last_time"`
+		}
+		files := make([]jsonFile, len(c.Files))
+		for i, f := range c.Files {
+			files[i] = jsonFile{f.Name, f.First, f.Last, f.Frames, jsonTime(f.FirstTime), jsonTime(f.LastTime)}
+		}
+		notes := c.SetNotes
+		if notes == nil {
+			notes = []string{}
+		}
+		fields = append(fields, []struct {
+			k string
+			v any
+		}{{"files", files}, {"set_notes", notes}}...)
+	}
 	return fields
 }
 

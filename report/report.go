@@ -30,6 +30,22 @@ type Capture struct {
 	// neither decoded nor skipped).
 	Filter      string
 	FilteredOut int64
+	// Files lists the pieces of a capture set read as one (--merge), in the
+	// order given, with the merged frame numbers each holds; nil for one
+	// file. SetNotes say how the set departs from a clean sequence.
+	Files    []CaptureFile
+	SetNotes []string
+}
+
+// CaptureFile is one file of a merged capture set: its frames are numbered
+// First..Last in the merged capture (interleaved with other files' when the
+// files overlap in time); First is 0 when it held no frame.
+type CaptureFile struct {
+	Name        string
+	First, Last int64
+	Frames      int64
+	FirstTime   time.Time
+	LastTime    time.Time
 }
 
 // Options select what is reported. The zero value reports only stream 0:

@@ -393,6 +393,17 @@ func appendCaptureLine(b *bytes.Buffer, c *Capture, flows int64) {
 		fmt.Fprintf(b, " · filter %q: %s out", c.Filter, plural(c.FilteredOut, "frame", "frames")+" filtered")
 	}
 	b.WriteByte('\n')
+	for _, f := range c.Files {
+		// The pieces of a merged set, so a frame number leads to its file.
+		if f.Frames == 0 {
+			fmt.Fprintf(b, "  file %s · no frame\n", f.Name)
+			continue
+		}
+		fmt.Fprintf(b, "  file %s · frames %d–%d (%d)\n", f.Name, f.First, f.Last, f.Frames)
+	}
+	for _, n := range c.SetNotes {
+		b.WriteString("  ⚠ " + n + "\n")
+	}
 }
 
 func appendSummaryText(b *bytes.Buffer, c *Capture, s *summary, o *Options) {

@@ -33,6 +33,7 @@ type analyzeFlags struct {
 	noColor    bool
 	quiet      bool
 	jobs       int
+	merge      bool
 	html       string
 	roll       rollupFlags
 	out        outputFlags
@@ -61,6 +62,7 @@ func (f *analyzeFlags) flagSet(name string) *flag.FlagSet {
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour even on a terminal")
 	fs.BoolVar(&f.quiet, "q", false, "no report and no progress: only errors and the exit status (with --fail-on)")
 	fs.BoolVar(&f.quiet, "quiet", false, "same as -q")
+	fs.BoolVar(&f.merge, "merge", false, "read the capture files (or a directory, or a quoted glob) as one capture, merged by time as mergecap does: flows continue across rotated files")
 	fs.IntVar(&f.jobs, "j", runtime.NumCPU(), "goroutines to use for one capture: read ahead, analyse and render concurrently (1: one goroutine)")
 	return fs
 }
@@ -103,6 +105,17 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	}
 	if len(files) == 0 {
 		return usagef("no capture file given (use - to read a capture from stdin)")
+	}
+	if f.merge {
+		set, name, err := expandSet(files)
+		if err != nil {
+			return err
+		}
+		if f.wr.path != "" {
+			return usagef("--write and --merge: write the flagged flows of one capture file")
+		}
+		e.sets = map[string][]string{name: set}
+		files = []string{name}
 	}
 	cfg, err := f.config()
 	if err != nil {
@@ -284,6 +297,7 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pi
 	if err != nil {
 		return res, err
 	}
+	merged, _ := src.(*capture.Merged)
 	if path != "-" {
 		src = parallelSource(src, jobs)
 	}
@@ -314,6 +328,9 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pi
 	}
 
 	c := captureSummary(displayName(path), &st, as, cfg.Profile.Name)
+	if merged != nil {
+		setSummary(c, merged, e.stderr)
+	}
 	if runner.Filter != nil {
 		c.Filter, c.FilteredOut = runner.Filter.Expr(), st.FilteredOut
 	}
@@ -336,6 +353,9 @@ func analyzeOne(ctx context.Context, path string, cfg analyzer.Config, runner pi
 // openCapture opens path; "-" reads the process's stdin, giving up when
 // ctx ends (ctxReader).
 func openCapture(ctx context.Context, path string, e *env) (capture.Source, error) {
+	if set, ok := e.sets[path]; ok {
+		return capture.OpenMerged(set)
+	}
 	if path == "-" {
 		if e.stdin == nil {
 			return nil, errors.New("capture <stdin>: no standard input")

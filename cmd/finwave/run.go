@@ -20,6 +20,7 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) (string, bool)
+	sets           map[string][]string // --merge: a set's name → its files
 }
 
 // usageError is a mistake on the command line.
