@@ -68,8 +68,15 @@ func expandSet(args []string) (files []string, name string, err error) {
 
 // setSummary adds the pieces of a merged set to the report's capture and
 // says on w how the set departs from a clean sequence.
+// The pieces are listed in the merged capture's order (by first frame; a
+// file with no frame last), whatever the order of the arguments.
 func setSummary(c *report.Capture, m *capture.Merged, w io.Writer) {
-	for _, p := range m.Pieces() {
+	pcs := append([]capture.Piece(nil), m.Pieces()...)
+	sort.SliceStable(pcs, func(i, j int) bool {
+		a, b := pcs[i].First, pcs[j].First
+		return a != 0 && (b == 0 || a < b)
+	})
+	for _, p := range pcs {
 		c.Files = append(c.Files, report.CaptureFile{Name: p.Name, First: p.First, Last: p.Last,
 			Frames: p.Frames, FirstTime: p.FirstTime, LastTime: p.LastTime})
 	}
