@@ -81,6 +81,8 @@ const flagHelp = `  Analysis:
     --max-flows N            cap on open flows; oldest idle finished early (default 250000)
     --vxlan-port PORTS       also decode these UDP ports as VXLAN (default 4789, 8472)
     --geneve-port PORTS      also decode these UDP ports as Geneve (default 6081)
+    --merge                  read the FILEs (or a directory, or a quoted glob) as one capture, merged
+                             by time as mergecap does: flows continue across rotated files
     -j N                     goroutines for one capture (default: CPUs; 1: one goroutine);
                              the output is the same whatever N
     -f EXPR                  tcpdump filter on the captures' frames (or EXPRESSION after them)
