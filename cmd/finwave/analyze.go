@@ -13,6 +13,7 @@ import (
 	"finwave/gate"
 	"finwave/pipeline"
 	"finwave/report"
+	"finwave/report/parquetout"
 )
 
 // recycle gives a rendered Teardown back for reuse (analyzer.Recycle). A
@@ -35,6 +36,7 @@ type analyzeFlags struct {
 	jobs       int
 	merge      bool
 	html       string
+	parquet    string
 	roll       rollupFlags
 	out        outputFlags
 	term       termFlags
@@ -53,6 +55,7 @@ func (f *analyzeFlags) flagSet(name string) *flag.FlagSet {
 	f.filt.register(fs)
 	f.wr.register(fs)
 	fs.BoolVar(&f.json, "json", false, "write one JSON document per capture (report/SCHEMA.md)")
+	fs.StringVar(&f.parquet, "parquet", "", "also write the analysis as Parquet tables (flows, anomalies) into `DIR` (report/SCHEMA.md)")
 	fs.StringVar(&f.html, "html", "", "also write the report as one self-contained HTML page to `FILE` (overview, hosts, groups, flows table, ladders)")
 	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading")
 	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
@@ -200,6 +203,15 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 		defer page.Close()
 		r = withHTML(r, page, opts)
 	}
+	var pq *parquetout.Writer
+	if f.parquet != "" {
+		var err error
+		if pq, err = parquetout.New(f.parquet); err != nil {
+			return err
+		}
+		defer pq.Close() // on an early return; Close is idempotent
+		r = both{r, pq}
+	}
 	var sel *selection
 	if f.wr.path != "" {
 		sel = newSelection(r, f.stream, opts.Only)
@@ -209,6 +221,9 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 
 	var bad, found int
 	for _, path := range files {
+		if pq != nil {
+			pq.SetCapture(displayName(path))
+		}
 		res, err := analyzeOne(ctx, path, cfg, base, r, &failOn, progress, f.jobs, e)
 		if gateVerdict(e.stderr, displayName(path), &res, &failOn, f.allowEmpty, err == nil) {
 			found++
@@ -224,6 +239,12 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 		if res.interrupted {
 			fmt.Fprintf(e.stderr, "finwave: interrupted: reported the %d frames read from %s\n", res.frames, displayName(path))
 			break
+		}
+	}
+	if pq != nil {
+		if err := pq.Close(); err != nil {
+			fmt.Fprintf(e.stderr, "finwave: %s: %v\n", f.parquet, err)
+			bad++
 		}
 	}
 	if sel != nil && bad == 0 && ctx.Err() == nil {

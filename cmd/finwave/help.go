@@ -92,6 +92,8 @@ const flagHelp = `  Analysis:
     --tsv                    Zeek conn.log-like TSV: uid, community_id, conn_state, history, ... per flow
     --html FILE              also write the report as one self-contained HTML page (overview, hosts,
                              groups, flows table, ladders): opens offline in any browser
+    --parquet DIR            also write flows.parquet and anomalies.parquet into DIR (zstd; schema in
+                             report/SCHEMA.md); with -q, the Parquet tables only
     --all                    list every flow with its ladder, not groups of those worth reading
     --summary                summary tables only
     --stream N               only tcp.stream N (Wireshark's numbering), every segment of it
