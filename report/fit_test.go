@@ -69,13 +69,13 @@ func TestWidth_goldens(t *testing.T) {
 	for _, w := range []int{60, 80} {
 		o := DefaultOptions()
 		o.All, o.Width = true, w
-		golden(t, "all.w"+map[int]string{60: "60", 80: "80"}[w]+".txt.golden", render(t, textWith(o), scenarios(), scenarioCapture()))
+		checkGolden(t, "all.w"+map[int]string{60: "60", 80: "80"}[w]+".txt.golden", render(t, textWith(o), scenarios(), scenarioCapture()))
 	}
 	o := DefaultOptions()
 	o.All, o.Time = true, TimeDate
-	golden(t, "all.timedate.txt.golden", render(t, textWith(o), scenarios(), scenarioCapture()))
+	checkGolden(t, "all.timedate.txt.golden", render(t, textWith(o), scenarios(), scenarioCapture()))
 	o.Time = TimeAbsolute
-	golden(t, "all.timeabs.txt.golden", render(t, textWith(o), scenarios(), scenarioCapture()))
+	checkGolden(t, "all.timeabs.txt.golden", render(t, textWith(o), scenarios(), scenarioCapture()))
 }
 
 // TestWidth_streamText: the live renderer fits its flows and summary too.

@@ -3,15 +3,12 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
+	"finwave/internal/golden"
 	"path/filepath"
 	"testing"
 
 	"finwave/analyzer"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 // render feeds the teardowns to r and finishes with c.
 func render(t *testing.T, mk func(*bytes.Buffer) Renderer, tds []*analyzer.Teardown, c *Capture) []byte {
@@ -29,23 +26,10 @@ func render(t *testing.T, mk func(*bytes.Buffer) Renderer, tds []*analyzer.Teard
 	return buf.Bytes()
 }
 
-// golden compares got with testdata/name, rewriting it with -update.
-func golden(t *testing.T, name string, got []byte) {
+// checkGolden compares got with testdata/name, rewriting it with -update.
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./report -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; got:\n%s", name, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got, "go test ./report -update")
 }
 
 func textWith(o Options) func(*bytes.Buffer) Renderer {
@@ -87,7 +71,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			golden(t, tc.name, render(t, tc.mk, tc.tds, tc.c))
+			checkGolden(t, tc.name, render(t, tc.mk, tc.tds, tc.c))
 		})
 	}
 }

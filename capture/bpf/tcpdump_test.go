@@ -3,7 +3,7 @@ package bpf
 import (
 	"bytes"
 	"errors"
-	"flag"
+	"finwave/internal/golden"
 	"fmt"
 	"net"
 	"os"
@@ -218,8 +218,6 @@ func tcpdumpPasses(t *testing.T, path, expr string) map[int]bool {
 	return got
 }
 
-var update = flag.Bool("update", false, "rewrite "+verdictsFile+" from tcpdump's verdicts")
-
 // compareLinks are the link types TestMatchesLibpcap compares on.
 var compareLinks = []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw}
 
@@ -235,9 +233,9 @@ func TestMatchesLibpcap(t *testing.T) {
 	live := err == nil
 	var stored *verdicts
 	switch {
-	case *update && !live:
+	case golden.Updating() && !live:
 		t.Fatal("-update asks libpcap through tcpdump, which is not installed")
-	case !*update:
+	case !golden.Updating():
 		if stored, err = readVerdicts(verdictsFile); err != nil {
 			t.Fatalf("%v (run go test ./capture/bpf -run TestMatchesLibpcap -update with tcpdump installed)", err)
 		}
@@ -297,7 +295,7 @@ func TestMatchesLibpcap(t *testing.T) {
 			}
 		}
 	}
-	if *update && !t.Failed() {
+	if golden.Updating() && !t.Failed() {
 		if len(fresh.order) != len(compareLinks)*len(commonExprs) {
 			t.Fatalf("-update has %d of %d verdicts: run it without -run filtering subtests", len(fresh.order), len(compareLinks)*len(commonExprs))
 		}

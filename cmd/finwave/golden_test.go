@@ -3,13 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"finwave/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"finwave/analyzer"
-	"finwave/internal/toolverdict"
 )
 
 // forEachFixture runs fn as a subtest for every kernel-made fixture, from
@@ -89,37 +89,7 @@ func TestFixtureGoldens(t *testing.T) {
 // with -update, and points at the first differing line.
 func fixtureGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	name := filepath.Base(path)
-	if toolverdict.Updating() { // go test -update: the one flag for testdata
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/finwave -run TestFixtureGoldens -update to create it)", err)
-	}
-	if bytes.Equal(got, want) {
-		return
-	}
-	gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-	for i := 0; i < len(gl) || i < len(wl); i++ {
-		var g, w string
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if g != w {
-			t.Errorf("%s differs from the golden file at line %d:\n got: %q\nwant: %q\n(go test ./cmd/finwave -run TestFixtureGoldens -update rewrites it; read the diff before committing)", name, i+1, g, w)
-			return
-		}
-	}
+	golden.Check(t, path, got, "go test ./cmd/finwave -run TestFixtureGoldens -update")
 }
 
 func mustRead(t *testing.T, path string) []byte {

@@ -29,7 +29,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -39,13 +38,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"finwave/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata verdict files from the reference tools (tshark, tcpdump), which must be installed")
-
-// Updating reports whether the test runs with -update: testdata is being
-// rewritten from the tools.
-func Updating() bool { return *update }
+// Updating reports whether the test runs with -update (internal/golden's
+// flag): testdata is being rewritten from the tools.
+func Updating() bool { return golden.Updating() }
 
 // Section is a tool's verdict on one capture.
 type Section struct {
@@ -236,7 +235,7 @@ func Load(t testing.TB, path, tool string, run func(all bool) *File) *File {
 	t.Helper()
 	advice := regenAdvice(t, tool)
 	_, lookErr := exec.LookPath(tool)
-	if *update {
+	if Updating() {
 		if lookErr != nil {
 			t.Fatalf("-update needs %s: %v", tool, lookErr)
 		}

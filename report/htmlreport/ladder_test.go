@@ -70,7 +70,7 @@ func TestLadderGolden(t *testing.T) {
 	for _, name := range ladderFixtures {
 		t.Run(name, func(t *testing.T) {
 			got := ladders(t, filepath.Join("..", "..", "fixtures", name+".pcap"))
-			golden(t, "ladder_"+name+".svg", got)
+			checkGolden(t, "ladder_"+name+".svg", got)
 		})
 	}
 }

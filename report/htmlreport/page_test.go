@@ -74,7 +74,7 @@ var goldenCases = []struct {
 func TestGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
-			golden(t, tc.name+".html.golden", renderFixtures(t, Options{}, tc.fixtures...))
+			checkGolden(t, tc.name+".html.golden", renderFixtures(t, Options{}, tc.fixtures...))
 		})
 	}
 }
