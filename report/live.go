@@ -58,11 +58,10 @@ type Conntrack struct {
 type Held struct {
 	State   string // CLOSE_WAIT or FIN_WAIT_2
 	Sockets int
-	Owner   host.Owner
-	Known   bool   // Owner is known (else the sockets of no known owner)
-	Runtime string // the container runtime, with Owner.Container
-	RecvQ   uint64 // the sockets' Recv-Q summed, as ss shows it (a FIN counts 1)
-	Text    string // "240 CLOSE_WAIT sockets held by nginx, pid 1234"
+	Owner   host.Owner // PID 0: the sockets of no known owner
+	Runtime string     // the container runtime, with Owner.Container
+	RecvQ   uint64     // the sockets' Recv-Q summed, as ss shows it (a FIN counts 1)
+	Text    string     // "240 CLOSE_WAIT sockets held by nginx, pid 1234"
 }
 
 // jsonLive is the "type":"live" object; flows_evicted is Capture.Evicted.
@@ -156,7 +155,7 @@ func appendLiveJSON(b []byte, c *Capture) ([]byte, error) {
 	}
 	for _, h := range l.Held {
 		j := jsonHeld{State: h.State, Sockets: h.Sockets, RecvQ: h.RecvQ}
-		if h.Known {
+		if h.Owner.PID != 0 {
 			pid := h.Owner.PID
 			j.PID, j.Command, j.Container, j.Cgroup = &pid, h.Owner.Comm, h.Owner.Container, h.Owner.Cgroup
 		}

@@ -76,7 +76,6 @@ func parseKernelParts(s string) (parts kernelPart, required bool, err error) {
 // on: opened (openKernelView) before root is dropped, fed every reported
 // flow (flow) and read at the end (finish).
 type kernelView struct {
-	parts    kernelPart
 	locals   *hostview.Locals
 	counters *hostview.Counters
 	// countersErr: why the counters could not be compared ("" when
@@ -101,7 +100,7 @@ type kernelView struct {
 // idle is the analysis's idle timeout: traced events of a socket whose flow
 // was never reported are forgotten that long after.
 func openKernelView(parts kernelPart, required bool, idle time.Duration, info io.Writer) (*kernelView, error) {
-	k := &kernelView{parts: parts, kicked: make(chan struct{}, 1), idle: idle}
+	k := &kernelView{kicked: make(chan struct{}, 1), idle: idle}
 	if parts == 0 {
 		return k, nil
 	}
@@ -163,9 +162,7 @@ func openKernelView(parts kernelPart, required bool, idle time.Duration, info io
 	if k.resolver != nil {
 		kern.Owners = resolverOwners{k.resolver}
 	}
-	if k.journal != nil {
-		kern.Journal = k.journal
-	}
+	kern.Journal = k.journal // nil without the trace
 	if k.conntrack != nil {
 		kern.Conntrack = tableConntrack{k.conntrack}
 	}
@@ -317,7 +314,7 @@ func (k *kernelView) finish(ctx hostview.Context, l *report.Live) {
 		k.resolver.Refresh()
 		for _, c := range k.resolver.Summary(host.CloseWait, host.FinWait2) {
 			l.Held = append(l.Held, report.Held{State: c.State.String(), Sockets: c.Sockets, Owner: c.Owner,
-				Known: c.Owner.PID != 0, Runtime: c.Runtime, RecvQ: c.RecvQ, Text: c.String()})
+				Runtime: c.Runtime, RecvQ: c.RecvQ, Text: c.String()})
 		}
 	}
 	switch {
