@@ -415,3 +415,7 @@ func appendTunnelEndpoint(b []byte, e flow.Endpoint) []byte {
 	}
 	return appendEndpoint(b, e)
 }
+
+// FlagsString names a segment's flags as the JSON's "flags" does
+// ("FIN,ACK").
+func FlagsString(f flow.Flags) string { return flagNames[f] }

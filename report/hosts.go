@@ -490,3 +490,7 @@ func widestLine(p []byte) int {
 	}
 	return w
 }
+
+// SeriesName is the JSON's key of a population series (rollup.TimeWait…):
+// "time_wait", "close_wait", "fin_wait_2", "orphaned".
+func SeriesName(s int) string { return jsonSeriesNames[s] }

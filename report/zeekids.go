@@ -70,3 +70,10 @@ func appendBase62(b []byte, v uint64) []byte {
 		}
 	}
 }
+
+// AppendZeekUID appends the flow's uid, the JSON's zeek_uid (appendUID).
+func AppendZeekUID(b []byte, t *analyzer.Teardown) []byte { return appendUID(b, t) }
+
+// AppendCommunityID appends the flow's Community ID v1, the JSON's
+// community_id; nothing when it has none (appendCommunityID).
+func AppendCommunityID(b []byte, t *analyzer.Teardown) []byte { return appendCommunityID(b, t) }

@@ -37,6 +37,7 @@ type analyzeFlags struct {
 	merge      bool
 	html       string
 	parquet    string
+	capHost    string
 	roll       rollupFlags
 	out        outputFlags
 	term       termFlags
@@ -55,7 +56,8 @@ func (f *analyzeFlags) flagSet(name string) *flag.FlagSet {
 	f.filt.register(fs)
 	f.wr.register(fs)
 	fs.BoolVar(&f.json, "json", false, "write one JSON document per capture (report/SCHEMA.md)")
-	fs.StringVar(&f.parquet, "parquet", "", "also write the analysis as Parquet tables (flows, anomalies) into `DIR` (report/SCHEMA.md)")
+	fs.StringVar(&f.parquet, "parquet", "", "also write the analysis as Parquet tables (flows, segments, anomalies, hosts, services, pairs) into `DIR` (report/SCHEMA.md)")
+	fs.StringVar(&f.capHost, "capture-host", "", "name of the host the captures were taken on, written in the Parquet tables' host column (e.g. $(hostname) when analysing on the capturing host)")
 	fs.StringVar(&f.html, "html", "", "also write the report as one self-contained HTML page to `FILE` (overview, hosts, groups, flows table, ladders)")
 	fs.BoolVar(&f.all, "all", false, "report every flow, not only those worth reading")
 	fs.BoolVar(&f.summary, "summary", false, "summary tables only, no per-flow reports")
@@ -206,9 +208,10 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	var pq *parquetout.Writer
 	if f.parquet != "" {
 		var err error
-		if pq, err = parquetout.New(f.parquet); err != nil {
+		if pq, err = parquetout.New(f.parquet, opts.Rollup); err != nil {
 			return err
 		}
+		pq.SetHost(f.capHost)
 		defer pq.Close() // on an early return; Close is idempotent
 		r = both{r, pq}
 	}

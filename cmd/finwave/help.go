@@ -92,8 +92,11 @@ const flagHelp = `  Analysis:
     --tsv                    Zeek conn.log-like TSV: uid, community_id, conn_state, history, ... per flow
     --html FILE              also write the report as one self-contained HTML page (overview, hosts,
                              groups, flows table, ladders): opens offline in any browser
-    --parquet DIR            also write flows.parquet and anomalies.parquet into DIR (zstd; schema in
-                             report/SCHEMA.md); with -q, the Parquet tables only
+    --parquet DIR            also write the analysis as Parquet tables into DIR: flows, segments,
+                             anomalies, hosts, services, pairs (zstd; schema in report/SCHEMA.md);
+                             with -q, the Parquet tables only
+    --capture-host NAME      the host column of the Parquet tables: the machine the capture was
+                             taken on, so that many machines' tables can be queried as one
     --all                    list every flow with its ladder, not groups of those worth reading
     --summary                summary tables only
     --stream N               only tcp.stream N (Wireshark's numbering), every segment of it
