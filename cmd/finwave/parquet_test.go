@@ -34,55 +34,68 @@ var parquetOnly = map[string]bool{
 // not name fails the test, as does a JSON field that has no column.
 func TestParquetMatchesJSON(t *testing.T) {
 	forEachFixture(t, func(t *testing.T, name, rel, testdata string) {
-		code, out, errOut := runCLI(t, nil, "--json", rel)
-		if code != 0 && code != 1 {
-			t.Fatalf("--json: exit %d: %s", code, errOut)
-		}
-		dec := json.NewDecoder(strings.NewReader(out))
-		dec.UseNumber()
-		var doc map[string]any
-		if err := dec.Decode(&doc); err != nil {
-			t.Fatalf("json: %v", err)
-		}
-		dir := t.TempDir()
-		if code, _, errOut := runCLI(t, nil, "-q", "--capture-host", "probe-1", "--parquet", dir, rel); code != 0 && code != 1 {
-			t.Fatalf("--parquet: exit %d: %s", code, errOut)
-		}
-		file := doc["file"].(string)
-		var flows, segs, anoms []map[string]any
-		for _, f := range doc["flows"].([]any) {
-			f := f.(map[string]any)
-			key := fmt.Sprintf("%s/%s/%d", file, f["stream"], jsonNS(t, f["first_time"]))
-			common := map[string]any{"capture": file, "host": "probe-1", "key": key, "stream": num(f["stream"])}
-			flows = append(flows, merge(common, wantFlow(t, f)))
-			for _, s := range f["segments"].([]any) {
-				segs = append(segs, merge(common, wantSegment(t, s.(map[string]any))))
-			}
-			for _, a := range f["anomalies"].([]any) {
-				anoms = append(anoms, merge(common, canon(t, a).(map[string]any)))
-			}
-		}
-		roll := func(k string, conv func(map[string]any) map[string]any) []map[string]any {
-			var rows []map[string]any
-			for _, e := range doc[k].([]any) {
-				rows = append(rows, merge(map[string]any{"capture": file, "host": "probe-1"}, conv(e.(map[string]any))))
-			}
-			return rows
-		}
-		hosts := roll("hosts", func(h map[string]any) map[string]any { return wantHost(t, h) })
-		services := roll("services", func(s map[string]any) map[string]any { return wantService(t, s) })
-		pairs := roll("pairs", func(p map[string]any) map[string]any { return canon(t, p).(map[string]any) })
-
-		// Flows are in finish order in Parquet, in the report's order in
-		// the JSON: rows are compared by key, a flow's segments and
-		// anomalies in their order.
-		compareRows(t, "flows", byKey(readRows[parquetout.FlowRow](t, dir, "flows.parquet")), byKey(flows))
-		compareRows(t, "segments", byKey(readRows[parquetout.SegmentRow](t, dir, "segments.parquet")), byKey(segs))
-		compareRows(t, "anomalies", byKey(readRows[parquetout.AnomalyRow](t, dir, "anomalies.parquet")), byKey(anoms))
-		compareRows(t, "hosts", readRows[parquetout.HostRow](t, dir, "hosts.parquet"), hosts)
-		compareRows(t, "services", readRows[parquetout.ServiceRow](t, dir, "services.parquet"), services)
-		compareRows(t, "pairs", readRows[parquetout.PairRow](t, dir, "pairs.parquet"), pairs)
+		dir, want := parquetAndWant(t, rel)
+		compareRows(t, "flows", byKey(readRows[parquetout.FlowRow](t, dir, "flows.parquet")), want["flows"])
+		compareRows(t, "segments", byKey(readRows[parquetout.SegmentRow](t, dir, "segments.parquet")), want["segments"])
+		compareRows(t, "anomalies", byKey(readRows[parquetout.AnomalyRow](t, dir, "anomalies.parquet")), want["anomalies"])
+		compareRows(t, "hosts", readRows[parquetout.HostRow](t, dir, "hosts.parquet"), want["hosts"])
+		compareRows(t, "services", readRows[parquetout.ServiceRow](t, dir, "services.parquet"), want["services"])
+		compareRows(t, "pairs", readRows[parquetout.PairRow](t, dir, "pairs.parquet"), want["pairs"])
 	})
+}
+
+// parquetAndWant runs --json and then -q --parquet (with --capture-host
+// probe-1) over the capture rel, and returns the Parquet directory and,
+// by table name, the rows the JSON says each table must hold, derived by
+// the mapping report/SCHEMA.md documents. Flows, segments and anomalies
+// are in flow key order (Parquet has them in finish order, the JSON in
+// the report's order; a flow's own rows keep their order), the roll-ups
+// in the JSON's order.
+func parquetAndWant(t *testing.T, rel string) (string, map[string][]map[string]any) {
+	t.Helper()
+	code, out, errOut := runCLI(t, nil, "--json", rel)
+	if code != 0 && code != 1 {
+		t.Fatalf("--json: exit %d: %s", code, errOut)
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("json: %v", err)
+	}
+	dir := t.TempDir()
+	if code, _, errOut := runCLI(t, nil, "-q", "--capture-host", "probe-1", "--parquet", dir, rel); code != 0 && code != 1 {
+		t.Fatalf("--parquet: exit %d: %s", code, errOut)
+	}
+	file := doc["file"].(string)
+	var flows, segs, anoms []map[string]any
+	for _, f := range doc["flows"].([]any) {
+		f := f.(map[string]any)
+		key := fmt.Sprintf("%s/%s/%d", file, f["stream"], jsonNS(t, f["first_time"]))
+		common := map[string]any{"capture": file, "host": "probe-1", "key": key, "stream": num(f["stream"])}
+		flows = append(flows, merge(common, wantFlow(t, f)))
+		for _, s := range f["segments"].([]any) {
+			segs = append(segs, merge(common, wantSegment(t, s.(map[string]any))))
+		}
+		for _, a := range f["anomalies"].([]any) {
+			anoms = append(anoms, merge(common, canon(t, a).(map[string]any)))
+		}
+	}
+	roll := func(k string, conv func(map[string]any) map[string]any) []map[string]any {
+		var rows []map[string]any
+		for _, e := range doc[k].([]any) {
+			rows = append(rows, merge(map[string]any{"capture": file, "host": "probe-1"}, conv(e.(map[string]any))))
+		}
+		return rows
+	}
+	return dir, map[string][]map[string]any{
+		"flows":     byKey(flows),
+		"segments":  byKey(segs),
+		"anomalies": byKey(anoms),
+		"hosts":     roll("hosts", func(h map[string]any) map[string]any { return wantHost(t, h) }),
+		"services":  roll("services", func(s map[string]any) map[string]any { return wantService(t, s) }),
+		"pairs":     roll("pairs", func(p map[string]any) map[string]any { return canon(t, p).(map[string]any) }),
+	}
 }
 
 // wantFlow is the flows.parquet row of one JSON flow.
