@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"finwave/internal/synth"
 	"finwave/report/parquetout"
 )
 
@@ -436,4 +439,51 @@ func show(v any) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%#v", v)
 	return b.String()
+}
+
+// TestParquetSameOnOneCPU checks that the encoder goroutine changes
+// nothing: the tables written for a synthetic capture of 3,000
+// connections (a dozen batches) are byte for byte the same with one CPU
+// (GOMAXPROCS=1: batches written in Flow) as with several (batches
+// encoded on their own goroutine).
+func TestParquetSameOnOneCPU(t *testing.T) {
+	if runtime.GOMAXPROCS(0) == 1 {
+		runtime.GOMAXPROCS(2)
+		defer runtime.GOMAXPROCS(1)
+	}
+	capFile := filepath.Join(t.TempDir(), "synth.pcap")
+	var syn bytes.Buffer
+	if _, err := synth.Write(&syn, synth.Config{Conns: 3000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(capFile, syn.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write := func() string {
+		dir := t.TempDir()
+		if code, _, errOut := runCLI(t, nil, "-q", "--parquet", dir, capFile); code != 0 && code != 1 {
+			t.Fatalf("--parquet: exit %d: %s", code, errOut)
+		}
+		return dir
+	}
+	async := write()
+	prev := runtime.GOMAXPROCS(1)
+	sync := write()
+	runtime.GOMAXPROCS(prev)
+	for _, name := range parquetout.Tables {
+		a, err := os.ReadFile(filepath.Join(async, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := os.ReadFile(filepath.Join(sync, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, s) {
+			t.Errorf("%s: %d bytes written by the encoder goroutine, %d with one CPU, not the same", name, len(a), len(s))
+		}
+	}
+	if n := len(readRows[parquetout.FlowRow](t, async, "flows.parquet")); n != 3000 {
+		t.Errorf("flows.parquet: %d rows, want 3000", n)
+	}
 }

@@ -17,20 +17,20 @@ type FlowRow struct {
 	Capture          string     `parquet:"capture,dict"`
 	Host             string     `parquet:"host,optional,dict"`
 	Key              string     `parquet:"key"`
-	Stream           int64      `parquet:"stream"`
+	Stream           int64      `parquet:"stream,delta"`
 	WiresharkStreams []int64    `parquet:"wireshark_streams,list"`
 	ClientAddr       string     `parquet:"client_addr,dict"`
-	ClientPort       int32      `parquet:"client_port"`
+	ClientPort       int32      `parquet:"client_port,delta"`
 	ServerAddr       string     `parquet:"server_addr,dict"`
-	ServerPort       int32      `parquet:"server_port"`
+	ServerPort       int32      `parquet:"server_port,delta"`
 	TunnelType       *string    `parquet:"tunnel_type,optional,dict"`
 	TunnelID         *int64     `parquet:"tunnel_id,optional"`
 	TunnelOuterSrc   *string    `parquet:"tunnel_outer_src,optional,dict"`
 	TunnelOuterDst   *string    `parquet:"tunnel_outer_dst,optional,dict"`
 	TunnelPath       []string   `parquet:"tunnel_path,list"`
 	Roles            string     `parquet:"roles,dict"`
-	FirstFrame       int64      `parquet:"first_frame"`
-	LastFrame        int64      `parquet:"last_frame"`
+	FirstFrame       int64      `parquet:"first_frame,delta"`
+	LastFrame        int64      `parquet:"last_frame,delta"`
 	FirstTime        *time.Time `parquet:"first_time,optional,timestamp(nanosecond)"`
 	LastTime         *time.Time `parquet:"last_time,optional,timestamp(nanosecond)"`
 	Duration         float64    `parquet:"duration"`
@@ -41,48 +41,48 @@ type FlowRow struct {
 	ClientSince      *time.Time `parquet:"client_state_since,optional,timestamp(nanosecond)"`
 	ClientUntil      *time.Time `parquet:"client_state_until,optional,timestamp(nanosecond)"`
 	ClientTentative  bool       `parquet:"client_state_tentative"`
-	ClientSilent     int64      `parquet:"client_silent_frame"`
+	ClientSilent     int64      `parquet:"client_silent_frame,delta"`
 	ClientSilentAt   *time.Time `parquet:"client_silent_since,optional,timestamp(nanosecond)"`
 	ServerState      string     `parquet:"server_state,dict"`
 	ServerSince      *time.Time `parquet:"server_state_since,optional,timestamp(nanosecond)"`
 	ServerUntil      *time.Time `parquet:"server_state_until,optional,timestamp(nanosecond)"`
 	ServerTentative  bool       `parquet:"server_state_tentative"`
-	ServerSilent     int64      `parquet:"server_silent_frame"`
+	ServerSilent     int64      `parquet:"server_silent_frame,delta"`
 	ServerSilentAt   *time.Time `parquet:"server_silent_since,optional,timestamp(nanosecond)"`
 	ZeekConnState    string     `parquet:"zeek_conn_state,dict"`
 	ZeekHistory      string     `parquet:"zeek_history,dict"`
-	ZeekUID          string     `parquet:"zeek_uid"`
-	ZeekConns        int64      `parquet:"zeek_conns"`
-	CommunityID      *string    `parquet:"community_id,optional"`
-	PacketsClient    int64      `parquet:"packets_client"`
-	PacketsServer    int64      `parquet:"packets_server"`
-	BytesClient      int64      `parquet:"bytes_client"`
-	BytesServer      int64      `parquet:"bytes_server"`
-	ChecksumsCOff    int64      `parquet:"checksums_client_offloaded"`
-	ChecksumsCBad    int64      `parquet:"checksums_client_bad"`
-	ChecksumsSOff    int64      `parquet:"checksums_server_offloaded"`
-	ChecksumsSBad    int64      `parquet:"checksums_server_bad"`
-	OffloadCSuper    int64      `parquet:"offload_client_super"`
-	OffloadCLargest  int64      `parquet:"offload_client_largest"`
-	OffloadSSuper    int64      `parquet:"offload_server_super"`
-	OffloadSLargest  int64      `parquet:"offload_server_largest"`
+	ZeekUID          string     `parquet:"zeek_uid,uncompressed"`
+	ZeekConns        int64      `parquet:"zeek_conns,delta"`
+	CommunityID      *string    `parquet:"community_id,optional,uncompressed"`
+	PacketsClient    int64      `parquet:"packets_client,delta"`
+	PacketsServer    int64      `parquet:"packets_server,delta"`
+	BytesClient      int64      `parquet:"bytes_client,delta"`
+	BytesServer      int64      `parquet:"bytes_server,delta"`
+	ChecksumsCOff    int64      `parquet:"checksums_client_offloaded,delta"`
+	ChecksumsCBad    int64      `parquet:"checksums_client_bad,delta"`
+	ChecksumsSOff    int64      `parquet:"checksums_server_offloaded,delta"`
+	ChecksumsSBad    int64      `parquet:"checksums_server_bad,delta"`
+	OffloadCSuper    int64      `parquet:"offload_client_super,delta"`
+	OffloadCLargest  int64      `parquet:"offload_client_largest,delta"`
+	OffloadSSuper    int64      `parquet:"offload_server_super,delta"`
+	OffloadSLargest  int64      `parquet:"offload_server_largest,delta"`
 	Finish           string     `parquet:"finish,dict"`
 	Continued        bool       `parquet:"continued"`
 	Profile          string     `parquet:"profile,dict"`
 	VantageAt        string     `parquet:"vantage_at,dict"`
-	VantageEvidence  []string   `parquet:"vantage_evidence,list"`
-	Segments         int64      `parquet:"segments"`
-	SegmentsOmitted  int64      `parquet:"segments_omitted"`
-	Anomalies        int64      `parquet:"anomalies"`
-	AnomalyKinds     []string   `parquet:"anomaly_kinds,list"`
-	IdleBeforeClose  int64      `parquet:"idle_before_close_ns"`
-	ReuseIdle        int64      `parquet:"reuse_idle_ns"`
+	VantageEvidence  []string   `parquet:"vantage_evidence,list" parquet-element:",dict"`
+	Segments         int64      `parquet:"segments,delta"`
+	SegmentsOmitted  int64      `parquet:"segments_omitted,delta"`
+	Anomalies        int64      `parquet:"anomalies,delta"`
+	AnomalyKinds     []string   `parquet:"anomaly_kinds,list" parquet-element:",dict"`
+	IdleBeforeClose  int64      `parquet:"idle_before_close_ns,delta"`
+	ReuseIdle        int64      `parquet:"reuse_idle_ns,delta"`
 }
 
 // flowRow fills r from t and returns its size (RowGroupBytes); the
 // values it points to are in the arena.
 func (w *Writer) flowRow(r *FlowRow, t *analyzer.Teardown, key string) int {
-	m := &w.mem
+	m := &w.b.mem
 	*r = FlowRow{
 		Capture: w.capture, Host: w.host, Key: key, Stream: t.Stream,
 		ClientAddr: w.addr(t.Client.Addr), ClientPort: int32(t.Client.Port),

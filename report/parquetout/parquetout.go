@@ -6,7 +6,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"sync"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -31,8 +33,9 @@ const (
 // ends them.
 var Tables = []string{"flows.parquet", "segments.parquet", "anomalies.parquet", "hosts.parquet", "services.parquet", "pairs.parquet"}
 
-// table is one Parquet file being written: its rows are staged in rows
-// (reused) and handed to the writer in batches.
+// table is one Parquet file being written. Flows, segments and anomalies
+// are staged in a batch and written by the encoder; the roll-ups are
+// staged in rows (reused) and written by flush.
 type table[T any] struct {
 	name   string
 	f      *os.File
@@ -56,19 +59,17 @@ func openTable[T any](dir, name string) (*table[T], error) {
 	return &table[T]{name: name, f: f, w: w}, nil
 }
 
-// flush writes the staged rows and ends the row group once it holds
-// RowGroupBytes.
-func (t *table[T]) flush() error {
-	if len(t.rows) == 0 {
+// write hands rows (of about size bytes of values) to the Parquet writer
+// and ends the row group once it holds RowGroupBytes. The writer copies
+// every value: rows may be reused when write returns.
+func (t *table[T]) write(rows []T, size int) error {
+	if len(rows) == 0 {
 		return nil
 	}
-	if _, err := t.w.Write(t.rows); err != nil {
+	if _, err := t.w.Write(rows); err != nil {
 		return fmt.Errorf("parquet: %s: %w", t.name, err)
 	}
-	clear(t.rows) // drop references to the arena
-	t.rows = t.rows[:0]
-	t.bytes += t.staged
-	t.staged = 0
+	t.bytes += size
 	if t.bytes >= RowGroupBytes {
 		t.bytes = 0
 		if err := t.w.Flush(); err != nil {
@@ -76,6 +77,15 @@ func (t *table[T]) flush() error {
 		}
 	}
 	return nil
+}
+
+// flush writes the rows staged in t.rows (the roll-ups').
+func (t *table[T]) flush() error {
+	err := t.write(t.rows, t.staged)
+	clear(t.rows)
+	t.rows = t.rows[:0]
+	t.staged = 0
+	return err
 }
 
 // close ends the file: the last row group and the footer.
@@ -95,6 +105,13 @@ func (t *table[T]) close() error {
 
 // Writer is a report.Renderer writing the Parquet tables into a
 // directory; Close ends the files.
+//
+// Flow stages each flow's rows in a batch; every BatchFlows flows the
+// batch is written. With more than one CPU (GOMAXPROCS > 1) batches are
+// encoded and compressed on a goroutine of their own, the encoder, while
+// the next batch fills: two batches take turns, so at most two are in
+// memory. Only the encoder touches the flows, segments and anomalies
+// tables; only the caller's goroutine the roll-up tables.
 type Writer struct {
 	capture, host string
 	flows         *table[FlowRow]
@@ -107,11 +124,38 @@ type Writer struct {
 	rollOpts      rollup.Options
 	closed        bool
 
-	// The flows staged since the last batch was written and the values
-	// their rows point to.
-	pending int
-	mem     arena
-	changes []ChangeRow
+	b       *batch // the batch being filled
+	pending int    // flows staged in b
+
+	// The encoder (nil work: batches are written in Flow): work takes
+	// filled batches, free gives them back written and reset; done is
+	// closed when the encoder has written the last one. encErr is its
+	// first error, returned by the next Flow, Finish or Close.
+	work, free chan *batch
+	done       chan struct{}
+	mu         sync.Mutex
+	encErr     error
+}
+
+// batch is the staged rows of up to BatchFlows flows and the values they
+// point to.
+type batch struct {
+	flows                          []FlowRow
+	segments                       []SegmentRow
+	anomalies                      []AnomalyRow
+	flowBytes, segBytes, anomBytes int // estimated size of their values
+	mem                            arena
+	changes                        []ChangeRow
+}
+
+func (b *batch) reset() {
+	clear(b.flows) // drop references to the arena
+	clear(b.segments)
+	clear(b.anomalies)
+	clear(b.changes)
+	b.flows, b.segments, b.anomalies, b.changes = b.flows[:0], b.segments[:0], b.anomalies[:0], b.changes[:0]
+	b.flowBytes, b.segBytes, b.anomBytes = 0, 0, 0
+	b.mem.reset()
 }
 
 // New creates dir (if needed) and the tables in it (Tables); the host
@@ -120,7 +164,7 @@ func New(dir string, o rollup.Options) (w *Writer, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("parquet: %w", err)
 	}
-	w = &Writer{rollOpts: o}
+	w = &Writer{rollOpts: o, b: &batch{}}
 	defer func() {
 		if err != nil {
 			w.closed = true
@@ -145,7 +189,46 @@ func New(dir string, o rollup.Options) (w *Writer, err error) {
 	if w.pairs, err = openTable[PairRow](dir, Tables[5]); err != nil {
 		return nil, err
 	}
+	if runtime.GOMAXPROCS(0) > 1 {
+		w.work, w.free, w.done = make(chan *batch, 1), make(chan *batch, 1), make(chan struct{})
+		w.free <- &batch{}
+		go w.encode()
+	}
 	return w, nil
+}
+
+// encode is the encoder's loop: it writes each batch it is given and
+// hands it back reset.
+func (w *Writer) encode() {
+	defer close(w.done)
+	for b := range w.work {
+		if err := w.writeBatch(b); err != nil {
+			w.mu.Lock()
+			if w.encErr == nil {
+				w.encErr = err
+			}
+			w.mu.Unlock()
+		}
+		w.free <- b
+	}
+}
+
+// writeBatch writes b's rows into their tables and resets b.
+func (w *Writer) writeBatch(b *batch) error {
+	err := errors.Join(w.flows.write(b.flows, b.flowBytes), w.segments.write(b.segments, b.segBytes),
+		w.anomalies.write(b.anomalies, b.anomBytes))
+	b.reset()
+	return err
+}
+
+// encoderErr is the encoder's first error.
+func (w *Writer) encoderErr() error {
+	if w.work == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.encErr
 }
 
 // SetCapture names the capture the following flows come from (their
@@ -184,22 +267,23 @@ func (w *Writer) Flow(t *analyzer.Teardown) error {
 		w.roll = rollup.New(w.rollOpts)
 	}
 	w.roll.Add(t)
-	n := len(w.mem.b)
-	w.mem.b = appendKey(w.mem.b, w.capture, t)
-	key := w.mem.since(n)
-	w.flows.rows = append(w.flows.rows, FlowRow{})
-	w.flows.staged += w.flowRow(&w.flows.rows[len(w.flows.rows)-1], t, key)
-	w.segments.staged += w.segmentRows(t, key)
+	b := w.b
+	n := len(b.mem.b)
+	b.mem.b = appendKey(b.mem.b, w.capture, t)
+	key := b.mem.since(n)
+	b.flows = append(b.flows, FlowRow{})
+	b.flowBytes += w.flowRow(&b.flows[len(b.flows)-1], t, key)
+	b.segBytes += w.segmentRows(t, key)
 	for i := range t.Anomalies {
 		a := &t.Anomalies[i]
-		w.anomalies.rows = append(w.anomalies.rows, AnomalyRow{
+		b.anomalies = append(b.anomalies, AnomalyRow{
 			Capture: w.capture, Host: w.host, Key: key, Stream: t.Stream,
 			Kind: a.Kind.String(), Endpoint: a.Endpoint.String(),
 			Address:  w.endpoint(t.Endpoint(a.Endpoint)),
-			Severity: a.Severity.String(), Frames: w.mem.ints(a.Frames), DSACK: a.DSACK,
-			Counters: a.Counters, Detail: w.mem.str(a.Detail),
+			Severity: a.Severity.String(), Frames: b.mem.ints(a.Frames), DSACK: a.DSACK,
+			Counters: a.Counters, Detail: b.mem.str(a.Detail),
 		})
-		w.anomalies.staged += 64 + len(key) + len(a.Detail) + 8*len(a.Frames)
+		b.anomBytes += 64 + len(key) + len(a.Detail) + 8*len(a.Frames)
 	}
 	if w.pending++; w.pending >= BatchFlows {
 		return w.flushBatch()
@@ -207,28 +291,33 @@ func (w *Writer) Flow(t *analyzer.Teardown) error {
 	return nil
 }
 
-// flushBatch hands the staged rows to the Parquet writer.
+// flushBatch hands the staged batch to the encoder and takes the other
+// one (waiting for the encoder to be done with it), or writes it here
+// without an encoder.
 func (w *Writer) flushBatch() error {
 	w.pending = 0
-	err := errors.Join(w.flows.flush(), w.segments.flush(), w.anomalies.flush())
-	w.mem.reset()
-	clear(w.changes)
-	w.changes = w.changes[:0]
-	return err
+	if w.work == nil {
+		return w.writeBatch(w.b)
+	}
+	w.work <- w.b
+	w.b = <-w.free
+	return w.encoderErr()
 }
 
 // endpoint is e as "addr:port" in the arena.
 func (w *Writer) endpoint(e flow.Endpoint) string {
-	n := len(w.mem.b)
-	w.mem.b = netip.AddrPortFrom(e.Addr, e.Port).AppendTo(w.mem.b)
-	return w.mem.since(n)
+	m := &w.b.mem
+	n := len(m.b)
+	m.b = netip.AddrPortFrom(e.Addr, e.Port).AppendTo(m.b)
+	return m.since(n)
 }
 
 // addr is a as text in the arena.
 func (w *Writer) addr(a netip.Addr) string {
-	n := len(w.mem.b)
-	w.mem.b = a.AppendTo(w.mem.b)
-	return w.mem.since(n)
+	m := &w.b.mem
+	n := len(m.b)
+	m.b = a.AppendTo(m.b)
+	return m.since(n)
 }
 
 // Finish ends one capture: its host, service and pair roll-ups are
@@ -254,7 +343,13 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
-	return errors.Join(w.flushBatch(), w.closeAll())
+	err := w.flushBatch()
+	if w.work != nil {
+		close(w.work)
+		<-w.done
+		err = errors.Join(err, w.encoderErr())
+	}
+	return errors.Join(err, w.closeAll())
 }
 
 func (w *Writer) closeAll() error {

@@ -14,14 +14,14 @@ type AnomalyRow struct {
 	Capture  string   `parquet:"capture,dict"`
 	Host     string   `parquet:"host,optional,dict"`
 	Key      string   `parquet:"key"`
-	Stream   int64    `parquet:"stream"`
+	Stream   int64    `parquet:"stream,delta"`
 	Kind     string   `parquet:"kind,dict"`
 	Endpoint string   `parquet:"endpoint,dict"`
 	Address  string   `parquet:"address,dict"`
 	Frames   []int64  `parquet:"frames,list"`
-	DSACK    int64    `parquet:"dsack_frame"`
+	DSACK    int64    `parquet:"dsack_frame,delta"`
 	Severity string   `parquet:"severity,dict"`
-	Counters []string `parquet:"counters,list"`
+	Counters []string `parquet:"counters,list" parquet-element:",dict"`
 	Detail   string   `parquet:"detail"`
 }
 
@@ -31,13 +31,13 @@ type HostRow struct {
 	Capture           string             `parquet:"capture,dict"`
 	Host              string             `parquet:"host,optional,dict"`
 	Address           string             `parquet:"address"`
-	Connections       int64              `parquet:"connections"`
-	AsClient          int64              `parquet:"as_client"`
-	AsServer          int64              `parquet:"as_server"`
+	Connections       int64              `parquet:"connections,delta"`
+	AsClient          int64              `parquet:"as_client,delta"`
+	AsServer          int64              `parquet:"as_server,delta"`
 	Patterns          map[string]int64   `parquet:"patterns"`
-	ClosedFirstSelf   int64              `parquet:"closed_first_self"`
-	ClosedFirstPeer   int64              `parquet:"closed_first_peer"`
-	ClosedFirstBoth   int64              `parquet:"closed_first_both"`
+	ClosedFirstSelf   int64              `parquet:"closed_first_self,delta"`
+	ClosedFirstPeer   int64              `parquet:"closed_first_peer,delta"`
+	ClosedFirstBoth   int64              `parquet:"closed_first_both,delta"`
 	Anomalies         map[string]int64   `parquet:"anomalies"`
 	SecondsIn         map[string]float64 `parquet:"seconds_in"`
 	PredictedNstatMin map[string]int64   `parquet:"predicted_nstat_min"`
@@ -57,31 +57,31 @@ type ServiceRow struct {
 	Capture         string           `parquet:"capture,dict"`
 	Host            string           `parquet:"host,optional,dict"`
 	Address         string           `parquet:"address"`
-	Connections     int64            `parquet:"connections"`
-	Clients         int64            `parquet:"clients"`
+	Connections     int64            `parquet:"connections,delta"`
+	Clients         int64            `parquet:"clients,delta"`
 	Patterns        map[string]int64 `parquet:"patterns"`
-	ClosedFirstSelf int64            `parquet:"closed_first_self"`
-	ClosedFirstPeer int64            `parquet:"closed_first_peer"`
-	ClosedFirstBoth int64            `parquet:"closed_first_both"`
+	ClosedFirstSelf int64            `parquet:"closed_first_self,delta"`
+	ClosedFirstPeer int64            `parquet:"closed_first_peer,delta"`
+	ClosedFirstBoth int64            `parquet:"closed_first_both,delta"`
 	Anomalies       map[string]int64 `parquet:"anomalies"`
 	ClientAnomalies map[string]int64 `parquet:"client_anomalies"`
 	IdleTimeout     *IdleRow         `parquet:"idle_timeout,optional"`
 	ClientReuseIdle *IdleRow         `parquet:"client_reuse_idle,optional"`
-	KeepAliveRace   int64            `parquet:"keepalive_race_risk"`
-	IdleCloseRaces  int64            `parquet:"idle_close_races"`
-	CloseWaitAtEnd  int64            `parquet:"close_wait_at_end_sockets"`
+	KeepAliveRace   int64            `parquet:"keepalive_race_risk,delta"`
+	IdleCloseRaces  int64            `parquet:"idle_close_races,delta"`
+	CloseWaitAtEnd  int64            `parquet:"close_wait_at_end_sockets,delta"`
 	CloseWaitSince  *time.Time       `parquet:"close_wait_at_end_oldest_since,optional,timestamp(nanosecond)"`
 }
 
 // IdleRow is a distribution of idle times (the JSON's idle_timeout and
 // client_reuse_idle), seconds.
 type IdleRow struct {
-	Flows     int64   `parquet:"flows"`
+	Flows     int64   `parquet:"flows,delta"`
 	MinS      float64 `parquet:"min_s"`
 	MedianS   float64 `parquet:"median_s"`
 	MaxS      float64 `parquet:"max_s"`
 	ModeS     float64 `parquet:"mode_s"`
-	ModeFlows int64   `parquet:"mode_flows"`
+	ModeFlows int64   `parquet:"mode_flows,delta"`
 }
 
 // PairRow is one row of pairs.parquet: the JSON's "pairs" entry, a client
@@ -91,17 +91,17 @@ type PairRow struct {
 	Host          string     `parquet:"host,optional,dict"`
 	Client        string     `parquet:"client"`
 	Service       string     `parquet:"service"`
-	Connections   int64      `parquet:"connections"`
+	Connections   int64      `parquet:"connections,delta"`
 	First         *time.Time `parquet:"first,optional,timestamp(nanosecond)"`
 	Last          *time.Time `parquet:"last,optional,timestamp(nanosecond)"`
 	RatePerS      float64    `parquet:"rate_per_s"`
 	PortHoldS     float64    `parquet:"port_hold_s"`
-	PeakPorts     int64      `parquet:"peak_ports"`
+	PeakPorts     int64      `parquet:"peak_ports,delta"`
 	PeakAt        *time.Time `parquet:"peak_at,optional,timestamp(nanosecond)"`
-	PortRangeSize int64      `parquet:"port_range_size"`
+	PortRangeSize int64      `parquet:"port_range_size,delta"`
 	ExhaustionS   *float64   `parquet:"exhaustion_s,optional"`
-	SynInTimeWait int64      `parquet:"syn_in_time_wait"`
-	PortReuse     int64      `parquet:"port_reuse"`
+	SynInTimeWait int64      `parquet:"syn_in_time_wait,delta"`
+	PortReuse     int64      `parquet:"port_reuse,delta"`
 }
 
 // writeRollup writes a capture's hosts, services and pairs. They are few

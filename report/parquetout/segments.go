@@ -13,15 +13,15 @@ type SegmentRow struct {
 	Capture   string      `parquet:"capture,dict"`
 	Host      string      `parquet:"host,optional,dict"`
 	Key       string      `parquet:"key"`
-	Stream    int64       `parquet:"stream"`
-	Frame     int64       `parquet:"frame"`
+	Stream    int64       `parquet:"stream,delta"`
+	Frame     int64       `parquet:"frame,delta"`
 	Time      *float64    `parquet:"time,optional"`
 	Timestamp *time.Time  `parquet:"timestamp,optional,timestamp(nanosecond)"`
 	From      string      `parquet:"from,dict"`
 	Flags     string      `parquet:"flags,dict"`
-	Seq       int64       `parquet:"seq"`
-	Ack       int64       `parquet:"ack"`
-	Len       int64       `parquet:"len"`
+	Seq       int64       `parquet:"seq,delta"`
+	Ack       int64       `parquet:"ack,delta"`
+	Len       int64       `parquet:"len,delta"`
 	Label     string      `parquet:"label,dict"`
 	Changes   []ChangeRow `parquet:"changes,list"`
 	Explain   string      `parquet:"explain,dict"`
@@ -33,7 +33,7 @@ type ChangeRow struct {
 	From           string `parquet:"from,dict"`
 	To             string `parquet:"to,dict"`
 	Tentative      bool   `parquet:"tentative"`
-	ConfirmedFrame int64  `parquet:"confirmed_frame"`
+	ConfirmedFrame int64  `parquet:"confirmed_frame,delta"`
 	Undone         bool   `parquet:"undone"`
 	Reason         string `parquet:"reason,dict"`
 }
@@ -41,7 +41,7 @@ type ChangeRow struct {
 // segmentRows stages the rows of t's segments and returns their size
 // (RowGroupBytes); the values they point to are in the arena.
 func (w *Writer) segmentRows(t *analyzer.Teardown, key string) int {
-	m := &w.mem
+	m := &w.b.mem
 	size := 0
 	for i := range t.Segments {
 		s := &t.Segments[i]
@@ -56,16 +56,16 @@ func (w *Writer) segmentRows(t *analyzer.Teardown, key string) int {
 			r.Time = m.float(s.Time.Sub(t.FirstTime).Seconds())
 		}
 		if len(s.Changes) > 0 {
-			n := len(w.changes)
+			n := len(w.b.changes)
 			for j := range s.Changes {
 				c := &s.Changes[j]
-				w.changes = append(w.changes, ChangeRow{Side: c.Side.String(), From: c.From.String(), To: c.To.String(),
+				w.b.changes = append(w.b.changes, ChangeRow{Side: c.Side.String(), From: c.From.String(), To: c.To.String(),
 					Tentative: c.Tentative, ConfirmedFrame: c.Confirmed, Undone: c.Undone, Reason: m.str(c.Reason)})
 				size += 40 + len(c.Reason)
 			}
-			r.Changes = w.changes[n:len(w.changes):len(w.changes)]
+			r.Changes = w.b.changes[n:len(w.b.changes):len(w.b.changes)]
 		}
-		w.segments.rows = append(w.segments.rows, r)
+		w.b.segments = append(w.b.segments, r)
 		size += 12*8 + len(key) + len(s.Explain)
 	}
 	return size
