@@ -11,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // needTools skips when the Wireshark command-line tools are missing.
@@ -177,5 +181,70 @@ func TestMergeBadSet(t *testing.T) {
 	}
 	if _, err := OpenMerged([]string{filepath.Join(dir, "missing.pcap")}); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing file: %v, want os.ErrNotExist", err)
+	}
+}
+
+// writePcap writes frames of link type lt at the given times (seconds
+// after t0) into dir/name: none makes a file with only a header.
+func writePcap(t *testing.T, dir, name string, lt layers.LinkType, t0 time.Time, secs ...float64) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := pcapgo.NewWriter(f)
+	if err := w.WriteFileHeader(65535, lt); err != nil {
+		t.Fatal(err)
+	}
+	frame := make([]byte, 60)
+	for _, s := range secs {
+		ci := gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(s * float64(time.Second))), CaptureLength: len(frame), Length: len(frame)}
+		if err := w.WritePacket(ci, frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+// TestMergeNotes: a set that is not a clean sequence says so, each way it
+// departs from one: a file with no frame, a silence between two files
+// longer than the gap threshold (a piece may be missing), a file with
+// another link type; a clean sequence has no note.
+func TestMergeNotes(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	a := writePcap(t, dir, "a.pcap", layers.LinkTypeEthernet, t0, 0, 1, 2)
+	b := writePcap(t, dir, "b.pcap", layers.LinkTypeEthernet, t0, 2.5, 3)
+	c := writePcap(t, dir, "c.pcap", layers.LinkTypeEthernet, t0)
+	d := writePcap(t, dir, "d.pcap", layers.LinkTypeEthernet, t0, 3+90, 3+91)
+	e := writePcap(t, dir, "e.pcap", layers.LinkTypeLinuxSLL, t0, 95)
+	notes := func(paths ...string) []string {
+		m, err := OpenMerged(paths)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		var f Frame
+		for m.Next(&f) == nil {
+		}
+		var out []string
+		for _, n := range m.Notes(time.Minute) {
+			out = append(out, strings.ReplaceAll(n, dir+string(filepath.Separator), ""))
+		}
+		return out
+	}
+	if n := notes(b, a); len(n) != 0 {
+		t.Errorf("a.pcap then b.pcap (given out of order): notes %q, want none", n)
+	}
+	want := []string{
+		"c.pcap holds no frame",
+		"gap of 1m30s between b.pcap and d.pcap",
+		"e.pcap has link type Linux SLL, a.pcap has Ethernet (each frame decoded by its own)",
+	}
+	got := notes(a, b, c, d, e)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("notes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
