@@ -26,7 +26,8 @@ type measurement struct {
 
 // cmdRun measures, on one file and in one run, the bare decode loop,
 // finwave -j 1 -q (the analysis without a report), finwave -j 1 and -j N
-// (text summary and --json), tcptrace and tshark when
+// (text summary and --json), -j 1 and -j N -q --parquet (the Parquet
+// tables alone, to compare with --json), tcptrace and tshark when
 // installed. Every command writes to /dev/null; each runs -n times and the
 // fastest run is kept (peak memory of that run).
 func cmdRun(args []string, stdout, stderr io.Writer) error {
@@ -66,6 +67,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	j := fmt.Sprint(*jobs)
+	// --parquet writes into a directory of its own, rewritten by each run.
+	pq, err := os.MkdirTemp("", "fwbench-parquet-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(pq)
 	cmds := []struct {
 		name string
 		argv []string
@@ -77,6 +84,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		{"finwave -j 1 --json", []string{*bin, "-j", "1", "--json", file}, false},
 		{"finwave -j " + j, []string{*bin, "-j", j, file}, false},
 		{"finwave -j " + j + " --json", []string{*bin, "-j", j, "--json", file}, false},
+		{"finwave -j 1 -q --parquet", []string{*bin, "-j", "1", "-q", "--parquet", pq, file}, false},
+		{"finwave -j " + j + " -q --parquet", []string{*bin, "-j", j, "-q", "--parquet", pq, file}, false},
 		{"tcptrace -n", []string{"tcptrace", "-n", file}, true},
 		{"tshark -q -z conv,tcp", []string{"tshark", "-n", "-q", "-z", "conv,tcp", "-r", file}, true},
 	}
