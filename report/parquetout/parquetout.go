@@ -45,17 +45,37 @@ type table[T any] struct {
 	bytes  int // estimated size of the open row group's values
 }
 
+// noBounds are the columns whose pages carry no statistics (min/max,
+// null count): prose and random identifiers, which no query narrows by
+// range, and enumerations, whose every page holds most of their values
+// anyway (a reader filters them by their dictionary). Computing bounds
+// compares every value. The columns a query narrows by range keep theirs:
+// capture, host, key, addresses, ports, streams, frames, times, counts.
+var noBounds = [][]string{
+	{"detail"}, {"explain"}, {"zeek_uid"}, {"community_id"}, {"zeek_history"}, {"verdict"},
+	{"changes", "list", "element", "reason"}, {"changes", "list", "element", "side"},
+	{"changes", "list", "element", "from"}, {"changes", "list", "element", "to"},
+	{"from"}, {"flags"}, {"label"}, {"roles"}, {"pattern"}, {"closer"}, {"finish"}, {"profile"},
+	{"client_state"}, {"server_state"}, {"zeek_conn_state"}, {"vantage_at"},
+	{"vantage_evidence", "list", "element"}, {"anomaly_kinds", "list", "element"},
+	{"counters", "list", "element"}, {"kind"}, {"endpoint"}, {"severity"},
+}
+
 func openTable[T any](dir, name string) (*table[T], error) {
 	f, err := os.Create(filepath.Join(dir, name))
 	if err != nil {
 		return nil, fmt.Errorf("parquet: %w", err)
 	}
-	w := parquet.NewGenericWriter[T](f,
+	opts := []parquet.WriterOption{
 		parquet.Compression(&zstdCodec{}),
 		parquet.MaxRowsPerRowGroup(RowGroupRows),
 		parquet.PageBufferSize(PageBytes),
 		parquet.CreatedBy("finwave", "", ""),
-	)
+	}
+	for _, p := range noBounds {
+		opts = append(opts, parquet.SkipPageBounds(p...), parquet.SkipPageStatistics(p...))
+	}
+	w := parquet.NewGenericWriter[T](f, opts...)
 	return &table[T]{name: name, f: f, w: w}, nil
 }
 
