@@ -133,7 +133,7 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 	} else {
 		k = new(conn)
 	}
-	*k = conn{stream: c.ID, continued: c.Resumed, changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0], tunnelBuf: k.tunnelBuf}
+	*k = conn{stream: c.ID, continued: c.Resumed, changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0], tunnelBuf: k.tunnelBuf, zcBuf: k.zcBuf}
 	k.keepAll = a.cfg.KeepEvery != nil && a.cfg.KeepEvery(c.ID)
 	if k.changes == nil {
 		// A whole connection makes about ten changes (handshake and four
@@ -160,13 +160,17 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 		k.client, k.server = seg.Dst, seg.Src
 	}
 	k.ep[Client].side, k.ep[Server].side = Client, Server
+	for i := range k.ep {
+		k.ep[i].since, k.ep[i].stuckNoticed = noTime, noTime
+	}
+	k.firstAt, k.lastAt = noTime, noTime // as time.Time{} was, until the first segment
 	aPort, bPort := c.A.Port, c.B.Port
 	k.zeek.SetPorts(aPort, bPort, aPort < 1024, bPort < 1024)
-	k.zc.ports = [2]uint16{aPort, bPort}
+	k.zports = [2]uint16{aPort, bPort}
 	if seg.Flags&flow.SYN == 0 {
 		// Mid-stream: the connection existed before the capture began.
 		for i := range k.ep {
-			k.ep[i].enter(Established, seg.Time)
+			k.ep[i].enter(Established, toNanos(seg.Time))
 		}
 		k.estab = true
 	}

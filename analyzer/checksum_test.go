@@ -126,7 +126,7 @@ func TestOffload_superSegments(t *testing.T) {
 func TestOffload_superMidstream(t *testing.T) {
 	s := newSim(t)
 	for i := range s.k.ep {
-		s.k.ep[i].enter(Established, s.now)
+		s.k.ep[i].enter(Established, toNanos(s.now))
 	}
 	s.sendCs(Client, ack|flow.PSH, 7240, flow.ChecksumPartial)  // a jumbo frame could carry it
 	s.sendCs(Client, ack|flow.PSH, 64000, flow.ChecksumPartial) // none could

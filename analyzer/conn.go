@@ -72,10 +72,10 @@ const (
 
 // endpoint is one side's close machine and what the capture showed of it.
 type endpoint struct {
-	since time.Time // when state was entered (TIME_WAIT: last restart)
+	since nanos // when state was entered (TIME_WAIT: last restart); noTime before any
 	// stuckNoticed is since when StuckOpen reported this endpoint's
-	// CLOSE_WAIT or FIN_WAIT_2: once per state entered.
-	stuckNoticed time.Time
+	// CLOSE_WAIT or FIN_WAIT_2: once per state entered (noTime: never).
+	stuckNoticed nanos
 
 	pend  [6]pending
 	npend int
@@ -271,22 +271,26 @@ type conn struct {
 	haveSyn  [2]bool
 	sent     [2]DirStats
 	zeek     zeek.Conn
-	zc       zeekConns // the Zeek connections of the flow (zeekconns.go)
-	firstFIN Side
-	anyFIN   bool
-	firstRST int64
-	rstSide  Side
-	simul    bool // both FINs were wave-1
-	timedOut bool // a side's timer gave up on a silent peer (no RST)
-	halfOpen bool // a side was still trying a silent peer at the end
-	threeWay bool // a wave-2+3 was seen
-	estab    bool // a handshake completed or the flow started mid-stream
-	done     bool
-	revived  bool // a side taken for reset spoke again (sentAfterRST): the flow is not done
+	// zc: the Zeek connections of the flow once Zeek split it, nil
+	// before (zeekconns.go); zcBuf its storage, kept across reuse like
+	// tunnelBuf, so only a conn whose flow Zeek splits ever allocates
+	// it. zports: the ports of A and B, for zeek.Conn.SetPorts.
+	zc, zcBuf *zeekConns
+	zports    [2]uint16
+	firstFIN  Side
+	anyFIN    bool
+	firstRST  int64
+	rstSide   Side
+	simul     bool // both FINs were wave-1
+	timedOut  bool // a side's timer gave up on a silent peer (no RST)
+	halfOpen  bool // a side was still trying a silent peer at the end
+	threeWay  bool // a wave-2+3 was seen
+	estab     bool // a handshake completed or the flow started mid-stream
+	done      bool
+	revived   bool // a side taken for reset spoke again (sentAfterRST): the flow is not done
 
 	firstFrame, lastFrame int64
-	firstTime, lastTime   time.Time
-	lastAt                nanos         // lastTime, as nanos
+	firstAt, lastAt       nanos         // the times of firstFrame and lastFrame
 	gap                   time.Duration // since the flow's previous segment
 	// idleGap is the flow's latest quiet time of at least idleNoteMin,
 	// ended at idleEnd (a middlebox's idle timeout, fingerprint.go).
@@ -333,7 +337,7 @@ func (c *conn) peerOf(s Side) *endpoint { return &c.ep[s.Peer()] }
 // enter puts e in state s, entered at since. It is the only writer of
 // e.state and e.since: conn.setState calls it for a change it records,
 // revert to restore the state (and its start) a withdrawn change left.
-func (e *endpoint) enter(s State, since time.Time) { e.state, e.since = s, since }
+func (e *endpoint) enter(s State, since nanos) { e.state, e.since = s, since }
 
 // addAnomaly records evidence for (kind, side), merging frames into an
 // existing anomaly of the same kind and side. The anomaly has the kind's

@@ -149,7 +149,7 @@ const aliveAfter = time.Millisecond
 // itself, or expired, is not judged).
 func (c *conn) unprompted(e, p *endpoint) bool {
 	return e.state == Closed && e.rstFrame == 0 && !e.fw2Timeout && e.finSent && p.lastFrame != 0 &&
-		p.lastTime <= toNanos(e.since)
+		p.lastTime <= e.since
 }
 
 // forged records a RST that e's own segments prove was not e's: the
@@ -168,11 +168,11 @@ func (c *conn) forged(s Side, ev fpEvidence, now nanos, frames ...int64) *anomal
 // rememberRST keeps e's RST from synchronized state before (in frame seg)
 // for the proof a later segment of e would give. n is len(c.anoms) before
 // the RST's cause was found, idx its change record.
-func (c *conn) rememberRST(seg *flow.Segment, e *endpoint, before State, since time.Time, ev fpEvidence, n int, idx int16, changed, closeSet bool) {
+func (c *conn) rememberRST(seg *flow.Segment, e *endpoint, before State, since nanos, ev fpEvidence, n int, idx int16, changed, closeSet bool) {
 	if before == TimeWait || !isSynchronized(before) {
 		return // TIME_WAIT answers and lives on (TCP_TW_RST, TCP_TW_ACK)
 	}
-	r := ownRST{frame: seg.Frame, at: toNanos(seg.Time), since: toNanos(since), ev: ev, idx: idx, from: before, changed: changed, closeSet: closeSet}
+	r := ownRST{frame: seg.Frame, at: toNanos(seg.Time), since: since, ev: ev, idx: idx, from: before, changed: changed, closeSet: closeSet}
 	if len(c.anoms) == n+1 && c.anoms[n].side == e.side && len(c.anoms[n].frames) > 0 &&
 		c.anoms[n].frames[len(c.anoms[n].frames)-1] == seg.Frame {
 		r.anom = int16(n + 1)
@@ -199,7 +199,7 @@ func (c *conn) sentAfterRST(cfg *Config, seg *flow.Segment, e *endpoint, now nan
 		if r.idx >= 0 {
 			c.changes[r.idx].undone, c.changes[r.idx].tentative = true, false
 		}
-		e.enter(r.from, r.since.time())
+		e.enter(r.from, r.since)
 		c.revived = true
 	}
 	if r.anom > 0 {

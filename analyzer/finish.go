@@ -45,8 +45,8 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		Roles:      c.roles,
 		FirstFrame: c.firstFrame,
 		LastFrame:  c.lastFrame,
-		FirstTime:  c.firstTime,
-		LastTime:   c.lastTime,
+		FirstTime:  c.firstAt.time(),
+		LastTime:   c.lastAt.time(),
 		Finish:     why,
 		Continued:  c.continued,
 		Profile:    cfg.Profile.Name,
@@ -291,7 +291,7 @@ func firstFrame(f []int64) int64 {
 // endState reports side s at the end of the analysis.
 func (c *conn) endState(cfg *Config, s Side) EndState {
 	e := &c.ep[s]
-	es := EndState{State: e.state, Since: e.since, Until: c.untilOf(cfg, e)}
+	es := EndState{State: e.state, Since: e.since.time(), Until: c.untilOf(cfg, e)}
 	if e.silent {
 		es.SilentFrame, es.SilentSince = e.lastFrame, e.lastTime.time()
 		if e.lastFrame == 0 {

@@ -402,7 +402,7 @@ func (c *conn) kernelView(cfg *Config, t *Teardown) {
 	}
 	v.Conntrack, v.Tracked, v.ConntrackNote = host.Entry{}, false, ""
 	v.ConntrackResets = v.ConntrackResets[:0]
-	cfg.Kernel.View(c.addrPort(Client), c.addrPort(Server), c.firstTime, c.lastTime, v)
+	cfg.Kernel.View(c.addrPort(Client), c.addrPort(Server), c.firstAt.time(), c.lastAt.time(), v)
 	for s := range v.Sockets {
 		if ks := &v.Sockets[s]; ks.Local {
 			c.reconcileKernel(Side(s), ks)

@@ -15,7 +15,7 @@ func (c *conn) setState(cfg *Config, e *endpoint, to State, frame int64, t time.
 		return -1
 	}
 	c.leaving(cfg, e, t)
-	e.enter(to, t)
+	e.enter(to, toNanos(t))
 	if len(c.changes) >= maxChanges {
 		return -1
 	}
@@ -43,7 +43,7 @@ func (c *conn) stuck(cfg *Config, e *endpoint, t time.Time, still bool) {
 	if e.state != CloseWait && e.state != FinWait2 {
 		return // the common case: leaving any other state
 	}
-	d := t.Sub(e.since)
+	d := t.Sub(e.since.time())
 	byRTT := false
 	if d < cfg.StuckAfter {
 		if !still || e.state != CloseWait || e.peerFinAckFrame == 0 || e.lastFrame > e.peerFinAckFrame {
@@ -90,7 +90,7 @@ func (c *conn) tentative(cfg *Config, e *endpoint, to State, seg *flow.Segment, 
 		return
 	}
 	if idx >= 0 {
-		c.changes[idx].prevSince = toNanos(since)
+		c.changes[idx].prevSince = since
 	}
 	p := pending{idx: idx, frame: seg.Frame, from: from, cause: kind, end: end}
 	if e.npend == len(e.pend) {
@@ -171,7 +171,7 @@ func (c *conn) revert(e *endpoint, frame int64, why withdrawal) {
 		}
 		since := e.since // a change the cap kept out of the record: its start is lost
 		if p.idx >= 0 {
-			since = c.changes[p.idx].prevSince.time()
+			since = c.changes[p.idx].prevSince
 		}
 		e.enter(p.from, since)
 	}
@@ -194,7 +194,7 @@ func (c *conn) runTimers(cfg *Config, now time.Time) {
 		e := &c.ep[i]
 		switch e.state {
 		case TimeWait:
-			if end := e.since.Add(cfg.Profile.TimeWait); !now.Before(end) {
+			if end := e.since.time().Add(cfg.Profile.TimeWait); !now.Before(end) {
 				c.setState(cfg, e, Closed, 0, end, false, ruleTimeWaitExpired)
 				e.npend = 0
 			}
@@ -202,7 +202,7 @@ func (c *conn) runTimers(cfg *Config, now time.Time) {
 			if !cfg.Profile.OrphanFinWait2Timeout || e.ackedDataAfterFIN || cfg.FinTimeout <= 0 {
 				continue
 			}
-			if end := e.since.Add(cfg.FinTimeout); !now.Before(end) {
+			if end := e.since.time().Add(cfg.FinTimeout); !now.Before(end) {
 				e.fw2Timeout = true
 				c.setState(cfg, e, Closed, 0, end, false, ruleFinWait2Timeout)
 				e.npend = 0
@@ -215,10 +215,10 @@ func (c *conn) runTimers(cfg *Config, now time.Time) {
 func (c *conn) untilOf(cfg *Config, e *endpoint) time.Time {
 	switch e.state {
 	case TimeWait:
-		return e.since.Add(cfg.Profile.TimeWait)
+		return e.since.time().Add(cfg.Profile.TimeWait)
 	case FinWait2:
 		if cfg.Profile.OrphanFinWait2Timeout && !e.ackedDataAfterFIN && cfg.FinTimeout > 0 {
-			return e.since.Add(cfg.FinTimeout)
+			return e.since.time().Add(cfg.FinTimeout)
 		}
 	}
 	return time.Time{}
@@ -240,13 +240,13 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	c.sent[s].Packets++
 	c.sent[s].Bytes += uint64(seg.Len)
 	if c.firstFrame == 0 {
-		c.firstFrame, c.firstTime = seg.Frame, seg.Time
+		c.firstFrame, c.firstAt = seg.Frame, toNanos(seg.Time)
 	}
 	now := toNanos(seg.Time) // once per segment: the per-endpoint records keep nanos
 	if c.lastFrame != 0 {
 		c.gap = time.Duration(now - c.lastAt) // nanos: time.Time.Sub costs 1 % of the run
 	}
-	c.lastFrame, c.lastTime, c.lastAt = seg.Frame, seg.Time, now
+	c.lastFrame, c.lastAt = seg.Frame, now
 	c.timing(seg, now, e, p)
 	c.observe(seg, s, now)
 	if c.gap >= idleNoteMin {
@@ -451,7 +451,7 @@ func (c *conn) receive(cfg *Config, seg *flow.Segment, s Side, finRetrans bool) 
 		// tcp_timewait_state_process: a retransmitted FIN restarts the
 		// TIME_WAIT timer (inet_twsk_reschedule) and is re-ACKed. Not a
 		// change of state: the timer counts from here.
-		p.enter(TimeWait, seg.Time)
+		p.enter(TimeWait, toNanos(seg.Time))
 	}
 }
 

@@ -488,7 +488,7 @@ func TestCloseWait_stuckAcrossUndoneRst(t *testing.T) {
 	s.wantStates(Closed, Closed)
 	s.send(Client, ack|flow.PSH, 10) // the client speaks: it never got the RST
 	s.wantStates(CloseWait, Closed)
-	if since := s.k.ep[Client].since; !since.Equal(peerFIN.Time) {
+	if since := s.k.ep[Client].since; !since.time().Equal(peerFIN.Time) {
 		t.Errorf("client CLOSE_WAIT since %v after the undone RST, want %v (the peer's FIN)", since, peerFIN.Time)
 	}
 	s.wait(11 * time.Second)

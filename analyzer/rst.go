@@ -68,7 +68,7 @@ func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Ha
 			why = ruleRstRefused
 		case e.fw2Timeout:
 			a := c.addAnomaly(RSTAfterFinWait2Timeout, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
-			a.dur = e.since.Sub(e.finAckTime.time())
+			a.dur = e.since.time().Sub(e.finAckTime.time())
 			why = ruleRstAfterFinWait2
 		case e.rstFrame != 0:
 			why = ruleRstAfterReset
@@ -200,7 +200,7 @@ func (c *conn) acceptRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.
 			return true // RFC 1337: TIME_WAIT ignores it, but it was in window
 		}
 		a := c.addAnomaly(TimeWaitAssassination, p.side, seg.Frame)
-		a.dur = seg.Time.Sub(p.since)
+		a.dur = seg.Time.Sub(p.since.time())
 		c.tentative(cfg, p, Closed, seg, pendRST, 0, ruleRstKillsTimeWait)
 		return true
 	}
@@ -286,7 +286,7 @@ func (c *conn) afterFIN(cfg *Config, seg *flow.Segment, s Side, before State, sn
 		}
 		inFW2 := time.Duration(0)
 		if before == FinWait2 {
-			inFW2 = seg.Time.Sub(e.since)
+			inFW2 = seg.Time.Sub(e.since.time())
 		}
 		rtt := c.rtt()
 		switch {

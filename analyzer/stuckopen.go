@@ -56,15 +56,15 @@ func (a *Analyzer) StuckOpen(now time.Time, fn func(s *OpenStuck)) {
 		}
 		for i := range c.ep {
 			e := &c.ep[i]
-			if e.state != CloseWait && e.state != FinWait2 || e.since.Equal(e.stuckNoticed) {
+			if e.state != CloseWait && e.state != FinWait2 || e.since == e.stuckNoticed {
 				continue
 			}
-			if now.Sub(e.since) < a.cfg.StuckAfter || e.state == FinWait2 && e.fw2Timeout {
+			if now.Sub(e.since.time()) < a.cfg.StuckAfter || e.state == FinWait2 && e.fw2Timeout {
 				continue
 			}
 			e.stuckNoticed = e.since
 			s = OpenStuck{Stream: c.stream, Client: c.client, Server: c.server, Side: e.side,
-				State: e.state, Kind: CloseWaitStuck, Since: e.since, Held: now.Sub(e.since)}
+				State: e.state, Kind: CloseWaitStuck, Since: e.since.time(), Held: now.Sub(e.since.time())}
 			if e.state == FinWait2 {
 				s.Kind = FinWait2Stuck
 			}

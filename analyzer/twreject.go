@@ -78,7 +78,7 @@ func (c *conn) twRejectStep(cfg *Config, seg *flow.Segment, s Side, snd, rcv *fl
 			c.setState(cfg, e, TimeWait, seg.Frame, seg.Time, false, ruleTimeWaitRejectsSyn)
 			// A SYN does not restart the TIME_WAIT (inet_twsk_reschedule
 			// only for an ACK or a PAWS reject): it runs since it began.
-			e.enter(TimeWait, tw.since.time())
+			e.enter(TimeWait, tw.since)
 		}
 		switch {
 		case tw.synIdx >= 0 && tw.synIdx < len(c.segs):
@@ -110,7 +110,7 @@ func (c *conn) twRejectStep(cfg *Config, seg *flow.Segment, s Side, snd, rcv *fl
 		// It is at the TIME_WAIT's rcv_nxt (the ACK's ack): exact.
 		if p.state == TimeWait && cfg.Profile.RSTKillsTimeWait && !cfg.RFC1337 && !tw.ignored {
 			a := c.addAnomaly(TimeWaitAssassination, p.side, seg.Frame)
-			a.dur, a.note, a.refFrame = seg.Time.Sub(p.since), "reuse", tw.ackFrame
+			a.dur, a.note, a.refFrame = seg.Time.Sub(p.since.time()), "reuse", tw.ackFrame
 			c.tentative(cfg, p, Closed, seg, pendRST, 0, ruleRstKillsTimeWait)
 			tw.killed = true
 		}

@@ -91,8 +91,8 @@ func (c *conn) appendSilence(p *para, t *Teardown) {
 			continue
 		}
 		p.s("; ", s.String(), " silent since frame ").n(es.SilentFrame)
-		if !es.SilentSince.IsZero() && c.lastTime.After(es.SilentSince) {
-			p.s(" (").ms(c.lastTime.Sub(es.SilentSince)).s(" before the flow's last segment)")
+		if !es.SilentSince.IsZero() && c.lastAt.time().After(es.SilentSince) {
+			p.s(" (").ms(c.lastAt.time().Sub(es.SilentSince)).s(" before the flow's last segment)")
 		}
 		if es.State == Closed {
 			p.s(", its socket gone")

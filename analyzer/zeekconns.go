@@ -28,65 +28,85 @@ type ZeekConn struct {
 	Sent         [2]DirStats // indexed by Side
 }
 
-// zeekConns follows the Zeek connections of a flow. The flow-wide
-// zeek.Conn (conn.zeek) always sees every segment, so the stream-level
+// zeekConns follows the Zeek connections of a flow after Zeek split it
+// (conn.zc, nil until the first split). The flow-wide zeek.Conn
+// (conn.zeek) always sees every segment, so the stream-level
 // ZeekConnState and ZeekHistory describe the flow as if Zeek never split
 // it. Until the first split the current Zeek connection is that same
 // tracker; only after one does cur run beside it. A flow Zeek does not
-// split therefore costs one comparison per segment and no allocation.
+// split therefore costs one comparison per segment, no allocation and
+// one pointer of conn.
 type zeekConns struct {
 	done  []ZeekConn // Zeek connections ended by a split, in order
-	split bool       // cur is in use
 	cur   zeek.Conn
 	first int64 // first frame of the current Zeek connection
 	start time.Time
 	base  [2]DirStats // c.sent when the current Zeek connection began
-	ports [2]uint16   // of A and B, for zeek.Conn.SetPorts
 }
 
 // zeekSegment runs before seg is fed to the analysis: it ends the current
 // Zeek connection when seg starts a new one, then feeds seg to the Zeek
 // trackers.
 func (c *conn) zeekSegment(seg *flow.Segment, fromA bool) {
-	z := &c.zc
+	z := c.zc
 	curr := &c.zeek
-	if z.split {
+	if z != nil {
 		curr = &z.cur
 	}
 	if c.lastFrame != 0 {
-		if seg.Time.Sub(c.lastTime) >= ZeekInactivity || curr.Reuse(fromA, seg.Flags, seg.Seq) {
+		if seg.Time.Sub(c.lastAt.time()) >= ZeekInactivity || curr.Reuse(fromA, seg.Flags, seg.Seq) {
+			if z == nil {
+				z = c.startZeekSplits()
+			}
 			c.zeekEnd(curr)
-			z.split = true
+			c.zc = z // from here on cur is the current Zeek connection
 			z.cur = zeek.Conn{}
-			z.cur.SetPorts(z.ports[0], z.ports[1], z.ports[0] < 1024, z.ports[1] < 1024)
+			p := c.zports
+			z.cur.SetPorts(p[0], p[1], p[0] < 1024, p[1] < 1024)
 			z.first, z.start, z.base = seg.Frame, seg.Time, c.sent
-			curr = &z.cur
 		}
 	}
 	c.zeek.ObserveSegment(fromA, seg)
-	if z.split {
+	if z != nil {
 		z.cur.ObserveSegment(fromA, seg)
 	}
 }
 
+// startZeekSplits readies the conn's zeekConns storage for its first
+// split, reusing the one an earlier flow of this conn allocated: the
+// ended connections are copied out at finish, so its done array is free.
+// c.zc stays nil until the split is recorded (zeekEnd reads it as "not
+// split yet").
+func (c *conn) startZeekSplits() *zeekConns {
+	if c.zcBuf == nil {
+		c.zcBuf = new(zeekConns)
+	}
+	*c.zcBuf = zeekConns{done: c.zcBuf.done[:0]}
+	return c.zcBuf
+}
+
 // zeekEnd records the current Zeek connection, tracked by zc, as ended at
-// the last segment seen.
+// the last segment seen. c.zcBuf is ready (startZeekSplits); c.zc is nil
+// when zc is the flow-wide tracker (no split yet).
 func (c *conn) zeekEnd(zc *zeek.Conn) {
-	z := &c.zc
+	z := c.zcBuf
 	first, start := z.first, z.start
-	if !z.split {
-		first, start = c.firstFrame, c.firstTime
+	var base [2]DirStats
+	if c.zc == nil {
+		first, start = c.firstFrame, c.firstAt.time()
+	} else {
+		base = z.base
 	}
 	zs := ZeekConn{
 		FirstFrame: first, LastFrame: c.lastFrame,
-		FirstTime: start, LastTime: c.lastTime,
+		FirstTime: start, LastTime: c.lastAt.time(),
 		ConnState:    zc.ConnState(),
 		History:      zc.History(),
 		OrigIsClient: (c.sideOf[flow.DirAB] == Client) == zc.OrigIsA(),
 	}
 	for i := range zs.Sent {
-		zs.Sent[i].Packets = c.sent[i].Packets - z.base[i].Packets
-		zs.Sent[i].Bytes = c.sent[i].Bytes - z.base[i].Bytes
+		zs.Sent[i].Packets = c.sent[i].Packets - base[i].Packets
+		zs.Sent[i].Bytes = c.sent[i].Bytes - base[i].Bytes
 	}
 	z.done = append(z.done, zs)
 }
@@ -94,17 +114,17 @@ func (c *conn) zeekEnd(zc *zeek.Conn) {
 // zeekFinish fills t.Zeek: the ended Zeek connections and the last one,
 // which ends with the flow. t's stream-level fields must be set.
 func (c *conn) zeekFinish(t *Teardown) {
-	z := &c.zc
-	t.Zeek = append(t.Zeek, z.done...)
-	if !z.split {
+	z := c.zc
+	if z == nil {
 		t.Zeek = append(t.Zeek, ZeekConn{
 			FirstFrame: c.firstFrame, LastFrame: c.lastFrame,
-			FirstTime: c.firstTime, LastTime: c.lastTime,
+			FirstTime: c.firstAt.time(), LastTime: c.lastAt.time(),
 			ConnState: t.ZeekConnState, History: t.ZeekHistory,
 			OrigIsClient: t.ZeekOrigIsClient, Sent: t.Sent,
 		})
 		return
 	}
+	t.Zeek = append(t.Zeek, z.done...)
 	c.zeekEnd(&z.cur)
 	t.Zeek = append(t.Zeek, z.done[len(z.done)-1])
 }
