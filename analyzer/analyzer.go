@@ -24,6 +24,7 @@ type Analyzer struct {
 	emit      func(*Teardown)
 	table     *flow.Table
 	free      []*conn // recycled per-flow state
+	spares    spares  // side structs lent to the conns that need them
 	timeWaits timeWaits
 	stats     Stats
 }
@@ -133,7 +134,7 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 	} else {
 		k = new(conn)
 	}
-	*k = conn{stream: c.ID, continued: c.Resumed, changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0], tunnelBuf: k.tunnelBuf, zcBuf: k.zcBuf}
+	*k = conn{stream: c.ID, continued: c.Resumed, changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0], tunnelBuf: k.tunnelBuf, zcBuf: k.zcBuf, spare: &a.spares}
 	k.keepAll = a.cfg.KeepEvery != nil && a.cfg.KeepEvery(c.ID)
 	if k.changes == nil {
 		// A whole connection makes about ten changes (handshake and four
@@ -225,6 +226,7 @@ func (a *Analyzer) onFinish(c *flow.Conn, why flow.Finish, now time.Time) {
 	// copied what the Teardown needs (the anomalies' frames arrays are
 	// reused by addAnomaly; their other fields are only strings set from
 	// constants). newConn clears the rest: one clear per flow, not two.
+	k.release()
 	a.free = append(a.free, k)
 	if a.emit != nil {
 		a.emit(t)

@@ -71,6 +71,10 @@ const (
 )
 
 // endpoint is one side's close machine and what the capture showed of it.
+//
+// Fields are grouped by size (8-octet, then 4-, 2- and 1-octet ones) so
+// that the struct has no padding: a conn holds two, and ~35,000 conns
+// are alive at once in a busy capture.
 type endpoint struct {
 	since nanos // when state was entered (TIME_WAIT: last restart); noTime before any
 	// stuckNoticed is since when StuckOpen reported this endpoint's
@@ -86,11 +90,10 @@ type endpoint struct {
 	// way) when our first FIN left; an idle timeout closes after a gap.
 	idleBeforeFIN time.Duration
 	// await is our oldest segment occupying sequence space that the peer
-	// has not acknowledged yet (its time and end), ackDelay the shortest
-	// time the peer took to acknowledge one: the round trip seen from
-	// the capture point, one side's share (conn.rtt adds both).
+	// has not acknowledged yet (its time and end, awaitEnd), ackDelay the
+	// shortest time the peer took to acknowledge one: the round trip seen
+	// from the capture point, one side's share (conn.rtt adds both).
 	await    nanos
-	awaitEnd flow.Seq
 	ackDelay time.Duration
 	// finAckFrame is the first peer segment seen acknowledging our FIN.
 	finAckFrame int64
@@ -104,9 +107,6 @@ type endpoint struct {
 	lastTime  nanos
 	// quiet: what we sent since the peer last spoke (silence.go).
 	quiet quiet
-	// silent: we stopped answering the peer (it retransmitted or probed
-	// in vain): our end state is unknown, probably what it was.
-	silent bool
 
 	rstFrame   int64 // first RST we sent
 	closeFrame int64 // first FIN or RST we sent: when we ended our side
@@ -122,38 +122,21 @@ type endpoint struct {
 	// challenge: we received an RST we ignored (RFC 5961); our next pure
 	// ACK is a challenge ACK.
 	challengeFrame int64
-	// challengeSyn: the challenge ACK awaited answers a SYN (RFC 5961
-	// §4.2), counted already by nstatSegment.
-	challengeSyn bool
-	// challengeOld: the challenge ACK awaited answers a segment with a
-	// too-old ACK (RFC 5961 §5.2, blind.go).
-	challengeOld bool
-	// ackMax: the highest ACK this side sent since its latest SYN (set
-	// with ackSet): a lower bound of the peer's snd_una in this
-	// incarnation of the 4-tuple (blind.go).
-	ackMax     flow.Seq
-	ackSet     bool
-	keepAlives int
+	keepAlives     int
 	// dataAfterPeerFINFrame: where dataAfterPeerFIN was sent.
 	dataAfterPeerFINFrame int64
 
+	awaitEnd flow.Seq
+	// ackMax: the highest ACK this side sent since its latest SYN (set
+	// with ackSet): a lower bound of the peer's snd_una in this
+	// incarnation of the 4-tuple (blind.go).
+	ackMax flow.Seq
 	// dataAfterPeerFIN is the end of the data we sent after acknowledging
 	// the peer's FIN (the peer half-closed and we kept writing).
 	dataAfterPeerFIN flow.Seq
 	isn              flow.Seq
 	finSeq           flow.Seq // sequence number the FIN occupies
 
-	side  Side
-	state State
-
-	isnSet  bool
-	finSent bool
-	// peerFinRetrans is set when the peer retransmitted its FIN after our
-	// ACK of it, so our next ACK of it is a re-ACK.
-	peerFinRetrans bool
-	// orphan evidence: data toward us after our FIN that we acknowledged
-	// means shutdown(SHUT_WR), not close() (half-close).
-	ackedDataAfterFIN bool
 	// nstat evidence (counters.go): RSTs we sent, and of them those our
 	// kernel may not have sent (blind, unprovoked); peer segments a
 	// socketless us has not answered with a RST yet; segments that make
@@ -167,11 +150,30 @@ type endpoint struct {
 	synChal                 bool
 	synSent                 bool // we sent a SYN without ACK: connect() (TcpActiveOpens)
 
-	// fp: what our own segments look like; lastRst: our latest RST that
-	// a later segment of ours may prove forged (fingerprint.go).
-	fp      fingerprint
-	lastRst ownRST
+	// fp: what our own segments look like (fingerprint.go).
+	fp fingerprint
 
+	side  Side
+	state State
+
+	// silent: we stopped answering the peer (it retransmitted or probed
+	// in vain): our end state is unknown, probably what it was.
+	silent bool
+	// challengeSyn: the challenge ACK awaited answers a SYN (RFC 5961
+	// §4.2), counted already by nstatSegment.
+	challengeSyn bool
+	// challengeOld: the challenge ACK awaited answers a segment with a
+	// too-old ACK (RFC 5961 §5.2, blind.go).
+	challengeOld bool
+	ackSet       bool // ackMax is set
+	isnSet       bool
+	finSent      bool
+	// peerFinRetrans is set when the peer retransmitted its FIN after our
+	// ACK of it, so our next ACK of it is a re-ACK.
+	peerFinRetrans bool
+	// orphan evidence: data toward us after our FIN that we acknowledged
+	// means shutdown(SHUT_WR), not close() (half-close).
+	ackedDataAfterFIN bool
 	// fw2Timeout: our FIN_WAIT_2 ended by tcp_fin_timeout (timer).
 	fw2Timeout     bool
 	sentPayload    bool
@@ -246,18 +248,12 @@ type synSeg struct {
 
 // conn is the analyzer's state for one flow, hung on flow.Conn.Data.
 type conn struct {
-	last      [2]lastSeg // indexed by Side
-	copies    bool       // the capture showed a copy of one of the flow's segments (lastSeg.duplicate)
-	stream    int64
-	continued bool // continues a stream already reported (flow.Conn.Resumed)
-	keepAll   bool // keep every segment (Config.KeepEvery)
+	last   [2]lastSeg // indexed by Side
+	stream int64
 	// tunnel is the encapsulation of the flow's first tunnelled segment,
 	// nil for a plain flow; tunnelBuf its storage, kept across reuse so a
 	// tunnelled flow allocates it once per conn, a plain one never.
 	tunnel, tunnelBuf *flow.Tunnel
-	synRetx           bool // a SYN or SYN-ACK sent again was recorded: show the first ones too
-	roles             Roles
-	sideOf            [2]Side // sideOf[dir]: the side that sends segments of dir
 	ep                [2]endpoint
 	client            flow.Endpoint
 	server            flow.Endpoint
@@ -268,7 +264,6 @@ type conn struct {
 	anoms    []anomaly
 	synSegs  [2]synSeg // first SYN and first SYN-ACK, kept aside
 	synAgain int64     // frame of the first SYN sent again, 0 if none
-	haveSyn  [2]bool
 	sent     [2]DirStats
 	zeek     zeek.Conn
 	// zc: the Zeek connections of the flow once Zeek split it, nil
@@ -276,18 +271,7 @@ type conn struct {
 	// tunnelBuf, so only a conn whose flow Zeek splits ever allocates
 	// it. zports: the ports of A and B, for zeek.Conn.SetPorts.
 	zc, zcBuf *zeekConns
-	zports    [2]uint16
-	firstFIN  Side
-	anyFIN    bool
 	firstRST  int64
-	rstSide   Side
-	simul     bool // both FINs were wave-1
-	timedOut  bool // a side's timer gave up on a silent peer (no RST)
-	halfOpen  bool // a side was still trying a silent peer at the end
-	threeWay  bool // a wave-2+3 was seen
-	estab     bool // a handshake completed or the flow started mid-stream
-	done      bool
-	revived   bool // a side taken for reset spoke again (sentAfterRST): the flow is not done
 
 	firstFrame, lastFrame int64
 	firstAt, lastAt       nanos         // the times of firstFrame and lastFrame
@@ -299,10 +283,9 @@ type conn struct {
 	reuseIdle time.Duration // Teardown.ReuseIdle
 	vant      vantageObs    // vantage.go
 	// csum: checksums and offload traces per sending side (checksum.go);
-	// dropped: the segment being stepped had a bad checksum, the receiver
-	// never took it.
-	csum    [2]csumDir
-	dropped bool
+	// dropped (below): the segment being stepped had a bad checksum, the
+	// receiver never took it.
+	csum [2]csumDir
 
 	// contFrame is the frame of the latest SYN the flow table kept in
 	// this flow instead of starting a new one (rfc5961.go); streams the
@@ -312,6 +295,32 @@ type conn struct {
 	// tw is a reuse of the 4-tuple while the peer's old connection was in
 	// TIME_WAIT (twreject.go).
 	tw twReuse
+	// rsts: each side's latest own RST that a later segment may prove
+	// forged, nil until the flow's first (spares.go); spare: where the
+	// analyzer keeps the idle ones (nil in tests: allocate).
+	rsts  *rstPair
+	spare *spares
+
+	// The fields of 4 octets and less, together: no padding between them.
+	zports    [2]uint16
+	sideOf    [2]Side // sideOf[dir]: the side that sends segments of dir
+	haveSyn   [2]bool
+	roles     Roles
+	firstFIN  Side
+	rstSide   Side
+	copies    bool // the capture showed a copy of one of the flow's segments (lastSeg.duplicate)
+	continued bool // continues a stream already reported (flow.Conn.Resumed)
+	keepAll   bool // keep every segment (Config.KeepEvery)
+	synRetx   bool // a SYN or SYN-ACK sent again was recorded: show the first ones too
+	anyFIN    bool
+	simul     bool // both FINs were wave-1
+	timedOut  bool // a side's timer gave up on a silent peer (no RST)
+	halfOpen  bool // a side was still trying a silent peer at the end
+	threeWay  bool // a wave-2+3 was seen
+	estab     bool // a handshake completed or the flow started mid-stream
+	done      bool
+	revived   bool // a side taken for reset spoke again (sentAfterRST): the flow is not done
+	dropped   bool
 }
 
 // anomaly is an anomaly being collected; its detail is written at finish.

@@ -85,12 +85,12 @@ const (
 
 // fpEvidence is what the rst-forged detail lists.
 type fpEvidence struct {
+	idle              time.Duration // the flow's idle time before the RST (middlebox timeouts)
 	why               fpWhy
+	taken             bool // the peer's machine accepted the RST
 	ttl, ttlLo, ttlHi uint8
 	n                 uint16
 	id, idLo, idHi    uint16
-	idle              time.Duration // the flow's idle time before the RST (middlebox timeouts)
-	taken             bool          // the peer's machine accepted the RST
 }
 
 // fpIDSpan is the widest IP ID range still read as one socket's sequence
@@ -177,7 +177,7 @@ func (c *conn) rememberRST(seg *flow.Segment, e *endpoint, before State, since n
 		c.anoms[n].frames[len(c.anoms[n].frames)-1] == seg.Frame {
 		r.anom = int16(n + 1)
 	}
-	e.lastRst = r
+	c.setLastRst(e.side, r)
 }
 
 // sentAfterRST runs when e, whose latest RST from a synchronized state
@@ -187,7 +187,10 @@ func (c *conn) rememberRST(seg *flow.Segment, e *endpoint, before State, since n
 // RST is counted as one e's kernel may not have sent. It reports whether
 // seg is that proof (labelled by the caller).
 func (c *conn) sentAfterRST(cfg *Config, seg *flow.Segment, e *endpoint, now nanos) bool {
-	r := &e.lastRst
+	r := c.lastRst(e.side)
+	if r == nil {
+		return false
+	}
 	if seg.Flags&flow.SYN != 0 {
 		*r = ownRST{} // a new connection on the 4-tuple proves nothing
 		return false
@@ -242,11 +245,11 @@ func (c *conn) dropAnomaly(i int) {
 	copy(c.anoms[i:], c.anoms[i+1:])
 	c.anoms[n-1] = anomaly{frames: kept}
 	c.anoms = c.anoms[:n-1]
-	for k := range c.ep {
-		if a := int(c.ep[k].lastRst.anom); a > i+1 {
-			c.ep[k].lastRst.anom--
-		} else if a == i+1 {
-			c.ep[k].lastRst.anom = 0
+	for k := 0; c.rsts != nil && k < len(c.rsts); k++ {
+		if r := &c.rsts[k]; int(r.anom) > i+1 {
+			r.anom--
+		} else if int(r.anom) == i+1 {
+			r.anom = 0
 		}
 	}
 }

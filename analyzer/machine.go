@@ -284,7 +284,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	}
 
 	// e speaks after a RST in its name: that RST was not its own.
-	alive := f&flow.RST == 0 && e.lastRst.frame != 0 && c.sentAfterRST(cfg, seg, e, now)
+	alive := f&flow.RST == 0 && c.rsts != nil && c.rsts[s].frame != 0 && c.sentAfterRST(cfg, seg, e, now)
 
 	switch {
 	case f&flow.RST != 0 && c.dropped:

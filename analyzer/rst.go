@@ -28,7 +28,7 @@ func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Ha
 		if isSynchronized(before) && before != TimeWait {
 			// e's next segment is shown too: more proof, and what the
 			// RST did not end.
-			e.lastRst = ownRST{frame: seg.Frame, at: toNanos(seg.Time), idx: -1, ev: ev, proven: true, doubted: true}
+			c.setLastRst(s, ownRST{frame: seg.Frame, at: toNanos(seg.Time), idx: -1, ev: ev, proven: true, doubted: true})
 		}
 		if accepted && c.firstRST == 0 {
 			c.firstRST, c.rstSide = seg.Frame, s // the peer was reset all the same
@@ -41,8 +41,8 @@ func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Ha
 		// The receiver did not take it: nothing shows the claimed sender
 		// sent it or changed state (a blind or stale RST).
 		c.rememberRST(seg, e, before, since, ev, len(c.anoms), -1, false, false)
-		if e.lastRst.frame == seg.Frame {
-			e.lastRst.doubted = true
+		if r := c.lastRst(s); r != nil && r.frame == seg.Frame {
+			r.doubted = true
 		}
 		c.record(cfg, seg, s, RST, ruleRstIgnored, snd, rcv)
 		return
