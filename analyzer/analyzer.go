@@ -134,7 +134,7 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 	} else {
 		k = new(conn)
 	}
-	*k = conn{stream: c.ID, continued: c.Resumed, changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0], tunnelBuf: k.tunnelBuf, zcBuf: k.zcBuf, spare: &a.spares}
+	*k = conn{stream: c.ID, continued: c.Resumed, changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0], tunnelBuf: k.tunnelBuf, spare: &a.spares}
 	k.keepAll = a.cfg.KeepEvery != nil && a.cfg.KeepEvery(c.ID)
 	if k.changes == nil {
 		// A whole connection makes about ten changes (handshake and four
@@ -153,12 +153,12 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 			clientIsSrc = true
 		}
 	}
+	client := seg.Src
 	if clientIsSrc {
 		k.sideOf[dir], k.sideOf[dir.Reverse()] = Client, Server
-		k.client, k.server = seg.Src, seg.Dst
 	} else {
 		k.sideOf[dir], k.sideOf[dir.Reverse()] = Server, Client
-		k.client, k.server = seg.Dst, seg.Src
+		client = seg.Dst
 	}
 	k.ep[Client].side, k.ep[Server].side = Client, Server
 	for i := range k.ep {
@@ -178,7 +178,7 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 	if seg.Flags&(flow.SYN|flow.ACK) == flow.SYN {
 		if tw, ok := a.timeWaits.lookup(flow.Key{Src: seg.Src, Dst: seg.Dst}, seg.Time); ok {
 			side := Server
-			if tw.addr == k.client {
+			if tw.addr == client {
 				side = Client
 			}
 			an := k.addAnomaly(SYNInTimeWait, side, seg.Frame)
@@ -198,8 +198,7 @@ func (a *Analyzer) onFinish(c *flow.Conn, why flow.Finish, now time.Time) {
 		return
 	}
 	c.Data = nil
-	k.streams = c.Streams
-	t := k.finish(&a.cfg, why, now)
+	t := k.finish(&a.cfg, why, now, c)
 	// Remember TIME_WAIT endpoints, for SYNs that reuse the 4-tuple.
 	for _, s := range [...]Side{Client, Server} {
 		if es := t.End(s); es.State == TimeWait && es.Until.After(now) {

@@ -48,26 +48,45 @@ type Offload struct {
 // Any reports whether the direction showed an offload trace.
 func (o Offload) Any() bool { return o.ChecksumPartial > 0 || o.Super > 0 }
 
+// offload is the direction's Offload for the Teardown.
+func (d *csumDir) offload() Offload {
+	return Offload{ChecksumPartial: int(d.partial), Super: int(d.super), Largest: d.largest}
+}
+
+// inc32 is n+1, saturating.
+func inc32(n uint32) uint32 {
+	if n == ^uint32(0) {
+		return n
+	}
+	return n + 1
+}
+
 // csumDir is one sending side's checksum record while the flow runs.
+//
+// Its counts are 4 octets each, saturating (inc32): a direction would need
+// 2^32 segments in one flow to reach the cap. finish widens them into the
+// Teardown's Offload and BadChecksums.
 type csumDir struct {
-	offload Offload
-	bad     int // corrupted segments: dropped by the receiver
+	// partial, super and largest are the direction's Offload:
+	// ChecksumPartial, Super and Largest.
+	partial, super, largest uint32
+	bad                     uint32 // corrupted segments: dropped by the receiver
 	// retxOf is the sequence number of the latest corrupted segment
 	// occupying sequence space, awaiting the sender's retransmission
 	// (awaitRetx); its anomaly's refFrame becomes that retransmission.
 	retxOf    flow.Seq
+	mss       int32 // the MSS the receiver announced (its SYN), 0 unknown
 	awaitRetx bool
 	// finDropped: our latest FIN was dropped by the receiver, so its
 	// retransmission is the first the receiver takes.
 	finDropped bool
-	mss        int32 // the MSS the receiver announced (its SYN), 0 unknown
 	first      firstCsum
-	// ownOffload counts offloaded checksums on segments no larger than
+	// ownOffload: offloaded checksums on segments no larger than
 	// the MSS: checksums the sending host left to its NIC, which only a
 	// capture on that host shows (the vantage's offload clue). A merged
 	// frame proves less: TSO at the sender or GRO at the receiver, whose
 	// tcp4_gro_complete leaves the same pseudo-header sum.
-	ownOffload int
+	ownOffload bool
 }
 
 type firstCsum uint8
@@ -93,10 +112,10 @@ func (c *conn) checksum(seg *flow.Segment, s Side) bool {
 	const maxJumboPayload = 9216 - 20 - 20
 	super := (d.mss > 0 && seg.Len > uint32(d.mss)) || (d.mss <= 0 && !seg.Truncated && seg.Len > maxJumboPayload)
 	if super {
-		d.offload.Super++
-		d.offload.Largest = max(d.offload.Largest, seg.Len)
+		d.super = inc32(d.super)
+		d.largest = max(d.largest, seg.Len)
 	}
-	partial := d.offload.ChecksumPartial
+	partial := d.partial
 	bad := false
 	switch seg.Checksum {
 	case flow.ChecksumGood:
@@ -107,25 +126,25 @@ func (c *conn) checksum(seg *flow.Segment, s Side) bool {
 		if d.first == csumUnseen {
 			d.first = csumFirstBad
 		}
-		d.offload.ChecksumPartial++
+		d.partial = inc32(d.partial)
 	case flow.ChecksumBadTCP, flow.ChecksumBadIP:
 		switch {
 		case super:
 			// A frame larger than the MSS never crossed a wire as one:
 			// LRO or a driver's GRO merged it and its checksums are
 			// the host's artefact, not a corrupted segment.
-			d.offload.ChecksumPartial++
+			d.partial = inc32(d.partial)
 		case d.first == csumUnseen:
 			d.first = csumFirstBad
-			d.offload.ChecksumPartial++
+			d.partial = inc32(d.partial)
 		case d.first == csumFirstBad:
-			d.offload.ChecksumPartial++
+			d.partial = inc32(d.partial)
 		default:
 			bad = true
 		}
 	}
-	if d.offload.ChecksumPartial > partial && !super {
-		d.ownOffload++
+	if d.partial > partial && !super {
+		d.ownOffload = true
 	}
 	if !bad {
 		if d.awaitRetx && seg.SeqLen() > 0 && seg.Seq.LessEq(d.retxOf) && d.retxOf.Less(seg.End()) {
@@ -137,7 +156,7 @@ func (c *conn) checksum(seg *flow.Segment, s Side) bool {
 		}
 		return false
 	}
-	d.bad++
+	d.bad = inc32(d.bad)
 	a := c.addAnomaly(BadChecksum, s.Peer(), seg.Frame)
 	if seg.Checksum == flow.ChecksumBadIP && a.note == "" {
 		a.note, a.counters = "ip", ipCsumErrors

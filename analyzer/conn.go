@@ -122,7 +122,6 @@ type endpoint struct {
 	// challenge: we received an RST we ignored (RFC 5961); our next pure
 	// ACK is a challenge ACK.
 	challengeFrame int64
-	keepAlives     int
 	// dataAfterPeerFINFrame: where dataAfterPeerFIN was sent.
 	dataAfterPeerFINFrame int64
 
@@ -147,6 +146,7 @@ type endpoint struct {
 	chalMax, chalSeen       uint16
 	synChalMax, synChalSeen uint16
 	owed                    uint8
+	keepAlives              uint8 // keep-alive probes labelled (saturating: only < 2 matters)
 	synChal                 bool
 	synSent                 bool // we sent a SYN without ACK: connect() (TcpActiveOpens)
 
@@ -255,8 +255,6 @@ type conn struct {
 	// tunnelled flow allocates it once per conn, a plain one never.
 	tunnel, tunnelBuf *flow.Tunnel
 	ep                [2]endpoint
-	client            flow.Endpoint
-	server            flow.Endpoint
 
 	changes  []change
 	segs     []LabelledSegment
@@ -267,11 +265,10 @@ type conn struct {
 	sent     [2]DirStats
 	zeek     zeek.Conn
 	// zc: the Zeek connections of the flow once Zeek split it, nil
-	// before (zeekconns.go); zcBuf its storage, kept across reuse like
-	// tunnelBuf, so only a conn whose flow Zeek splits ever allocates
-	// it. zports: the ports of A and B, for zeek.Conn.SetPorts.
-	zc, zcBuf *zeekConns
-	firstRST  int64
+	// before (zeekconns.go), lent by spares. zports: the ports of A and
+	// B, for zeek.Conn.SetPorts.
+	zc       *zeekConns
+	firstRST int64
 
 	firstFrame, lastFrame int64
 	firstAt, lastAt       nanos         // the times of firstFrame and lastFrame
@@ -288,13 +285,11 @@ type conn struct {
 	csum [2]csumDir
 
 	// contFrame is the frame of the latest SYN the flow table kept in
-	// this flow instead of starting a new one (rfc5961.go); streams the
-	// further Wireshark stream ids (flow.Conn.Streams), set at finish.
+	// this flow instead of starting a new one (rfc5961.go).
 	contFrame int64
-	streams   []flow.StreamStart
 	// tw is a reuse of the 4-tuple while the peer's old connection was in
-	// TIME_WAIT (twreject.go).
-	tw twReuse
+	// TIME_WAIT (twreject.go), nil for any other flow; lent by spares.
+	tw *twReuse
 	// rsts: each side's latest own RST that a later segment may prove
 	// forged, nil until the flow's first (spares.go); spare: where the
 	// analyzer keeps the idle ones (nil in tests: allocate).
@@ -342,6 +337,16 @@ type anomaly struct {
 }
 
 func (c *conn) peerOf(s Side) *endpoint { return &c.ep[s.Peer()] }
+
+// endpoints returns the flow's client and server, fc being the flow: A
+// sends the segments of DirAB (flow.Conn), sideOf says whose they are. The
+// conn does not keep them (64 octets): the flow table does.
+func (c *conn) endpoints(fc *flow.Conn) (client, server flow.Endpoint) {
+	if c.sideOf[flow.DirAB] == Client {
+		return fc.A, fc.B
+	}
+	return fc.B, fc.A
+}
 
 // enter puts e in state s, entered at since. It is the only writer of
 // e.state and e.since: conn.setState calls it for a change it records,

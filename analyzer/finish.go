@@ -11,7 +11,9 @@ import (
 )
 
 // finish turns the flow's state into its Teardown at capture time now.
-func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
+// fc is the flow (its endpoints; its further Wireshark stream ids,
+// flow.Conn.Streams, are copied).
+func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn) *Teardown {
 	c.runTimers(cfg, now)
 	for i := range c.ep {
 		if e := &c.ep[i]; e.state == SynReceived && !e.isnSet {
@@ -39,9 +41,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		text:       t.text[:0],
 		kernel:     t.kernel, // its slices' arrays, reused
 		Stream:     c.stream,
-		Streams:    append(t.Streams[:0], c.streams...),
-		Client:     c.client,
-		Server:     c.server,
+		Streams:    append(t.Streams[:0], fc.Streams...),
 		Roles:      c.roles,
 		FirstFrame: c.firstFrame,
 		LastFrame:  c.lastFrame,
@@ -52,10 +52,10 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 		Profile:    cfg.Profile.Name,
 		Sent:       c.sent,
 	}
+	t.Client, t.Server = c.endpoints(fc)
 	for s := range c.csum {
-		t.Offload[s], t.BadChecksums[s] = c.csum[s].offload, c.csum[s].bad
+		t.Offload[s], t.BadChecksums[s] = c.csum[s].offload(), int(c.csum[s].bad)
 	}
-	c.streams = nil // the flow table's: not kept past this flow
 	if c.tunnel != nil {
 		t.Tunnel = *c.tunnel
 	}
@@ -90,7 +90,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 	// One backing array for the segments and one for all their changes.
 	segs := slices.Grow(t.Segments, len(c.segs)+len(c.synSegs))
 	chs := slices.Grow(t.changes, len(c.changes))
-	if !c.estab || len(c.segs) == 0 || t.Pattern == PatternRefused || t.Pattern == PatternUnanswered || c.keepAll || c.synRetx || c.tw.rejected {
+	if !c.estab || len(c.segs) == 0 || t.Pattern == PatternRefused || t.Pattern == PatternUnanswered || c.keepAll || c.synRetx || c.tw != nil && c.tw.rejected {
 		for i := range c.synSegs {
 			if c.haveSyn[i] {
 				ss := &c.synSegs[i]
@@ -98,7 +98,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time) *Teardown {
 				switch {
 				case i == 1:
 					l = SYNACKLabel
-				case c.tw.rejected:
+				case c.tw != nil && c.tw.rejected:
 					l, explain = SYNRejected, ruleSynRejected.explain(cfg.Profile)
 				}
 				segs = append(segs, LabelledSegment{Frame: ss.frame, Time: ss.t.time(), From: ss.from, Flags: ss.flags,
@@ -392,7 +392,7 @@ func (c *conn) judgeSYNInTimeWait() {
 		if a.kind != SYNInTimeWait {
 			continue
 		}
-		if c.tw.acked && a.side == c.tw.side {
+		if c.tw != nil && c.tw.acked && a.side == c.tw.side {
 			c.judgeTWReject(a)
 			continue
 		}

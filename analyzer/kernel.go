@@ -376,12 +376,9 @@ func (c *conn) nearestRST(from Side, at time.Time, used *int) int {
 	return best
 }
 
-// addrPort is side s's endpoint as an address and port.
-func (c *conn) addrPort(s Side) netip.AddrPort {
-	e := c.server
-	if s == Client {
-		e = c.client
-	}
+// addrPort is side s's endpoint of t as an address and port.
+func addrPort(t *Teardown, s Side) netip.AddrPort {
+	e := t.Endpoint(s)
 	return netip.AddrPortFrom(e.Addr, e.Port)
 }
 
@@ -402,7 +399,7 @@ func (c *conn) kernelView(cfg *Config, t *Teardown) {
 	}
 	v.Conntrack, v.Tracked, v.ConntrackNote = host.Entry{}, false, ""
 	v.ConntrackResets = v.ConntrackResets[:0]
-	cfg.Kernel.View(c.addrPort(Client), c.addrPort(Server), c.firstAt.time(), c.lastAt.time(), v)
+	cfg.Kernel.View(addrPort(t, Client), addrPort(t, Server), c.firstAt.time(), c.lastAt.time(), v)
 	for s := range v.Sockets {
 		if ks := &v.Sockets[s]; ks.Local {
 			c.reconcileKernel(Side(s), ks)
@@ -420,7 +417,7 @@ func (c *conn) kernelView(cfg *Config, t *Teardown) {
 		if sg.Flags&flow.RST == 0 {
 			continue
 		}
-		if note := cfg.Kernel.ExplainReset(c.addrPort(sg.From), c.addrPort(sg.From.Peer()), sg.Time); note != "" {
+		if note := cfg.Kernel.ExplainReset(addrPort(t, sg.From), addrPort(t, sg.From.Peer()), sg.Time); note != "" {
 			v.ConntrackResets = append(v.ConntrackResets, KernelReset{Frame: sg.Frame, Time: sg.Time, Sent: true, Conntrack: note})
 		}
 	}

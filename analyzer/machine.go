@@ -267,7 +267,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 		c.addAnomaly(InvalidFlags, s, seg.Frame)
 	}
 
-	if c.tw.set && c.twRejectStep(cfg, seg, s, snd, rcv) {
+	if c.tw != nil && c.twRejectStep(cfg, seg, s, snd, rcv) {
 		return
 	}
 
@@ -394,7 +394,9 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 		snd.Seen && seg.Seq == snd.NextSeq-1
 	e.sent(seg, now, snd, probe)
 	if label == NoLabel && probe && (e.keepAlives < 2 || e.quiet.probes > 1) {
-		e.keepAlives++
+		if e.keepAlives < ^uint8(0) {
+			e.keepAlives++
+		}
 		label = KeepAlive
 	}
 
@@ -587,7 +589,7 @@ func (c *conn) keepSyn(cfg *Config, i int, seg *flow.Segment, s Side, snd, rcv *
 		if c.keepAll || !c.estab || c.ep[s].state == SynReceived {
 			c.synRetx = true
 			r, n := ruleNone, len(c.segs)
-			if i == 0 && c.tw.acked {
+			if i == 0 && c.tw != nil && c.tw.acked {
 				r = ruleSynAfterReject // twreject.go
 			}
 			c.record(cfg, seg, s, [2]Label{SYNLabel, SYNACKLabel}[i], r, snd, rcv)

@@ -36,7 +36,7 @@ func newSim(t *testing.T) *sim {
 	t.Helper()
 	cfg := DefaultConfig()
 	s := &sim{t: t, cfg: cfg, now: time.Unix(1_700_000_000, 0)}
-	s.k = &conn{client: simClient, server: simServer}
+	s.k = &conn{}
 	s.k.sideOf = [2]Side{Client, Server}
 	s.k.ep[Client].side, s.k.ep[Server].side = Client, Server
 	for i := range s.k.ep {
@@ -114,7 +114,7 @@ func (s *sim) wantStates(client, server State) {
 
 // finish ends the analysis d after the last segment.
 func (s *sim) finish(d time.Duration) *Teardown {
-	return s.k.finish(&s.cfg, flow.FinishEnd, s.now.Add(d))
+	return s.k.finish(&s.cfg, flow.FinishEnd, s.now.Add(d), &flow.Conn{A: simClient, B: simServer})
 }
 
 func (s *sim) wantLabel(t *Teardown, frame int64, l Label) {

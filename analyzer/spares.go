@@ -13,7 +13,25 @@ type rstPair [2]ownRST
 // allocates.
 type spares struct {
 	rsts []*rstPair
+	tws  []*twReuse
+	zcs  []*zeekConns
 }
+
+// take returns an idle *T from free (zeroed by the caller), or a new one.
+func take[T any](sp *spares, free func(*spares) *[]*T) *T {
+	if sp != nil {
+		if l := free(sp); len(*l) > 0 {
+			p := (*l)[len(*l)-1]
+			*l = (*l)[:len(*l)-1]
+			return p
+		}
+	}
+	return new(T)
+}
+
+func freeRsts(sp *spares) *[]*rstPair  { return &sp.rsts }
+func freeTWs(sp *spares) *[]*twReuse   { return &sp.tws }
+func freeZCs(sp *spares) *[]*zeekConns { return &sp.zcs }
 
 // lastRst returns s's remembered RST, nil when the flow has none.
 func (c *conn) lastRst(s Side) *ownRST {
@@ -27,13 +45,8 @@ func (c *conn) lastRst(s Side) *ownRST {
 // spares if the flow has none yet.
 func (c *conn) setLastRst(s Side, r ownRST) {
 	if c.rsts == nil {
-		if sp := c.spare; sp != nil && len(sp.rsts) > 0 {
-			c.rsts = sp.rsts[len(sp.rsts)-1]
-			sp.rsts = sp.rsts[:len(sp.rsts)-1]
-			*c.rsts = rstPair{}
-		} else {
-			c.rsts = new(rstPair)
-		}
+		c.rsts = take(c.spare, freeRsts)
+		*c.rsts = rstPair{}
 	}
 	c.rsts[s] = r
 }
@@ -41,8 +54,18 @@ func (c *conn) setLastRst(s Side, r ownRST) {
 // release gives the flow's side structs back to the spares; the conn must
 // not use them again (newConn clears its pointers).
 func (c *conn) release() {
-	if c.rsts != nil && c.spare != nil {
-		c.spare.rsts = append(c.spare.rsts, c.rsts)
+	if sp := c.spare; sp != nil {
+		if c.rsts != nil {
+			sp.rsts = append(sp.rsts, c.rsts)
+		}
+		if c.tw != nil {
+			sp.tws = append(sp.tws, c.tw)
+		}
+		if c.zc != nil {
+			// Its done array goes with it: finish copied the ended
+			// Zeek connections into the Teardown.
+			sp.zcs = append(sp.zcs, c.zc)
+		}
 	}
-	c.rsts = nil
+	c.rsts, c.tw, c.zc = nil, nil, nil
 }

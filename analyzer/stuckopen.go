@@ -63,7 +63,8 @@ func (a *Analyzer) StuckOpen(now time.Time, fn func(s *OpenStuck)) {
 				continue
 			}
 			e.stuckNoticed = e.since
-			s = OpenStuck{Stream: c.stream, Client: c.client, Server: c.server, Side: e.side,
+			cl, sv := c.endpoints(fc)
+			s = OpenStuck{Stream: c.stream, Client: cl, Server: sv, Side: e.side,
 				State: e.state, Kind: CloseWaitStuck, Since: e.since.time(), Held: now.Sub(e.since.time())}
 			if e.state == FinWait2 {
 				s.Kind = FinWait2Stuck

@@ -35,18 +35,20 @@ type twReuse struct {
 	rstFrame int64    // the first RST from SYN_SENT answering it
 	synIdx   int      // index in conn.segs of the SYN sent again last, -1 if none
 	side     Side     // the side whose TIME_WAIT it was
-	set      bool
-	acked    bool // a TIME_WAIT ACK was seen
-	rejected bool // the flow's first SYN was the one rejected
-	killed   bool // a RST from SYN_SENT killed the TIME_WAIT, as far as the capture shows
-	ignored  bool // the TIME_WAIT answered again after such a RST: it ignored it (tcp_rfc1337=1)
+	acked    bool     // a TIME_WAIT ACK was seen
+	rejected bool     // the flow's first SYN was the one rejected
+	killed   bool     // a RST from SYN_SENT killed the TIME_WAIT, as far as the capture shows
+	ignored  bool     // the TIME_WAIT answered again after such a RST: it ignored it (tcp_rfc1337=1)
 }
 
 // startTWReuse notes, at the flow's first SYN (sent by the peer of side),
 // that side's previous connection on the 4-tuple was in TIME_WAIT until
 // until.
 func (c *conn) startTWReuse(cfg *Config, side Side, until time.Time) {
-	c.tw = twReuse{set: true, side: side, since: toNanos(until.Add(-cfg.Profile.TimeWait)), synIdx: -1}
+	if c.tw == nil {
+		c.tw = take(c.spare, freeTWs)
+	}
+	*c.tw = twReuse{side: side, since: toNanos(until.Add(-cfg.Profile.TimeWait)), synIdx: -1}
 }
 
 // twRejectStep runs the machines for a segment of the exchange above and
@@ -54,8 +56,8 @@ func (c *conn) startTWReuse(cfg *Config, side Side, until time.Time) {
 // before step confirms anything: the TIME_WAIT's ACK acknowledges the old
 // connection's data, not the new SYN.
 func (c *conn) twRejectStep(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) bool {
-	tw := &c.tw
-	if !tw.set || c.haveSyn[1] {
+	tw := c.tw // not nil: step calls it only for such a flow
+	if c.haveSyn[1] {
 		return false // a SYN-ACK came: the reuse was accepted
 	}
 	e, p := &c.ep[s], &c.ep[s.Peer()]

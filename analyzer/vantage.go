@@ -149,9 +149,9 @@ func (c *conn) vantage(local VantagePoint) (v Vantage, clues [4]clue) {
 	switch {
 	// Offloaded checksums on a side's own small segments (checksum.go,
 	// csumDir.ownOffload): only a capture on that side's host shows them.
-	case c.csum[Client].ownOffload > 0 && c.csum[Server].ownOffload == 0:
+	case c.csum[Client].ownOffload && !c.csum[Server].ownOffload:
 		off = VantageClient
-	case c.csum[Server].ownOffload > 0 && c.csum[Client].ownOffload == 0:
+	case c.csum[Server].ownOffload && !c.csum[Client].ownOffload:
 		off = VantageServer
 	}
 	if local != VantageUnknown && off != local {

@@ -160,7 +160,7 @@ func TestVantage_midstream_delayedAcksAreNotBetween(t *testing.T) {
 
 func TestVantage_offloadHint(t *testing.T) {
 	s := handshake(t, 30*time.Microsecond, 20*time.Microsecond, 64, 64)
-	s.k.csum[Server].ownOffload = 1 // the server's small segments had checksums left to its NIC
+	s.k.csum[Server].ownOffload = true // the server's small segments had checksums left to its NIC
 	td, _ := serverResets(s, 64)
 	if td.Vantage.At != VantageServer || len(td.Vantage.Evidence) != 3 || !strings.Contains(td.Vantage.Evidence[2], "offload traces on the server's segments") {
 		t.Fatalf("vantage %v (%q), want server with the offload clue", td.Vantage.At, td.Vantage.Evidence)

@@ -56,9 +56,10 @@ func (c *conn) zeekSegment(seg *flow.Segment, fromA bool) {
 	if c.lastFrame != 0 {
 		if seg.Time.Sub(c.lastAt.time()) >= ZeekInactivity || curr.Reuse(fromA, seg.Flags, seg.Seq) {
 			if z == nil {
-				z = c.startZeekSplits()
+				z = take(c.spare, freeZCs)
+				*z = zeekConns{done: z.done[:0]} // an earlier flow's, copied out at its finish
 			}
-			c.zeekEnd(curr)
+			c.zeekEnd(z, curr)
 			c.zc = z // from here on cur is the current Zeek connection
 			z.cur = zeek.Conn{}
 			p := c.zports
@@ -72,24 +73,10 @@ func (c *conn) zeekSegment(seg *flow.Segment, fromA bool) {
 	}
 }
 
-// startZeekSplits readies the conn's zeekConns storage for its first
-// split, reusing the one an earlier flow of this conn allocated: the
-// ended connections are copied out at finish, so its done array is free.
-// c.zc stays nil until the split is recorded (zeekEnd reads it as "not
-// split yet").
-func (c *conn) startZeekSplits() *zeekConns {
-	if c.zcBuf == nil {
-		c.zcBuf = new(zeekConns)
-	}
-	*c.zcBuf = zeekConns{done: c.zcBuf.done[:0]}
-	return c.zcBuf
-}
-
 // zeekEnd records the current Zeek connection, tracked by zc, as ended at
-// the last segment seen. c.zcBuf is ready (startZeekSplits); c.zc is nil
-// when zc is the flow-wide tracker (no split yet).
-func (c *conn) zeekEnd(zc *zeek.Conn) {
-	z := c.zcBuf
+// the last segment seen, in z. c.zc is nil when zc is the flow-wide
+// tracker (no split yet; z is about to become c.zc).
+func (c *conn) zeekEnd(z *zeekConns, zc *zeek.Conn) {
 	first, start := z.first, z.start
 	var base [2]DirStats
 	if c.zc == nil {
@@ -125,6 +112,6 @@ func (c *conn) zeekFinish(t *Teardown) {
 		return
 	}
 	t.Zeek = append(t.Zeek, z.done...)
-	c.zeekEnd(&z.cur)
+	c.zeekEnd(z, &z.cur)
 	t.Zeek = append(t.Zeek, z.done[len(z.done)-1])
 }
