@@ -248,26 +248,38 @@ type synSeg struct {
 
 // conn is the analyzer's state for one flow, hung on flow.Conn.Data.
 type conn struct {
-	last   [2]lastSeg // indexed by Side
-	stream int64
+	// The pointers first, together: the garbage collector scans a conn
+	// only up to its last pointer word (its type's ptrdata), here a few
+	// dozen octets of the 1,500.
+	changes []change
+	segs    []LabelledSegment
+	anoms   []anomaly
 	// tunnel is the encapsulation of the flow's first tunnelled segment,
 	// nil for a plain flow; tunnelBuf its storage, kept across reuse so a
 	// tunnelled flow allocates it once per conn, a plain one never.
 	tunnel, tunnelBuf *flow.Tunnel
-	ep                [2]endpoint
+	// zc: the Zeek connections of the flow once Zeek split it, nil
+	// before (zeekconns.go), lent by spares. zports (below):
+	// the ports of A and B, for zeek.Conn.SetPorts.
+	zc *zeekConns
+	// tw is a reuse of the 4-tuple while the peer's old connection was in
+	// TIME_WAIT (twreject.go), nil for any other flow; lent by spares.
+	tw *twReuse
+	// rsts: each side's latest own RST that a later segment may prove
+	// forged, nil until the flow's first (spares.go); spare: where the
+	// analyzer keeps the idle ones (nil in tests: allocate).
+	rsts  *rstPair
+	spare *spares
 
-	changes  []change
-	segs     []LabelledSegment
+	last   [2]lastSeg // indexed by Side
+	stream int64
+	ep     [2]endpoint
+
 	omitted  int
-	anoms    []anomaly
 	synSegs  [2]synSeg // first SYN and first SYN-ACK, kept aside
 	synAgain int64     // frame of the first SYN sent again, 0 if none
 	sent     [2]DirStats
 	zeek     zeek.Conn
-	// zc: the Zeek connections of the flow once Zeek split it, nil
-	// before (zeekconns.go), lent by spares. zports: the ports of A and
-	// B, for zeek.Conn.SetPorts.
-	zc       *zeekConns
 	firstRST int64
 
 	firstFrame, lastFrame int64
@@ -287,14 +299,6 @@ type conn struct {
 	// contFrame is the frame of the latest SYN the flow table kept in
 	// this flow instead of starting a new one (rfc5961.go).
 	contFrame int64
-	// tw is a reuse of the 4-tuple while the peer's old connection was in
-	// TIME_WAIT (twreject.go), nil for any other flow; lent by spares.
-	tw *twReuse
-	// rsts: each side's latest own RST that a later segment may prove
-	// forged, nil until the flow's first (spares.go); spare: where the
-	// analyzer keeps the idle ones (nil in tests: allocate).
-	rsts  *rstPair
-	spare *spares
 
 	// The fields of 4 octets and less, together: no padding between them.
 	zports    [2]uint16

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"reflect"
 	"testing"
 	"unsafe"
 )
@@ -17,4 +18,41 @@ func TestConnSize(t *testing.T) {
 	if n := unsafe.Sizeof(conn{}); n > connSizeMax {
 		t.Errorf("conn is %d octets, over its %d size class", n, connSizeMax)
 	}
+}
+
+// TestConnPointersFirst keeps conn's pointers at its start (the garbage
+// collector scans a conn up to its last pointer word only): a field with
+// a pointer belongs among the first ones.
+func TestConnPointersFirst(t *testing.T) {
+	ty := reflect.TypeOf(conn{})
+	seenPlain := ""
+	for i := 0; i < ty.NumField(); i++ {
+		f := ty.Field(i)
+		switch {
+		case !hasPointers(f.Type):
+			if seenPlain == "" {
+				seenPlain = f.Name
+			}
+		case seenPlain != "":
+			t.Errorf("conn.%s holds a pointer but comes after conn.%s, which holds none", f.Name, seenPlain)
+		}
+	}
+}
+
+// hasPointers reports whether a value of type ty holds a pointer the
+// garbage collector must follow.
+func hasPointers(ty reflect.Type) bool {
+	switch ty.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.String, reflect.Map, reflect.Chan, reflect.Func, reflect.Interface, reflect.UnsafePointer:
+		return true
+	case reflect.Array:
+		return ty.Len() > 0 && hasPointers(ty.Elem())
+	case reflect.Struct:
+		for i := 0; i < ty.NumField(); i++ {
+			if hasPointers(ty.Field(i).Type) {
+				return true
+			}
+		}
+	}
+	return false
 }
