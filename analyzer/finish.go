@@ -152,7 +152,9 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn
 		fr = append(fr, a.frames...)
 		frames := fr[start:len(fr):len(fr)]
 		slices.Sort(frames)
-		c.appendDetail(&p, cfg, a)
+		if !cfg.NoText {
+			c.appendDetail(&p, cfg, a)
+		}
 		ends = append(ends, len(p.b))
 		t.Anomalies = append(t.Anomalies, Anomaly{
 			Kind:     a.kind,
@@ -166,12 +168,14 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn
 	histStart := len(p.b)
 	p.b = c.zeek.AppendHistory(p.b)
 	verdictStart := len(p.b)
-	c.appendVerdict(&p, t)
+	if !cfg.NoText {
+		c.appendVerdict(&p, t)
+	}
 	vantStart := len(p.b)
 	var clueStarts, clueEnds [len(clues)]int
 	for i := range clues {
 		clueStarts[i] = len(p.b)
-		if !vant.appendEvidence(&p, clues[i]) {
+		if cfg.NoText || !vant.appendEvidence(&p, clues[i]) {
 			p.b = p.b[:clueStarts[i]]
 		}
 		clueEnds[i] = len(p.b)

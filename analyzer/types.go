@@ -568,4 +568,11 @@ type Config struct {
 	// (finwave live on the host that owns them): asked as each flow
 	// finishes, reconciled with the machines (kernel.go).
 	Kernel Kernel
+
+	// NoText leaves the Teardown's prose out: every Anomaly's Detail,
+	// the Verdict and the Vantage's Evidence are empty; every other
+	// field is as without it. For a sink that shows no flow (finwave -q,
+	// whose exit status and --fail-on read kinds and severities): writing
+	// that text is about a third of finishing a flow.
+	NoText bool
 }

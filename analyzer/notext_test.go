@@ -1,0 +1,68 @@
+package analyzer
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"finwave/flow"
+)
+
+// Config.NoText changes nothing but the prose: the same flows give the
+// same Teardowns, less Detail, Verdict and Evidence.
+func TestNoText_onlyTheProse(t *testing.T) {
+	run := func(noText bool) []*Teardown {
+		var got []*Teardown
+		cfg := DefaultConfig()
+		cfg.NoText = noText
+		a := New(cfg, func(td *Teardown) { got = append(got, td) })
+		w := &wire{now: time.Unix(1_700_000_000, 0)}
+		c, s := clientN(1), server80
+		// A reset with the client's data unread, then a clean close.
+		for _, sg := range []*flow.Segment{
+			w.seg(c, s, syn, 100, 0, 0), w.seg(s, c, synack, 900, 101, 0), w.seg(c, s, ack, 101, 901, 0),
+			w.seg(c, s, ack|flow.PSH, 101, 901, 100), w.seg(s, c, rstack, 901, 101, 0),
+		} {
+			a.Segment(sg)
+		}
+		a.Advance(w.now.Add(10 * time.Second))
+		fourWay(a, w, 2)
+		a.Close()
+		return got
+	}
+	full, bare := run(false), run(true)
+	if len(full) != 2 || len(bare) != 2 {
+		t.Fatalf("%d and %d teardowns, want 2 each", len(full), len(bare))
+	}
+	if len(full[0].Anomalies) == 0 || full[0].Anomalies[0].Detail == "" || full[0].Verdict == "" {
+		t.Fatalf("flow 0 without NoText: %d anomalies, verdict %q: want prose to leave out", len(full[0].Anomalies), full[0].Verdict)
+	}
+	for i := range full {
+		f, b := full[i], bare[i]
+		if b.Verdict != "" || len(b.Vantage.Evidence) != 0 {
+			t.Errorf("flow %d: verdict %q, evidence %q with NoText", i, b.Verdict, b.Vantage.Evidence)
+		}
+		for j := range b.Anomalies {
+			if b.Anomalies[j].Detail != "" {
+				t.Errorf("flow %d anomaly %d: detail %q with NoText", i, j, b.Anomalies[j].Detail)
+			}
+		}
+		// Everything else alike: blank the prose of the full one, and
+		// compare the exported fields.
+		ff, bb := *f, *b
+		ff.Verdict, ff.Vantage.Evidence, bb.Vantage.Evidence = "", nil, nil
+		ff.Anomalies = append([]Anomaly(nil), f.Anomalies...)
+		for j := range ff.Anomalies {
+			ff.Anomalies[j].Detail = ""
+		}
+		fv, bv := reflect.ValueOf(ff), reflect.ValueOf(bb)
+		for k := 0; k < fv.NumField(); k++ {
+			if !fv.Type().Field(k).IsExported() {
+				continue
+			}
+			if !reflect.DeepEqual(fv.Field(k).Interface(), bv.Field(k).Interface()) {
+				t.Errorf("flow %d: %s differs with NoText:\n%+v\n%+v", i, fv.Type().Field(k).Name, fv.Field(k).Interface(), bv.Field(k).Interface())
+			}
+		}
+	}
+}
