@@ -53,6 +53,14 @@ const shardBatch = 1024
 // batchesInFlight bounds the batches between the reader and the merger.
 const batchesInFlight = 16
 
+// closeChunk is how many of the flows still open at the end a worker hands
+// the merger at once. Closing the analyzer finishes every open flow in one
+// call; handed over all together they would all be alive at once (their
+// Teardowns, segments and labels), on top of the workers' tables. In chunks
+// the merger emits, and the renderer recycles, each chunk while the worker
+// builds the next: at most batchesInFlight chunks wait per worker.
+const closeChunk = 256
+
 type segBatch struct {
 	segs  []flow.Segment
 	shard []uint8
@@ -63,7 +71,9 @@ type started struct {
 	frame int64
 }
 
-// shardOut is what one worker did with one batch (batch nil: at Close).
+// shardOut is what one worker did with one batch (batch nil: a chunk of
+// the flows finished at Close, of at most closeChunk flows; a worker sends
+// one or more of them after its last batch, then closes its channel).
 type shardOut struct {
 	batch    *segBatch
 	started  []started
@@ -84,6 +94,8 @@ type Sharded struct {
 
 	analyzers  []*analyzer.Analyzer
 	peakMapped int // most stream ids mapped at once (tests)
+	closeFlows int // flows handed over at Close (tests)
+	peakClose  int // most flows in one hand-over at Close (tests)
 }
 
 // Stats sums the analyzers' counters; valid after Run.
@@ -122,9 +134,18 @@ func (s *Sharded) Run(ctx context.Context, r *Runner, src capture.Source, st *St
 		ins[w] = make(chan *segBatch, batchesInFlight)
 		outs[w] = make(chan *shardOut, batchesInFlight)
 		cur := &shardOut{}
+		closing := false
 		wcfg := cfg
 		wcfg.OnForget = func(id int64) { cur.forgot = append(cur.forgot, id) }
-		a := analyzer.New(wcfg, func(t *analyzer.Teardown) { cur.finished = append(cur.finished, t) })
+		a := analyzer.New(wcfg, func(t *analyzer.Teardown) {
+			if closing && len(cur.finished) == closeChunk {
+				// A chunk's forgotten ids follow its flows: an id
+				// forgotten after this flow goes with a later chunk.
+				outs[w] <- cur
+				cur = &shardOut{}
+			}
+			cur.finished = append(cur.finished, t)
+		})
 		s.analyzers[w] = a
 		wg.Add(1)
 		go func() {
@@ -146,8 +167,9 @@ func (s *Sharded) Run(ctx context.Context, r *Runner, src capture.Source, st *St
 				outs[w] <- cur
 				cur = &shardOut{}
 			}
+			closing = true
 			a.Close()
-			outs[w] <- cur // batch nil: the flows open at the end
+			outs[w] <- cur // batch nil: the last chunk of the flows open at the end
 			close(outs[w])
 		}()
 	}
@@ -249,6 +271,9 @@ func (s *Sharded) merge(outs []chan *shardOut, free chan<- *segBatch) {
 			}
 			if o.batch != nil {
 				b = o.batch
+			} else {
+				s.closeFlows += len(o.finished)
+				s.peakClose = max(s.peakClose, len(o.finished))
 			}
 		}
 		if b != nil {

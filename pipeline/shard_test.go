@@ -156,3 +156,41 @@ func TestShardedIDMapBounded(t *testing.T) {
 	}
 	t.Logf("%d flows, at most %d stream ids mapped at once", len(want), sh.peakMapped)
 }
+
+// TestShardedCloseChunked: the flows still open at the end reach the merger
+// in chunks of at most closeChunk, not all at once, and every flow is still
+// the one analyzer's.
+func TestShardedCloseChunked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "open.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Many concurrent flows: thousands open (or in their grace) at the end.
+	if _, err := synth.Write(f, synth.Config{Conns: 20_000, Concurrency: 2000}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	want, _, _ := flowsOf(t, path, 1)
+	src, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	n := 0
+	sh, _, _ := analyse(t, src, 2, func(td *analyzer.Teardown) { n++; analyzer.Recycle(td) })
+	if n != len(want) {
+		t.Fatalf("%d flows with 2 workers, %d with one", n, len(want))
+	}
+	if sh.closeFlows <= 2*closeChunk {
+		t.Fatalf("only %d flows open at the end: the test does not test anything", sh.closeFlows)
+	}
+	if sh.peakClose > closeChunk {
+		t.Errorf("a worker handed over %d flows at once at Close, want at most %d", sh.peakClose, closeChunk)
+	}
+	got, _, _ := flowsOf(t, path, 2)
+	if !slices.Equal(got, want) {
+		t.Errorf("flows with 2 workers differ from one analyzer's")
+	}
+	t.Logf("%d flows, %d open at the end, at most %d handed over at once", n, sh.closeFlows, sh.peakClose)
+}
