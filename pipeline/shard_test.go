@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"finwave/analyzer"
 	"finwave/capture"
+	"finwave/flow"
 	"finwave/internal/synth"
 )
 
@@ -193,4 +195,34 @@ func TestShardedCloseChunked(t *testing.T) {
 		t.Errorf("flows with 2 workers differ from one analyzer's")
 	}
 	t.Logf("%d flows, %d open at the end, at most %d handed over at once", n, sh.closeFlows, sh.peakClose)
+}
+
+// TestShardOfBalanced: a host's connections to itself (one address, one
+// server port, even ephemeral ports as Linux picks them for connect) and
+// to a few servers spread evenly over 2, 3 and 7 workers, in both
+// directions alike.
+func TestShardOfBalanced(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	srv := []flow.Endpoint{{Addr: lo, Port: 8080}, {Addr: netip.MustParseAddr("10.0.0.2"), Port: 443}, {Addr: netip.MustParseAddr("2001:db8::1"), Port: 80}}
+	cli := []netip.Addr{lo, netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("2001:db8::2")}
+	for i, s := range srv {
+		for _, n := range []uint32{2, 3, 7} {
+			count := make([]int, n)
+			total := 0
+			for port := 32768; port < 61000; port += 2 {
+				seg := flow.Segment{Src: flow.Endpoint{Addr: cli[i], Port: uint16(port)}, Dst: s}
+				back := flow.Segment{Src: s, Dst: seg.Src}
+				if shardOf(&seg) != shardOf(&back) {
+					t.Fatalf("%v ↔ %v: %d one way, %d the other", seg.Src, s, shardOf(&seg), shardOf(&back))
+				}
+				count[shardOf(&seg)%n]++
+				total++
+			}
+			for w, c := range count {
+				if want := total / int(n); c < want*9/10 || c > want*11/10 {
+					t.Errorf("%v, %d workers: worker %d has %d of %d flows, want about %d", s, n, w, c, total, want)
+				}
+			}
+		}
+	}
 }
