@@ -263,8 +263,65 @@ func appendKeyTime(b []byte, k string, t time.Time) []byte {
 		return append(b, `":null`...)
 	}
 	b = append(b, '"', ':', '"')
-	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = appendTimeUTC(b, t)
 	return append(b, '"')
+}
+
+// appendTimeUTC appends t in UTC as t.UTC().AppendFormat(b,
+// time.RFC3339Nano) does, byte for byte (TestAppendTimeUTC), in a fraction
+// of its time: the civil date from the day number (Hinnant's
+// civil_from_days), two digits at a time. Years outside 0..9999, which
+// RFC 3339 cannot write, go to the time package.
+func appendTimeUTC(b []byte, t time.Time) []byte {
+	sec, nsec := t.Unix(), int64(t.Nanosecond())
+	days, rem := sec/86400, sec%86400
+	if rem < 0 {
+		days, rem = days-1, rem+86400
+	}
+	// Days since 0000-03-01 in eras of 400 years (146097 days).
+	z := days + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097                                  // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100) // [0, 365], from March 1
+	mp := (5*doy + 2) / 153                  // [0, 11], March first
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if mp >= 10 {
+		m, y = mp-9, y+1
+	}
+	if y < 0 || y > 9999 {
+		return t.UTC().AppendFormat(b, time.RFC3339Nano)
+	}
+	b = append2(append2(b, int(y/100)), int(y%100))
+	b = append2(append(b, '-'), int(m))
+	b = append2(append(b, '-'), int(d))
+	b = append2(append(b, 'T'), int(rem/3600))
+	b = append2(append(b, ':'), int(rem/60%60))
+	b = append2(append(b, ':'), int(rem%60))
+	if nsec != 0 {
+		var f [10]byte
+		f[0] = '.'
+		for i := 9; i > 0; i-- {
+			f[i] = byte('0' + nsec%10)
+			nsec /= 10
+		}
+		n := 10
+		for f[n-1] == '0' {
+			n--
+		}
+		b = append(b, f[:n]...)
+	}
+	return append(b, 'Z')
+}
+
+// append2 appends v (0..99) as two digits.
+func append2(b []byte, v int) []byte {
+	return append(b, byte('0'+v/10), byte('0'+v%10))
 }
 
 // appendKey* append ,"key":value. Keys are plain ASCII, written as is.
@@ -332,51 +389,59 @@ func appendJSONString(b []byte, s string) []byte {
 		for i+8 <= len(s) && jsonPlain8(binary.LittleEndian.Uint64([]byte(s[i:i+8]))) {
 			i += 8
 		}
-		if i == len(s) {
-			break
+		// Fewer than eight bytes left: one look at the string's last
+		// eight. It covers bytes [i, len(s)), so when it is plain they
+		// all are; else (or in a string shorter than eight) they go
+		// byte by byte below.
+		if n := len(s); i+8 > n && n >= 8 && i < n && jsonPlain8(binary.LittleEndian.Uint64([]byte(s[n-8:]))) {
+			i = n
 		}
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+		// Byte by byte through the eight that hold one needing a look
+		// (a rune may end past them), then eight at a time again.
+		for end := min(i+8, len(s)); i < end; {
+			if c := s[i]; c < utf8.RuneSelf {
+				if c >= 0x20 && c != '"' && c != '\\' {
+					i++
+					continue
+				}
+				b = append(b, s[start:i]...)
+				switch c {
+				case '\\', '"':
+					b = append(b, '\\', c)
+				case '\b':
+					b = append(b, '\\', 'b')
+				case '\f':
+					b = append(b, '\\', 'f')
+				case '\n':
+					b = append(b, '\\', 'n')
+				case '\r':
+					b = append(b, '\\', 'r')
+				case '\t':
+					b = append(b, '\\', 't')
+				default:
+					b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+				}
 				i++
+				start = i
 				continue
 			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, s[start:i]...)
+				b = append(b, `\ufffd`...)
+				i += size
+				start = i
+				continue
 			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
+			if r == '\u2028' || r == '\u2029' {
+				b = append(b, s[start:i]...)
+				b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+				i += size
+				start = i
+				continue
+			}
 			i += size
-			start = i
-			continue
 		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"net/netip"
 
@@ -126,4 +128,33 @@ func FuzzAppendJSONString(f *testing.F) {
 			t.Fatalf("\n got %s\nwant %s", got, want)
 		}
 	})
+}
+
+// TestAppendTimeUTC: appendTimeUTC writes what time.RFC3339Nano does, for
+// times around every edge (epochs, leap days, centuries, fractions with and
+// without trailing zeros, other zones) and many random ones.
+func TestAppendTimeUTC(t *testing.T) {
+	check := func(tm time.Time) {
+		t.Helper()
+		if got, want := appendTimeUTC(nil, tm), tm.UTC().AppendFormat(nil, time.RFC3339Nano); !bytes.Equal(got, want) {
+			t.Fatalf("%v: got %s, want %s", tm.UnixNano(), got, want)
+		}
+	}
+	for _, y := range []int{-1, 0, 1, 4, 99, 100, 399, 400, 1582, 1600, 1900, 1969, 1970, 2000, 2024, 2026, 2100, 2400, 9999, 10000} {
+		for _, md := range [][2]int{{1, 1}, {2, 28}, {2, 29}, {3, 1}, {12, 31}} {
+			for _, ns := range []int{0, 1, 10, 100000, 123456789, 999999999, 500000000} {
+				check(time.Date(y, time.Month(md[0]), md[1], 0, 0, 0, ns, time.UTC))
+				check(time.Date(y, time.Month(md[0]), md[1], 23, 59, 59, ns, time.UTC))
+			}
+		}
+	}
+	check(time.Unix(0, 0))
+	check(time.Unix(-1, 0))
+	check(time.Unix(-86400, 1))
+	check(time.Date(2026, 12, 6, 19, 55, 21, 87426000, time.FixedZone("x", -5*3600-1800)))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		check(time.Unix(rng.Int64N(1<<38)-1<<37, rng.Int64N(1e9)))
+		check(time.Unix(rng.Int64N(1<<31), rng.Int64N(1e3)*1e6))
+	}
 }
