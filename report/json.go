@@ -148,13 +148,22 @@ func (r *jsonRenderer) Flow(t *analyzer.Teardown) error {
 		r.fbuf = append(appendJSONFlow(r.fbuf[:0], t, "flow"), '\n')
 		return r.write(r.fbuf)
 	}
+	// Spilled with the bytes that join it to the previous flow in the
+	// output, so that Finish writes spans of the store as they are
+	// (spill.Store.Spans): a line with its newline, a document flow after
+	// the comma, newline and indent that end the previous one (the first
+	// flow's comma and newline are skipped).
 	if r.lines {
-		r.fbuf = appendJSONFlow(r.fbuf[:0], t, "flow")
+		r.fbuf = append(appendJSONFlow(r.fbuf[:0], t, "flow"), '\n')
 		return spillFlow(&r.spill, t.Stream, r.fbuf)
 	}
-	r.fbuf = appendJSONFlow(r.fbuf[:0], t, "")
+	r.fbuf = appendJSONFlow(append(r.fbuf[:0], flowSep...), t, "")
 	return spillFlow(&r.spill, t.Stream, r.fbuf)
 }
+
+// flowSep precedes every flow of the document in the spill; the first
+// flow's is written without its first two bytes (",\n").
+const flowSep = ",\n    "
 
 func (r *jsonRenderer) write(b []byte) error {
 	if _, err := r.w.Write(b); err != nil {
@@ -281,15 +290,13 @@ func (r *jsonRenderer) finish(c *Capture) error {
 		var spillErr error
 		if r.sorted {
 			var werr error
-			spillErr = replaySpill(&r.spill, func(b []byte) error {
-				out = append(append(out[:0], b...), '\n')
-				werr = r.write(out)
+			spillErr = replaySpans(&r.spill, func(b []byte) error {
+				werr = r.write(b) // whole lines
 				return werr
 			})
 			if werr != nil {
 				return werr
 			}
-			out = out[:0]
 		}
 		if err := r.finishLines(out, c); err != nil {
 			return err
@@ -350,18 +357,14 @@ func (r *jsonRenderer) finishDocument(c *Capture) error {
 		if err := r.write(out); err != nil {
 			return err
 		}
-		n, i := r.spill.Len(), 0
-		var line []byte
+		first := true
 		var werr error
-		spillErr = replaySpill(&r.spill, func(b []byte) error {
-			i++
-			line = append(line[:0], "    "...)
-			line = append(line, b...)
-			if i < n {
-				line = append(line, ',')
+		spillErr = replaySpans(&r.spill, func(b []byte) error {
+			if first {
+				first = false
+				b = b[len(",\n"):] // the first flow: its indent only
 			}
-			line = append(line, '\n')
-			werr = r.write(line)
+			werr = r.write(b)
 			return werr
 		})
 		if werr != nil {
@@ -369,7 +372,7 @@ func (r *jsonRenderer) finishDocument(c *Capture) error {
 		}
 		// A spill that cannot be read back loses flows, not the document:
 		// close it anyway and report the error after.
-		if err := r.write([]byte("  ],\n")); err != nil {
+		if err := r.write([]byte("\n  ],\n")); err != nil {
 			return err
 		}
 	}

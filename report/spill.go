@@ -34,6 +34,20 @@ func replaySpill(s *spill.Store, write func(b []byte) error) error {
 	return err
 }
 
+// replaySpans is replaySpill for renderings stored with what joins them in
+// the output: write gets runs of them, concatenated (spill.Store.Spans).
+func replaySpans(s *spill.Store, write func(b []byte) error) error {
+	var werr error
+	err := s.Spans(func(b []byte) error {
+		werr = write(b)
+		return werr
+	})
+	if err != nil && err != werr {
+		return fmt.Errorf("report: %w", err)
+	}
+	return err
+}
+
 // resetSpill empties the store for the next capture.
 func resetSpill(s *spill.Store) error {
 	if err := s.Reset(); err != nil {

@@ -55,8 +55,9 @@ type entry struct {
 //
 // Bytes: [0, len(mem)) are in memory while file is nil, never more than the
 // limit (the next record that would pass it moves them to file); once file
-// is set every byte lives in the file (mem was written to it first) and size
-// counts all of them.
+// is set every byte lives in the file (mem was written to it first) or in
+// the buffers written behind (a write in flight, then wbuf), and size
+// counts all of them; Each and Reset wait for the write in flight.
 //
 // Index: the entries of the last records are in index, at most RunLen of
 // them. When index is full it is sorted by (key, arrival) and appended to
@@ -66,7 +67,7 @@ type entry struct {
 //
 // Memory is therefore bounded whatever the number of records: the bytes
 // limit (4 MiB), the index chunk (RunLen × 24 octets: 1.5 MiB), the write
-// buffers (256 + 64 KiB), and while replaying one block per run (at most
+// buffers (2 × 256 + 64 KiB), and while replaying one block per run (at most
 // MaxRuns: 4 MiB), the read-ahead batch (96 KiB) and the window (1 MiB or
 // the largest record); about 11 MiB at the defaults. The price past 64 Mi
 // records is one rewrite of the index file every 64 Mi records.
@@ -77,12 +78,20 @@ type Store struct {
 	RunLen   int // index entries kept in memory (DefaultRunLen)
 	MaxRuns  int // runs on disk before they are merged into one (DefaultMaxRuns)
 
-	mem   []byte
-	file  *os.File
-	w     *bufio.Writer
-	size  int64
-	index []entry
-	count int // records stored, in index and in runs
+	mem  []byte
+	file *os.File
+	size int64
+	// Writing behind (writeBehind): once file is set, records are
+	// appended to wbuf; a full wbuf is written at offset written by a
+	// goroutine of its own while Add fills spare, at most one write in
+	// flight (inflight, its result on done). [0, written) of the file is
+	// written or being written; wbuf holds [written, size).
+	wbuf, spare []byte
+	written     int64
+	inflight    bool
+	done        chan error
+	index       []entry
+	count       int // records stored, in index and in runs
 
 	runFile *os.File
 	runW    *bufio.Writer
@@ -142,17 +151,82 @@ func (s *Store) Add(key int64, b []byte) error {
 			return s.err
 		}
 		s.file = f
-		s.w = bufio.NewWriterSize(f, 256<<10)
-		if _, err := s.w.Write(s.mem); err != nil {
+		s.wbuf = make([]byte, 0, writeBuf)
+		s.spare = make([]byte, 0, writeBuf)
+		s.done = make(chan error, 1)
+		// The memory's records go first, then b (counted in size).
+		if _, err := f.WriteAt(s.mem, 0); err != nil {
 			s.err = fmt.Errorf("spill: write: %w", err)
 			return s.err
 		}
+		s.written = int64(len(s.mem))
 		s.mem = nil
 	}
-	if _, err := s.w.Write(b); err != nil {
-		s.err = fmt.Errorf("spill: write: %w", err)
+	if len(s.wbuf)+len(b) > cap(s.wbuf) {
+		if s.err = s.writeBehind(); s.err != nil {
+			return s.err
+		}
 	}
-	return s.err
+	if len(b) > cap(s.wbuf) {
+		// Larger than the buffer: written at once, after the writes
+		// in flight (writeBehind left none and wbuf empty).
+		if _, err := s.file.WriteAt(b, s.written); err != nil {
+			s.err = fmt.Errorf("spill: write: %w", err)
+			return s.err
+		}
+		s.written += int64(len(b))
+		return nil
+	}
+	s.wbuf = append(s.wbuf, b...)
+	return nil
+}
+
+// writeBuf is the size of each of the two buffers of records written
+// behind (Store.writeBehind).
+const writeBuf = 256 << 10
+
+// writeBehind waits for the write in flight, then hands wbuf to a new one
+// and makes spare the buffer to fill: the system call (the copy into the
+// page cache) runs on another core while the caller renders the next
+// records. The goroutine touches nothing of s but the buffer it was given,
+// and ends with its write: nothing outlives it, even a store dropped
+// without Reset.
+func (s *Store) writeBehind() error {
+	if err := s.wait(); err != nil {
+		return err
+	}
+	if len(s.wbuf) == 0 {
+		return nil
+	}
+	buf, off, f, done := s.wbuf, s.written, s.file, s.done
+	s.written += int64(len(buf))
+	s.inflight = true
+	go func() {
+		_, err := f.WriteAt(buf, off)
+		done <- err
+	}()
+	s.wbuf, s.spare = s.spare[:0], buf
+	return nil
+}
+
+// wait waits for the write in flight, if any, and returns its error.
+func (s *Store) wait() error {
+	if !s.inflight {
+		return nil
+	}
+	s.inflight = false
+	if err := <-s.done; err != nil {
+		return fmt.Errorf("spill: write: %w", err)
+	}
+	return nil
+}
+
+// flush writes everything added so far to the file and waits for it.
+func (s *Store) flush() error {
+	if err := s.writeBehind(); err != nil {
+		return err
+	}
+	return s.wait()
 }
 
 // tempFile creates a temporary file, unlinked at once where the OS allows
@@ -407,19 +481,37 @@ func (s *Store) Stats() Stats {
 // it). The slice given to fn is valid only during the call. Each does not
 // empty the store: Reset does.
 func (s *Store) Each(fn func(key int64, b []byte) error) error {
+	return s.each(fn, nil)
+}
+
+// Spans is Each for a caller that only copies the records out, one after
+// the other: fn gets the records in Each's order, concatenated, several at
+// a time where they lie next to one another in the store (added one after
+// the other, as records that arrive nearly in key order often are), up to
+// readWindow bytes or a whole record. So the caller writes one span per
+// call, not one record, without a copy of its own. The slice is valid only
+// during the call; the first error of fn is returned as is.
+func (s *Store) Spans(fn func(b []byte) error) error {
+	return s.each(nil, fn)
+}
+
+// each replays the records to fn, one by one, or when fn is nil to span,
+// joined (Spans).
+func (s *Store) each(fn func(key int64, b []byte) error, span func(b []byte) error) error {
 	if s.err != nil {
 		return s.err
 	}
 	if s.file != nil {
-		if err := s.w.Flush(); err != nil {
-			return fmt.Errorf("spill: flush: %w", err)
+		if err := s.flush(); err != nil {
+			s.err = err
+			return err
 		}
 	}
 	var rd window
 	if len(s.runs) == 0 {
 		// The whole index is in memory: one batch.
 		s.sortIndex()
-		return s.emit(s.index, &rd, fn)
+		return s.emit(s.index, &rd, fn, span)
 	}
 	m, err := s.merger(true)
 	if err != nil {
@@ -441,7 +533,7 @@ func (s *Store) Each(fn func(key int64, b []byte) error) error {
 		if len(batch) == 0 {
 			return nil
 		}
-		if err := s.emit(batch, &rd, fn); err != nil {
+		if err := s.emit(batch, &rd, fn, span); err != nil {
 			return err
 		}
 	}
@@ -454,8 +546,12 @@ type window struct {
 	valid  bool
 }
 
-// emit calls fn with the rendering of each entry of batch, in order.
-func (s *Store) emit(batch []entry, rd *window, fn func(key int64, b []byte) error) error {
+// emit calls fn with the rendering of each entry of batch, in order, or
+// when fn is nil, span with runs of them (Spans).
+func (s *Store) emit(batch []entry, rd *window, fn func(key int64, b []byte) error, span func(b []byte) error) error {
+	if span != nil {
+		return s.emitSpans(batch, rd, span)
+	}
 	if s.file == nil {
 		for _, e := range batch {
 			if err := fn(e.key, s.mem[e.off:e.off+int64(e.n)]); err != nil {
@@ -464,32 +560,12 @@ func (s *Store) emit(batch []entry, rd *window, fn func(key int64, b []byte) err
 		}
 		return nil
 	}
-	// Records often arrive in nearly key order, so consecutive entries
-	// are often adjacent in the file: one read covers the run of
-	// following entries (up to the end of the batch) that lie within
-	// readWindow bytes after this one (one system call per run, not per
-	// record); a scattered entry is read alone.
 	for i, e := range batch {
 		end := e.off + int64(e.n)
-		if !rd.valid || e.off < rd.winOff || end > rd.winOff+int64(len(rd.win)) {
-			hi := end
-			for k := i + 1; k < len(batch); k++ {
-				f := batch[k]
-				fe := f.off + int64(f.n)
-				if f.off < e.off || fe-e.off > readWindow {
-					break
-				}
-				hi = max(hi, fe)
+		if !rd.holds(e.off, end) {
+			if err := s.load(batch, i, rd); err != nil {
+				return err
 			}
-			n := hi - e.off
-			if int64(cap(rd.win)) < n {
-				rd.win = make([]byte, n)
-			}
-			rd.win = rd.win[:n]
-			if _, err := s.file.ReadAt(rd.win, e.off); err != nil && err != io.EOF {
-				return fmt.Errorf("spill: read: %w", err)
-			}
-			rd.winOff, rd.valid = e.off, true
 		}
 		if err := fn(e.key, rd.win[e.off-rd.winOff:end-rd.winOff]); err != nil {
 			return err
@@ -498,13 +574,102 @@ func (s *Store) emit(batch []entry, rd *window, fn func(key int64, b []byte) err
 	return nil
 }
 
+// holds reports whether the window holds the bytes [off, end) of the file.
+func (rd *window) holds(off, end int64) bool {
+	return rd.valid && off >= rd.winOff && end <= rd.winOff+int64(len(rd.win))
+}
+
+// load reads into the window the record of batch[i] and the following
+// ones that lie close after it in the file. Records often arrive in nearly
+// key order, so consecutive entries are often adjacent in the file: one
+// read covers the run of following entries (up to the end of the batch)
+// that lie within readWindow bytes after this one (one system call per
+// run, not per record); a scattered entry is read alone.
+func (s *Store) load(batch []entry, i int, rd *window) error {
+	e := batch[i]
+	end := e.off + int64(e.n)
+	hi := end
+	for k := i + 1; k < len(batch); k++ {
+		f := batch[k]
+		fe := f.off + int64(f.n)
+		if f.off < e.off || fe-e.off > readWindow {
+			break
+		}
+		hi = max(hi, fe)
+	}
+	n := hi - e.off
+	if int64(cap(rd.win)) < n {
+		rd.win = make([]byte, n)
+	}
+	rd.win = rd.win[:n]
+	if _, err := s.file.ReadAt(rd.win, e.off); err != nil && err != io.EOF {
+		return fmt.Errorf("spill: read: %w", err)
+	}
+	rd.winOff, rd.valid = e.off, true
+	return nil
+}
+
+// emitSpans calls span with the records of batch, in order, joining each
+// record to the previous one when it starts where that one ends, in memory
+// or in the window last read (one span never crosses a window reload).
+func (s *Store) emitSpans(batch []entry, rd *window, span func(b []byte) error) error {
+	// The pending span is [lo, hi) of the records' offsets, not passed on
+	// yet; lo == hi when there is none.
+	var lo, hi int64
+	flush := func() error {
+		if lo == hi {
+			return nil
+		}
+		var b []byte
+		if s.file == nil {
+			b = s.mem[lo:hi]
+		} else {
+			b = rd.win[lo-rd.winOff : hi-rd.winOff]
+		}
+		lo = hi
+		return span(b)
+	}
+	if s.file == nil {
+		for _, e := range batch {
+			if e.off != hi || hi-lo >= readWindow {
+				if err := flush(); err != nil {
+					return err
+				}
+				lo, hi = e.off, e.off
+			}
+			hi += int64(e.n)
+		}
+		return flush()
+	}
+	for i, e := range batch {
+		end := e.off + int64(e.n)
+		if !rd.holds(e.off, end) {
+			// The pending span lies in the window about to be replaced.
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := s.load(batch, i, rd); err != nil {
+				return err
+			}
+		}
+		if e.off != hi || hi-lo >= readWindow {
+			if err := flush(); err != nil {
+				return err
+			}
+			lo, hi = e.off, e.off
+		}
+		hi = end
+	}
+	return flush()
+}
+
 // Reset empties the store and frees everything, closing the temporary
 // files; the limits are kept. The store is then ready for new records,
 // also after an error.
 func (s *Store) Reset() error {
-	var err error
+	err := s.wait()
 	if s.file != nil {
-		if cerr := s.file.Close(); cerr != nil {
+		if cerr := s.file.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("spill: close: %w", cerr)
 		}
 	}

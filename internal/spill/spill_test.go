@@ -252,8 +252,112 @@ func TestAllocs(t *testing.T) {
 		if few, many := each(2000), each(20_000); many > few {
 			t.Errorf("limit %d: Each allocates %v times over 2000 records, %v over 20000", limit, few, many)
 		}
+		spans := func(n int) float64 {
+			each(n)
+			return testing.AllocsPerRun(1, func() {
+				if err := s.Spans(func([]byte) error { return nil }); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		if few, many := spans(2000), spans(20_000); many > few {
+			t.Errorf("limit %d: Spans allocates %v times over 2000 records, %v over 20000", limit, few, many)
+		}
 		if err := s.Reset(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestSpans: Spans gives the bytes Each gives, in the same order, over
+// records in memory and in the file (small windows too), with the index in
+// memory and in runs; records added in key order come in few spans, and
+// the first error of the callback is returned as is.
+func TestSpans(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 11))
+	for _, c := range []struct {
+		limit, runLen int
+		sorted        bool
+	}{{1 << 30, 0, false}, {1 << 30, 0, true}, {1 << 12, 0, false}, {1 << 12, 0, true}, {1 << 12, 100, false}, {1 << 12, 100, true}, {1 << 30, 100, true}} {
+		s := Store{MemLimit: c.limit, RunLen: c.runLen}
+		const n = 5000
+		for i := range n {
+			key := int64(i)
+			if !c.sorted {
+				key = rng.Int64N(n / 3) // ties too
+			}
+			// Sizes 0 to 3000: a few records larger than the window.
+			size := rng.IntN(300)
+			if i%500 == 0 {
+				size = 3000 + rng.IntN(readWindow)
+			}
+			rec := bytes.Repeat([]byte{byte('a' + i%26)}, size)
+			if err := s.Add(key, rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var want, got []byte
+		if err := s.Each(func(_ int64, b []byte) error { want = append(want, b...); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		calls := 0
+		if err := s.Spans(func(b []byte) error { got = append(got, b...); calls++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%+v: Spans gives %d bytes differing from Each's %d", c, len(got), len(want))
+		}
+		if c.sorted && calls > n/10 {
+			t.Errorf("%+v: %d spans for %d records added in key order", c, calls, n)
+		}
+		stop := errors.New("stop")
+		if err := s.Spans(func([]byte) error { return stop }); err != stop {
+			t.Errorf("%+v: Spans = %v, want the callback's error", c, err)
+		}
+		t.Logf("%+v: %d records, %d bytes, %d spans", c, n, len(got), calls)
+		if err := s.Reset(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestWriteBehindError: a write that fails behind the caller's back (the
+// file closed under the store) comes out of a later Add, wrapped, then out
+// of every call until Reset, after which the store works again.
+func TestWriteBehindError(t *testing.T) {
+	s := Store{MemLimit: 4}
+	rec := bytes.Repeat([]byte{'x'}, 1000)
+	if err := s.Add(1, rec); err != nil {
+		t.Fatal(err)
+	}
+	if s.file == nil {
+		t.Fatal("the record is not in the file")
+	}
+	s.file.Close()
+	var err error
+	for i := 0; err == nil && i < 4*writeBuf/len(rec); i++ {
+		err = s.Add(int64(i), rec)
+	}
+	if !errors.Is(err, fs.ErrClosed) || !strings.HasPrefix(err.Error(), "spill: write: ") {
+		t.Fatalf("Add = %v, want the write's error, wrapped", err)
+	}
+	if err2 := s.Add(3, rec); err2 != err {
+		t.Errorf("next Add = %v, want the same error %v (sticky)", err2, err)
+	}
+	if err2 := s.Each(func(int64, []byte) error { return nil }); err2 != err {
+		t.Errorf("Each = %v, want the same error %v (sticky)", err2, err)
+	}
+	_ = s.Reset() // closing the closed file fails: nothing to check
+	for i := range 1000 {
+		if err := s.Add(int64(1000-i), rec); err != nil {
+			t.Fatalf("after Reset: %v", err)
+		}
+	}
+	n := 0
+	if err := s.Each(func(int64, []byte) error { n++; return nil }); err != nil || n != 1000 {
+		t.Errorf("after Reset: Each = %v over %d records, want nil over 1000", err, n)
+	}
+	if err := s.Reset(); err != nil {
+		t.Fatal(err)
 	}
 }
