@@ -3,6 +3,7 @@ package pipeline
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"slices"
 	"sync"
 
@@ -331,13 +332,11 @@ func shardOf(seg *flow.Segment) uint32 {
 	return uint32(h >> 32)
 }
 
-// endpointHash is FNV-1a over the low 64 bits of the address and the port.
+// endpointHash mixes the low 64 bits of the address (the prefix rarely
+// varies) with the port: one multiply, as shardOf's finalizer spreads the
+// bits.
 func endpointHash(e flow.Endpoint) uint64 {
 	a := e.Addr.As16()
-	var h uint64 = 14695981039346656037
-	for _, x := range a[8:] { // the low 64 bits vary; the prefix rarely does
-		h = (h ^ uint64(x)) * 1099511628211
-	}
-	h = (h ^ uint64(e.Port)) * 1099511628211
-	return h
+	h := binary.BigEndian.Uint64(a[8:]) ^ uint64(e.Port)*0x9e3779b97f4a7c15
+	return h * 0xbf58476d1ce4e5b9
 }
