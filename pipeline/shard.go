@@ -54,6 +54,14 @@ const shardBatch = 1024
 // batchesInFlight bounds the batches between the reader and the merger.
 const batchesInFlight = 16
 
+// outsInFlight bounds what each worker has done and the merger not yet
+// taken: while batches flow, the reader's free batches (batchesInFlight)
+// already bound how far the workers run ahead, so this only needs to
+// absorb their jitter; at Close it bounds the chunks (closeChunk flows
+// each) waiting per worker, all alive at once when the merger (rendering
+// --json) is slower than the workers.
+const outsInFlight = 4
+
 // closeChunk is how many of the flows still open at the end a worker hands
 // the merger at once. Closing the analyzer finishes every open flow in one
 // call; handed over all together they would all be alive at once (their
@@ -133,7 +141,7 @@ func (s *Sharded) Run(ctx context.Context, r *Runner, src capture.Source, st *St
 	var wg sync.WaitGroup
 	for w := range n {
 		ins[w] = make(chan *segBatch, batchesInFlight)
-		outs[w] = make(chan *shardOut, batchesInFlight)
+		outs[w] = make(chan *shardOut, outsInFlight)
 		cur := &shardOut{}
 		closing := false
 		wcfg := cfg
