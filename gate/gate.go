@@ -2,6 +2,7 @@ package gate
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -107,7 +108,8 @@ type reason struct {
 }
 
 // Add records the flow with stream number stream that tripped the gate for
-// reasons (a reason counted once per flow).
+// reasons (a reason counted once per flow); per reason, the lowest
+// MaxStreams stream ids are kept.
 func (t *Tally) Add(stream int64, reasons []string) {
 	if len(reasons) == 0 {
 		return
@@ -128,8 +130,15 @@ func (t *Tally) Add(stream int64, reasons []string) {
 			t.reasons[r] = x
 		}
 		x.n++
+		// Keep the MaxStreams lowest stream ids, in order: the flows
+		// arrive in finish order, which -j N interleaves differently, and
+		// the message must not depend on N.
+		i, _ := slices.BinarySearch(x.streams, stream)
 		if len(x.streams) < MaxStreams {
-			x.streams = append(x.streams, stream)
+			x.streams = slices.Insert(x.streams, i, stream)
+		} else if i < MaxStreams {
+			copy(x.streams[i+1:], x.streams[i:MaxStreams-1])
+			x.streams[i] = stream
 		}
 	}
 }

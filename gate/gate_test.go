@@ -183,3 +183,23 @@ func TestEmpty(t *testing.T) {
 		}
 	}
 }
+
+// TestTally_lowestStreamsWhateverTheOrder: flows arrive in finish order,
+// which -j N interleaves differently; the message lists the lowest stream
+// ids of each reason, so that it is the same for every N.
+func TestTally_lowestStreamsWhateverTheOrder(t *testing.T) {
+	var a, b Tally
+	for _, s := range []int64{9, 3, 7, 1, 8, 2, 5, 6} {
+		a.Add(s, []string{"reset"})
+	}
+	for _, s := range []int64{1, 2, 3, 5, 6, 7, 8, 9} {
+		b.Add(s, []string{"reset"})
+	}
+	want := "8 flows tripped it: reset ×8 (streams 1, 2, 3, 5, 6, …)"
+	if got := a.String(); got != want {
+		t.Errorf("out of order: %q, want %q", got, want)
+	}
+	if got := b.String(); got != want {
+		t.Errorf("in order: %q, want %q", got, want)
+	}
+}
