@@ -126,6 +126,10 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	if err != nil {
 		return err
 	}
+	// -q with no file output shows no flow: the analyzer leaves out the
+	// prose nothing reads (anomaly details, verdicts; --fail-on gates on
+	// kinds and patterns, not on prose).
+	cfg.NoText = f.quiet && f.html == "" && f.parquet == "" && f.wr.path == ""
 	base, err := f.runner()
 	if err != nil {
 		return err
