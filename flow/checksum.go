@@ -45,15 +45,34 @@ func (c Checksum) String() string {
 
 // onesSum adds b to the one's complement sum s (RFC 1071), eight octets at
 // a time: 2^16 ≡ 1 modulo 2^16-1, so 64-bit words with end-around carry
-// fold to the same 16-bit sum.
+// fold to the same 16-bit sum. Whole 32-octet blocks are added as one
+// carry chain whose final carry goes around once (RFC 1071 §4.1's loop
+// unrolled). The result is 0 only when every octet of b is 0 and s is 0:
+// an end-around carry never turns a non-zero sum into 0, so how b is
+// split (and in what order sums are combined) does not change the folded
+// value.
 func onesSum(s uint64, b []byte) uint64 {
 	var c uint64
+	for len(b) >= 32 {
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b), 0)
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[8:]), c)
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[16:]), c)
+		s, c = bits.Add64(s, binary.BigEndian.Uint64(b[24:]), c)
+		s, c = bits.Add64(s, c, 0) // cannot carry again after this
+		s += c
+		b = b[32:]
+	}
 	for len(b) >= 8 {
 		s, c = bits.Add64(s, binary.BigEndian.Uint64(b), 0)
 		s += c
 		b = b[8:]
 	}
-	for len(b) >= 2 {
+	if len(b) >= 4 {
+		s, c = bits.Add64(s, uint64(binary.BigEndian.Uint32(b)), 0)
+		s += c
+		b = b[4:]
+	}
+	if len(b) >= 2 {
 		s, c = bits.Add64(s, uint64(b[0])<<8|uint64(b[1]), 0)
 		s += c
 		b = b[2:]
@@ -81,15 +100,23 @@ func ipv4HeaderOK(h []byte) bool { return fold(onesSum(0, h)) == 0xFFFF }
 // the pseudo-header (addresses, protocol 6, TCP length) and the segment,
 // its checksum included, sum to 0xFFFF.
 func tcpChecksumOK(src, dst netip.Addr, b []byte) bool {
-	return fold(onesSum(pseudoSum(src, dst, len(b)), b)) == 0xFFFF
+	return tcpSumOK(pseudoSum(src, dst, len(b)), b)
 }
+
+// tcpSumOK is tcpChecksumOK given the pseudo-header's sum ps.
+func tcpSumOK(ps uint64, b []byte) bool { return fold(onesSum(ps, b)) == 0xFFFF }
 
 // tcpChecksumPartial reports whether the checksum field of segment b
 // (20 octets at least) holds the folded sum of its pseudo-header alone,
 // as a segment whose checksum was left to the NIC does (ChecksumPartial).
-// 0 and 0xFFFF are the same number in one's complement.
 func tcpChecksumPartial(src, dst netip.Addr, b []byte) bool {
-	p, f := fold(pseudoSum(src, dst, len(b))), uint16(b[16])<<8|uint16(b[17])
+	return tcpSumPartial(pseudoSum(src, dst, len(b)), b)
+}
+
+// tcpSumPartial is tcpChecksumPartial given the pseudo-header's sum ps.
+// 0 and 0xFFFF are the same number in one's complement.
+func tcpSumPartial(ps uint64, b []byte) bool {
+	p, f := fold(ps), uint16(b[16])<<8|uint16(b[17])
 	return f == p || (f == 0 && p == 0xFFFF) || (f == 0xFFFF && p == 0)
 }
 
@@ -107,4 +134,12 @@ func pseudoSum(src, dst netip.Addr, n int) uint64 {
 		s = onesSum(s, d[:])
 	}
 	return s + uint64(ipTCP) + uint64(n)
+}
+
+// pseudoSumRaw is pseudoSum from the source and destination addresses as
+// they lie, adjacent, in the IP header (IPv4 octets 12-19, IPv6 8-39):
+// the decoder's path, which sums them as words instead of rebuilding them
+// from netip.Addr values. The folded result is pseudoSum's (see onesSum).
+func pseudoSumRaw(addrs []byte, n int) uint64 {
+	return onesSum(0, addrs) + uint64(ipTCP) + uint64(n)
 }

@@ -485,7 +485,7 @@ func (d *Decoder) ipv4(b []byte, extra int, seg *Segment) (proto uint8, p []byte
 	end := min(total, len(b))
 	if proto == ipTCP {
 		seg.TTL, seg.DF, seg.IPID = b[8], b[6]&0x40 != 0, be16(b[4:])
-		err := d.tcp(b[ihl:end], total-ihl, seg)
+		err := d.tcp(b[ihl:end], total-ihl, b[12:20], seg)
 		if !known {
 			seg.Checksum = ChecksumUnchecked // BIG TCP / GSO: no length to check
 		} else if !ipv4HeaderOK(b[:ihl]) {
@@ -570,7 +570,7 @@ func (d *Decoder) ipv6(b []byte, extra int, seg *Segment) (proto uint8, p []byte
 			n = (int(p[1]) + 2) * 4
 		case ipTCP:
 			seg.TTL, seg.DF, seg.IPID = b[7], false, 0
-			return ipTCP, nil, 0, d.tcp(p, rest, seg)
+			return ipTCP, nil, 0, d.tcp(p, rest, b[8:40], seg)
 		default: // a tunnel, no next header, ESP, ICMPv6, ...
 			pextra = rest - len(p)
 			if !known {
@@ -766,8 +766,10 @@ func (d *Decoder) udp(b []byte, extra int, seg *Segment) (layer, uint16, []byte,
 }
 
 // tcp parses the TCP header (RFC 9293 §3.1). b holds the captured octets
-// of the segment, declared its length according to the IP header.
-func (d *Decoder) tcp(b []byte, declared int, seg *Segment) error {
+// of the segment, declared its length according to the IP header, addrs
+// the source and destination addresses as the IP header holds them (for
+// the pseudo-header: see pseudoSumRaw).
+func (d *Decoder) tcp(b []byte, declared int, addrs []byte, seg *Segment) error {
 	if len(b) < 20 {
 		if declared < 20 {
 			return ErrMalformed
@@ -789,9 +791,10 @@ func (d *Decoder) tcp(b []byte, declared int, seg *Segment) error {
 	seg.Checksum = ChecksumUnchecked
 	if !seg.Truncated && len(b) == declared {
 		seg.Checksum = ChecksumBadTCP
-		if tcpChecksumOK(seg.Src.Addr, seg.Dst.Addr, b) {
+		ps := pseudoSumRaw(addrs, len(b))
+		if tcpSumOK(ps, b) {
 			seg.Checksum = ChecksumGood
-		} else if tcpChecksumPartial(seg.Src.Addr, seg.Dst.Addr, b) {
+		} else if tcpSumPartial(ps, b) {
 			seg.Checksum = ChecksumPartial
 		}
 	}
@@ -820,6 +823,14 @@ const maxWScale = 14
 // (length < 2 or past the header) ends parsing, as in Linux
 // tcp_parse_options; options already read are kept.
 func parseOptions(o []byte, seg *Segment) {
+	// Most segments of an established connection carry NOP, NOP,
+	// timestamps (RFC 7323 Appendix A's layout): read it in one step.
+	// The loop below gives the same result, more slowly.
+	if len(o) == 12 && be32(o) == optNOP<<24|optNOP<<16|optTimestamp<<8|10 {
+		seg.Options |= OptionBit(optTimestamp)
+		seg.TSVal, seg.TSEcr, seg.HasTS = be32(o[4:]), be32(o[8:]), true
+		return
+	}
 	for len(o) > 0 {
 		kind := o[0]
 		if kind == optEnd {
