@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -21,6 +22,7 @@ const (
 type pcapReader struct {
 	base
 	bo       binary.ByteOrder
+	le       bool  // bo is little endian: Next reads records without calling through bo
 	fracMul  int64 // nanoseconds per unit of the fractional timestamp: 1000 (µs) or 1 (ns)
 	linkType layers.LinkType
 	snaplen  uint32 // informative only: never used to size anything
@@ -42,6 +44,7 @@ func newPcap(b base) (*pcapReader, error) {
 	case magicPcapNanoLE:
 		r.bo, r.fracMul = binary.LittleEndian, 1
 	}
+	r.le = r.bo == binary.LittleEndian
 	// libpcap (sf-pcap.c, pcap_check_header) refuses major versions other
 	// than 2; minor versions vary in the wild (2.2, 2.3, 2.4).
 	if major := r.bo.Uint16(h[4:]); major != 2 {
@@ -65,6 +68,18 @@ func (r *pcapReader) Next(f *Frame) error {
 	if r.err != nil {
 		return r.err
 	}
+	// Most records lie whole in the stream's buffer: take the header and
+	// the data in one step. Anything else (a record cut by the buffer's
+	// end, a corrupt length, the end of input) goes the checked way below.
+	if w := r.s.buffered(); len(w) >= pcapRecordHeaderLen {
+		if incl := r.u32(w[8:]); incl <= MaxFrameLen && pcapRecordHeaderLen+int(incl) <= len(w) {
+			n := pcapRecordHeaderLen + int(incl)
+			r.s.consume(n)
+			r.frame++
+			r.fill(f, w[:pcapRecordHeaderLen], w[pcapRecordHeaderLen:n:n])
+			return nil
+		}
+	}
 	start := r.s.off
 	h, got, err := r.s.take(pcapRecordHeaderLen)
 	if err != nil {
@@ -74,28 +89,43 @@ func (r *pcapReader) Next(f *Frame) error {
 		}
 		return r.fail(start, short("record header", got, pcapRecordHeaderLen, err))
 	}
-	sec := r.bo.Uint32(h[0:])
-	frac := r.bo.Uint32(h[4:])
-	incl := r.bo.Uint32(h[8:])
-	orig := r.bo.Uint32(h[12:])
+	incl := r.u32(h[8:])
 	// libpcap and Wireshark read a record longer than the file's snaplen
 	// (and truncate or accept it), but refuse one above MAXIMUM_SNAPLEN:
 	// "invalid packet capture length" (sf-pcap.c, pcap_next_packet).
 	if incl > MaxFrameLen {
 		return r.fail(start, fmt.Errorf("%w record header: captured length %d exceeds the maximum %d", ErrCorrupt, incl, MaxFrameLen))
 	}
+	// take may move the buffer h points into: keep h's fields first.
+	var hdr [pcapRecordHeaderLen]byte
+	copy(hdr[:], h)
 	data, got, err := r.s.take(int(incl))
 	if err != nil {
 		return r.fail(start, short("record data", got, int(incl), err))
 	}
 	r.frame++
+	r.fill(f, hdr[:], data)
+	return nil
+}
+
+// fill sets f from a record header h and its data.
+func (r *pcapReader) fill(f *Frame, h, data []byte) {
+	sec, frac, orig := r.u32(h[0:]), r.u32(h[4:]), r.u32(h[12:])
 	f.Number = r.frame
 	// ts_sec is unsigned in the file (libpcap reads it as bpf_u_int32).
 	f.Time = time.Unix(int64(sec), int64(frac)*r.fracMul)
 	f.Data = data
 	f.OrigLen = int(orig)
 	f.LinkType = r.linkType
-	return nil
+}
+
+// u32 reads a 32-bit field of a record header in the file's byte order.
+func (r *pcapReader) u32(b []byte) uint32 {
+	v := binary.LittleEndian.Uint32(b)
+	if !r.le {
+		v = bits.ReverseBytes32(v)
+	}
+	return v
 }
 
 // Snaplen returns the snap length of the pcap file header (informative:

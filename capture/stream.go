@@ -20,11 +20,23 @@ const chunk = 64 << 10
 
 // stream is a buffered reader that knows its offset in the (decompressed)
 // capture stream.
+//
+// Records are handed out of a window on br's buffer: win holds the bytes
+// br has buffered that take has not handed out yet, and off-brOff counts
+// the bytes handed out of the window that br has not been told about
+// (Discard). A take that the window can serve costs a slice operation,
+// not a Peek and a Discard; the others (the window runs dry, a record
+// larger than bufSize, skip) first settle with br and drop the
+// window. Slices from the window alias br's buffer, which br changes only
+// when it is read, that is in the next call on s: the validity take
+// promises.
 type stream struct {
 	br      *bufio.Reader
 	off     int64  // offset of the next unread byte
 	gz      bool   // the bytes come out of a gzip decompressor
 	scratch []byte // for records larger than bufSize; reused
+	win     []byte // buffered in br, not yet handed out
+	brOff   int64  // offset of br's next unread byte: off less what win handed out
 }
 
 // take returns the next n bytes and advances past them. The slice is valid
@@ -32,14 +44,57 @@ type stream struct {
 // the number it could get and the error: io.EOF when the input ended, or
 // the underlying error.
 func (s *stream) take(n int) (b []byte, got int, err error) {
+	if uint(n) <= uint(len(s.win)) { // n >= 0 too
+		b, s.win = s.win[:n:n], s.win[n:]
+		s.off += int64(n)
+		return b, n, nil
+	}
+	return s.takeSlow(n)
+}
+
+// buffered returns the bytes take could hand out without reading: a
+// reader may parse a record in place and then consume it whole. The slice
+// is valid until the next call on s.
+func (s *stream) buffered() []byte { return s.win }
+
+// consume advances past the first n bytes of buffered(), n <= its length.
+func (s *stream) consume(n int) {
+	s.win = s.win[n:]
+	s.off += int64(n)
+}
+
+// settle tells br about the bytes handed out of the window and drops it,
+// so that br can be read directly: afterwards brOff == off until the
+// next window opens.
+func (s *stream) settle() error {
+	s.win = nil
+	n := int(s.off - s.brOff)
+	if n == 0 {
+		return nil
+	}
+	s.brOff = s.off
+	if _, err := s.br.Discard(n); err != nil {
+		return s.readErr(err) // cannot happen: the bytes were buffered
+	}
+	return nil
+}
+
+// takeSlow is take when the window cannot serve n bytes.
+func (s *stream) takeSlow(n int) (b []byte, got int, err error) {
+	if err := s.settle(); err != nil {
+		return nil, 0, err
+	}
 	if n <= s.br.Size() {
 		b, err = s.br.Peek(n)
 		if len(b) < n {
 			return nil, len(b), s.readErr(err)
 		}
-		if _, err := s.br.Discard(n); err != nil {
-			return nil, 0, s.readErr(err) // cannot happen after a full Peek
+		// Open a window on everything buffered (n bytes at least),
+		// and take n from it.
+		if s.win, err = s.br.Peek(s.br.Buffered()); err != nil || len(s.win) < n {
+			return nil, 0, s.readErr(err) // cannot happen: n bytes are buffered
 		}
+		b, s.win = s.win[:n:n], s.win[n:]
 		s.off += int64(n)
 		return b, n, nil
 	}
@@ -50,6 +105,7 @@ func (s *stream) take(n int) (b []byte, got int, err error) {
 		m, err := io.ReadFull(s.br, s.scratch[len(s.scratch):len(s.scratch)+step])
 		s.scratch = s.scratch[:len(s.scratch)+m]
 		s.off += int64(m)
+		s.brOff = s.off
 		if err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) && !s.gz {
 				err = io.EOF
@@ -63,12 +119,16 @@ func (s *stream) take(n int) (b []byte, got int, err error) {
 // skip advances past n bytes without keeping them. It returns how many it
 // skipped and, if fewer than n, why.
 func (s *stream) skip(n int64) (int64, error) {
+	if err := s.settle(); err != nil {
+		return 0, err
+	}
 	var done int64
 	for done < n {
 		step := int(min(n-done, 1<<30))
 		m, err := s.br.Discard(step)
 		done += int64(m)
 		s.off += int64(m)
+		s.brOff = s.off
 		if err != nil {
 			return done, s.readErr(err)
 		}
