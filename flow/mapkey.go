@@ -42,6 +42,15 @@ type packedEnd struct {
 }
 
 func packEnd(e Endpoint) packedEnd {
+	if e.Addr.Is4() {
+		// As16 of a.b.c.d is ::ffff:a.b.c.d: the first word 0, the
+		// second the octets 0, 0, ff, ff, a, b, c, d read as below.
+		a := e.Addr.As4()
+		return packedEnd{
+			w1:   0xffff<<16 | uint64(binary.LittleEndian.Uint32(a[:]))<<32,
+			rest: 1<<16 | uint32(e.Port),
+		}
+	}
 	b := e.Addr.As16()
 	return packedEnd{
 		w0:   binary.LittleEndian.Uint64(b[:8]),
