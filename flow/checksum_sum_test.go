@@ -55,3 +55,23 @@ func TestOnesSumMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestIPv4HeaderOKShortcut checks ipv4HeaderOK's 20-octet path against
+// onesSum on random headers, half of them with a right checksum.
+func TestIPv4HeaderOKShortcut(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := 0; i < 10000; i++ {
+		var h [20]byte
+		for j := range h {
+			h[j] = byte(r.Uint32())
+		}
+		if i%2 == 0 {
+			h[10], h[11] = 0, 0
+			c := ^fold(onesSum(0, h[:]))
+			h[10], h[11] = byte(c>>8), byte(c)
+		}
+		if got, want := ipv4HeaderOK(h[:]), fold(onesSum(0, h[:])) == 0xFFFF; got != want {
+			t.Fatalf("% x: ipv4HeaderOK %v, onesSum says %v", h, got, want)
+		}
+	}
+}
