@@ -131,6 +131,7 @@ type Table struct {
 	idx      index // open conns and ended streams by canonical key
 	seed     hashSeed
 	slots    []*Conn // every Conn the table allocated, by Conn.slot
+	arena    []Conn  // Conns allocated in the last chunk and not yet handed out (see alloc)
 	heapPos  []int32 // by slot: index in done, -1 when not marked done
 	nopen    int     // open conns
 	lruHead  *Conn   // least recently active
@@ -462,11 +463,22 @@ func (t *Table) finish(c *Conn, why Finish) {
 	t.free = c
 }
 
-// alloc takes a Conn from the free list or allocates one with a new slot.
+// connChunk is the number of Conns alloc allocates at once (35 KiB):
+// one allocation for many conns, while memory still follows the most
+// conns open at once (rounded up to a chunk).
+const connChunk = 64
+
+// alloc takes a Conn from the free list or gives one a new slot, from
+// the current chunk of Conns, allocating the next chunk when it is used
+// up. Conns are never freed: a finished one goes to the free list.
 func (t *Table) alloc() *Conn {
 	c := t.free
 	if c == nil {
-		c = &Conn{slot: int32(len(t.slots))}
+		if len(t.arena) == 0 {
+			t.arena = make([]Conn, connChunk)
+		}
+		c, t.arena = &t.arena[0], t.arena[1:]
+		c.slot = int32(len(t.slots))
 		t.slots = append(t.slots, c)
 		t.heapPos = append(t.heapPos, -1)
 	} else {
