@@ -41,7 +41,7 @@ type packedEnd struct {
 	rest   uint32 // family << 16 | port
 }
 
-func packEnd(e Endpoint) packedEnd {
+func packEnd(e *Endpoint) packedEnd {
 	if e.Addr.Is4() {
 		// As16 of a.b.c.d is ::ffff:a.b.c.d: the first word 0, the
 		// second the octets 0, 0, ff, ff, a, b, c, d read as below.
@@ -69,12 +69,15 @@ func (p packedEnd) less(q packedEnd) bool {
 	return p.rest < q.rest
 }
 
-// packKey returns the canonical mapKey of the connection of k and whether
-// k.Src is its first endpoint. Any fixed order of the two endpoints would
-// do: the order decides only the orientation of the stored key, and
-// endedStreams record which side was Conn.A.
-func packKey(k Key) (mk mapKey, srcFirst bool) {
-	s, d := packEnd(k.Src), packEnd(k.Dst)
+// packKey returns the canonical mapKey of the connection from src to dst
+// and whether src is its first endpoint. Any fixed order of the two
+// endpoints would do: the order decides only the orientation of the
+// stored key, and endedStreams record which side was Conn.A.
+//
+// The endpoints are passed by pointer: Track packs every segment's, and
+// copying them (a Key is 64 octets) cost more than packing.
+func packKey(src, dst *Endpoint) (mk mapKey, srcFirst bool) {
+	s, d := packEnd(src), packEnd(dst)
 	srcFirst = !d.less(s)
 	if !srcFirst {
 		s, d = d, s

@@ -22,7 +22,7 @@ func TestPackEndIPv4(t *testing.T) {
 			w1:   binary.LittleEndian.Uint64(b[8:]),
 			rest: uint32(family(e.Addr))<<16 | uint32(e.Port),
 		}
-		if got := packEnd(e); got != want {
+		if got := packEnd(&e); got != want {
 			t.Fatalf("%v: packEnd %+v, want %+v", e, got, want)
 		}
 	}

@@ -270,7 +270,7 @@ func (t *Table) keyOf(ref int32) *mapKey {
 // wireshark.go).
 func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 	t.Advance(seg.Time)
-	key, srcFirst := packKey(seg.Key())
+	key, srcFirst := packKey(&seg.Src, &seg.Dst)
 	key.ovl = seg.Tunnel.Overlay()
 	h := connHash(&key, &t.seed)
 	pos, ref := t.lookup(&key, h, srcFirst)
