@@ -8,10 +8,11 @@ import (
 // Conn is one TCP connection: one Wireshark tcp.stream (but see Track on
 // overlays).
 //
-// unsafe.Sizeof(Conn{}) is 560 octets on 64-bit platforms (checked by
-// TestConnSize); with its index entry and slot a tracked connection costs
-// about 560 octets plus whatever the user hangs on Data (issue 12 added
-// 104 for tunnels: Tunnel, the overlays by direction and in the key).
+// unsafe.Sizeof(Conn{}) is 528 octets on 64-bit platforms (checked by
+// TestConnSize); with its index entry, slot, LRU link and activity time
+// a tracked connection costs about 560 octets plus whatever the user
+// hangs on Data (issue 12 added 104 for tunnels: Tunnel, the overlays by
+// direction and in the key).
 type Conn struct {
 	ID   int64    // stream index: equals Wireshark's tcp.stream for the same capture
 	A, B Endpoint // A is the source of the first segment seen
@@ -42,15 +43,13 @@ type Conn struct {
 
 	Data any // owned by the table's user (the analyzer); the table never reads it
 
-	key        mapKey    // canonical key (see packKey)
-	ovl        [2]uint64 // by Dir: the first non-zero overlay its segments had, 0 if none yet (see lookup)
-	ws         wsState   // what Wireshark's stream split depends on
-	active     int64     // capture time (UnixNano) of the last Track; orders the LRU list
-	prev, next *Conn     // LRU list, least recently active first; next links the free list
-	hash       uint32    // connHash(&key)
-	slot       int32     // this Conn's permanent index in Table.slots and Table.heapPos
-	open       bool      // tracked: false while being finished and while free
-	aFirst     bool      // A is the first endpoint of key
+	key    mapKey    // canonical key (see packKey)
+	ovl    [2]uint64 // by Dir: the first non-zero overlay its segments had, 0 if none yet (see lookup)
+	ws     wsState   // what Wireshark's stream split depends on
+	hash   uint32    // connHash(&key)
+	slot   int32     // this Conn's permanent index in Table.slots, lru, active and heapPos
+	open   bool      // tracked: false while being finished and while free
+	aFirst bool      // A is the first endpoint of key
 }
 
 // StreamStart is a Wireshark stream id and the frame that started it.
@@ -127,16 +126,23 @@ type TableStats struct {
 
 // Table tracks connections by 4-tuple. It is not safe for concurrent use.
 type Table struct {
-	cfg      TableConfig
-	idx      index // open conns and ended streams by canonical key
-	seed     hashSeed
-	slots    []*Conn // every Conn the table allocated, by Conn.slot
-	arena    []Conn  // Conns allocated in the last chunk and not yet handed out (see alloc)
-	heapPos  []int32 // by slot: index in done, -1 when not marked done
-	nopen    int     // open conns
-	lruHead  *Conn   // least recently active
-	lruTail  *Conn
-	free     *Conn
+	cfg     TableConfig
+	idx     index // open conns and ended streams by canonical key
+	seed    hashSeed
+	slots   []*Conn // every Conn the table allocated, by Conn.slot
+	arena   []Conn  // Conns allocated in the last chunk and not yet handed out (see alloc)
+	heapPos []int32 // by slot: index in done, -1 when not marked done
+	nopen   int     // open conns
+	// The LRU list of open conns, least recently active first, is kept
+	// by slot in dense arrays rather than in the Conns: moving a conn to
+	// the tail writes its neighbours' 8-octet links, not two cold Conns,
+	// and holds no pointer for the collector. Links are slot+1, 0 for
+	// none; a conn not in the list has {0, 0}.
+	lru      []lruLink // by slot
+	active   []int64   // by slot: capture time (UnixNano) of the conn's last Track
+	lruHead  int32     // slot+1 of the least recently active open conn, 0 if none
+	lruTail  int32     // slot+1 of the most recently active
+	free     []int32   // slots of finished Conns, reused last in, first out
 	done     []doneEnt // min-heap on deadline
 	finished finishedStreams
 	now      time.Time // capture time: the largest timestamp seen
@@ -310,8 +316,8 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 		}
 		t.finished.drop(&t.idx, pos, int(-ref-1))
 	}
-	if t.cfg.MaxFlows > 0 && t.nopen >= t.cfg.MaxFlows && t.lruHead != nil {
-		t.finish(t.lruHead, FinishEvicted)
+	if t.cfg.MaxFlows > 0 && t.nopen >= t.cfg.MaxFlows && t.lruHead != 0 {
+		t.finish(t.slots[t.lruHead-1], FinishEvicted)
 	}
 	c = t.alloc()
 	c.key, c.hash = key, h
@@ -355,10 +361,10 @@ func (t *Table) touch(c *Conn, seg *Segment, dir Dir, ovl uint64) {
 			c.ovl[dir] = ovl
 		}
 	}
-	c.active = t.nowNS
-	if t.lruTail != c { // else already the most recent: moving it is a no-op
-		t.lruRemove(c)
-		t.lruPush(c)
+	t.active[c.slot] = t.nowNS
+	if t.lruTail != c.slot+1 { // else already the most recent: moving it is a no-op
+		t.lruRemove(c.slot)
+		t.lruPush(c.slot)
 	}
 	c.ws.observe(dir, seg)
 }
@@ -376,8 +382,8 @@ func (t *Table) Advance(now time.Time) {
 		t.finish(t.slots[t.done[0].slot], FinishDone)
 	}
 	if t.cfg.IdleTimeout > 0 {
-		for t.lruHead != nil && t.nowNS-t.lruHead.active > int64(t.cfg.IdleTimeout) {
-			t.finish(t.lruHead, FinishIdle)
+		for t.lruHead != 0 && t.nowNS-t.active[t.lruHead-1] > int64(t.cfg.IdleTimeout) {
+			t.finish(t.slots[t.lruHead-1], FinishIdle)
 		}
 	}
 }
@@ -429,7 +435,7 @@ func (t *Table) Close() {
 func (t *Table) finish(c *Conn, why Finish) {
 	c.open = false
 	t.nopen--
-	t.lruRemove(c)
+	t.lruRemove(c.slot)
 	if i := t.heapPos[c.slot]; i >= 0 {
 		t.heapRemove(int(i))
 	}
@@ -459,11 +465,11 @@ func (t *Table) finish(c *Conn, why Finish) {
 			}
 		}
 	}
-	*c = Conn{slot: c.slot, next: t.free}
-	t.free = c
+	*c = Conn{slot: c.slot}
+	t.free = append(t.free, c.slot)
 }
 
-// connChunk is the number of Conns alloc allocates at once (35 KiB):
+// connChunk is the number of Conns alloc allocates at once (33 KiB):
 // one allocation for many conns, while memory still follows the most
 // conns open at once (rounded up to a chunk).
 const connChunk = 64
@@ -472,8 +478,11 @@ const connChunk = 64
 // the current chunk of Conns, allocating the next chunk when it is used
 // up. Conns are never freed: a finished one goes to the free list.
 func (t *Table) alloc() *Conn {
-	c := t.free
-	if c == nil {
+	var c *Conn
+	if n := len(t.free); n > 0 {
+		c = t.slots[t.free[n-1]]
+		t.free = t.free[:n-1]
+	} else {
 		if len(t.arena) == 0 {
 			t.arena = make([]Conn, connChunk)
 		}
@@ -481,8 +490,8 @@ func (t *Table) alloc() *Conn {
 		c.slot = int32(len(t.slots))
 		t.slots = append(t.slots, c)
 		t.heapPos = append(t.heapPos, -1)
-	} else {
-		t.free = c.next
+		t.lru = append(t.lru, lruLink{})
+		t.active = append(t.active, 0)
 	}
 	*c = Conn{slot: c.slot, open: true}
 	c.Half[DirAB].Reset()
@@ -493,31 +502,38 @@ func (t *Table) alloc() *Conn {
 // EachOpen calls fn for every open flow, least recently active first. fn
 // must not Track, Advance, MarkDone or Close the table.
 func (t *Table) EachOpen(fn func(c *Conn)) {
-	for c := t.lruHead; c != nil; c = c.next {
-		fn(c)
+	for l := t.lruHead; l != 0; l = t.lru[l-1].next {
+		fn(t.slots[l-1])
 	}
 }
 
-func (t *Table) lruPush(c *Conn) {
-	c.prev, c.next = t.lruTail, nil
-	if t.lruTail != nil {
-		t.lruTail.next = c
+// lruLink is a slot's place in the LRU list: its neighbours' slot+1, 0
+// for none.
+type lruLink struct{ prev, next int32 }
+
+// lruPush appends slot, which is not in the list, as the most recent.
+func (t *Table) lruPush(slot int32) {
+	t.lru[slot] = lruLink{prev: t.lruTail}
+	if t.lruTail != 0 {
+		t.lru[t.lruTail-1].next = slot + 1
 	} else {
-		t.lruHead = c
+		t.lruHead = slot + 1
 	}
-	t.lruTail = c
+	t.lruTail = slot + 1
 }
 
-func (t *Table) lruRemove(c *Conn) {
-	if c.prev != nil {
-		c.prev.next = c.next
-	} else if t.lruHead == c {
-		t.lruHead = c.next
+// lruRemove takes slot out of the list; a slot not in it is left alone.
+func (t *Table) lruRemove(slot int32) {
+	l := t.lru[slot]
+	if l.prev != 0 {
+		t.lru[l.prev-1].next = l.next
+	} else if t.lruHead == slot+1 {
+		t.lruHead = l.next
 	}
-	if c.next != nil {
-		c.next.prev = c.prev
-	} else if t.lruTail == c {
-		t.lruTail = c.prev
+	if l.next != 0 {
+		t.lru[l.next-1].prev = l.prev
+	} else if t.lruTail == slot+1 {
+		t.lruTail = l.prev
 	}
-	c.prev, c.next = nil, nil
+	t.lru[slot] = lruLink{}
 }
