@@ -176,6 +176,9 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	if err := f.wr.check(files); err != nil {
 		return err
 	}
+	if f.capHost != "" && f.parquet == "" {
+		return usagef("--capture-host %s names the host column of the Parquet tables: give --parquet DIR too", f.capHost)
+	}
 	if f.html != "" && len(files) > 1 {
 		return usagef("--html writes one capture's page: give one capture file (%d given)", len(files))
 	}

@@ -44,6 +44,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--fail-on", "x.pcap"}, "--fail-on needs KINDS; x.pcap looks like a capture file"},
 		{[]string{"--fail-on", ",", "x.pcap"}, "empty list"},
 		{[]string{"-", "-"}, "stdin (-) given 2 times"},
+		{[]string{"--capture-host", "probe-1", "x.pcap"}, "--capture-host probe-1 names the host column of the Parquet tables: give --parquet DIR too"},
 		{[]string{"check"}, "check: no capture file given"},
 		{[]string{"check", "--bogus"}, "unknown flag --bogus"},
 		{[]string{"help", "nothing"}, `unknown topic "nothing"`},
