@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -32,12 +33,14 @@ const (
 )
 
 // floodRun streams a flood of n one-SYN flows into the binary's stdin and
-// returns its stdout, stderr and peak RSS in bytes.
-func floodRun(t *testing.T, bin string, n int, args ...string) (stdout, stderr string, maxRSS int64) {
+// returns its stdout, stderr and peak RSS in bytes; env is added to the
+// child's environment.
+func floodRun(t *testing.T, bin string, n int, env []string, args ...string) (stdout, stderr string, maxRSS int64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append(args, "-")...)
+	cmd.Env = append(os.Environ(), env...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	w, err := cmd.StdinPipe()
@@ -70,21 +73,26 @@ var evictedRE = regexp.MustCompile(`(\d+) flows were finished early by the flow 
 // must be pushed out by the cap (flow.FinishEvicted), and the summary says
 // so. Memory must depend on the cap, not on the flood's length: four times
 // the flows may not cost more than floodGrowth times the memory.
+//
+// The peak RSS of a run with the default GOGC is checked against the
+// documented bound. It cannot show growth: the heap grows to twice the
+// live data before each collection, so a run that ends sooner stops
+// further below that ceiling (500 000 flows ended 1.08-1.35x below 2
+// million, with the live heap the same). The growth is measured with
+// GOGC=25, where the collector runs often enough that the peak follows
+// the live heap in either run.
 func TestFloodMemoryBound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("flood of 2 million flows: skipped under -short")
 	}
 	bin := buildFinwave(t)
-	var rss [2]int64
+	args := []string{"--summary", "--max-flows", strconv.Itoa(floodMaxFlows)}
+	var tight [2]int64
 	for i, n := range []int{floodSmall, floodFlows} {
 		start := time.Now()
-		out, errOut, r := floodRun(t, bin, n, "--summary", "--max-flows", strconv.Itoa(floodMaxFlows))
-		// The peak depends on when the collector runs, which a busy
-		// machine delays: the lower of two runs is the one to compare.
-		_, _, r2 := floodRun(t, bin, n, "--summary", "--max-flows", strconv.Itoa(floodMaxFlows))
-		r = min(r, r2)
-		rss[i] = r
-		t.Logf("%d flows, --max-flows %d: peak RSS %d MiB (lower of two runs), %v", n, floodMaxFlows, r>>20, time.Since(start).Round(time.Second))
+		out, errOut, r := floodRun(t, bin, n, nil, args...)
+		_, _, tight[i] = floodRun(t, bin, n, []string{"GOGC=25"}, args...)
+		t.Logf("%d flows, --max-flows %d: peak RSS %d MiB (GOGC=25: %d MiB), %v", n, floodMaxFlows, r>>20, tight[i]>>20, time.Since(start).Round(time.Second))
 		if errOut != "" {
 			t.Errorf("stderr: %q", errOut)
 		}
@@ -102,7 +110,7 @@ func TestFloodMemoryBound(t *testing.T) {
 			t.Errorf("%d flows: peak RSS %d MiB, bound %d MiB (docs/robustness.md)", n, r>>20, floodMaxRSS>>20)
 		}
 	}
-	if g := float64(rss[1]) / float64(rss[0]); g > floodGrowth {
-		t.Errorf("peak RSS grew %.2fx from %d to %d flows at the same --max-flows: memory follows the flood, not the cap", g, floodSmall, floodFlows)
+	if g := float64(tight[1]) / float64(tight[0]); g > floodGrowth {
+		t.Errorf("peak RSS (GOGC=25) grew %.2fx from %d to %d flows at the same --max-flows: memory follows the flood, not the cap", g, floodSmall, floodFlows)
 	}
 }
