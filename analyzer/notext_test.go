@@ -4,8 +4,6 @@ import (
 	"reflect"
 	"testing"
 	"time"
-
-	"finwave/flow"
 )
 
 // Config.NoText changes nothing but the prose: the same flows give the
@@ -17,14 +15,8 @@ func TestNoText_onlyTheProse(t *testing.T) {
 		cfg.NoText = noText
 		a := New(cfg, func(td *Teardown) { got = append(got, td) })
 		w := &wire{now: time.Unix(1_700_000_000, 0)}
-		c, s := clientN(1), server80
 		// A reset with the client's data unread, then a clean close.
-		for _, sg := range []*flow.Segment{
-			w.seg(c, s, syn, 100, 0, 0), w.seg(s, c, synack, 900, 101, 0), w.seg(c, s, ack, 101, 901, 0),
-			w.seg(c, s, ack|flow.PSH, 101, 901, 100), w.seg(s, c, rstack, 901, 101, 0),
-		} {
-			a.Segment(sg)
-		}
+		resetUnread(a, w, 1)
 		a.Advance(w.now.Add(10 * time.Second))
 		fourWay(a, w, 2)
 		a.Close()

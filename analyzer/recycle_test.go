@@ -25,14 +25,8 @@ func TestRecycle_noLeftovers(t *testing.T) {
 	var got *Teardown
 	a := New(DefaultConfig(), func(td *Teardown) { got = td })
 	w := &wire{now: time.Unix(1_700_000_000, 0)}
-	c, s := clientN(1), server80
 	// Flow 0: the server resets with the client's data unread.
-	for _, sg := range []*flow.Segment{
-		w.seg(c, s, syn, 100, 0, 0), w.seg(s, c, synack, 900, 101, 0), w.seg(c, s, ack, 101, 901, 0),
-		w.seg(c, s, ack|flow.PSH, 101, 901, 100), w.seg(s, c, rstack, 901, 101, 0),
-	} {
-		a.Segment(sg)
-	}
+	resetUnread(a, w, 1)
 	a.Advance(w.now.Add(10 * time.Second))
 	if got == nil || len(got.Anomalies) == 0 || len(got.Segments) == 0 {
 		t.Fatalf("flow 0: %+v, want a reset with an anomaly", got)

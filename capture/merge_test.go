@@ -59,6 +59,22 @@ func mergedLines(t *testing.T, paths []string) []string {
 	return out
 }
 
+// drained opens paths with OpenMerged and reads every frame (the pieces'
+// figures and Notes are complete then); the set is closed when the test
+// ends.
+func drained(t *testing.T, paths ...string) *Merged {
+	t.Helper()
+	m, err := OpenMerged(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	var f Frame
+	for m.Next(&f) == nil {
+	}
+	return m
+}
+
 // mergecapLines lists mergecap's merge of paths as tshark numbers it.
 func mergecapLines(t *testing.T, paths []string) []string {
 	t.Helper()
@@ -115,14 +131,7 @@ func TestMergeRotatedMatchesMergecap(t *testing.T) {
 	whole := mergedLines(t, []string{"../fixtures/many_flows.pcap"})
 	sameLines(t, got, whole)
 
-	m, err := OpenMerged(paths)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	var f Frame
-	for m.Next(&f) == nil {
-	}
+	m := drained(t, paths...)
 	pcs := append([]Piece(nil), m.Pieces()...)
 	sort.Slice(pcs, func(i, j int) bool { return pcs[i].First < pcs[j].First })
 	next := int64(1)
@@ -152,14 +161,7 @@ func TestMergeOverlappingByTime(t *testing.T) {
 	got := mergedLines(t, []string{a, b})
 	sameLines(t, got, mergecapLines(t, []string{a, b}))
 	sameLines(t, got, mergedLines(t, []string{in}))
-	m, err := OpenMerged([]string{a, b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	var f Frame
-	for m.Next(&f) == nil {
-	}
+	m := drained(t, a, b)
 	if n := m.Notes(time.Hour); len(n) != 1 || !strings.Contains(n[0], "b.pcap overlaps") {
 		t.Fatalf("notes %q, want b.pcap overlapping", n)
 	}
@@ -221,16 +223,8 @@ func TestMergeNotes(t *testing.T) {
 	d := writePcap(t, dir, "d.pcap", layers.LinkTypeEthernet, t0, 3+90, 3+91)
 	e := writePcap(t, dir, "e.pcap", layers.LinkTypeLinuxSLL, t0, 95)
 	notes := func(paths ...string) []string {
-		m, err := OpenMerged(paths)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Close()
-		var f Frame
-		for m.Next(&f) == nil {
-		}
 		var out []string
-		for _, n := range m.Notes(time.Minute) {
+		for _, n := range drained(t, paths...).Notes(time.Minute) {
 			out = append(out, strings.ReplaceAll(n, dir+string(filepath.Separator), ""))
 		}
 		return out

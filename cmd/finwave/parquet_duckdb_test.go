@@ -158,26 +158,12 @@ func TestParquetSecondReader(t *testing.T) {
 	})
 }
 
-// numbers is a decoded JSON value with its numbers as num makes them
-// (timestamps are numbers already in DuckDB's output).
+// numbers is a decoded JSON value with its numbers as canon makes them;
+// DuckDB's timestamps are numbers already (epoch_ns).
 func numbers(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		return num(v)
-	case []any:
-		out := []any{}
-		for _, x := range v {
-			out = append(out, numbers(x))
-		}
-		return out
-	case map[string]any:
-		out := map[string]any{}
-		for k, x := range v {
-			out[k] = numbers(x)
-		}
-		return out
-	}
-	return v
+	var member func(k string, x any) any
+	member = func(_ string, x any) any { return canonWith(x, member) }
+	return canonWith(v, member)
 }
 
 // truncMicros floors Unix ns (or a map of them) to whole microseconds.

@@ -237,19 +237,25 @@ func canonKey(t *testing.T, k string, v any) any {
 // canon makes a decoded JSON value comparable with a Parquet one:
 // integers int64, other numbers float64, timestamps by key.
 func canon(t *testing.T, v any) any {
+	return canonWith(v, func(k string, x any) any { return canonKey(t, k, x) })
+}
+
+// canonWith is canon with key deciding each object member's value (a
+// timestamp key's string parsed, or not).
+func canonWith(v any, key func(k string, v any) any) any {
 	switch v := v.(type) {
 	case json.Number:
 		return num(v)
 	case []any:
 		out := []any{}
 		for _, x := range v {
-			out = append(out, canon(t, x))
+			out = append(out, canonWith(x, key))
 		}
 		return out
 	case map[string]any:
 		out := map[string]any{}
 		for k, x := range v {
-			out[k] = canonKey(t, k, x)
+			out[k] = key(k, x)
 		}
 		return out
 	}

@@ -168,8 +168,9 @@ func (s *Store) Add(key int64, b []byte) error {
 		}
 	}
 	if len(b) > cap(s.wbuf) {
-		// Larger than the buffer: written at once, after the writes
-		// in flight (writeBehind left none and wbuf empty).
+		// Larger than the buffer: written at once, past what is in
+		// flight (writeBehind left wbuf empty and at most its own write
+		// in flight, at lower offsets: WriteAt at disjoint offsets).
 		if _, err := s.file.WriteAt(b, s.written); err != nil {
 			s.err = fmt.Errorf("spill: write: %w", err)
 			return s.err

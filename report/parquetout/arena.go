@@ -36,7 +36,7 @@ func (a *arena) str(s string) string {
 	return unsafe.String(&a.b[n], len(s))
 }
 
-// bytes is the string of b[n:], bytes appended to the arena since n.
+// since is the string of b[n:], the bytes appended to the arena since n.
 func (a *arena) since(n int) string {
 	if len(a.b) == n {
 		return ""
@@ -73,7 +73,7 @@ func (a *arena) ints(v []int64) []int64 {
 	return a.i64s[n:len(a.i64s):len(a.i64s)]
 }
 
-// strings starts a list of strings: add appends to it, list ends it.
+// list is the strings added (add) since len(a.strs) was n, nil for none.
 func (a *arena) list(n int) []string {
 	if len(a.strs) == n {
 		return nil
@@ -81,4 +81,5 @@ func (a *arena) list(n int) []string {
 	return a.strs[n:len(a.strs):len(a.strs)]
 }
 
+// add appends s to the strings of the list being built (list).
 func (a *arena) add(s string) { a.strs = append(a.strs, s) }
