@@ -27,16 +27,16 @@ func TestTableOverlaysApart(t *testing.T) {
 	if r, _, _ := track(tab, inOverlay(tseg(epB, epA, SYN|ACK, 7000, 101, 3), 1)); r != c1 {
 		t.Errorf("VNI 1 SYN-ACK went to conn %d", r.ID)
 	}
-	if c1.Tunnel.ID != 1 || c2.Tunnel.ID != 2 || c1.Tunnel.Type != TunnelVXLAN {
-		t.Errorf("Conn.Tunnel: %+v, %+v", c1.Tunnel, c2.Tunnel)
+	if c1.key.ovl != uint64(TunnelVXLAN)<<32|1 || c2.key.ovl != uint64(TunnelVXLAN)<<32|2 {
+		t.Errorf("overlay keys: %#x, %#x", c1.key.ovl, c2.key.ovl)
 	}
 	// A plain copy of the 4-tuple could be either: a third flow.
 	c3, _, created := track(tab, tseg(epA, epB, ACK, 101, 7001, 4))
 	if !created || c3 == c1 || c3 == c2 || tab.Len() != 3 {
 		t.Errorf("plain segment of a 4-tuple in two overlays: created %v, Len %d", created, tab.Len())
 	}
-	if c3.Tunnel != (Tunnel{}) {
-		t.Errorf("plain conn's Tunnel %+v", c3.Tunnel)
+	if c3.key.ovl != 0 || c3.ovl != [2]uint64{} {
+		t.Errorf("plain conn's overlays: key %#x, by direction %#x", c3.key.ovl, c3.ovl)
 	}
 }
 
@@ -66,8 +66,8 @@ func TestTableOverlayAndPlainCopies(t *testing.T) {
 				}
 			}
 		}
-		if tab.Len() != 1 || first.Tunnel.ID != 5 || first.Tunnel.Type != TunnelVXLAN {
-			t.Errorf("encapFirst=%v: Len %d, Tunnel %+v", encapFirst, tab.Len(), first.Tunnel)
+		if want := uint64(TunnelVXLAN)<<32 | 5; tab.Len() != 1 || first.ovl != [2]uint64{want, want} {
+			t.Errorf("encapFirst=%v: Len %d, overlays by direction %#x", encapFirst, tab.Len(), first.ovl)
 		}
 	}
 }
@@ -102,8 +102,8 @@ func TestTableNonOverlayTunnels(t *testing.T) {
 	b.Tunnel = tun(okey(out4a, out4b, 2152, 2152), 77, true, TunnelGTPU)
 	c1, _, _ := track(tab, a)
 	c2, _, _ := track(tab, b)
-	if c1 != c2 || c1.Tunnel.Type != TunnelMPLS {
-		t.Errorf("conns %d %d, Tunnel %+v", c1.ID, c2.ID, c1.Tunnel)
+	if c1 != c2 || c1.key.ovl != 0 {
+		t.Errorf("conns %d %d, overlay key %#x", c1.ID, c2.ID, c1.key.ovl)
 	}
 }
 

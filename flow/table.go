@@ -8,24 +8,22 @@ import (
 // Conn is one TCP connection: one Wireshark tcp.stream (but see Track on
 // overlays).
 //
-// unsafe.Sizeof(Conn{}) is 528 octets on 64-bit platforms (checked by
+// unsafe.Sizeof(Conn{}) is 416 octets on 64-bit platforms (checked by
 // TestConnSize); with its index entry, slot, LRU link and activity time
-// a tracked connection costs about 560 octets plus whatever the user
-// hangs on Data (issue 12 added 104 for tunnels: Tunnel, the overlays by
-// direction and in the key).
+// a tracked connection costs about 450 octets plus whatever the user
+// hangs on Data (the overlays by direction and in the key take 24 of
+// them). The conn keeps no copy of a segment's tunnel (the analyzer keeps
+// the one it reports) and its times as Unix nanoseconds: no pointer
+// (time.Location) written per segment.
 type Conn struct {
 	ID   int64    // stream index: equals Wireshark's tcp.stream for the same capture
 	A, B Endpoint // A is the source of the first segment seen
 	Half [2]Half  // Half[DirAB] is what A sent
 
-	// Tunnel is the encapsulation of the conn's first encapsulated
-	// segment (Segment.Tunnel), zero if none was: the overlay the flow
-	// lives in and where it was seen. A conn resumed from a finished
-	// stream starts again from zero.
-	Tunnel Tunnel
-
+	// The frame numbers and capture times (Unix nanoseconds) of the
+	// conn's first and latest segments.
 	FirstFrame, LastFrame int64
-	FirstTime, LastTime   time.Time
+	FirstAt, LastAt       int64
 
 	// Streams lists the further Wireshark stream ids this conn took
 	// over, in order, each with the frame that started it: a segment
@@ -339,7 +337,7 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 		c.A, c.B = seg.Src, seg.Dst
 		c.aFirst = srcFirst
 	}
-	c.FirstFrame, c.FirstTime = seg.Frame, seg.Time
+	c.FirstFrame, c.FirstAt = seg.Frame, seg.Time.UnixNano()
 	t.idx.insert(h, connRef(c.slot))
 	t.nopen++
 	t.stats.Created++
@@ -352,14 +350,9 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 // touch records seg's activity on c: times, LRU position, stream state,
 // the first tunnel and overlay (ovl, seg's) of its direction.
 func (t *Table) touch(c *Conn, seg *Segment, dir Dir, ovl uint64) {
-	c.LastFrame, c.LastTime = seg.Frame, seg.Time
-	if seg.Tunnel.Type != NoTunnel {
-		if c.Tunnel.Type == NoTunnel {
-			c.Tunnel = seg.Tunnel
-		}
-		if ovl != 0 && c.ovl[dir] == 0 {
-			c.ovl[dir] = ovl
-		}
+	c.LastFrame, c.LastAt = seg.Frame, seg.Time.UnixNano()
+	if ovl != 0 && c.ovl[dir] == 0 {
+		c.ovl[dir] = ovl
 	}
 	t.active[c.slot] = t.nowNS
 	if t.lruTail != c.slot+1 { // else already the most recent: moving it is a no-op
