@@ -85,49 +85,9 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn
 	t.ClientEnd = c.endState(cfg, Client)
 	t.ServerEnd = c.endState(cfg, Server)
 
-	// Segments: the SYNs kept aside are shown when the connection never
-	// got established, or when nothing else was labelled.
-	// One backing array for the segments and one for all their changes.
-	segs := slices.Grow(t.Segments, len(c.segs)+len(c.synSegs))
-	chs := slices.Grow(t.changes, len(c.changes))
-	if !c.estab || len(c.segs) == 0 || t.Pattern == PatternRefused || t.Pattern == PatternUnanswered || c.keepAll || c.synRetx || c.tw != nil && c.tw.rejected {
-		for i := range c.synSegs {
-			if c.haveSyn[i] {
-				ss := &c.synSegs[i]
-				l, explain := SYNLabel, ""
-				switch {
-				case i == 1:
-					l = SYNACKLabel
-				case c.tw != nil && c.tw.rejected:
-					l, explain = SYNRejected, ruleSynRejected.explain(cfg.Profile)
-				}
-				segs = append(segs, LabelledSegment{Frame: ss.frame, Time: ss.t.time(), From: ss.from, Flags: ss.flags,
-					Ack: ss.ack, Len: ss.n, Label: l, Explain: explain})
-			}
-		}
-	}
-	segs = append(segs, c.segs...)
-	// slices' sorts: no reflection, no allocation (sort.Slice* allocate).
-	slices.SortStableFunc(segs, func(a, b LabelledSegment) int { return cmp.Compare(a.Frame, b.Frame) })
-	// Attach each change to the segment that caused it.
-	for i := range segs {
-		start := len(chs)
-		for j := range c.changes {
-			if ch := &c.changes[j]; ch.frame == segs[i].Frame && ch.frame != retracted {
-				chs = append(chs, Change{Side: ch.side, From: ch.from, To: ch.to, Frame: ch.frame, Time: segs[i].Time,
-					Tentative: ch.tentative, Confirmed: ch.confirmed, Undone: ch.undone, Reason: ch.rule.reason(cfg.Profile, ch.from)})
-			}
-		}
-		if len(chs) > start {
-			segs[i].Changes = chs[start:len(chs):len(chs)]
-		}
-		// Sender's change first, then the receiver's.
-		from := segs[i].From
-		if len(segs[i].Changes) > 1 {
-			slices.SortStableFunc(segs[i].Changes, func(a, b Change) int {
-				return cmp.Compare(senderLast(a.Side, from), senderLast(b.Side, from))
-			})
-		}
+	segs, chs := t.Segments, t.changes
+	if !cfg.NoLadder {
+		segs, chs = c.ladder(cfg, t, segs, chs)
 	}
 	if segs == nil {
 		segs = []LabelledSegment{} // never nil, as before recycling
@@ -211,6 +171,55 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn
 		return cmp.Compare(firstFrame(ai.Frames), firstFrame(aj.Frames))
 	})
 	return t
+}
+
+// ladder appends the flow's labelled segments to segs, in frame order,
+// each with the changes it caused (appended to chs, their one backing
+// array), and returns both. The SYNs kept aside are shown when the
+// connection never got established, or when nothing else was labelled.
+func (c *conn) ladder(cfg *Config, t *Teardown, segs []LabelledSegment, chs []Change) ([]LabelledSegment, []Change) {
+	segs = slices.Grow(segs, len(c.segs)+len(c.synSegs))
+	chs = slices.Grow(chs, len(c.changes))
+	if !c.estab || len(c.segs) == 0 || t.Pattern == PatternRefused || t.Pattern == PatternUnanswered || c.keepAll || c.synRetx || c.tw != nil && c.tw.rejected {
+		for i := range c.synSegs {
+			if c.haveSyn[i] {
+				ss := &c.synSegs[i]
+				l, explain := SYNLabel, ""
+				switch {
+				case i == 1:
+					l = SYNACKLabel
+				case c.tw != nil && c.tw.rejected:
+					l, explain = SYNRejected, ruleSynRejected.explain(cfg.Profile)
+				}
+				segs = append(segs, LabelledSegment{Frame: ss.frame, Time: ss.t.time(), From: ss.from, Flags: ss.flags,
+					Ack: ss.ack, Len: ss.n, Label: l, Explain: explain})
+			}
+		}
+	}
+	segs = append(segs, c.segs...)
+	// slices' sorts: no reflection, no allocation (sort.Slice* allocate).
+	slices.SortStableFunc(segs, func(a, b LabelledSegment) int { return cmp.Compare(a.Frame, b.Frame) })
+	// Attach each change to the segment that caused it.
+	for i := range segs {
+		start := len(chs)
+		for j := range c.changes {
+			if ch := &c.changes[j]; ch.frame == segs[i].Frame && ch.frame != retracted {
+				chs = append(chs, Change{Side: ch.side, From: ch.from, To: ch.to, Frame: ch.frame, Time: segs[i].Time,
+					Tentative: ch.tentative, Confirmed: ch.confirmed, Undone: ch.undone, Reason: ch.rule.reason(cfg.Profile, ch.from)})
+			}
+		}
+		if len(chs) > start {
+			segs[i].Changes = chs[start:len(chs):len(chs)]
+		}
+		// Sender's change first, then the receiver's.
+		from := segs[i].From
+		if len(segs[i].Changes) > 1 {
+			slices.SortStableFunc(segs[i].Changes, func(a, b Change) int {
+				return cmp.Compare(senderLast(a.Side, from), senderLast(b.Side, from))
+			})
+		}
+	}
+	return segs, chs
 }
 
 // idle is d when it reads as an idle period, a pause of the application

@@ -6,23 +6,40 @@ import (
 	"time"
 )
 
+// briefRun analyses two flows (a reset with the client's data unread,
+// then a clean close) under the default Config changed by set.
+func briefRun(set func(*Config)) []*Teardown {
+	var got []*Teardown
+	cfg := DefaultConfig()
+	set(&cfg)
+	a := New(cfg, func(td *Teardown) { got = append(got, td) })
+	w := &wire{now: time.Unix(1_700_000_000, 0)}
+	resetUnread(a, w, 1)
+	a.Advance(w.now.Add(10 * time.Second))
+	fourWay(a, w, 2)
+	a.Close()
+	return got
+}
+
+// sameExported reports every exported field of Teardown in which f and b
+// differ.
+func sameExported(t *testing.T, flow int, option string, f, b Teardown) {
+	t.Helper()
+	fv, bv := reflect.ValueOf(f), reflect.ValueOf(b)
+	for k := 0; k < fv.NumField(); k++ {
+		if !fv.Type().Field(k).IsExported() {
+			continue
+		}
+		if !reflect.DeepEqual(fv.Field(k).Interface(), bv.Field(k).Interface()) {
+			t.Errorf("flow %d: %s differs with %s:\n%+v\n%+v", flow, fv.Type().Field(k).Name, option, fv.Field(k).Interface(), bv.Field(k).Interface())
+		}
+	}
+}
+
 // Config.NoText changes nothing but the prose: the same flows give the
 // same Teardowns, less Detail, Verdict and Evidence.
 func TestNoText_onlyTheProse(t *testing.T) {
-	run := func(noText bool) []*Teardown {
-		var got []*Teardown
-		cfg := DefaultConfig()
-		cfg.NoText = noText
-		a := New(cfg, func(td *Teardown) { got = append(got, td) })
-		w := &wire{now: time.Unix(1_700_000_000, 0)}
-		// A reset with the client's data unread, then a clean close.
-		resetUnread(a, w, 1)
-		a.Advance(w.now.Add(10 * time.Second))
-		fourWay(a, w, 2)
-		a.Close()
-		return got
-	}
-	full, bare := run(false), run(true)
+	full, bare := briefRun(func(*Config) {}), briefRun(func(c *Config) { c.NoText = true })
 	if len(full) != 2 || len(bare) != 2 {
 		t.Fatalf("%d and %d teardowns, want 2 each", len(full), len(bare))
 	}
@@ -47,14 +64,27 @@ func TestNoText_onlyTheProse(t *testing.T) {
 		for j := range ff.Anomalies {
 			ff.Anomalies[j].Detail = ""
 		}
-		fv, bv := reflect.ValueOf(ff), reflect.ValueOf(bb)
-		for k := 0; k < fv.NumField(); k++ {
-			if !fv.Type().Field(k).IsExported() {
-				continue
-			}
-			if !reflect.DeepEqual(fv.Field(k).Interface(), bv.Field(k).Interface()) {
-				t.Errorf("flow %d: %s differs with NoText:\n%+v\n%+v", i, fv.Type().Field(k).Name, fv.Field(k).Interface(), bv.Field(k).Interface())
-			}
+		sameExported(t, i, "NoText", ff, bb)
+	}
+}
+
+// Config.NoLadder changes nothing but the labelled segments: empty, not
+// nil, and every other field as without it.
+func TestNoLadder_onlyTheSegments(t *testing.T) {
+	full, bare := briefRun(func(*Config) {}), briefRun(func(c *Config) { c.NoLadder = true })
+	if len(full) != 2 || len(bare) != 2 {
+		t.Fatalf("%d and %d teardowns, want 2 each", len(full), len(bare))
+	}
+	for i := range full {
+		f, b := full[i], bare[i]
+		if len(f.Segments) == 0 {
+			t.Fatalf("flow %d without NoLadder: no segments, want a ladder to leave out", i)
 		}
+		if b.Segments == nil || len(b.Segments) != 0 {
+			t.Errorf("flow %d: %d segments (nil %v) with NoLadder, want an empty slice", i, len(b.Segments), b.Segments == nil)
+		}
+		ff, bb := *f, *b
+		ff.Segments = bb.Segments
+		sameExported(t, i, "NoLadder", ff, bb)
 	}
 }

@@ -575,4 +575,11 @@ type Config struct {
 	// whose exit status and --fail-on read kinds and severities): writing
 	// that text is about a third of finishing a flow.
 	NoText bool
+
+	// NoLadder leaves the Teardown's Segments empty (and so their
+	// Changes); every other field is as without it, SegmentsOmitted
+	// included. For the same sinks as NoText: the ladder is what a
+	// report shows of a flow, and copying it out is about a fifth of
+	// finishing one.
+	NoLadder bool
 }

@@ -127,9 +127,10 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 		return err
 	}
 	// -q with no file output shows no flow: the analyzer leaves out the
-	// prose nothing reads (anomaly details, verdicts; --fail-on gates on
-	// kinds and patterns, not on prose).
+	// prose and the ladders nothing reads (anomaly details, verdicts,
+	// labelled segments; --fail-on gates on kinds and patterns).
 	cfg.NoText = f.quiet && f.html == "" && f.parquet == "" && f.wr.path == ""
+	cfg.NoLadder = cfg.NoText
 	base, err := f.runner()
 	if err != nil {
 		return err
