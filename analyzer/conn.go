@@ -105,8 +105,6 @@ type endpoint struct {
 	// from it).
 	lastFrame int64
 	lastTime  nanos
-	// quiet: what we sent since the peer last spoke (silence.go).
-	quiet quiet
 
 	rstFrame   int64 // first RST we sent
 	closeFrame int64 // first FIN or RST we sent: when we ended our side
@@ -300,6 +298,12 @@ type conn struct {
 	// this flow instead of starting a new one (rfc5961.go).
 	contFrame int64
 
+	// run: what side runSide sent since its peer last spoke (silence.go).
+	// One run per flow, not one per endpoint: whatever a side sends ends
+	// its peer's run (conn.step), so only the sender of the latest
+	// segment can have one open; the other side's is empty (runOf).
+	run quiet
+
 	// The fields of 4 octets and less, together: no padding between them.
 	zports    [2]uint16
 	sideOf    [2]Side // sideOf[dir]: the side that sends segments of dir
@@ -307,6 +311,7 @@ type conn struct {
 	roles     Roles
 	firstFIN  Side
 	rstSide   Side
+	runSide   Side // whose run is run
 	copies    bool // the capture showed a copy of one of the flow's segments (lastSeg.duplicate)
 	continued bool // continues a stream already reported (flow.Conn.Resumed)
 	keepAll   bool // keep every segment (Config.KeepEvery)

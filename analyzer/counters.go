@@ -328,7 +328,7 @@ func (c *conn) predictAborts(e *endpoint, cs *CounterSet) {
 		atLeast(&cs[TcpExtTCPAbortOnLinger], maybe)
 		atLeast(&cs[TcpExtTCPAbortOnData], maybe)
 	}
-	if ongoing || (c.halfOpen && e.quiet.probes > 0) {
+	if ongoing || (c.halfOpen && c.probes(e.side) > 0) {
 		// A timer still retrying at the end of the capture may have given
 		// up before the counters were read: tcp_write_err.
 		atLeast(&cs[TcpExtTCPAbortOnTimeout], maybe)

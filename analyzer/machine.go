@@ -254,9 +254,13 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	}
 	e.fp.learn(seg)
 	e.lastFrame, e.lastTime = seg.Frame, now
-	// Whatever e sends, its peer's run of unanswered segments is over.
-	if p.quiet.nfr != 0 {
-		p.quiet.reset()
+	// Whatever e sends, its peer's run of unanswered segments is over:
+	// the flow's run is e's from here (empty if it was the peer's).
+	if c.runSide != s {
+		if c.run.nfr != 0 {
+			c.run.reset()
+		}
+		c.runSide = s
 	}
 
 	// RFC 9293 §3.5.3 and RFC 1122 §4.2.2.12 let a RST carry diagnostic
@@ -300,7 +304,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 		return
 	case f&flow.SYN != 0:
 		e.ackMax, e.ackSet = seg.Ack, f&flow.ACK != 0 // a new incarnation
-		e.sent(seg, now, snd, false)
+		c.extendRun(e, seg, now, snd, false)
 		c.syn(cfg, seg, s, snd, rcv)
 		return
 	case c.blindData(cfg, seg, s, snd, rcv):
@@ -392,8 +396,8 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	// one of a run the peer leaves unanswered.
 	probe := f&flow.ACK != 0 && f&(flow.SYN|flow.FIN|flow.RST) == 0 && seg.Len <= 1 &&
 		snd.Seen && seg.Seq == snd.NextSeq-1
-	e.sent(seg, now, snd, probe)
-	if label == NoLabel && probe && (e.keepAlives < 2 || e.quiet.probes > 1) {
+	c.extendRun(e, seg, now, snd, probe)
+	if label == NoLabel && probe && (e.keepAlives < 2 || c.probes(s) > 1) {
 		if e.keepAlives < ^uint8(0) {
 			e.keepAlives++
 		}
