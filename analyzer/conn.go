@@ -30,8 +30,9 @@ type change struct {
 }
 
 // pending is a receiver-side change not yet confirmed by the receiver.
-// 16 octets: an endpoint keeps six. When from was entered is kept in the
-// change record (change.prevSince), restored with from on undo.
+// 16 octets: an endpoint keeps maxPend, the first inlinePend of them in
+// itself (endpoint.pend). When from was entered is kept in the change
+// record (change.prevSince), restored with from on undo.
 type pending struct {
 	frame int64    // the frame that caused it
 	end   flow.Seq // for pendData: confirmed by an ACK at or beyond end
@@ -81,8 +82,10 @@ type endpoint struct {
 	// CLOSE_WAIT or FIN_WAIT_2: once per state entered (noTime: never).
 	stuckNoticed nanos
 
-	pend  [6]pending
-	npend int
+	// pend: our pending changes, oldest first, npend of them (at most
+	// maxPend), here or, once a side of the flow had more than
+	// inlinePend at once, in the flow's spill (conn.pendBuf).
+	pend [inlinePend]pending
 
 	finFrame int64
 	finTime  nanos
@@ -153,6 +156,7 @@ type endpoint struct {
 
 	side  Side
 	state State
+	npend uint8 // ≤ maxPend
 
 	// silent: we stopped answering the peer (it retransmitted or probed
 	// in vain): our end state is unknown, probably what it was.
@@ -266,7 +270,10 @@ type conn struct {
 	// rsts: each side's latest own RST that a later segment may prove
 	// forged, nil until the flow's first (spares.go); spare: where the
 	// analyzer keeps the idle ones (nil in tests: allocate).
-	rsts  *rstPair
+	rsts *rstPair
+	// pends: both sides' pending changes once one had more than
+	// inlinePend at once (conn.pendBuf), nil before; lent by spares.
+	pends *pendSpill
 	spare *spares
 
 	last   [2]lastSeg // indexed by Side

@@ -302,8 +302,9 @@ func (c *conn) endState(cfg *Config, s Side) EndState {
 			es.SilentSince = time.Time{}
 		}
 	}
-	for i := e.npend - 1; i >= 0; i-- {
-		if idx := e.pend[i].idx; idx >= 0 && c.changes[idx].to == e.state && c.changes[idx].tentative {
+	pend := c.pendings(e)
+	for i := len(pend) - 1; i >= 0; i-- {
+		if idx := pend[i].idx; idx >= 0 && c.changes[idx].to == e.state && c.changes[idx].tentative {
 			es.Tentative = true
 			break
 		}

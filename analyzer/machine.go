@@ -93,11 +93,16 @@ func (c *conn) tentative(cfg *Config, e *endpoint, to State, seg *flow.Segment, 
 		c.changes[idx].prevSince = since
 	}
 	p := pending{idx: idx, frame: seg.Frame, from: from, cause: kind, end: end}
-	if e.npend == len(e.pend) {
-		copy(e.pend[:], e.pend[1:]) // forget the oldest: it stays tentative
+	buf := c.pendBuf(e)
+	if int(e.npend) == len(buf) && c.pends == nil {
+		c.spillPend()
+		buf = c.pendBuf(e)
+	}
+	if int(e.npend) == len(buf) {
+		copy(buf, buf[1:]) // forget the oldest: it stays tentative
 		e.npend--
 	}
-	e.pend[e.npend] = p
+	buf[e.npend] = p
 	e.npend++
 }
 
@@ -106,9 +111,9 @@ func (c *conn) tentative(cfg *Config, e *endpoint, to State, seg *flow.Segment, 
 // and SYN-ACK causes by any segment that is not a retransmission of what
 // was acknowledged (otherOK).
 func (c *conn) confirm(e *endpoint, frame int64, ack flow.Seq, ackOK, otherOK bool) {
+	pend := c.pendings(e)
 	n := 0
-	for i := 0; i < e.npend; i++ {
-		p := e.pend[i]
+	for _, p := range pend {
 		ok := false
 		switch p.cause {
 		case pendData:
@@ -120,10 +125,10 @@ func (c *conn) confirm(e *endpoint, frame int64, ack flow.Seq, ackOK, otherOK bo
 			c.settle(p, frame)
 			continue
 		}
-		e.pend[n] = p
+		pend[n] = p
 		n++
 	}
-	e.npend = n
+	e.npend = uint8(n)
 }
 
 // settle records pending change p as confirmed by frame.
@@ -156,7 +161,7 @@ const retracted = -1
 // entered: the state never ended, so its duration runs on.
 func (c *conn) revert(e *endpoint, frame int64, why withdrawal) {
 	for e.npend > 0 {
-		p := e.pend[e.npend-1]
+		p := c.pendBuf(e)[e.npend-1]
 		if p.frame < frame {
 			break
 		}
@@ -180,9 +185,10 @@ func (c *conn) revert(e *endpoint, frame int64, why withdrawal) {
 // undoCause reverts the latest pending change of e of the given cause (and
 // every pending change after it) as lost.
 func (c *conn) undoCause(e *endpoint, kind pendKind) {
-	for i := e.npend - 1; i >= 0; i-- {
-		if e.pend[i].cause == kind {
-			c.revert(e, e.pend[i].frame, lost)
+	pend := c.pendings(e)
+	for i := len(pend) - 1; i >= 0; i-- {
+		if pend[i].cause == kind {
+			c.revert(e, pend[i].frame, lost)
 			return
 		}
 	}
