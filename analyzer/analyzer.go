@@ -70,7 +70,7 @@ func (a *Analyzer) Segment(seg *flow.Segment) {
 		a.stats.Duplicates++
 		return
 	}
-	if seg.Tunnel.Type != flow.NoTunnel && k.tunnel == nil {
+	if seg.Tunnel.Type != flow.NoTunnel && !k.tunnelled {
 		k.setTunnel(&seg.Tunnel)
 	}
 	snd, rcv := &c.Half[dir], &c.Half[dir.Reverse()]
@@ -134,7 +134,7 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 	} else {
 		k = new(conn)
 	}
-	*k = conn{stream: c.ID, continued: c.Resumed, changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0], tunnelBuf: k.tunnelBuf, spare: &a.spares}
+	*k = conn{continued: c.Resumed, changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0], tunnelBuf: k.tunnelBuf, spare: &a.spares}
 	k.keepAll = a.cfg.KeepEvery != nil && a.cfg.KeepEvery(c.ID)
 	if k.changes == nil {
 		// A whole connection makes about ten changes (handshake and four
@@ -239,5 +239,5 @@ func (c *conn) setTunnel(t *flow.Tunnel) {
 		c.tunnelBuf = new(flow.Tunnel)
 	}
 	*c.tunnelBuf = *t
-	c.tunnel = c.tunnelBuf
+	c.tunnelled = true
 }

@@ -248,7 +248,8 @@ type synSeg struct {
 	from  Side
 }
 
-// conn is the analyzer's state for one flow, hung on flow.Conn.Data.
+// conn is the analyzer's state for one flow, hung on flow.Conn.Data. What
+// the flow.Conn holds (the stream id, the endpoints) it does not copy.
 type conn struct {
 	// The pointers first, together: the garbage collector scans a conn
 	// only up to its last pointer word (its type's ptrdata), here a few
@@ -256,10 +257,10 @@ type conn struct {
 	changes []change
 	segs    []LabelledSegment
 	anoms   []anomaly
-	// tunnel is the encapsulation of the flow's first tunnelled segment,
-	// nil for a plain flow; tunnelBuf its storage, kept across reuse so a
-	// tunnelled flow allocates it once per conn, a plain one never.
-	tunnel, tunnelBuf *flow.Tunnel
+	// tunnelBuf holds the encapsulation of the flow's first tunnelled
+	// segment once tunnelled is set; kept across reuse so a tunnelled
+	// flow allocates it once per conn, a plain one never.
+	tunnelBuf *flow.Tunnel
 	// zc: the Zeek connections of the flow once Zeek split it, nil
 	// before (zeekconns.go), lent by spares. zports (below):
 	// the ports of A and B, for zeek.Conn.SetPorts.
@@ -276,9 +277,8 @@ type conn struct {
 	pends *pendSpill
 	spare *spares
 
-	last   [2]lastSeg // indexed by Side
-	stream int64
-	ep     [2]endpoint
+	last [2]lastSeg // indexed by Side
+	ep   [2]endpoint
 
 	omitted  int
 	synSegs  [2]synSeg // first SYN and first SYN-ACK, kept aside
@@ -321,6 +321,7 @@ type conn struct {
 	runSide   Side // whose run is run
 	copies    bool // the capture showed a copy of one of the flow's segments (lastSeg.duplicate)
 	continued bool // continues a stream already reported (flow.Conn.Resumed)
+	tunnelled bool // a segment was tunnelled: tunnelBuf holds its encapsulation
 	keepAll   bool // keep every segment (Config.KeepEvery)
 	synRetx   bool // a SYN or SYN-ACK sent again was recorded: show the first ones too
 	anyFIN    bool

@@ -11,7 +11,8 @@ import (
 )
 
 // finish turns the flow's state into its Teardown at capture time now.
-// fc is the flow (its endpoints; its further Wireshark stream ids,
+// fc is the flow (its endpoints; its stream id, flow.Conn.ID, set when the
+// flow table made it and never changed; its further Wireshark stream ids,
 // flow.Conn.Streams, are copied).
 func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn) *Teardown {
 	c.runTimers(cfg, now)
@@ -40,7 +41,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn
 		frames:     t.frames[:0],
 		text:       t.text[:0],
 		kernel:     t.kernel, // its slices' arrays, reused
-		Stream:     c.stream,
+		Stream:     fc.ID,
 		Streams:    append(t.Streams[:0], fc.Streams...),
 		Roles:      c.roles,
 		FirstFrame: c.firstFrame,
@@ -56,8 +57,8 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn
 	for s := range c.csum {
 		t.Offload[s], t.BadChecksums[s] = c.csum[s].offload(), int(c.csum[s].bad)
 	}
-	if c.tunnel != nil {
-		t.Tunnel = *c.tunnel
+	if c.tunnelled {
+		t.Tunnel = *c.tunnelBuf
 	}
 	t.Pattern, t.Closer = c.pattern()
 	t.IdleBeforeClose, t.ReuseIdle = c.idle(c.idleBeforeClose(t.Closer)), c.idle(c.reuseIdle)

@@ -64,7 +64,7 @@ func (a *Analyzer) StuckOpen(now time.Time, fn func(s *OpenStuck)) {
 			}
 			e.stuckNoticed = e.since
 			cl, sv := c.endpoints(fc)
-			s = OpenStuck{Stream: c.stream, Client: cl, Server: sv, Side: e.side,
+			s = OpenStuck{Stream: fc.ID, Client: cl, Server: sv, Side: e.side,
 				State: e.state, Kind: CloseWaitStuck, Since: e.since.time(), Held: now.Sub(e.since.time())}
 			if e.state == FinWait2 {
 				s.Kind = FinWait2Stuck
