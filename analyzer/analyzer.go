@@ -76,7 +76,7 @@ func (a *Analyzer) Segment(seg *flow.Segment) {
 	snd, rcv := &c.Half[dir], &c.Half[dir.Reverse()]
 	k.zeekSegment(seg, dir == flow.DirAB)
 	k.step(&a.cfg, seg, s, snd, rcv)
-	if seg.Frame != k.contFrame {
+	if seg.Frame != k.rareOf().contFrame {
 		// A SYN kept in its flow (rfc5961.go) changed nothing at the
 		// receiver: the sender's sequence state stays the connection's.
 		snd.Observe(seg, rcv)
@@ -162,7 +162,7 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 	}
 	k.ep[Client].side, k.ep[Server].side = Client, Server
 	for i := range k.ep {
-		k.ep[i].since, k.ep[i].stuckNoticed = noTime, noTime
+		k.ep[i].since = noTime
 	}
 	k.firstAt, k.lastAt = noTime, noTime // as time.Time{} was, until the first segment
 	aPort, bPort := c.A.Port, c.B.Port

@@ -74,13 +74,11 @@ const (
 // endpoint is one side's close machine and what the capture showed of it.
 //
 // Fields are grouped by size (8-octet, then 4-, 2- and 1-octet ones) so
-// that the struct has no padding: a conn holds two, and ~35,000 conns
-// are alive at once in a busy capture.
+// that the struct has no padding but its last octet: a conn holds two,
+// and ~35,000 conns are alive at once in a busy capture. What few flows
+// need is in rareEP (conn.rare).
 type endpoint struct {
 	since nanos // when state was entered (TIME_WAIT: last restart); noTime before any
-	// stuckNoticed is since when StuckOpen reported this endpoint's
-	// CLOSE_WAIT or FIN_WAIT_2: once per state entered (noTime: never).
-	stuckNoticed nanos
 
 	// pend: our pending changes, oldest first, npend of them (at most
 	// maxPend), here or, once a side of the flow had more than
@@ -120,36 +118,22 @@ type endpoint struct {
 	// abort.
 	lastTurnFrame int64
 
-	// challenge: we received an RST we ignored (RFC 5961); our next pure
-	// ACK is a challenge ACK.
-	challengeFrame int64
-	// dataAfterPeerFINFrame: where dataAfterPeerFIN was sent.
-	dataAfterPeerFINFrame int64
-
 	awaitEnd flow.Seq
 	// ackMax: the highest ACK this side sent since its latest SYN (set
 	// with ackSet): a lower bound of the peer's snd_una in this
 	// incarnation of the 4-tuple (blind.go).
 	ackMax flow.Seq
-	// dataAfterPeerFIN is the end of the data we sent after acknowledging
-	// the peer's FIN (the peer half-closed and we kept writing).
-	dataAfterPeerFIN flow.Seq
-	isn              flow.Seq
-	finSeq           flow.Seq // sequence number the FIN occupies
+	isn    flow.Seq
+	finSeq flow.Seq // sequence number the FIN occupies
 
 	// nstat evidence (counters.go): RSTs we sent, and of them those our
 	// kernel may not have sent (blind, unprovoked); peer segments a
-	// socketless us has not answered with a RST yet; segments that make
-	// us send a challenge ACK (chalMax; the SYNs among them synChalMax)
-	// and the challenge ACKs seen; synChal: a SYN of the peer awaits our
-	// challenge ACK.
-	rsts, doubtRsts         uint16
-	chalMax, chalSeen       uint16
-	synChalMax, synChalSeen uint16
-	owed                    uint8
-	keepAlives              uint8 // keep-alive probes labelled (saturating: only < 2 matters)
-	synChal                 bool
-	synSent                 bool // we sent a SYN without ACK: connect() (TcpActiveOpens)
+	// socketless us has not answered with a RST yet (the challenge ACKs
+	// are in rareEP).
+	rsts, doubtRsts uint16
+	owed            uint8
+	keepAlives      uint8 // keep-alive probes labelled (saturating: only < 2 matters)
+	synSent         bool  // we sent a SYN without ACK: connect() (TcpActiveOpens)
 
 	// fp: what our own segments look like (fingerprint.go).
 	fp fingerprint
@@ -160,16 +144,10 @@ type endpoint struct {
 
 	// silent: we stopped answering the peer (it retransmitted or probed
 	// in vain): our end state is unknown, probably what it was.
-	silent bool
-	// challengeSyn: the challenge ACK awaited answers a SYN (RFC 5961
-	// §4.2), counted already by nstatSegment.
-	challengeSyn bool
-	// challengeOld: the challenge ACK awaited answers a segment with a
-	// too-old ACK (RFC 5961 §5.2, blind.go).
-	challengeOld bool
-	ackSet       bool // ackMax is set
-	isnSet       bool
-	finSent      bool
+	silent  bool
+	ackSet  bool // ackMax is set
+	isnSet  bool
+	finSent bool
 	// peerFinRetrans is set when the peer retransmitted its FIN after our
 	// ACK of it, so our next ACK of it is a re-ACK.
 	peerFinRetrans bool
@@ -275,14 +253,16 @@ type conn struct {
 	// pends: both sides' pending changes once one had more than
 	// inlinePend at once (conn.pendBuf), nil before; lent by spares.
 	pends *pendSpill
+	// rare: what few flows need (challenge ACKs, a half-close's data, a
+	// SYN sent again...), nil until the flow's first (rareFor); lent by
+	// spares.
+	rare  *rareState
 	spare *spares
 
 	last [2]lastSeg // indexed by Side
 	ep   [2]endpoint
 
-	omitted  int
 	synSegs  [2]synSeg // first SYN and first SYN-ACK, kept aside
-	synAgain int64     // frame of the first SYN sent again, 0 if none
 	sent     [2]DirStats
 	zeek     zeek.Conn
 	firstRST int64
@@ -300,10 +280,6 @@ type conn struct {
 	// dropped (below): the segment being stepped had a bad checksum, the
 	// receiver never took it.
 	csum [2]csumDir
-
-	// contFrame is the frame of the latest SYN the flow table kept in
-	// this flow instead of starting a new one (rfc5961.go).
-	contFrame int64
 
 	// run: what side runSide sent since its peer last spoke (silence.go).
 	// One run per flow, not one per endpoint: whatever a side sends ends

@@ -135,7 +135,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn
 	}
 	t.Segments = segs
 	t.changes = chs
-	t.SegmentsOmitted = c.omitted
+	t.SegmentsOmitted = c.rareOf().omitted
 
 	n := 0
 	for i := range c.anoms {
@@ -404,10 +404,10 @@ func (c *conn) judgeSYNInTimeWait() {
 		}
 		synack := &c.synSegs[1]
 		switch {
-		case c.haveSyn[1] && synack.ack == 1 && (c.synAgain == 0 || synack.frame < c.synAgain):
+		case c.haveSyn[1] && synack.ack == 1 && (c.rareOf().synAgain == 0 || synack.frame < c.rareOf().synAgain):
 			a.sev, a.note, a.refFrame = Info, "accepted", synack.frame
-		case c.synAgain != 0:
-			a.note, a.refFrame = "retried", c.synAgain
+		case c.rareOf().synAgain != 0:
+			a.note, a.refFrame = "retried", c.rareOf().synAgain
 		default:
 			a.note = "unanswered"
 		}

@@ -305,7 +305,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	case f&flow.RST != 0:
 		c.sendRST(cfg, seg, s, snd, rcv)
 		return
-	case f&flow.SYN != 0 && seg.Frame == c.contFrame:
+	case f&flow.SYN != 0 && seg.Frame == c.rareOf().contFrame:
 		c.synOnEstablished(cfg, seg, s, snd, rcv)
 		return
 	case f&flow.SYN != 0:
@@ -347,18 +347,19 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 				e.dataAfterClose = true
 				label = DataAfterClose
 			}
-			e.dataAfterPeerFIN = seg.Seq.Add(seg.Len)
-			if e.dataAfterPeerFINFrame == 0 {
-				e.dataAfterPeerFINFrame = seg.Frame
+			r := &c.rareFor().ep[s]
+			r.dataAfterPeerFIN = seg.Seq.Add(seg.Len)
+			if r.dataAfterPeerFINFrame == 0 {
+				r.dataAfterPeerFINFrame = seg.Frame
 			}
 		}
 	}
 	// e acknowledges data p sent knowing e had closed its sending side: e
 	// only shut down writing (shutdown(SHUT_WR)) and keeps reading.
-	if f&flow.ACK != 0 && e.finSent && e.rstFrame == 0 && p.dataAfterPeerFINFrame != 0 &&
-		!e.ackedDataAfterFIN && p.dataAfterPeerFIN.LessEq(seg.Ack) {
+	if pr := &c.rareOf().ep[p.side]; f&flow.ACK != 0 && e.finSent && e.rstFrame == 0 && pr.dataAfterPeerFINFrame != 0 &&
+		!e.ackedDataAfterFIN && pr.dataAfterPeerFIN.LessEq(seg.Ack) {
 		e.ackedDataAfterFIN = true
-		c.addAnomaly(HalfClose, s, e.finFrame, p.dataAfterPeerFINFrame, seg.Frame)
+		c.addAnomaly(HalfClose, s, e.finFrame, pr.dataAfterPeerFINFrame, seg.Frame)
 	}
 
 	if f&flow.FIN != 0 {
@@ -384,18 +385,19 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 			}
 		}
 	}
-	if label == NoLabel && e.challengeFrame != 0 && f == flow.ACK && seg.Len == 0 {
+	if label == NoLabel && c.rareOf().ep[s].challengeFrame != 0 && f == flow.ACK && seg.Len == 0 {
+		r := &c.rare.ep[s] // challengeFrame set: the flow has a rareState
 		label, why = ChallengeACK, ruleChallengeAck
 		switch {
-		case e.challengeSyn:
+		case r.challengeSyn:
 			why = ruleChallengeAckSyn // counted by nstatSegment
-		case e.challengeOld:
+		case r.challengeOld:
 			why = ruleChallengeAckOld
-			e.chalSeen = inc16(e.chalSeen)
+			r.chalSeen = inc16(r.chalSeen)
 		default:
-			e.chalSeen = inc16(e.chalSeen)
+			r.chalSeen = inc16(r.chalSeen)
 		}
-		e.challengeFrame, e.challengeSyn, e.challengeOld = 0, false, false
+		r.challengeFrame, r.challengeSyn, r.challengeOld = 0, false, false
 	}
 	// A keep-alive probe (tcp_write_wakeup: seq = snd.una-1, no data or
 	// one octet): the first two of a connection are labelled, and every
@@ -590,8 +592,8 @@ func (c *conn) syn(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) 
 // only when the connection never got established.
 func (c *conn) keepSyn(cfg *Config, i int, seg *flow.Segment, s Side, snd, rcv *flow.Half) {
 	if c.haveSyn[i] {
-		if i == 0 && c.synAgain == 0 && seg.Seq == c.ep[s].isn {
-			c.synAgain = seg.Frame
+		if i == 0 && c.rareOf().synAgain == 0 && seg.Seq == c.ep[s].isn {
+			c.rareFor().synAgain = seg.Frame
 		}
 		// A SYN or SYN-ACK sent again: shown while the handshake is not
 		// done (the story of a SYN or SYN-ACK timeout), and when every
@@ -629,7 +631,7 @@ const maxKeptSegments = 1 << 16
 // per-flow cap.
 func (c *conn) record(cfg *Config, seg *flow.Segment, s Side, l Label, why rule, snd, rcv *flow.Half) {
 	if len(c.segs) >= cfg.MaxSegments && (!c.keepAll || len(c.segs) >= maxKeptSegments) {
-		c.omitted++
+		c.rareFor().omitted++
 		return
 	}
 	ls := LabelledSegment{Frame: seg.Frame, Time: seg.Time, From: s, Flags: seg.Flags,

@@ -210,8 +210,9 @@ func (c *conn) acceptRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.
 		return true
 	case inWindow:
 		// RFC 5961 §3.2: in window but not exact: challenge ACK, ignore.
-		p.challengeFrame = seg.Frame
-		p.chalMax = inc16(p.chalMax)
+		r := &c.rareFor().ep[p.side]
+		r.challengeFrame = seg.Frame
+		r.chalMax = inc16(r.chalMax)
 		a := c.addAnomaly(RSTOutOfWindow, s, seg.Frame)
 		a.note = "challenge"
 	default:

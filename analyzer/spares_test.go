@@ -1,7 +1,9 @@
 package analyzer
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -20,7 +22,7 @@ func TestPendingSpill(t *testing.T) {
 	for flowNo := range 200 {
 		c := &conn{spare: sp}
 		for i := range c.ep {
-			c.ep[i].side, c.ep[i].since, c.ep[i].stuckNoticed = Side(i), noTime, noTime
+			c.ep[i].side, c.ep[i].since = Side(i), noTime
 		}
 		var model [2][]int64 // each side's pending frames
 		frame := int64(0)
@@ -70,4 +72,16 @@ func TestPendingSpill(t *testing.T) {
 	if len(sp.pends) != 1 {
 		t.Errorf("%d spills idle after flows finished one at a time, want 1 reused", len(sp.pends))
 	}
+}
+
+// TestMain runs the package's tests, then checks that none of them wrote
+// through rareOf: every flow without a rareState reads noRare.
+func TestMain(m *testing.M) {
+	want := noRare
+	code := m.Run()
+	if code == 0 && noRare != want {
+		fmt.Fprintf(os.Stderr, "noRare was written: %+v\n", noRare)
+		code = 1
+	}
+	os.Exit(code)
 }
