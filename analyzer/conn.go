@@ -256,7 +256,13 @@ type conn struct {
 	// rare: what few flows need (challenge ACKs, a half-close's data, a
 	// SYN sent again...), nil until the flow's first (rareFor); lent by
 	// spares.
-	rare  *rareState
+	rare *rareState
+	// run: what side runSide sent since its peer last spoke (silence.go),
+	// nil while that is nothing occupying sequence space (an empty run);
+	// lent by spares. One run per flow, not one per endpoint: whatever a
+	// side sends ends its peer's run (conn.step), so only the sender of
+	// the latest segment can have one open (runOf).
+	run   *quiet
 	spare *spares
 
 	last [2]lastSeg // indexed by Side
@@ -280,12 +286,6 @@ type conn struct {
 	// dropped (below): the segment being stepped had a bad checksum, the
 	// receiver never took it.
 	csum [2]csumDir
-
-	// run: what side runSide sent since its peer last spoke (silence.go).
-	// One run per flow, not one per endpoint: whatever a side sends ends
-	// its peer's run (conn.step), so only the sender of the latest
-	// segment can have one open; the other side's is empty (runOf).
-	run quiet
 
 	// The fields of 4 octets and less, together: no padding between them.
 	zports    [2]uint16

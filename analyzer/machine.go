@@ -263,9 +263,7 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	// Whatever e sends, its peer's run of unanswered segments is over:
 	// the flow's run is e's from here (empty if it was the peer's).
 	if c.runSide != s {
-		if c.run.nfr != 0 {
-			c.run.reset()
-		}
+		c.endRun()
 		c.runSide = s
 	}
 

@@ -27,7 +27,7 @@ const maxRunFrames = 8
 const minRetries = 2
 
 // quiet is an endpoint's run of segments since its peer last spoke (a
-// flow keeps one, conn.run: the latest sender's).
+// flow keeps at most one, conn.run: the latest sender's, lent by spares).
 type quiet struct {
 	// The run's frames: the first (the original transmission), then the
 	// others as offsets from it (a run spans far fewer than 2^32 frames;
@@ -53,8 +53,8 @@ const (
 	runSYNACK
 )
 
-// reset empties the run; the frames array is left as it is (nfr says how
-// much of it counts): this runs for nearly every segment.
+// reset empties the run to start another; the frames array is left as it
+// is (nfr says how much of it counts).
 func (q *quiet) reset() {
 	q.nfr, q.retx, q.probes, q.ctl = 0, 0, 0, runData
 	q.prevGap, q.lastGap = 0, 0
@@ -80,13 +80,22 @@ func (q *quiet) frame(i int) int64 {
 	return q.first0 + int64(q.more[i-1])
 }
 
-// runOf returns side s's run, nil when s did not send the flow's latest
-// segment: its run is then empty (conn.step ended it).
+// runOf returns side s's run, nil when it is empty: s did not send the
+// flow's latest segment (conn.step ended its run), or sent nothing
+// occupying sequence space since its peer last spoke.
 func (c *conn) runOf(s Side) *quiet {
 	if c.runSide != s {
 		return nil
 	}
-	return &c.run
+	return c.run
+}
+
+// endRun gives the flow's run back to the spares: its side's peer spoke.
+func (c *conn) endRun() {
+	if c.run != nil && c.spare != nil {
+		c.spare.runs = append(c.spare.runs, c.run)
+	}
+	c.run = nil
 }
 
 // probes returns the keep-alive probes in side s's run.
@@ -132,9 +141,15 @@ const synLinearGap = 900 * time.Millisecond
 // extends the run, new data starts one when none is open, a keep-alive
 // probe counts apart.
 func (c *conn) extendRun(e *endpoint, seg *flow.Segment, t nanos, snd *flow.Half, probe bool) {
-	q := &c.run
 	if !probe && seg.Len == 0 && seg.Flags&(flow.SYN|flow.FIN) == 0 {
 		return // a pure ACK: occupies nothing (most segments)
+	}
+	q := c.run
+	if q == nil {
+		// Every path below adds seg's frame: a run lent is never empty.
+		q = take(c.spare, freeRuns)
+		*q = quiet{}
+		c.run = q
 	}
 	if probe {
 		if q.probes == 0 && q.retx == 0 {
@@ -227,8 +242,8 @@ func (e *endpoint) judge(q *quiet, now time.Time) (silentRun, bool) {
 //
 // Only the side that sent the latest segment can have a run (runOf).
 func (c *conn) silence(cfg *Config, now time.Time) {
-	if c.run.nfr != 0 {
-		c.judgeRun(cfg, now, &c.ep[c.runSide], &c.run)
+	if c.run != nil {
+		c.judgeRun(cfg, now, &c.ep[c.runSide], c.run)
 	}
 }
 

@@ -33,6 +33,7 @@ type spares struct {
 	zcs   []*zeekConns
 	pends []*pendSpill
 	rares []*rareState
+	runs  []*quiet
 }
 
 // take returns an idle *T from free (zeroed by the caller), or a new one.
@@ -52,6 +53,7 @@ func freeTWs(sp *spares) *[]*twReuse     { return &sp.tws }
 func freeZCs(sp *spares) *[]*zeekConns   { return &sp.zcs }
 func freePends(sp *spares) *[]*pendSpill { return &sp.pends }
 func freeRares(sp *spares) *[]*rareState { return &sp.rares }
+func freeRuns(sp *spares) *[]*quiet      { return &sp.runs }
 
 // pendBuf returns the storage of e's pending changes, their room its
 // length: e.pend, or e's row of the flow's spill once it has one.
@@ -116,6 +118,7 @@ func (c *conn) release() {
 		}
 	}
 	c.rsts, c.tw, c.zc, c.pends, c.rare = nil, nil, nil, nil, nil
+	c.endRun()
 }
 
 // rareState is what few flows need, lent by spares from the first time a
