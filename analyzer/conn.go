@@ -231,7 +231,7 @@ type synSeg struct {
 type conn struct {
 	// The pointers first, together: the garbage collector scans a conn
 	// only up to its last pointer word (its type's ptrdata), here a few
-	// dozen octets of the 1,500.
+	// dozen octets of the 1,128 (TestConnSize: the 1,152 class).
 	changes []change
 	segs    []LabelledSegment
 	anoms   []anomaly
