@@ -70,13 +70,13 @@ func (a *Analyzer) Segment(seg *flow.Segment) {
 		a.stats.Duplicates++
 		return
 	}
-	if seg.Tunnel.Type != flow.NoTunnel && k.tunnel == nil {
+	if seg.Tunnel.Type != flow.NoTunnel && !k.tunnelled {
 		k.setTunnel(&seg.Tunnel)
 	}
 	snd, rcv := &c.Half[dir], &c.Half[dir.Reverse()]
 	k.zeekSegment(seg, dir == flow.DirAB)
 	k.step(&a.cfg, seg, s, snd, rcv)
-	if seg.Frame != k.contFrame {
+	if seg.Frame != k.rareOf().contFrame {
 		// A SYN kept in its flow (rfc5961.go) changed nothing at the
 		// receiver: the sender's sequence state stays the connection's.
 		snd.Observe(seg, rcv)
@@ -134,7 +134,7 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 	} else {
 		k = new(conn)
 	}
-	*k = conn{stream: c.ID, continued: c.Resumed, changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0], tunnelBuf: k.tunnelBuf, spare: &a.spares}
+	*k = conn{continued: c.Resumed, changes: k.changes[:0], segs: k.segs[:0], anoms: k.anoms[:0], tunnelBuf: k.tunnelBuf, spare: &a.spares}
 	k.keepAll = a.cfg.KeepEvery != nil && a.cfg.KeepEvery(c.ID)
 	if k.changes == nil {
 		// A whole connection makes about ten changes (handshake and four
@@ -162,7 +162,7 @@ func (a *Analyzer) newConn(c *flow.Conn, seg *flow.Segment, dir flow.Dir) *conn 
 	}
 	k.ep[Client].side, k.ep[Server].side = Client, Server
 	for i := range k.ep {
-		k.ep[i].since, k.ep[i].stuckNoticed = noTime, noTime
+		k.ep[i].since = noTime
 	}
 	k.firstAt, k.lastAt = noTime, noTime // as time.Time{} was, until the first segment
 	aPort, bPort := c.A.Port, c.B.Port
@@ -239,5 +239,5 @@ func (c *conn) setTunnel(t *flow.Tunnel) {
 		c.tunnelBuf = new(flow.Tunnel)
 	}
 	*c.tunnelBuf = *t
-	c.tunnel = c.tunnelBuf
+	c.tunnelled = true
 }

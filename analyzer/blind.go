@@ -55,8 +55,9 @@ func (c *conn) blindData(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.
 	if !seg.Seq.InWindow(snd.NextSeq-flow.Seq(rw), 2*rw) {
 		return false
 	}
-	p.challengeFrame, p.challengeSyn, p.challengeOld = seg.Frame, false, true
-	p.chalMax = inc16(p.chalMax) // TcpExtTCPChallengeACK unless rate-limited
+	r := &c.rareFor().ep[p.side]
+	r.challengeFrame, r.challengeSyn, r.challengeOld = seg.Frame, false, true
+	r.chalMax = inc16(r.chalMax) // TcpExtTCPChallengeACK unless rate-limited
 	c.record(cfg, seg, s, NoLabel, ruleBlindData, snd, rcv)
 	return true
 }

@@ -30,8 +30,9 @@ type change struct {
 }
 
 // pending is a receiver-side change not yet confirmed by the receiver.
-// 16 octets: an endpoint keeps six. When from was entered is kept in the
-// change record (change.prevSince), restored with from on undo.
+// 16 octets: an endpoint keeps maxPend, the first inlinePend of them in
+// itself (endpoint.pend). When from was entered is kept in the change
+// record (change.prevSince), restored with from on undo.
 type pending struct {
 	frame int64    // the frame that caused it
 	end   flow.Seq // for pendData: confirmed by an ACK at or beyond end
@@ -73,16 +74,16 @@ const (
 // endpoint is one side's close machine and what the capture showed of it.
 //
 // Fields are grouped by size (8-octet, then 4-, 2- and 1-octet ones) so
-// that the struct has no padding: a conn holds two, and ~35,000 conns
-// are alive at once in a busy capture.
+// that the struct has no padding but its last octet: a conn holds two,
+// and ~35,000 conns are alive at once in a busy capture. What few flows
+// need is in rareEP (conn.rare).
 type endpoint struct {
 	since nanos // when state was entered (TIME_WAIT: last restart); noTime before any
-	// stuckNoticed is since when StuckOpen reported this endpoint's
-	// CLOSE_WAIT or FIN_WAIT_2: once per state entered (noTime: never).
-	stuckNoticed nanos
 
-	pend  [6]pending
-	npend int
+	// pend: our pending changes, oldest first, npend of them (at most
+	// maxPend), here or, once a side of the flow had more than
+	// inlinePend at once, in the flow's spill (conn.pendBuf).
+	pend [inlinePend]pending
 
 	finFrame int64
 	finTime  nanos
@@ -105,8 +106,6 @@ type endpoint struct {
 	// from it).
 	lastFrame int64
 	lastTime  nanos
-	// quiet: what we sent since the peer last spoke (silence.go).
-	quiet quiet
 
 	rstFrame   int64 // first RST we sent
 	closeFrame int64 // first FIN or RST we sent: when we ended our side
@@ -119,55 +118,36 @@ type endpoint struct {
 	// abort.
 	lastTurnFrame int64
 
-	// challenge: we received an RST we ignored (RFC 5961); our next pure
-	// ACK is a challenge ACK.
-	challengeFrame int64
-	// dataAfterPeerFINFrame: where dataAfterPeerFIN was sent.
-	dataAfterPeerFINFrame int64
-
 	awaitEnd flow.Seq
 	// ackMax: the highest ACK this side sent since its latest SYN (set
 	// with ackSet): a lower bound of the peer's snd_una in this
 	// incarnation of the 4-tuple (blind.go).
 	ackMax flow.Seq
-	// dataAfterPeerFIN is the end of the data we sent after acknowledging
-	// the peer's FIN (the peer half-closed and we kept writing).
-	dataAfterPeerFIN flow.Seq
-	isn              flow.Seq
-	finSeq           flow.Seq // sequence number the FIN occupies
+	isn    flow.Seq
+	finSeq flow.Seq // sequence number the FIN occupies
 
 	// nstat evidence (counters.go): RSTs we sent, and of them those our
 	// kernel may not have sent (blind, unprovoked); peer segments a
-	// socketless us has not answered with a RST yet; segments that make
-	// us send a challenge ACK (chalMax; the SYNs among them synChalMax)
-	// and the challenge ACKs seen; synChal: a SYN of the peer awaits our
-	// challenge ACK.
-	rsts, doubtRsts         uint16
-	chalMax, chalSeen       uint16
-	synChalMax, synChalSeen uint16
-	owed                    uint8
-	keepAlives              uint8 // keep-alive probes labelled (saturating: only < 2 matters)
-	synChal                 bool
-	synSent                 bool // we sent a SYN without ACK: connect() (TcpActiveOpens)
+	// socketless us has not answered with a RST yet (the challenge ACKs
+	// are in rareEP).
+	rsts, doubtRsts uint16
+	owed            uint8
+	keepAlives      uint8 // keep-alive probes labelled (saturating: only < 2 matters)
+	synSent         bool  // we sent a SYN without ACK: connect() (TcpActiveOpens)
 
 	// fp: what our own segments look like (fingerprint.go).
 	fp fingerprint
 
 	side  Side
 	state State
+	npend uint8 // ≤ maxPend
 
 	// silent: we stopped answering the peer (it retransmitted or probed
 	// in vain): our end state is unknown, probably what it was.
-	silent bool
-	// challengeSyn: the challenge ACK awaited answers a SYN (RFC 5961
-	// §4.2), counted already by nstatSegment.
-	challengeSyn bool
-	// challengeOld: the challenge ACK awaited answers a segment with a
-	// too-old ACK (RFC 5961 §5.2, blind.go).
-	challengeOld bool
-	ackSet       bool // ackMax is set
-	isnSet       bool
-	finSent      bool
+	silent  bool
+	ackSet  bool // ackMax is set
+	isnSet  bool
+	finSent bool
 	// peerFinRetrans is set when the peer retransmitted its FIN after our
 	// ACK of it, so our next ACK of it is a re-ACK.
 	peerFinRetrans bool
@@ -246,18 +226,19 @@ type synSeg struct {
 	from  Side
 }
 
-// conn is the analyzer's state for one flow, hung on flow.Conn.Data.
+// conn is the analyzer's state for one flow, hung on flow.Conn.Data. What
+// the flow.Conn holds (the stream id, the endpoints) it does not copy.
 type conn struct {
 	// The pointers first, together: the garbage collector scans a conn
 	// only up to its last pointer word (its type's ptrdata), here a few
-	// dozen octets of the 1,500.
+	// dozen octets of the 1,128 (TestConnSize: the 1,152 class).
 	changes []change
 	segs    []LabelledSegment
 	anoms   []anomaly
-	// tunnel is the encapsulation of the flow's first tunnelled segment,
-	// nil for a plain flow; tunnelBuf its storage, kept across reuse so a
-	// tunnelled flow allocates it once per conn, a plain one never.
-	tunnel, tunnelBuf *flow.Tunnel
+	// tunnelBuf holds the encapsulation of the flow's first tunnelled
+	// segment once tunnelled is set; kept across reuse so a tunnelled
+	// flow allocates it once per conn, a plain one never.
+	tunnelBuf *flow.Tunnel
 	// zc: the Zeek connections of the flow once Zeek split it, nil
 	// before (zeekconns.go), lent by spares. zports (below):
 	// the ports of A and B, for zeek.Conn.SetPorts.
@@ -268,16 +249,26 @@ type conn struct {
 	// rsts: each side's latest own RST that a later segment may prove
 	// forged, nil until the flow's first (spares.go); spare: where the
 	// analyzer keeps the idle ones (nil in tests: allocate).
-	rsts  *rstPair
+	rsts *rstPair
+	// pends: both sides' pending changes once one had more than
+	// inlinePend at once (conn.pendBuf), nil before; lent by spares.
+	pends *pendSpill
+	// rare: what few flows need (challenge ACKs, a half-close's data, a
+	// SYN sent again...), nil until the flow's first (rareFor); lent by
+	// spares.
+	rare *rareState
+	// run: what side runSide sent since its peer last spoke (silence.go),
+	// nil while that is nothing occupying sequence space (an empty run);
+	// lent by spares. One run per flow, not one per endpoint: whatever a
+	// side sends ends its peer's run (conn.step), so only the sender of
+	// the latest segment can have one open (runOf).
+	run   *quiet
 	spare *spares
 
-	last   [2]lastSeg // indexed by Side
-	stream int64
-	ep     [2]endpoint
+	last [2]lastSeg // indexed by Side
+	ep   [2]endpoint
 
-	omitted  int
 	synSegs  [2]synSeg // first SYN and first SYN-ACK, kept aside
-	synAgain int64     // frame of the first SYN sent again, 0 if none
 	sent     [2]DirStats
 	zeek     zeek.Conn
 	firstRST int64
@@ -296,10 +287,6 @@ type conn struct {
 	// receiver never took it.
 	csum [2]csumDir
 
-	// contFrame is the frame of the latest SYN the flow table kept in
-	// this flow instead of starting a new one (rfc5961.go).
-	contFrame int64
-
 	// The fields of 4 octets and less, together: no padding between them.
 	zports    [2]uint16
 	sideOf    [2]Side // sideOf[dir]: the side that sends segments of dir
@@ -307,8 +294,10 @@ type conn struct {
 	roles     Roles
 	firstFIN  Side
 	rstSide   Side
+	runSide   Side // whose run is run
 	copies    bool // the capture showed a copy of one of the flow's segments (lastSeg.duplicate)
 	continued bool // continues a stream already reported (flow.Conn.Resumed)
+	tunnelled bool // a segment was tunnelled: tunnelBuf holds its encapsulation
 	keepAll   bool // keep every segment (Config.KeepEvery)
 	synRetx   bool // a SYN or SYN-ACK sent again was recorded: show the first ones too
 	anyFIN    bool

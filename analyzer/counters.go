@@ -48,13 +48,14 @@ func (c *conn) nstatSegment(seg *flow.Segment, e, p *endpoint, rcv *flow.Half) {
 	f := seg.Flags
 	if f&flow.RST == 0 {
 		e.owed = 0 // e answers with more than RSTs: it has a socket
-		if e.synChal {
+		if c.rareOf().ep[e.side].synChal {
 			// A challenge ACK is a pure ACK at rcv_nxt: e's first segment
 			// after the peer's SYN, if it is one, answers it.
-			e.synChal = false
+			r := &c.rare.ep[e.side] // synChal set: the flow has a rareState
+			r.synChal = false
 			if f == flow.ACK && seg.Len == 0 {
-				e.synChalSeen = inc16(e.synChalSeen)
-				e.chalSeen = inc16(e.chalSeen)
+				r.synChalSeen = inc16(r.synChalSeen)
+				r.chalSeen = inc16(r.chalSeen)
 			}
 		}
 		if socketless(p.state) && p.owed < ^uint8(0) && !c.dropped {
@@ -71,15 +72,17 @@ func (c *conn) nstatSegment(seg *flow.Segment, e, p *endpoint, rcv *flow.Half) {
 			// retransmitted SYN or SYN-ACK too) is TCPSYNChallenge and a
 			// challenge ACK. A FIN_WAIT_2 may be a mini-socket, which
 			// does neither: its answer proves nothing.
-			p.synChalMax = inc16(p.synChalMax)
-			p.chalMax = inc16(p.chalMax)
-			p.synChal = p.state != FinWait2
+			r := &c.rareFor().ep[p.side]
+			r.synChalMax = inc16(r.synChalMax)
+			r.chalMax = inc16(r.chalMax)
+			r.synChal = p.state != FinWait2
 		}
 	case f&(flow.ACK|flow.RST) == flow.ACK && rcv.Seen && rcv.NextSeq.Less(seg.Ack) &&
 		challengeable(p.state) && p.state != Established && !c.dropped:
 		// tcp_rcv_state_process: an ACK of data p never sent, outside
 		// ESTABLISHED, is answered by a challenge ACK.
-		p.chalMax = inc16(p.chalMax)
+		r := &c.rareFor().ep[p.side]
+		r.chalMax = inc16(r.chalMax)
 	}
 }
 
@@ -197,8 +200,9 @@ func (c *conn) predictSide(cfg *Config, e *endpoint, cs *CounterSet) {
 
 	// Challenge ACKs: each trigger counts unless the per-socket rate
 	// limit (tcp_invalid_ratelimit) skipped it; each one seen counted.
-	cs[TcpExtTCPChallengeACK] = Bound{uint32(min(e.chalSeen, e.chalMax)), uint32(e.chalMax)}
-	cs[TcpExtTCPSYNChallenge] = Bound{uint32(min(e.synChalSeen, e.synChalMax)), uint32(e.synChalMax)}
+	r := &c.rareOf().ep[e.side]
+	cs[TcpExtTCPChallengeACK] = Bound{uint32(min(r.chalSeen, r.chalMax)), uint32(r.chalMax)}
+	cs[TcpExtTCPSYNChallenge] = Bound{uint32(min(r.synChalSeen, r.synChalMax)), uint32(r.synChalMax)}
 
 	// TcpExtTWRecycled: connect() took over this host's own TIME_WAIT on
 	// the 4-tuple (__inet_check_established, tcp_twsk_unique): the new
@@ -328,7 +332,7 @@ func (c *conn) predictAborts(e *endpoint, cs *CounterSet) {
 		atLeast(&cs[TcpExtTCPAbortOnLinger], maybe)
 		atLeast(&cs[TcpExtTCPAbortOnData], maybe)
 	}
-	if ongoing || (c.halfOpen && e.quiet.probes > 0) {
+	if ongoing || (c.halfOpen && c.probes(e.side) > 0) {
 		// A timer still retrying at the end of the capture may have given
 		// up before the counters were read: tcp_write_err.
 		atLeast(&cs[TcpExtTCPAbortOnTimeout], maybe)

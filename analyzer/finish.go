@@ -11,7 +11,8 @@ import (
 )
 
 // finish turns the flow's state into its Teardown at capture time now.
-// fc is the flow (its endpoints; its further Wireshark stream ids,
+// fc is the flow (its endpoints; its stream id, flow.Conn.ID, set when the
+// flow table made it and never changed; its further Wireshark stream ids,
 // flow.Conn.Streams, are copied).
 func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn) *Teardown {
 	c.runTimers(cfg, now)
@@ -40,7 +41,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn
 		frames:     t.frames[:0],
 		text:       t.text[:0],
 		kernel:     t.kernel, // its slices' arrays, reused
-		Stream:     c.stream,
+		Stream:     fc.ID,
 		Streams:    append(t.Streams[:0], fc.Streams...),
 		Roles:      c.roles,
 		FirstFrame: c.firstFrame,
@@ -56,8 +57,8 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn
 	for s := range c.csum {
 		t.Offload[s], t.BadChecksums[s] = c.csum[s].offload(), int(c.csum[s].bad)
 	}
-	if c.tunnel != nil {
-		t.Tunnel = *c.tunnel
+	if c.tunnelled {
+		t.Tunnel = *c.tunnelBuf
 	}
 	t.Pattern, t.Closer = c.pattern()
 	t.IdleBeforeClose, t.ReuseIdle = c.idle(c.idleBeforeClose(t.Closer)), c.idle(c.reuseIdle)
@@ -94,7 +95,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn
 	}
 	t.Segments = segs
 	t.changes = chs
-	t.SegmentsOmitted = c.omitted
+	t.SegmentsOmitted = c.rareOf().omitted
 
 	n := 0
 	for i := range c.anoms {
@@ -311,8 +312,9 @@ func (c *conn) endState(cfg *Config, s Side) EndState {
 			es.SilentSince = time.Time{}
 		}
 	}
-	for i := e.npend - 1; i >= 0; i-- {
-		if idx := e.pend[i].idx; idx >= 0 && c.changes[idx].to == e.state && c.changes[idx].tentative {
+	pend := c.pendings(e)
+	for i := len(pend) - 1; i >= 0; i-- {
+		if idx := pend[i].idx; idx >= 0 && c.changes[idx].to == e.state && c.changes[idx].tentative {
 			es.Tentative = true
 			break
 		}
@@ -411,10 +413,10 @@ func (c *conn) judgeSYNInTimeWait() {
 		}
 		synack := &c.synSegs[1]
 		switch {
-		case c.haveSyn[1] && synack.ack == 1 && (c.synAgain == 0 || synack.frame < c.synAgain):
+		case c.haveSyn[1] && synack.ack == 1 && (c.rareOf().synAgain == 0 || synack.frame < c.rareOf().synAgain):
 			a.sev, a.note, a.refFrame = Info, "accepted", synack.frame
-		case c.synAgain != 0:
-			a.note, a.refFrame = "retried", c.synAgain
+		case c.rareOf().synAgain != 0:
+			a.note, a.refFrame = "retried", c.rareOf().synAgain
 		default:
 			a.note = "unanswered"
 		}

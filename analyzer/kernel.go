@@ -258,15 +258,16 @@ func (c *conn) everOpen(s Side) bool {
 // settled it.
 func (c *conn) unpend(s Side, idx int) {
 	e := &c.ep[s]
+	pend := c.pendings(e)
 	n := 0
-	for i := 0; i < e.npend; i++ {
-		if int(e.pend[i].idx) == idx {
+	for _, p := range pend {
+		if int(p.idx) == idx {
 			continue
 		}
-		e.pend[n] = e.pend[i]
+		pend[n] = p
 		n++
 	}
-	e.npend = n
+	e.npend = uint8(n)
 }
 
 // publicChange is m as a Change, at time at.

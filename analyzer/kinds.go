@@ -551,7 +551,7 @@ func simultaneousCloseDetail(p para, d detailFacts) para {
 func halfCloseDetail(p para, d detailFacts) para {
 	who, peer := d.who, d.peer
 	p.s("The ", who, " closed its sending side (FIN, frame ").n(d.ep().finFrame).s(") and kept receiving: the ", peer,
-		" sent more data after the FIN (frame ").n(d.peerEp().dataAfterPeerFINFrame).s(") and the ", who, " acknowledged it (frame ").n(d.last()).
+		" sent more data after the FIN (frame ").n(d.c.rareOf().ep[d.a.side.Peer()].dataAfterPeerFINFrame).s(") and the ", who, " acknowledged it (frame ").n(d.last()).
 		s("). This is shutdown(SHUT_WR), a legitimate half-close.")
 	return p
 }

@@ -93,11 +93,16 @@ func (c *conn) tentative(cfg *Config, e *endpoint, to State, seg *flow.Segment, 
 		c.changes[idx].prevSince = since
 	}
 	p := pending{idx: idx, frame: seg.Frame, from: from, cause: kind, end: end}
-	if e.npend == len(e.pend) {
-		copy(e.pend[:], e.pend[1:]) // forget the oldest: it stays tentative
+	buf := c.pendBuf(e)
+	if int(e.npend) == len(buf) && c.pends == nil {
+		c.spillPend()
+		buf = c.pendBuf(e)
+	}
+	if int(e.npend) == len(buf) {
+		copy(buf, buf[1:]) // forget the oldest: it stays tentative
 		e.npend--
 	}
-	e.pend[e.npend] = p
+	buf[e.npend] = p
 	e.npend++
 }
 
@@ -106,9 +111,9 @@ func (c *conn) tentative(cfg *Config, e *endpoint, to State, seg *flow.Segment, 
 // and SYN-ACK causes by any segment that is not a retransmission of what
 // was acknowledged (otherOK).
 func (c *conn) confirm(e *endpoint, frame int64, ack flow.Seq, ackOK, otherOK bool) {
+	pend := c.pendings(e)
 	n := 0
-	for i := 0; i < e.npend; i++ {
-		p := e.pend[i]
+	for _, p := range pend {
 		ok := false
 		switch p.cause {
 		case pendData:
@@ -120,10 +125,10 @@ func (c *conn) confirm(e *endpoint, frame int64, ack flow.Seq, ackOK, otherOK bo
 			c.settle(p, frame)
 			continue
 		}
-		e.pend[n] = p
+		pend[n] = p
 		n++
 	}
-	e.npend = n
+	e.npend = uint8(n)
 }
 
 // settle records pending change p as confirmed by frame.
@@ -156,7 +161,7 @@ const retracted = -1
 // entered: the state never ended, so its duration runs on.
 func (c *conn) revert(e *endpoint, frame int64, why withdrawal) {
 	for e.npend > 0 {
-		p := e.pend[e.npend-1]
+		p := c.pendBuf(e)[e.npend-1]
 		if p.frame < frame {
 			break
 		}
@@ -180,9 +185,10 @@ func (c *conn) revert(e *endpoint, frame int64, why withdrawal) {
 // undoCause reverts the latest pending change of e of the given cause (and
 // every pending change after it) as lost.
 func (c *conn) undoCause(e *endpoint, kind pendKind) {
-	for i := e.npend - 1; i >= 0; i-- {
-		if e.pend[i].cause == kind {
-			c.revert(e, e.pend[i].frame, lost)
+	pend := c.pendings(e)
+	for i := len(pend) - 1; i >= 0; i-- {
+		if pend[i].cause == kind {
+			c.revert(e, pend[i].frame, lost)
 			return
 		}
 	}
@@ -254,9 +260,11 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	}
 	e.fp.learn(seg)
 	e.lastFrame, e.lastTime = seg.Frame, now
-	// Whatever e sends, its peer's run of unanswered segments is over.
-	if p.quiet.nfr != 0 {
-		p.quiet.reset()
+	// Whatever e sends, its peer's run of unanswered segments is over:
+	// the flow's run is e's from here (empty if it was the peer's).
+	if c.runSide != s {
+		c.endRun()
+		c.runSide = s
 	}
 
 	// RFC 9293 §3.5.3 and RFC 1122 §4.2.2.12 let a RST carry diagnostic
@@ -295,12 +303,12 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 	case f&flow.RST != 0:
 		c.sendRST(cfg, seg, s, snd, rcv)
 		return
-	case f&flow.SYN != 0 && seg.Frame == c.contFrame:
+	case f&flow.SYN != 0 && seg.Frame == c.rareOf().contFrame:
 		c.synOnEstablished(cfg, seg, s, snd, rcv)
 		return
 	case f&flow.SYN != 0:
 		e.ackMax, e.ackSet = seg.Ack, f&flow.ACK != 0 // a new incarnation
-		e.sent(seg, now, snd, false)
+		c.extendRun(e, seg, now, snd, false)
 		c.syn(cfg, seg, s, snd, rcv)
 		return
 	case c.blindData(cfg, seg, s, snd, rcv):
@@ -337,18 +345,19 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 				e.dataAfterClose = true
 				label = DataAfterClose
 			}
-			e.dataAfterPeerFIN = seg.Seq.Add(seg.Len)
-			if e.dataAfterPeerFINFrame == 0 {
-				e.dataAfterPeerFINFrame = seg.Frame
+			r := &c.rareFor().ep[s]
+			r.dataAfterPeerFIN = seg.Seq.Add(seg.Len)
+			if r.dataAfterPeerFINFrame == 0 {
+				r.dataAfterPeerFINFrame = seg.Frame
 			}
 		}
 	}
 	// e acknowledges data p sent knowing e had closed its sending side: e
 	// only shut down writing (shutdown(SHUT_WR)) and keeps reading.
-	if f&flow.ACK != 0 && e.finSent && e.rstFrame == 0 && p.dataAfterPeerFINFrame != 0 &&
-		!e.ackedDataAfterFIN && p.dataAfterPeerFIN.LessEq(seg.Ack) {
+	if pr := &c.rareOf().ep[p.side]; f&flow.ACK != 0 && e.finSent && e.rstFrame == 0 && pr.dataAfterPeerFINFrame != 0 &&
+		!e.ackedDataAfterFIN && pr.dataAfterPeerFIN.LessEq(seg.Ack) {
 		e.ackedDataAfterFIN = true
-		c.addAnomaly(HalfClose, s, e.finFrame, p.dataAfterPeerFINFrame, seg.Frame)
+		c.addAnomaly(HalfClose, s, e.finFrame, pr.dataAfterPeerFINFrame, seg.Frame)
 	}
 
 	if f&flow.FIN != 0 {
@@ -374,26 +383,27 @@ func (c *conn) step(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half)
 			}
 		}
 	}
-	if label == NoLabel && e.challengeFrame != 0 && f == flow.ACK && seg.Len == 0 {
+	if label == NoLabel && c.rareOf().ep[s].challengeFrame != 0 && f == flow.ACK && seg.Len == 0 {
+		r := &c.rare.ep[s] // challengeFrame set: the flow has a rareState
 		label, why = ChallengeACK, ruleChallengeAck
 		switch {
-		case e.challengeSyn:
+		case r.challengeSyn:
 			why = ruleChallengeAckSyn // counted by nstatSegment
-		case e.challengeOld:
+		case r.challengeOld:
 			why = ruleChallengeAckOld
-			e.chalSeen = inc16(e.chalSeen)
+			r.chalSeen = inc16(r.chalSeen)
 		default:
-			e.chalSeen = inc16(e.chalSeen)
+			r.chalSeen = inc16(r.chalSeen)
 		}
-		e.challengeFrame, e.challengeSyn, e.challengeOld = 0, false, false
+		r.challengeFrame, r.challengeSyn, r.challengeOld = 0, false, false
 	}
 	// A keep-alive probe (tcp_write_wakeup: seq = snd.una-1, no data or
 	// one octet): the first two of a connection are labelled, and every
 	// one of a run the peer leaves unanswered.
 	probe := f&flow.ACK != 0 && f&(flow.SYN|flow.FIN|flow.RST) == 0 && seg.Len <= 1 &&
 		snd.Seen && seg.Seq == snd.NextSeq-1
-	e.sent(seg, now, snd, probe)
-	if label == NoLabel && probe && (e.keepAlives < 2 || e.quiet.probes > 1) {
+	c.extendRun(e, seg, now, snd, probe)
+	if label == NoLabel && probe && (e.keepAlives < 2 || c.probes(s) > 1) {
 		if e.keepAlives < ^uint8(0) {
 			e.keepAlives++
 		}
@@ -580,8 +590,8 @@ func (c *conn) syn(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Half) 
 // only when the connection never got established.
 func (c *conn) keepSyn(cfg *Config, i int, seg *flow.Segment, s Side, snd, rcv *flow.Half) {
 	if c.haveSyn[i] {
-		if i == 0 && c.synAgain == 0 && seg.Seq == c.ep[s].isn {
-			c.synAgain = seg.Frame
+		if i == 0 && c.rareOf().synAgain == 0 && seg.Seq == c.ep[s].isn {
+			c.rareFor().synAgain = seg.Frame
 		}
 		// A SYN or SYN-ACK sent again: shown while the handshake is not
 		// done (the story of a SYN or SYN-ACK timeout), and when every
@@ -619,7 +629,7 @@ const maxKeptSegments = 1 << 16
 // per-flow cap.
 func (c *conn) record(cfg *Config, seg *flow.Segment, s Side, l Label, why rule, snd, rcv *flow.Half) {
 	if len(c.segs) >= cfg.MaxSegments && (!c.keepAll || len(c.segs) >= maxKeptSegments) {
-		c.omitted++
+		c.rareFor().omitted++
 		return
 	}
 	ls := LabelledSegment{Frame: seg.Frame, Time: seg.Time, From: s, Flags: seg.Flags,

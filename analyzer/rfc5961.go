@@ -52,7 +52,7 @@ func (a *Analyzer) continues(c *flow.Conn, dir flow.Dir, seg flow.Segment) bool 
 	if !seg.Seq.InWindow(snd.NextSeq-flow.Seq(w), 2*w) {
 		return false
 	}
-	k.contFrame = seg.Frame
+	k.rareFor().contFrame = seg.Frame
 	return true
 }
 
@@ -66,7 +66,8 @@ func (c *conn) synOnEstablished(cfg *Config, seg *flow.Segment, s Side, snd, rcv
 	a := c.addAnomaly(SYNOnEstablished, p.side, seg.Frame)
 	a.refFrame = seg.Frame
 	if cfg.Profile.ChallengeACK {
-		p.challengeFrame, p.challengeSyn = seg.Frame, true
+		r := &c.rareFor().ep[p.side]
+		r.challengeFrame, r.challengeSyn = seg.Frame, true
 	} else {
 		c.tentative(cfg, p, Closed, seg, pendRST, 0, ruleSynInWindowReset)
 	}

@@ -53,7 +53,7 @@ func (c *conn) sendRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.Ha
 	// every state the sender can be in picks one.
 	var why rule
 	cause := before
-	if e.quiet.probes > 0 && isSynchronized(before) {
+	if c.probes(s) > 0 && isSynchronized(before) {
 		// tcp_keepalive_timer: the probes went unanswered; the timer
 		// resets (tcp_send_active_reset) and reports ETIMEDOUT. The peer
 		// never answered: nothing shows the RST reached it either.
@@ -210,8 +210,9 @@ func (c *conn) acceptRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.
 		return true
 	case inWindow:
 		// RFC 5961 §3.2: in window but not exact: challenge ACK, ignore.
-		p.challengeFrame = seg.Frame
-		p.chalMax = inc16(p.chalMax)
+		r := &c.rareFor().ep[p.side]
+		r.challengeFrame = seg.Frame
+		r.chalMax = inc16(r.chalMax)
 		a := c.addAnomaly(RSTOutOfWindow, s, seg.Frame)
 		a.note = "challenge"
 	default:
@@ -226,9 +227,11 @@ func (c *conn) acceptRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.
 // keepaliveTimeout records the keepalive timer's reset of e after its
 // unanswered probes, and leaves the silent peer as it was.
 func (c *conn) keepaliveTimeout(seg *flow.Segment, s Side) {
-	e, p := &c.ep[s], &c.ep[s.Peer()]
+	p := &c.ep[s.Peer()]
 	a := c.addAnomaly(KeepaliveTimeout, s)
-	e.quiet.evidence(a)
+	if q := c.runOf(s); q != nil {
+		q.evidence(a)
+	}
 	a.addFrame(seg.Frame)
 	a.refFrame = p.lastFrame
 	if p.lastFrame != 0 {

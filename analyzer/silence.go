@@ -26,7 +26,8 @@ const maxRunFrames = 8
 // RTO doubling with nothing coming back.
 const minRetries = 2
 
-// quiet is an endpoint's run of segments since its peer last spoke.
+// quiet is an endpoint's run of segments since its peer last spoke (a
+// flow keeps at most one, conn.run: the latest sender's, lent by spares).
 type quiet struct {
 	// The run's frames: the first (the original transmission), then the
 	// others as offsets from it (a run spans far fewer than 2^32 frames;
@@ -52,8 +53,8 @@ const (
 	runSYNACK
 )
 
-// reset empties the run; the frames array is left as it is (nfr says how
-// much of it counts): this runs for nearly every segment.
+// reset empties the run to start another; the frames array is left as it
+// is (nfr says how much of it counts).
 func (q *quiet) reset() {
 	q.nfr, q.retx, q.probes, q.ctl = 0, 0, 0, runData
 	q.prevGap, q.lastGap = 0, 0
@@ -77,6 +78,32 @@ func (q *quiet) frame(i int) int64 {
 		return q.first0
 	}
 	return q.first0 + int64(q.more[i-1])
+}
+
+// runOf returns side s's run, nil when it is empty: s did not send the
+// flow's latest segment (conn.step ended its run), or sent nothing
+// occupying sequence space since its peer last spoke.
+func (c *conn) runOf(s Side) *quiet {
+	if c.runSide != s {
+		return nil
+	}
+	return c.run
+}
+
+// endRun gives the flow's run back to the spares: its side's peer spoke.
+func (c *conn) endRun() {
+	if c.run != nil && c.spare != nil {
+		c.spare.runs = append(c.spare.runs, c.run)
+	}
+	c.run = nil
+}
+
+// probes returns the keep-alive probes in side s's run.
+func (c *conn) probes(s Side) uint8 {
+	if q := c.runOf(s); q != nil {
+		return q.probes
+	}
+	return 0
 }
 
 // evidence appends the run's frames to a's evidence.
@@ -108,14 +135,21 @@ func (q *quiet) backoff() bool {
 // room for capture timestamps.
 const synLinearGap = 900 * time.Millisecond
 
-// sent folds a segment e sent into its run. snd is e's half before seg.
-// Only segments occupying sequence space count: a retransmission (it ends
-// at or before what e had sent) extends the run, new data starts one
-// when none is open, a keep-alive probe counts apart.
-func (e *endpoint) sent(seg *flow.Segment, t nanos, snd *flow.Half, probe bool) {
-	q := &e.quiet
+// extendRun folds a segment e sent into its run, the flow's (conn.step gave
+// it to e). snd is e's half before seg. Only segments occupying sequence
+// space count: a retransmission (it ends at or before what e had sent)
+// extends the run, new data starts one when none is open, a keep-alive
+// probe counts apart.
+func (c *conn) extendRun(e *endpoint, seg *flow.Segment, t nanos, snd *flow.Half, probe bool) {
 	if !probe && seg.Len == 0 && seg.Flags&(flow.SYN|flow.FIN) == 0 {
 		return // a pure ACK: occupies nothing (most segments)
+	}
+	q := c.run
+	if q == nil {
+		// Every path below adds seg's frame: a run lent is never empty.
+		q = take(c.spare, freeRuns)
+		*q = quiet{}
+		c.run = q
 	}
 	if probe {
 		if q.probes == 0 && q.retx == 0 {
@@ -181,13 +215,12 @@ type silentRun struct {
 	span   time.Duration // from the run's first segment to its last
 }
 
-// judge decides, at capture time now, whether e's run shows a silent peer,
-// and whether e gave up. e gave up when nothing came from it for well over
-// the next retransmission's due time (twice the last gap, with slack:
-// 2.5 times) before now. A run ended by e's RST is not judged here: a RST
-// is an abort, and the RST rules say why.
-func (e *endpoint) judge(now time.Time) (silentRun, bool) {
-	q := &e.quiet
+// judge decides, at capture time now, whether q, e's run, shows a silent
+// peer, and whether e gave up. e gave up when nothing came from it for
+// well over the next retransmission's due time (twice the last gap, with
+// slack: 2.5 times) before now. A run ended by e's RST is not judged here:
+// a RST is an abort, and the RST rules say why.
+func (e *endpoint) judge(q *quiet, now time.Time) (silentRun, bool) {
 	if q.probes > 0 || !q.backoff() {
 		return silentRun{}, false
 	}
@@ -206,82 +239,87 @@ func (e *endpoint) judge(now time.Time) (silentRun, bool) {
 // known to have arrived (its pending changes are taken back: a vanished
 // peer did not move to CLOSE_WAIT on a FIN it never answered), and its end
 // state is reported as silent since its last segment.
+//
+// Only the side that sent the latest segment can have a run (runOf).
 func (c *conn) silence(cfg *Config, now time.Time) {
-	for i := range c.ep {
-		e := &c.ep[i]
-		if q := &e.quiet; q.probes >= minRetries && e.rstFrame < q.frame(0) {
-			// Keep-alive probes unanswered at the end: the peer is gone or
-			// unreachable, the prober's timer has not given up yet.
-			p := c.peerOf(e.side)
-			c.revert(p, q.frame(0), lost)
-			p.silent, c.halfOpen = true, true
-			continue
-		}
-		r, ok := e.judge(now)
-		if !ok {
-			continue
-		}
-		p := c.peerOf(e.side)
-		q := &e.quiet
-		var k Kind
-		switch {
-		case q.ctl == runSYN && !c.estab:
-			k = SYNTimeout
-		case q.ctl == runSYNACK && e.state == SynReceived:
-			// The handshake never completed: nothing came back after the
-			// SYN-ACK, so the client's ESTABLISHED was never proven.
-			k = SYNACKTimeout
-			c.estab = false
-		case q.ctl == runFIN && r.gaveUp:
-			k = OrphanTimeout
-		case q.ctl == runSYN || q.ctl == runSYNACK:
-			continue // a handshake retransmitted after it completed: not a silent peer
-		default:
-			k = RetransmissionTimeout
-		}
-		a := c.addAnomaly(k, e.side)
-		q.evidence(a)
-		first := q.frame(0)
-		a.dur = r.span
-		a.refFrame = p.lastFrame
-		if q.ctl == runFIN {
-			a.note = "fin"
-		}
-		a.note2 = "ongoing"
-		c.revert(p, first, lost)
-		p.silent = true
-		if !r.gaveUp {
-			c.halfOpen = true
-			continue
-		}
-		a.note2 = "gave-up"
-		c.timedOut = true
-		// The timer fired when the next retransmission was due: about
-		// twice the last gap after it (never after the end).
-		at := q.last.time().Add(2 * q.lastGap)
-		if at.After(now) {
-			at = now
-		}
-		switch k {
-		case RetransmissionTimeout:
-			a.counters = abortOnTimeout // tcp_write_timeout → tcp_write_err
-			c.setState(cfg, e, Closed, 0, at, false, ruleRetransGaveUp)
-		case OrphanTimeout:
-			c.setState(cfg, e, Closed, 0, at, false, ruleOrphanGaveUp)
-		case SYNTimeout:
-			a.counters = synGaveUp
-			c.setState(cfg, e, Closed, 0, at, false, ruleSynGaveUp)
-		case SYNACKTimeout:
-			a.counters = synackRetrans
-			c.setState(cfg, e, Closed, 0, at, false, ruleSynAckGaveUp)
-			if p.state == SynSent {
-				// A client alive in SYN_SENT would have sent its SYN again
-				// while the SYN-ACKs went unanswered: its socket is gone.
-				c.setState(cfg, p, Closed, 0, q.last.time(), false, ruleConnectGone)
-			}
-		}
-		e.npend = 0
+	if c.run != nil {
+		c.judgeRun(cfg, now, &c.ep[c.runSide], c.run)
 	}
+}
+
+// judgeRun is silence for q, e's run.
+func (c *conn) judgeRun(cfg *Config, now time.Time, e *endpoint, q *quiet) {
+	if q.probes >= minRetries && e.rstFrame < q.frame(0) {
+		// Keep-alive probes unanswered at the end: the peer is gone or
+		// unreachable, the prober's timer has not given up yet.
+		p := c.peerOf(e.side)
+		c.revert(p, q.frame(0), lost)
+		p.silent, c.halfOpen = true, true
+		return
+	}
+	r, ok := e.judge(q, now)
+	if !ok {
+		return
+	}
+	p := c.peerOf(e.side)
+	var k Kind
+	switch {
+	case q.ctl == runSYN && !c.estab:
+		k = SYNTimeout
+	case q.ctl == runSYNACK && e.state == SynReceived:
+		// The handshake never completed: nothing came back after the
+		// SYN-ACK, so the client's ESTABLISHED was never proven.
+		k = SYNACKTimeout
+		c.estab = false
+	case q.ctl == runFIN && r.gaveUp:
+		k = OrphanTimeout
+	case q.ctl == runSYN || q.ctl == runSYNACK:
+		return // a handshake retransmitted after it completed: not a silent peer
+	default:
+		k = RetransmissionTimeout
+	}
+	a := c.addAnomaly(k, e.side)
+	q.evidence(a)
+	first := q.frame(0)
+	a.dur = r.span
+	a.refFrame = p.lastFrame
+	if q.ctl == runFIN {
+		a.note = "fin"
+	}
+	a.note2 = "ongoing"
+	c.revert(p, first, lost)
+	p.silent = true
+	if !r.gaveUp {
+		c.halfOpen = true
+		return
+	}
+	a.note2 = "gave-up"
+	c.timedOut = true
+	// The timer fired when the next retransmission was due: about
+	// twice the last gap after it (never after the end).
+	at := q.last.time().Add(2 * q.lastGap)
+	if at.After(now) {
+		at = now
+	}
+	switch k {
+	case RetransmissionTimeout:
+		a.counters = abortOnTimeout // tcp_write_timeout → tcp_write_err
+		c.setState(cfg, e, Closed, 0, at, false, ruleRetransGaveUp)
+	case OrphanTimeout:
+		c.setState(cfg, e, Closed, 0, at, false, ruleOrphanGaveUp)
+	case SYNTimeout:
+		a.counters = synGaveUp
+		c.setState(cfg, e, Closed, 0, at, false, ruleSynGaveUp)
+	case SYNACKTimeout:
+		a.counters = synackRetrans
+		c.setState(cfg, e, Closed, 0, at, false, ruleSynAckGaveUp)
+		if p.state == SynSent {
+			// A client alive in SYN_SENT would have sent its SYN again
+			// while the SYN-ACKs went unanswered: its socket is gone.
+			c.setState(cfg, p, Closed, 0, q.last.time(), false, ruleConnectGone)
+		}
+	}
+	e.npend = 0
 }
 
 // Counter lists of the timeouts (see kinds).

@@ -40,7 +40,7 @@ func newSim(t *testing.T) *sim {
 	s.k.sideOf = [2]Side{Client, Server}
 	s.k.ep[Client].side, s.k.ep[Server].side = Client, Server
 	for i := range s.k.ep {
-		s.k.ep[i].since, s.k.ep[i].stuckNoticed = noTime, noTime
+		s.k.ep[i].since = noTime
 	}
 	s.ep = [2]flow.Endpoint{simClient, simServer}
 	s.next = [2]flow.Seq{1000, 0xfffffff0} // the server's ISN wraps soon

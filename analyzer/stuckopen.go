@@ -56,15 +56,15 @@ func (a *Analyzer) StuckOpen(now time.Time, fn func(s *OpenStuck)) {
 		}
 		for i := range c.ep {
 			e := &c.ep[i]
-			if e.state != CloseWait && e.state != FinWait2 || e.since == e.stuckNoticed {
+			if e.state != CloseWait && e.state != FinWait2 || e.since == c.rareOf().ep[i].stuckNoticed {
 				continue
 			}
 			if now.Sub(e.since.time()) < a.cfg.StuckAfter || e.state == FinWait2 && e.fw2Timeout {
 				continue
 			}
-			e.stuckNoticed = e.since
+			c.rareFor().ep[i].stuckNoticed = e.since
 			cl, sv := c.endpoints(fc)
-			s = OpenStuck{Stream: c.stream, Client: cl, Server: sv, Side: e.side,
+			s = OpenStuck{Stream: fc.ID, Client: cl, Server: sv, Side: e.side,
 				State: e.state, Kind: CloseWaitStuck, Since: e.since.time(), Held: now.Sub(e.since.time())}
 			if e.state == FinWait2 {
 				s.Kind = FinWait2Stuck

@@ -140,17 +140,17 @@ func (c *conn) dropAnomalyOf(k Kind, s Side) {
 // confirmCause marks e's pending changes of the given cause as proven by
 // frame (e's own segment shows it had them).
 func (c *conn) confirmCause(e *endpoint, kind pendKind, frame int64) {
+	pend := c.pendings(e)
 	n := 0
-	for i := 0; i < e.npend; i++ {
-		p := e.pend[i]
+	for _, p := range pend {
 		if p.cause == kind {
 			c.settle(p, frame)
 			continue
 		}
-		e.pend[n] = p
+		pend[n] = p
 		n++
 	}
-	e.npend = n
+	e.npend = uint8(n)
 }
 
 // judgeTWReject fills a syn-in-time-wait whose SYN the TIME_WAIT

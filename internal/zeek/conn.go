@@ -61,37 +61,44 @@ const (
 const historyCap = 48
 
 // endpoint is Zeek's TCP_Endpoint reduced to what conn_state and history
-// depend on.
+// depend on. Fields are grouped by size: 64 octets, no padding.
 type endpoint struct {
-	startSeq           int64 // start_seq: int64 in Zeek, set from uint32 values
+	histLastSYN uint64
+	histLastFIN uint64
+	histLastRST uint64
+	// startSeq is start_seq, an int64 in Zeek, but only ever set from
+	// uint32 values (initSeqs' callers): a uint32 holds it exactly.
+	startSeq           uint32
 	lastSeq, ackSeq    uint32
 	seqWraps, ackWraps uint32
-	histLastSYN        uint64
-	histLastFIN        uint64
-	histLastRST        uint64
-	rxmtCnt, rxmtThr   uint32
-	win0Cnt, win0Thr   uint32
-	state, prevState   uint8
-	isOrig             bool
-	sawFIN             bool // FIN_cnt > 0
-	didClose           bool
+	// rxmtCnt and win0Cnt count toward the next scaled history entry of
+	// 'T' and 'W', at scaleThr[rxmtThr] and scaleThr[win0Thr] (scaled).
+	rxmtCnt, win0Cnt uint32
+	rxmtThr, win0Thr uint8
+	state, prevState uint8
+	isOrig           bool
+	sawFIN           bool // FIN_cnt > 0
+	didClose         bool
 }
 
 // Conn follows one connection the way Zeek's TCP analyzer does. The zero
 // value is ready to use. It holds no pointers and never allocates while
 // observing segments.
+//
+// Fields are grouped by size: 192 octets, no padding (it is part of the
+// analyzer's per-flow state).
 type Conn struct {
-	ep       [2]endpoint // [0] is A (first sender), [1] is B
-	histSeen uint32
-	hist     [historyCap]byte
-	nhist    uint8
-	lost     uint16 // history letters dropped for lack of room
-	started  bool
-	flipped  bool // Zeek's originator is B
+	ep           [2]endpoint // [0] is A (first sender), [1] is B
+	histSeen     uint32
+	aPort, bPort uint16
+	lost         uint16 // history letters dropped for lack of room
+	hist         [historyCap]byte
+	nhist        uint8
+	started      bool
+	flipped      bool // Zeek's originator is B
 
 	portsSet         bool
 	aLikely, bLikely bool // likely_server_ports membership
-	aPort, bPort     uint16
 }
 
 // SetPorts gives the ports of A (the first sender) and B, and whether each is
@@ -145,11 +152,11 @@ func (z *Conn) Reuse(fromA bool, flags flow.Flags, seq flow.Seq) bool {
 	}
 	if !orig.didClose && !resp.didClose { // ! IsClosed()
 		base := uint32(seq)
-		if base == uint32(connOrig.startSeq) {
+		if base == connOrig.startSeq {
 			return false
 		}
 		if flags&flow.ACK == 0 && connOrig.state == stSynAckSent &&
-			resp.state == stInactive && base == uint32(resp.startSeq) {
+			resp.state == stInactive && base == resp.startSeq {
 			return false // SYN and SYN-ACK seen in swapped order
 		}
 	}
@@ -198,21 +205,31 @@ func (z *Conn) addEndpointHistory(e *endpoint, code byte) {
 }
 
 // scaled is Connection::ScaledHistoryEntry with base 10: the letter is added
-// at the 1st, 10th, 100th ... occurrence.
-func (z *Conn) scaled(e *endpoint, code byte, cnt, thr *uint32) {
-	if *thr == 0 {
-		*thr = 1 // TCP_Endpoint constructor: thresholds start at 1
-	}
+// at the 1st, 10th, 100th ... occurrence. The threshold is scaleThr[*thr]:
+// the zero value is the constructor's 1.
+func (z *Conn) scaled(e *endpoint, code byte, cnt *uint32, thr *uint8) {
 	*cnt++
-	if *cnt == *thr {
+	if t := scaleThr[*thr]; *cnt == t {
 		z.addEndpointHistory(e, code)
-		if next := *thr * 10; next <= *thr {
+		if next := t * 10; next <= t {
 			*cnt = 0
 		} else {
-			*thr = next
+			*thr++ // scaleThr[*thr+1] == next
 		}
 	}
 }
+
+// scaleThr lists the thresholds a uint32 takes in ScaledHistoryEntry: 1,
+// then each times 10 (modulo 2^32) while that grows: 10^9 is followed by
+// 1410065408, whose tenfold wraps below it, the last one.
+var scaleThr = func() (t []uint32) {
+	for thr := uint32(1); ; thr *= 10 {
+		t = append(t, thr)
+		if thr*10 <= thr {
+			return t
+		}
+	}
+}()
 
 func lower(c byte) byte {
 	if c >= 'A' && c <= 'Z' {
@@ -236,7 +253,7 @@ func (e *endpoint) setState(s uint8) {
 	}
 }
 
-func (e *endpoint) initSeqs(start int64, ack, last uint32) {
+func (e *endpoint) initSeqs(start, ack, last uint32) {
 	e.startSeq = start
 	e.ackSeq = ack
 	e.lastSeq = last
@@ -272,7 +289,7 @@ func (e *endpoint) relSeq(cur, last, wraps uint32) (rel uint64, underflow bool) 
 		}
 	}
 	if wraps == 0 {
-		d := seqDelta(cur, uint32(e.startSeq))
+		d := seqDelta(cur, e.startSeq)
 		return uint64(int64(d)), d < 0
 	}
 	return uint64(wraps)<<32 + uint64(cur) - uint64(e.startSeq), false
@@ -360,23 +377,23 @@ func (z *Conn) observe(fromA bool, flags flow.Flags, plen uint32, base, ackSeq u
 	switch e.state {
 	case stInactive:
 		if syn {
-			e.initSeqs(int64(base), base, onePast)
+			e.initSeqs(base, base, onePast)
 		} else {
 			// Partial connection: number as if a SYN had been seen,
 			// but do not mark the first packet a duplicate.
-			e.initSeqs(int64(base-1), base-1, base)
+			e.initSeqs(base-1, base-1, base)
 		}
 	case stSynSent, stSynAckSent:
-		if syn && base != uint32(e.startSeq) {
-			e.initSeqs(int64(base), base, onePast)
+		if syn && base != e.startSeq {
+			e.initSeqs(base, base, onePast)
 		}
 	case stEstablished, stPartial:
 		if syn {
-			e.initSeqs(int64(base), base, onePast)
+			e.initSeqs(base, base, onePast)
 		}
 	case stReset:
 		if syn && e.prevState == stInactive {
-			e.initSeqs(int64(base), base, onePast)
+			e.initSeqs(base, base, onePast)
 		}
 	}
 
@@ -395,7 +412,7 @@ func (z *Conn) observe(fromA bool, flags flow.Flags, plen uint32, base, ackSeq u
 	if ackf {
 		if p.state == stInactive {
 			// init_peer: number the peer as if its SYN was ack-1.
-			p.initSeqs(int64(ackSeq-1), ackSeq-1, ackSeq-1)
+			p.initSeqs(ackSeq-1, ackSeq-1, ackSeq-1)
 		} else if _, under := p.relSeq(ackSeq, p.ackSeq, p.ackWraps); !under && !rst {
 			// update_ack_seq; acks in RSTs are not trusted.
 			d := seqDelta(ackSeq, p.ackSeq)
@@ -473,7 +490,7 @@ func (z *Conn) updateLastSeq(e *endpoint, last uint32, syn, fin, rst bool, lengt
 	switch {
 	case (syn || rst) && (d > tooLargeSeqDelta || d < -tooLargeSeqDelta):
 		// implausible jump in a SYN or RST: ignore
-	case fin && e.lastSeq == uint32(e.startSeq)+1:
+	case fin && e.lastSeq == e.startSeq+1:
 		// Only the SYN seen so far (a >2 GB connection): trust the
 		// FIN even if it seems to go backwards. Both sides of the
 		// comparison are uint32 in Zeek (StartSeq() truncates).
@@ -548,7 +565,7 @@ func (z *Conn) updateInactive(e, p *endpoint, base, ackSeq uint32, length int64,
 				e.setState(stSynSent)
 			}
 		} else {
-			if !ack && p.state == stSynAckSent && base == uint32(e.startSeq) {
+			if !ack && p.state == stSynAckSent && base == e.startSeq {
 				// SYN/SYN-ACK reversal: flip the endpoints and
 				// establish the connection.
 				z.flipRoles()

@@ -1,7 +1,9 @@
 package zeek
 
 import (
+	"slices"
 	"testing"
+	"unsafe"
 
 	"finwave/flow"
 )
@@ -507,4 +509,19 @@ func BenchmarkObserve(b *testing.B) {
 		}
 	}
 	_ = z.ConnState()
+}
+
+// TestScaleThr pins the thresholds ScaledHistoryEntry's uint32 takes.
+func TestScaleThr(t *testing.T) {
+	want := []uint32{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000, 1410065408}
+	if !slices.Equal(scaleThr, want) {
+		t.Errorf("scaleThr = %v, want %v", scaleThr, want)
+	}
+}
+
+// TestConnSize keeps Conn at 192 octets: the analyzer holds one per flow.
+func TestConnSize(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 192 {
+		t.Errorf("Conn is %d octets, over 192", n)
+	}
 }
