@@ -226,6 +226,28 @@ type synSeg struct {
 	from  Side
 }
 
+// labelled is a LabelledSegment as a flow records it: its time in
+// nanoseconds, its explanation as the rule that gives it (rule.explain)
+// and no Changes (finish attaches them). 32 octets and no pointer, where
+// a LabelledSegment is 96 with three for the garbage collector to follow:
+// a flow holds its labelled segments until it finishes, two seconds and
+// more after its last one.
+type labelled struct {
+	frame       int64
+	t           nanos
+	seq, ack, n uint32
+	from        Side
+	flags       flow.Flags
+	label       Label
+	why         rule
+}
+
+// segment returns l as a LabelledSegment under profile p.
+func (l *labelled) segment(p *Profile) LabelledSegment {
+	return LabelledSegment{Frame: l.frame, Time: l.t.time(), From: l.from, Flags: l.flags,
+		Seq: l.seq, Ack: l.ack, Len: l.n, Label: l.label, Explain: l.why.explain(p)}
+}
+
 // conn is the analyzer's state for one flow, hung on flow.Conn.Data. What
 // the flow.Conn holds (the stream id, the endpoints) it does not copy.
 type conn struct {
@@ -233,7 +255,7 @@ type conn struct {
 	// only up to its last pointer word (its type's ptrdata), here a few
 	// dozen octets of the 1,128 (TestConnSize: the 1,152 class).
 	changes []change
-	segs    []LabelledSegment
+	segs    []labelled
 	anoms   []anomaly
 	// tunnelBuf holds the encapsulation of the flow's first tunnelled
 	// segment once tunnelled is set; kept across reuse so a tunnelled

@@ -219,8 +219,8 @@ func (c *conn) sentAfterRST(cfg *Config, seg *flow.Segment, e *endpoint, now nan
 	}
 	if !r.proven {
 		for i := len(c.segs) - 1; i >= 0; i-- {
-			if ls := &c.segs[i]; ls.Frame == r.frame && ls.From == e.side {
-				ls.Explain = ruleRstForged.explain(cfg.Profile) // no longer the abort it was taken for
+			if ls := &c.segs[i]; ls.frame == r.frame && ls.from == e.side {
+				ls.why = ruleRstForged // no longer the abort it was taken for
 				break
 			}
 		}

@@ -197,7 +197,9 @@ func (c *conn) ladder(cfg *Config, t *Teardown, segs []LabelledSegment, chs []Ch
 			}
 		}
 	}
-	segs = append(segs, c.segs...)
+	for i := range c.segs {
+		segs = append(segs, c.segs[i].segment(cfg.Profile))
+	}
 	// slices' sorts: no reflection, no allocation (sort.Slice* allocate).
 	slices.SortStableFunc(segs, func(a, b LabelledSegment) int { return cmp.Compare(a.Frame, b.Frame) })
 	// Attach each change to the segment that caused it.

@@ -283,8 +283,8 @@ func (c *conn) frameTime(frame int64) time.Time {
 		return time.Time{}
 	}
 	for i := range c.segs {
-		if c.segs[i].Frame == frame {
-			return c.segs[i].Time
+		if c.segs[i].frame == frame {
+			return c.segs[i].t.time()
 		}
 	}
 	for i := range c.synSegs {
@@ -319,7 +319,7 @@ func (c *conn) matchKernelSegments(s Side, v *KernelSocket) {
 			}
 			r := KernelReset{Time: ev.Time, Sent: sent, State: ev.New, Reason: ev.Reason}
 			if j := c.nearestRST(from, ev.Time, &used); j >= 0 {
-				r.Frame = c.segs[j].Frame
+				r.Frame = c.segs[j].frame
 			}
 			v.Resets = append(v.Resets, r)
 		case host.Drop:
@@ -336,8 +336,10 @@ func (c *conn) segmentBefore(from Side, at time.Time) int64 {
 	var frame int64
 	var when time.Time
 	for j := range c.segs {
-		if sg := &c.segs[j]; sg.From == from && !sg.Time.After(at) && sg.Time.After(when) {
-			frame, when = sg.Frame, sg.Time
+		if sg := &c.segs[j]; sg.from == from {
+			if st := sg.t.time(); !st.After(at) && st.After(when) {
+				frame, when = sg.frame, st
+			}
 		}
 	}
 	for i := range c.synSegs {
@@ -360,10 +362,10 @@ func (c *conn) nearestRST(from Side, at time.Time, used *int) int {
 	best, bestD := -1, kernelWindow+1
 	for j := range c.segs {
 		sg := &c.segs[j]
-		if sg.From != from || sg.Flags&flow.RST == 0 || (j < 64 && *used&(1<<j) != 0) {
+		if sg.from != from || sg.flags&flow.RST == 0 || (j < 64 && *used&(1<<j) != 0) {
 			continue
 		}
-		d := sg.Time.Sub(at)
+		d := sg.t.time().Sub(at)
 		if d < 0 {
 			d = -d
 		}
@@ -415,11 +417,12 @@ func (c *conn) kernelView(cfg *Config, t *Teardown) {
 	// segment conntrack found INVALID, not de-NATed).
 	for j := range c.segs {
 		sg := &c.segs[j]
-		if sg.Flags&flow.RST == 0 {
+		if sg.flags&flow.RST == 0 {
 			continue
 		}
-		if note := cfg.Kernel.ExplainReset(addrPort(t, sg.From), addrPort(t, sg.From.Peer()), sg.Time); note != "" {
-			v.ConntrackResets = append(v.ConntrackResets, KernelReset{Frame: sg.Frame, Time: sg.Time, Sent: true, Conntrack: note})
+		at := sg.t.time()
+		if note := cfg.Kernel.ExplainReset(addrPort(t, sg.from), addrPort(t, sg.from.Peer()), at); note != "" {
+			v.ConntrackResets = append(v.ConntrackResets, KernelReset{Frame: sg.frame, Time: at, Sent: true, Conntrack: note})
 		}
 	}
 	t.Kernel = v

@@ -632,10 +632,10 @@ func (c *conn) record(cfg *Config, seg *flow.Segment, s Side, l Label, why rule,
 		c.rareFor().omitted++
 		return
 	}
-	ls := LabelledSegment{Frame: seg.Frame, Time: seg.Time, From: s, Flags: seg.Flags,
-		Seq: snd.RelSeq(seg.Seq), Len: seg.Len, Label: l, Explain: why.explain(cfg.Profile)}
+	ls := labelled{frame: seg.Frame, t: toNanos(seg.Time), from: s, flags: seg.Flags,
+		seq: snd.RelSeq(seg.Seq), n: seg.Len, label: l, why: why}
 	if seg.Flags&flow.ACK != 0 {
-		ls.Ack = rcv.RelSeq(seg.Ack)
+		ls.ack = rcv.RelSeq(seg.Ack)
 	}
 	c.segs = append(c.segs, ls)
 }

@@ -56,3 +56,14 @@ func hasPointers(ty reflect.Type) bool {
 	}
 	return false
 }
+
+// TestLabelledSize keeps a recorded segment small and pointer-free: a
+// flow holds them from its segments to its finish.
+func TestLabelledSize(t *testing.T) {
+	if n := unsafe.Sizeof(labelled{}); n > 32 {
+		t.Errorf("labelled is %d octets, want at most 32", n)
+	}
+	if hasPointers(reflect.TypeOf(labelled{})) {
+		t.Error("labelled holds a pointer")
+	}
+}

@@ -84,8 +84,7 @@ func (c *conn) twRejectStep(cfg *Config, seg *flow.Segment, s Side, snd, rcv *fl
 		}
 		switch {
 		case tw.synIdx >= 0 && tw.synIdx < len(c.segs):
-			c.segs[tw.synIdx].Label = SYNRejected
-			c.segs[tw.synIdx].Explain = ruleSynRejected.explain(cfg.Profile)
+			c.segs[tw.synIdx].label, c.segs[tw.synIdx].why = SYNRejected, ruleSynRejected
 		case !tw.acked:
 			tw.rejected = true // the first SYN, kept aside (finish shows it)
 		}
