@@ -50,6 +50,7 @@ func New(cfg Config, emit func(*Teardown)) *Analyzer {
 	a.table = flow.NewTable(flow.TableConfig{
 		IdleTimeout: cfg.IdleTimeout,
 		MaxFlows:    cfg.MaxFlows,
+		MaxFinished: cfg.MaxFinished,
 		OnFinish:    a.onFinish,
 		OnForget:    cfg.OnForget,
 		Continues:   a.continues,

@@ -553,6 +553,10 @@ type Config struct {
 	Grace       time.Duration // after a complete teardown, wait this long for late retransmissions
 	MaxFlows    int           // cap on open flows; oldest idle flows are finished early
 	MaxSegments int           // cap on labelled segments kept per flow
+	// MaxFinished caps the records of finished streams the flow table
+	// keeps to resume a 4-tuple's stream id (flow.TableConfig.MaxFinished;
+	// 0: flow.DefaultMaxFinished).
+	MaxFinished int
 
 	// KeepEvery, if set, names the streams whose every segment is kept
 	// (data and plain ACKs too, unlabelled; the SYNs even when the

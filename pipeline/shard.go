@@ -40,8 +40,8 @@ import (
 //
 // Known differences from one analyzer, all at caps: --max-flows and the
 // TIME_WAIT and finished-stream records (flow.TableConfig.MaxFinished) are
-// per worker, so when a cap is reached the flows evicted or forgotten are
-// not the same ones. Memory: one analyzer per worker, and the id map, which
+// capped per worker (each worker holds its share of the cap), so when a
+// cap is reached the flows evicted or forgotten are not the same ones. Memory: one analyzer per worker, and the id map, which
 // holds only the ids a flow can still be emitted with: a worker reports
 // (analyzer.Config.OnForget) each id no later flow can take, after the
 // id's last flow, and the merger drops it. So the map is bounded by the
@@ -138,10 +138,18 @@ func (s *Sharded) Run(ctx context.Context, r *Runner, src capture.Source, st *St
 	ins := make([]chan *segBatch, n)
 	outs := make([]chan *shardOut, n)
 	s.analyzers = make([]*analyzer.Analyzer, n)
-	// --max-flows caps the whole analysis: each shard holds its share.
+	// --max-flows caps the whole analysis: each shard holds its share;
+	// so do the records of finished streams (each shard sees its share of
+	// the 4-tuples).
 	cfg := s.Config
 	if cfg.MaxFlows > 0 {
 		cfg.MaxFlows = max(1, (cfg.MaxFlows+n-1)/n)
+	}
+	if cfg.MaxFinished == 0 {
+		cfg.MaxFinished = flow.DefaultMaxFinished
+	}
+	if cfg.MaxFinished > 0 {
+		cfg.MaxFinished = max(1, (cfg.MaxFinished+n-1)/n)
 	}
 	var wg sync.WaitGroup
 	for w := range n {
