@@ -335,21 +335,26 @@ type conn struct {
 }
 
 // anomaly is an anomaly being collected; its detail is written at finish.
+//
+// 64 octets, the fields grouped by size (TestAnomalySize): a flow keeps
+// its anomalies until it finishes. What only rst-forged needs is in the
+// flow's rareEP (forged).
 type anomaly struct {
 	frames []int64
 	// facts for the detail paragraph
 	refFrame int64         // a related frame (the lost ACK, the FIN, ...)
 	dur      time.Duration // a related duration
-	dur2     time.Duration // a second one (syn-in-time-wait: from the SYN to the SYN-ACK)
-	rtt      time.Duration // the flow's round trip, when the rule used it
-	dsack    int64         // the peer's ACK whose D-SACK covers our FIN (dsack.go)
-	fp       fpEvidence    // rst-forged: what proves the RST was not its sender's
-	kind     Kind
-	side     Side
-	sev      Severity
-	note     note       // a fixed qualifier chosen by the rule
-	note2    note       // a second one (retransmission-timeout: gave-up)
-	ctrs     counterSet // nstat counters certain for the cause (the kind's by default)
+	// dur2 is a second duration, the kind's: syn-in-time-wait from the
+	// SYN to the SYN-ACK, close-wait-stuck (note2 noteRTT) the flow's
+	// round trip.
+	dur2  time.Duration
+	dsack int64 // the peer's ACK whose D-SACK covers our FIN (dsack.go)
+	kind  Kind
+	side  Side
+	sev   Severity
+	note  note       // a fixed qualifier chosen by the rule
+	note2 note       // a second one (retransmission-timeout: gave-up)
+	ctrs  counterSet // nstat counters certain for the cause (the kind's by default)
 }
 
 // note is a fixed qualifier a rule gives its anomaly, for the detail

@@ -489,7 +489,7 @@ func closeWaitStuckDetail(p para, d detailFacts) para {
 		p.s(" and was still in CLOSE_WAIT when the analysis ended")
 	}
 	if d.a.note2 == noteRTT {
-		p.s(", silent all along: ").n(int64(d.a.dur / d.a.rtt)).s(" times the flow's round trip (").ms(d.a.rtt).s("), though under --stuck-after")
+		p.s(", silent all along: ").n(int64(d.a.dur / d.a.dur2)).s(" times the flow's round trip (").ms(d.a.dur2).s("), though under --stuck-after")
 	}
 	p.s(". The ", who, "'s application has read EOF and not called close(): a socket leak or a slow handler. On the host, `ss -tn state close-wait` lists them.")
 	return p

@@ -69,7 +69,7 @@ func (c *conn) stuck(cfg *Config, e *endpoint, t time.Time, still bool) {
 	}
 	if byRTT {
 		a.note2 = noteRTT
-		a.rtt = c.rtt()
+		a.dur2 = c.rtt()
 	}
 }
 
