@@ -158,10 +158,10 @@ func (c *conn) checksum(seg *flow.Segment, s Side) bool {
 	}
 	d.bad = inc32(d.bad)
 	a := c.addAnomaly(BadChecksum, s.Peer(), seg.Frame)
-	if seg.Checksum == flow.ChecksumBadIP && a.note == "" {
-		a.note, a.counters = "ip", ipCsumErrors
-	} else if a.note == "" {
-		a.note = "tcp"
+	if seg.Checksum == flow.ChecksumBadIP && a.note == noteNone {
+		a.note, a.ctrs = noteIP, ctrsIPCsum
+	} else if a.note == noteNone {
+		a.note = noteTCP
 	}
 	if seg.SeqLen() > 0 {
 		d.retxOf, d.awaitRetx = seg.Seq, true
@@ -183,7 +183,7 @@ func badChecksumDetail(p para, d detailFacts) para {
 	} else {
 		p.s("Frame ").n(a.frames[0]).s(" from the ", peer, " carries a wrong ")
 	}
-	if a.note == "ip" {
+	if a.note == noteIP {
 		p.s("IPv4 header checksum")
 	} else {
 		p.s("TCP checksum")
@@ -193,7 +193,7 @@ func badChecksumDetail(p para, d detailFacts) para {
 	}
 	p.s(", though the ", peer, "'s first segment here was right: corrupted between the ", peer, " and the capture point (or on the capturing host), not checksum offload. The ", who, "'s kernel dropped it and changed no state for it")
 	if d.linux {
-		if a.note == "ip" {
+		if a.note == noteIP {
 			p.s(" (ip_rcv_core: counted as IpInCsumErrors and IpInHdrErrors)")
 		} else {
 			p.s(" (tcp_v4_rcv → tcp_checksum_complete: counted as TcpInCsumErrors and TcpInErrs)")

@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"math"
+	"strconv"
 	"time"
 
 	"finwave/flow"
@@ -334,21 +335,134 @@ type conn struct {
 }
 
 // anomaly is an anomaly being collected; its detail is written at finish.
+//
+// 64 octets, the fields grouped by size (TestAnomalySize): a flow keeps
+// its anomalies until it finishes. What only rst-forged needs is in the
+// flow's rareEP (forged).
 type anomaly struct {
-	kind   Kind
-	side   Side
-	sev    Severity
 	frames []int64
 	// facts for the detail paragraph
 	refFrame int64         // a related frame (the lost ACK, the FIN, ...)
 	dur      time.Duration // a related duration
-	dur2     time.Duration // a second one (syn-in-time-wait: from the SYN to the SYN-ACK)
-	rtt      time.Duration // the flow's round trip, when the rule used it
-	note     string        // a fixed qualifier chosen by the rule
-	note2    string        // a second one (retransmission-timeout: gave-up)
-	counters []string      // nstat counters certain for the cause (kinds' by default)
-	dsack    int64         // the peer's ACK whose D-SACK covers our FIN (dsack.go)
-	fp       fpEvidence    // rst-forged: what proves the RST was not its sender's
+	// dur2 is a second duration, the kind's: syn-in-time-wait from the
+	// SYN to the SYN-ACK, close-wait-stuck (note2 noteRTT) the flow's
+	// round trip.
+	dur2  time.Duration
+	dsack int64 // the peer's ACK whose D-SACK covers our FIN (dsack.go)
+	kind  Kind
+	side  Side
+	sev   Severity
+	note  note       // a fixed qualifier chosen by the rule
+	note2 note       // a second one (retransmission-timeout: gave-up)
+	ctrs  counterSet // nstat counters certain for the cause (the kind's by default)
+}
+
+// note is a fixed qualifier a rule gives its anomaly, for the detail
+// writers and the verdict to read (anomaly.note, note2); noteNone is no
+// qualifier. notes holds each one's words.
+type note uint8
+
+const (
+	noteNone note = iota
+	noteIP
+	noteTCP
+	noteLikely
+	noteClose
+	noteAccepted
+	noteRetried
+	noteUnanswered
+	noteReuse
+	noteHalfClose
+	noteAfterReply
+	noteMinisock
+	noteStill
+	noteTimeWait
+	noteChallenge
+	noteOutside
+	noteOrphanACK
+	noteFIN
+	noteRejected
+	noteOngoing
+	noteRTT
+	noteGaveUp
+	noteFailed
+	noteConnected
+	noteFailedKilled
+	noteConnectedKilled
+	numNotes
+)
+
+// notes are the notes' words, indexed by note.
+var notes = [numNotes]string{
+	noteNone:            "",
+	noteIP:              "ip",
+	noteTCP:             "tcp",
+	noteLikely:          "likely",
+	noteClose:           "close",
+	noteAccepted:        "accepted",
+	noteRetried:         "retried",
+	noteUnanswered:      "unanswered",
+	noteReuse:           "reuse",
+	noteHalfClose:       "half-close",
+	noteAfterReply:      "after-reply",
+	noteMinisock:        "minisock",
+	noteStill:           "still",
+	noteTimeWait:        "time-wait",
+	noteChallenge:       "challenge",
+	noteOutside:         "outside",
+	noteOrphanACK:       "orphan-ack",
+	noteFIN:             "fin",
+	noteRejected:        "rejected",
+	noteOngoing:         "ongoing",
+	noteRTT:             "rtt",
+	noteGaveUp:          "gave-up",
+	noteFailed:          "failed",
+	noteConnected:       "connected",
+	noteFailedKilled:    "failed-killed",
+	noteConnectedKilled: "connected-killed",
+}
+
+func (n note) String() string {
+	if n < numNotes {
+		return notes[n]
+	}
+	return "note(" + strconv.Itoa(int(n)) + ")"
+}
+
+// counterSet names the nstat counters an anomaly's cause certainly
+// increments (Anomaly.Counters): its kind's (kindRecord.counters), or a
+// set its detector chose for the case it found, one of counterSets.
+type counterSet uint8
+
+const (
+	ctrsOfKind counterSet = iota // kinds[a.kind].counters
+	ctrsOutRsts
+	ctrsAbortOnData
+	ctrsAbortOnTimeout
+	ctrsIPCsum
+	ctrsSynGaveUp
+	ctrsSynackRetrans
+	numCounterSets
+)
+
+// counterSets are the detectors' counter sets, indexed by counterSet
+// (ctrsOfKind's is the kind's: counters).
+var counterSets = [numCounterSets][]string{
+	ctrsOutRsts:        outRsts,
+	ctrsAbortOnData:    abortOnData,
+	ctrsAbortOnTimeout: abortOnTimeout,
+	ctrsIPCsum:         ipCsumErrors,
+	ctrsSynGaveUp:      synGaveUp,
+	ctrsSynackRetrans:  synackRetrans,
+}
+
+// counters returns the nstat counters certain for a's cause: a static
+// list, shared (the caller must not modify it).
+func (a *anomaly) counters() []string {
+	if a.ctrs == ctrsOfKind || a.ctrs >= numCounterSets {
+		return kinds[a.kind].counters
+	}
+	return counterSets[a.ctrs]
 }
 
 func (c *conn) peerOf(s Side) *endpoint { return &c.ep[s.Peer()] }
@@ -391,7 +505,7 @@ func (c *conn) addAnomaly(k Kind, s Side, frames ...int64) *anomaly {
 	if n := len(c.anoms); n < cap(c.anoms) {
 		kept = c.anoms[:n+1][n].frames[:0]
 	}
-	c.anoms = append(c.anoms, anomaly{kind: k, side: s, sev: sev, frames: kept, counters: kinds[k].counters})
+	c.anoms = append(c.anoms, anomaly{kind: k, side: s, sev: sev, frames: kept})
 	a := &c.anoms[len(c.anoms)-1]
 	for _, f := range frames {
 		a.addFrame(f)

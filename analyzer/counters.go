@@ -233,7 +233,7 @@ func clamp1(b Bound) Bound {
 // tcp_fin_timeout and 3.5 RTO; TcpExtTWKilled when that is at most 4 s.
 // ok is false when the wire cannot tell (the RTO may have grown).
 func (c *conn) twKind(cfg *Config, e *endpoint) (k Counter, ok bool) {
-	if a := c.findAnomaly(RSTAfterFinWait2Timeout, e.side); a != nil && a.note == "likely" {
+	if a := c.findAnomaly(RSTAfterFinWait2Timeout, e.side); a != nil && a.note == noteLikely {
 		// The FIN_WAIT_2 seems to have expired before --fin-timeout:
 		// the host's tcp_fin_timeout is not the one finwave was given.
 		return 0, false
@@ -302,7 +302,7 @@ func (c *conn) predictAborts(e *endpoint, cs *CounterSet) {
 		if a.side != e.side {
 			continue
 		}
-		for _, name := range a.counters {
+		for _, name := range a.counters() {
 			if k, ok := ParseCounter(name); ok && isAbortCounter(k) && cs[k].Min == 0 {
 				cs[k] = once
 			}
@@ -311,9 +311,9 @@ func (c *conn) predictAborts(e *endpoint, cs *CounterSet) {
 		case RSTUnreadData, RSTLingerZero:
 			abort = true
 		case RSTLinger2:
-			linger2 = linger2 || a.note == "close"
+			linger2 = linger2 || a.note == noteClose
 		case RetransmissionTimeout, SYNTimeout:
-			ongoing = ongoing || a.note2 == "ongoing"
+			ongoing = ongoing || a.note2 == noteOngoing
 		}
 	}
 	p := c.peerOf(e.side)

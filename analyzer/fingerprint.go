@@ -153,16 +153,19 @@ func (c *conn) unprompted(e, p *endpoint) bool {
 }
 
 // forged records a RST that e's own segments prove was not e's: the
-// anomaly, with the evidence and the flow's idle time before it.
+// anomaly, with the evidence and the flow's idle time before it (in
+// rareEP.forged: the proofs of an anomaly already recorded add up, the
+// rest is ev's).
 func (c *conn) forged(s Side, ev fpEvidence, now nanos, frames ...int64) *anomaly {
-	a := c.addAnomaly(RSTForged, s, frames...)
-	why := a.fp.why | ev.why
-	a.fp = ev
-	a.fp.why = why
-	if rtt := c.rtt(); c.idleGap > 0 && c.idleGap >= idleRTTs*rtt && time.Duration(now-c.idleEnd) <= idleTolerance(rtt) {
-		a.fp.idle = c.idleGap
+	fp := &c.rareFor().ep[s].forged
+	if c.findAnomaly(RSTForged, s) != nil {
+		ev.why |= fp.why
 	}
-	return a
+	*fp = ev
+	if rtt := c.rtt(); c.idleGap > 0 && c.idleGap >= idleRTTs*rtt && time.Duration(now-c.idleEnd) <= idleTolerance(rtt) {
+		fp.idle = c.idleGap
+	}
+	return c.addAnomaly(RSTForged, s, frames...)
 }
 
 // rememberRST keeps e's RST from synchronized state before (in frame seg)
@@ -225,8 +228,9 @@ func (c *conn) sentAfterRST(cfg *Config, seg *flow.Segment, e *endpoint, now nan
 			}
 		}
 	}
-	a := c.forged(e.side, r.ev, r.at, r.frame, seg.Frame)
-	a.fp.why |= fpKeptSending
+	ev := r.ev
+	ev.why |= fpKeptSending
+	a := c.forged(e.side, ev, r.at, r.frame, seg.Frame)
 	if a.refFrame == 0 {
 		a.refFrame = seg.Frame
 	}
@@ -294,7 +298,7 @@ func middleboxIdle(idle, tol time.Duration) int {
 
 func rstForgedDetail(p para, d detailFacts) para {
 	who, peer, a := d.who, d.peer, d.a
-	ev := a.fp
+	ev := &d.c.rareOf().ep[a.side].forged
 	p.s("A RST in the ", who, "'s name (frame ").n(a.frames[0]).s(") was not the ", who, "'s own:")
 	if ev.why&fpTTL != 0 {
 		p.s(" its TTL (hop limit) was ").n(int64(ev.ttl)).s(" where the ", who, "'s ").n(int64(ev.n)).s(" other segments all had ").n(int64(ev.ttlLo))

@@ -122,7 +122,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn
 			Endpoint: a.side,
 			Frames:   frames,
 			Severity: a.sev,
-			Counters: a.counters,
+			Counters: a.counters(),
 			DSACK:    a.dsack,
 		})
 	}
@@ -416,11 +416,11 @@ func (c *conn) judgeSYNInTimeWait() {
 		synack := &c.synSegs[1]
 		switch {
 		case c.haveSyn[1] && synack.ack == 1 && (c.rareOf().synAgain == 0 || synack.frame < c.rareOf().synAgain):
-			a.sev, a.note, a.refFrame = Info, "accepted", synack.frame
+			a.sev, a.note, a.refFrame = Info, noteAccepted, synack.frame
 		case c.rareOf().synAgain != 0:
-			a.note, a.refFrame = "retried", c.rareOf().synAgain
+			a.note, a.refFrame = noteRetried, c.rareOf().synAgain
 		default:
-			a.note = "unanswered"
+			a.note = noteUnanswered
 		}
 	}
 }

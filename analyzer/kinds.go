@@ -368,7 +368,7 @@ func lostFinalACKDetail(p para, d detailFacts) para {
 }
 
 func timeWaitAssassinationDetail(p para, d detailFacts) para {
-	if d.a.note == "reuse" {
+	if d.a.note == noteReuse {
 		p.s("A RST (").fr(d.a.frames).s(") ended the ", d.who, "'s TIME_WAIT of the previous connection on this 4-tuple ").ms(d.a.dur).
 			s(" after it began (RFC 1337 TIME_WAIT assassination). It was no middlebox's: the ", d.peer, ", reconnecting from SYN_SENT, answered with it the TIME_WAIT's ACK of the old connection (frame ").n(d.a.refFrame).
 			s(") that refused its SYN; the RST's sequence number is that ACK's acknowledgment number, exactly the TIME_WAIT's rcv_nxt.")
@@ -387,7 +387,7 @@ func timeWaitAssassinationDetail(p para, d detailFacts) para {
 
 func rstUnreadDataDetail(p para, d detailFacts) para {
 	who, peer, a := d.who, d.peer, d.a
-	if a.note == "half-close" {
+	if a.note == noteHalfClose {
 		p.s("The ", who, " had shut down its sending side (FIN, frame ").n(d.ep().finFrame).s(") and its kernel acknowledged the ", peer,
 			"'s later data (frame ").n(a.refFrame).s("); ").ms(a.dur).s(" later the ", who, " reset the connection (frame ").n(d.last()).
 			s(") instead of waiting for the ", peer, "'s FIN: the data most likely still sat unread when the ", who, "'s application called close().")
@@ -408,7 +408,7 @@ func rstUnreadDataDetail(p para, d detailFacts) para {
 
 func rstLingerZeroDetail(p para, d detailFacts) para {
 	who, peer, a := d.who, d.peer, d.a
-	if a.note == "unanswered" {
+	if a.note == noteUnanswered {
 		// Only a profile without Linux's RST on unread close gets here
 		// (abortCause): the wire is rst-unread-data's, the reading not.
 		p.s("The ", who, " aborted the connection with RST (frame ").n(a.frames[0]).s("). The ", peer, "'s last data (frame ").n(a.refFrame).
@@ -417,7 +417,7 @@ func rstLingerZeroDetail(p para, d detailFacts) para {
 		return p
 	}
 	p.s("The ", who, " aborted the connection with RST (frame ").n(a.frames[0]).s(") and nothing it had received appears unread")
-	if a.note == "after-reply" {
+	if a.note == noteAfterReply {
 		p.s(" (the ", peer, "'s last data, frame ").n(a.refFrame).s(", answered the ", who, "'s request)")
 	}
 	p.s(": an abortive close, most likely SO_LINGER {1, 0} then close(), or an application abort.")
@@ -433,7 +433,7 @@ func rstDataAfterCloseDetail(p para, d detailFacts) para {
 	p.s("The ", who, " had closed (FIN, frame ").n(d.ep().finFrame).s("), but the ", peer, " kept sending (frame ").n(d.a.refFrame).
 		s("); the ", who, " answered with RST (frame ").n(d.last()).s(").")
 	if d.linux {
-		if d.a.note == "minisock" {
+		if d.a.note == noteMinisock {
 			p.s(" After close() the socket is orphaned; in FIN_WAIT_2 Linux keeps only a mini-socket (tcp_time_wait, FIN_WAIT2 substate), which answers data with RST (tcp_timewait_state_process: TCP_TW_RST): counted in TcpOutRsts, not TcpExtTCPAbortOnData.")
 		} else {
 			p.s(" After close() the socket is orphaned and cannot deliver data: tcp_rcv_state_process resets it (TcpExtTCPAbortOnData).")
@@ -446,7 +446,7 @@ func rstDataAfterCloseDetail(p para, d detailFacts) para {
 
 func rstAfterFinWait2TimeoutDetail(p para, d detailFacts) para {
 	who, peer, a := d.who, d.peer, d.a
-	if a.note == "likely" {
+	if a.note == noteLikely {
 		p.s("The ", who, " closed and its FIN was acknowledged, but the ", peer, " did not close: it wrote ").ms(a.dur).
 			s(" after the ", who, " entered FIN_WAIT_2 (frame ").n(d.peerEp().lastPayloadFrame).s(") and the ", who, " answered with RST (frame ").n(d.last()).s(").")
 		if d.linux {
@@ -467,12 +467,12 @@ func rstOutOfWindowDetail(p para, d detailFacts) para {
 	who, peer := d.who, d.peer
 	p.s("A RST claiming to come from the ", who, " (").fr(d.a.frames).s(") was not accepted: ")
 	switch d.a.note {
-	case "challenge":
+	case noteChallenge:
 		p.s("its sequence number fell in the ", peer, "'s receive window but was not exactly the next one expected, which RFC 5961 §3.2 no longer accepts, so the ", peer, " ignored it")
 		if d.cfg.Profile.ChallengeACK {
 			p.s(" and answers with a challenge ACK (RFC 5961 §3.2; Linux rate-limits them, counted as TcpExtTCPChallengeACK on the ", peer, "'s host when sent)")
 		}
-	case "time-wait":
+	case noteTimeWait:
 		p.s("the ", peer, " was in TIME_WAIT and its sequence number was not the next expected one, so it was dropped")
 	default:
 		p.s("its sequence number was outside the ", peer, "'s receive window, so the ", peer, " ignored it")
@@ -485,11 +485,11 @@ func rstOutOfWindowDetail(p para, d detailFacts) para {
 func closeWaitStuckDetail(p para, d detailFacts) para {
 	who, peer := d.who, d.peer
 	p.s("The ", who, " acknowledged the ", peer, "'s FIN (frame ").n(d.peerEp().finFrame).s(") but did not close its side for ").ms(d.a.dur)
-	if d.a.note == "still" {
+	if d.a.note == noteStill {
 		p.s(" and was still in CLOSE_WAIT when the analysis ended")
 	}
-	if d.a.note2 == "rtt" {
-		p.s(", silent all along: ").n(int64(d.a.dur / d.a.rtt)).s(" times the flow's round trip (").ms(d.a.rtt).s("), though under --stuck-after")
+	if d.a.note2 == noteRTT {
+		p.s(", silent all along: ").n(int64(d.a.dur / d.a.dur2)).s(" times the flow's round trip (").ms(d.a.dur2).s("), though under --stuck-after")
 	}
 	p.s(". The ", who, "'s application has read EOF and not called close(): a socket leak or a slow handler. On the host, `ss -tn state close-wait` lists them.")
 	return p
@@ -498,7 +498,7 @@ func closeWaitStuckDetail(p para, d detailFacts) para {
 func finWait2StuckDetail(p para, d detailFacts) para {
 	who, peer := d.who, d.peer
 	p.s("The ", who, "'s FIN was acknowledged (frame ").n(d.ep().finAckFrame).s(") but the ", peer, "'s FIN did not come for ").ms(d.a.dur)
-	if d.a.note == "still" {
+	if d.a.note == noteStill {
 		p.s("; it was still in FIN_WAIT_2 when the analysis ended")
 	}
 	p.s(". This mirrors the ", peer, " staying in CLOSE_WAIT, or a half-close where the ", peer, " keeps sending.")
@@ -517,7 +517,7 @@ func dataAfterFINDetail(p para, d detailFacts) para {
 func synInTimeWaitDetail(p para, d detailFacts) para {
 	p.s("A new SYN (frame ").n(d.a.frames[0]).s(") reused the 4-tuple while the ", d.who, "'s previous connection on it was still in TIME_WAIT (").ms(d.a.dur).s(" left)")
 	switch d.a.note {
-	case "accepted":
+	case noteAccepted:
 		p.s(", and the reuse was accepted: the SYN-ACK (frame ").n(d.a.refFrame).s(") answered that first SYN.")
 		if d.linux {
 			if d.a.side == Client {
@@ -528,9 +528,9 @@ func synInTimeWaitDetail(p para, d detailFacts) para {
 		}
 		p.s(" Information; frequent reuse means the client is short of ports (check ip_local_port_range, connection pooling).")
 		return p
-	case "rejected":
+	case noteRejected:
 		return twRejectDetail(p, d)
-	case "retried":
+	case noteRetried:
 		p.s(", and the reuse was not accepted at once: the SYN was sent again (frame ").n(d.a.refFrame).s(") before any SYN-ACK answered it.")
 	default:
 		p.s(", and no SYN-ACK answered it in the capture.")
@@ -580,7 +580,7 @@ func keepaliveTimeoutDetail(p para, d detailFacts) para {
 func retransmissionTimeoutDetail(p para, d detailFacts) para {
 	who, peer, a := d.who, d.peer, d.a
 	p.s("The ", who, " sent the same ")
-	if a.note == "fin" {
+	if a.note == noteFIN {
 		p.s("FIN")
 	} else {
 		p.s("data")
@@ -591,7 +591,7 @@ func retransmissionTimeoutDetail(p para, d detailFacts) para {
 	}
 	p.s(".")
 	switch a.note2 {
-	case "gave-up":
+	case noteGaveUp:
 		p.s(" Then nothing more: the ", who, "'s kernel gave up")
 		if d.linux {
 			p.s(" (tcp_write_timeout: tcp_retries2 retransmissions, ETIMEDOUT to the application, no RST; counted as TcpExtTCPAbortOnTimeout)")
@@ -638,7 +638,7 @@ func orphanTimeoutDetail(p para, d detailFacts) para {
 
 func rstLinger2Detail(p para, d detailFacts) para {
 	p.s("The ", d.who, " closed (FIN, frame ").n(d.ep().finFrame).s(") and reset the connection (frame ").n(d.last()).s(") instead of waiting in FIN_WAIT_2 for the ", d.peer, "'s FIN")
-	if d.a.note == "orphan-ack" {
+	if d.a.note == noteOrphanACK {
 		p.s(": the RST, without ACK, answers the ", d.peer, "'s ACK of that FIN (frame ").n(d.a.refFrame).s(").")
 		if d.linux {
 			p.s(" Linux does this for an orphan whose TCP_LINGER2 is negative: tcp_rcv_state_process in FIN_WAIT_1 → tcp_done (counted as TcpExtTCPAbortOnData, not TcpExtTCPAbortOnLinger), and the ACK is answered by tcp_v4_send_reset.")

@@ -65,11 +65,11 @@ func (c *conn) stuck(cfg *Config, e *endpoint, t time.Time, still bool) {
 	}
 	a.dur = d
 	if still {
-		a.note = "still"
+		a.note = noteStill
 	}
 	if byRTT {
-		a.note2 = "rtt"
-		a.rtt = c.rtt()
+		a.note2 = noteRTT
+		a.dur2 = c.rtt()
 	}
 }
 

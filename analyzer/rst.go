@@ -138,9 +138,9 @@ func (c *conn) abortCause(cfg *Config, seg *flow.Segment, s Side) rule {
 		// What the wire shows, the same under every profile: the peer's
 		// last data answered e's own (a reply e awaited), or it was
 		// never answered. Only the reading of it is the profile's.
-		a.note = "after-reply"
+		a.note = noteAfterReply
 		if !awaitedReply {
-			a.note = "unanswered"
+			a.note = noteUnanswered
 		}
 		a.refFrame = p.lastPayloadFrame
 	}
@@ -193,7 +193,7 @@ func (c *conn) acceptRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.
 		// tcp_timewait_state_process: only a RST at rcv_nxt is in window.
 		if !exact {
 			a := c.addAnomaly(RSTOutOfWindow, s, seg.Frame)
-			a.note = "time-wait"
+			a.note = noteTimeWait
 			return false
 		}
 		if !cfg.Profile.RSTKillsTimeWait || cfg.RFC1337 {
@@ -214,11 +214,11 @@ func (c *conn) acceptRST(cfg *Config, seg *flow.Segment, s Side, snd, rcv *flow.
 		r.challengeFrame = seg.Frame
 		r.chalMax = inc16(r.chalMax)
 		a := c.addAnomaly(RSTOutOfWindow, s, seg.Frame)
-		a.note = "challenge"
+		a.note = noteChallenge
 	default:
 		a := c.addAnomaly(RSTOutOfWindow, s, seg.Frame)
-		if a.note == "" {
-			a.note = "outside"
+		if a.note == noteNone {
+			a.note = noteOutside
 		}
 	}
 	return false
@@ -274,7 +274,7 @@ func (c *conn) afterFIN(cfg *Config, seg *flow.Segment, s Side, before State, sn
 		a := c.addAnomaly(RSTLinger2, s, e.finFrame, e.finAckFrame, seg.Frame)
 		// tcp_rcv_state_process counts this path as TCPAbortOnData
 		// (seen on 6.18: fixtures/linger2_orphan), not TCPAbortOnLinger.
-		a.note, a.refFrame, a.counters = "orphan-ack", e.finAckFrame, abortOnData
+		a.note, a.refFrame, a.ctrs = noteOrphanACK, e.finAckFrame, ctrsAbortOnData
 		return ruleAbortLinger2Orphan
 	}
 	if dataAfter && linux {
@@ -283,7 +283,7 @@ func (c *conn) afterFIN(cfg *Config, seg *flow.Segment, s Side, before State, sn
 			// receive queue, which close() found unread (tcp_close:
 			// TCPAbortOnClose), well after the data in time.
 			a := c.addAnomaly(RSTUnreadData, s, p.lastPayloadFrame, seg.Frame)
-			a.refFrame, a.note = p.lastPayloadFrame, "half-close"
+			a.refFrame, a.note = p.lastPayloadFrame, noteHalfClose
 			a.dur = seg.Time.Sub(p.lastDataTime())
 			return ruleAbortUnread
 		}
@@ -298,19 +298,19 @@ func (c *conn) afterFIN(cfg *Config, seg *flow.Segment, s Side, before State, sn
 			a.dur = inFW2
 		case before == FinWait2 && inFW2 >= plausibleFinTimeout && inFW2 >= 20*rtt:
 			a := c.addAnomaly(RSTAfterFinWait2Timeout, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
-			a.dur, a.note = inFW2, "likely"
+			a.dur, a.note = inFW2, noteLikely
 			return ruleRstLateInFinWait2
 		case e.idleBeforeFIN >= idleCloseGap && e.idleBeforeFIN >= 10*rtt && p.finFrame == 0 && p.newRequest(e.finFrame):
 			a := c.addAnomaly(IdleCloseRace, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
 			a.dur, a.refFrame = e.idleBeforeFIN, p.lastTurnFrame
 			if before != FinWait2 {
-				a.counters = abortOnData
+				a.ctrs = ctrsAbortOnData
 			}
 		default:
 			a := c.addAnomaly(RSTDataAfterClose, s, e.finFrame, p.lastPayloadFrame, seg.Frame)
 			a.refFrame = p.lastPayloadFrame
 			if before == FinWait2 {
-				a.note, a.counters = "minisock", outRsts
+				a.note, a.ctrs = noteMinisock, ctrsOutRsts
 			}
 		}
 		if before == FinWait2 {
@@ -323,7 +323,7 @@ func (c *conn) afterFIN(cfg *Config, seg *flow.Segment, s Side, before State, sn
 	}
 	if linux && before == FinWait2 && e.finAckFrame != 0 && !dataAfter {
 		a := c.addAnomaly(RSTLinger2, s, e.finFrame, seg.Frame)
-		a.note = "close"
+		a.note = noteClose
 		return ruleAbortLinger2Close
 	}
 	return c.abortCause(cfg, seg, s)

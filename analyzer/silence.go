@@ -284,16 +284,16 @@ func (c *conn) judgeRun(cfg *Config, now time.Time, e *endpoint, q *quiet) {
 	a.dur = r.span
 	a.refFrame = p.lastFrame
 	if q.ctl == runFIN {
-		a.note = "fin"
+		a.note = noteFIN
 	}
-	a.note2 = "ongoing"
+	a.note2 = noteOngoing
 	c.revert(p, first, lost)
 	p.silent = true
 	if !r.gaveUp {
 		c.halfOpen = true
 		return
 	}
-	a.note2 = "gave-up"
+	a.note2 = noteGaveUp
 	c.timedOut = true
 	// The timer fired when the next retransmission was due: about
 	// twice the last gap after it (never after the end).
@@ -303,15 +303,15 @@ func (c *conn) judgeRun(cfg *Config, now time.Time, e *endpoint, q *quiet) {
 	}
 	switch k {
 	case RetransmissionTimeout:
-		a.counters = abortOnTimeout // tcp_write_timeout → tcp_write_err
+		a.ctrs = ctrsAbortOnTimeout // tcp_write_timeout → tcp_write_err
 		c.setState(cfg, e, Closed, 0, at, false, ruleRetransGaveUp)
 	case OrphanTimeout:
 		c.setState(cfg, e, Closed, 0, at, false, ruleOrphanGaveUp)
 	case SYNTimeout:
-		a.counters = synGaveUp
+		a.ctrs = ctrsSynGaveUp
 		c.setState(cfg, e, Closed, 0, at, false, ruleSynGaveUp)
 	case SYNACKTimeout:
-		a.counters = synackRetrans
+		a.ctrs = ctrsSynackRetrans
 		c.setState(cfg, e, Closed, 0, at, false, ruleSynAckGaveUp)
 		if p.state == SynSent {
 			// A client alive in SYN_SENT would have sent its SYN again

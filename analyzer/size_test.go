@@ -67,3 +67,29 @@ func TestLabelledSize(t *testing.T) {
 		t.Error("labelled holds a pointer")
 	}
 }
+
+// TestAnomalySize keeps an anomaly in 64 octets: a flow keeps its
+// anomalies until it finishes (a rare kind's facts belong in rareEP, as
+// rst-forged's evidence is).
+func TestAnomalySize(t *testing.T) {
+	if n := unsafe.Sizeof(anomaly{}); n > 64 {
+		t.Errorf("anomaly is %d octets, want at most 64", n)
+	}
+}
+
+// TestNotes checks that every note has its own words (the detail
+// writers compare notes, not words: two notes with one meaning would
+// drift apart).
+func TestNotes(t *testing.T) {
+	seen := map[string]note{}
+	for n := noteNone; n < numNotes; n++ {
+		w := n.String()
+		if w == "" && n != noteNone {
+			t.Errorf("note %d has no words", n)
+		}
+		if m, ok := seen[w]; ok {
+			t.Errorf("notes %d and %d are both %q", m, n, w)
+		}
+		seen[w] = n
+	}
+}

@@ -159,6 +159,9 @@ type rareEP struct {
 	// challengeOld: the challenge ACK awaited answers a segment with a
 	// too-old ACK (RFC 5961 §5.2, blind.go).
 	challengeOld bool
+	// forged: what proves our rst-forged anomaly's RST was not ours
+	// (conn.forged), while the flow has that anomaly.
+	forged fpEvidence
 }
 
 // noRare is what a flow without a rareState reads.

@@ -111,7 +111,7 @@ func (c *conn) twRejectStep(cfg *Config, seg *flow.Segment, s Side, snd, rcv *fl
 		// It is at the TIME_WAIT's rcv_nxt (the ACK's ack): exact.
 		if p.state == TimeWait && cfg.Profile.RSTKillsTimeWait && !cfg.RFC1337 && !tw.ignored {
 			a := c.addAnomaly(TimeWaitAssassination, p.side, seg.Frame)
-			a.dur, a.note, a.refFrame = seg.Time.Sub(p.since.time()), "reuse", tw.ackFrame
+			a.dur, a.note, a.refFrame = seg.Time.Sub(p.since.time()), noteReuse, tw.ackFrame
 			c.tentative(cfg, p, Closed, seg, pendRST, 0, ruleRstKillsTimeWait)
 			tw.killed = true
 		}
@@ -156,16 +156,22 @@ func (c *conn) confirmCause(e *endpoint, kind pendKind, frame int64) {
 // rejected: the outcome of the reuse (connected, with the time from the
 // first SYN to the SYN-ACK, or not in the capture).
 func (c *conn) judgeTWReject(a *anomaly) {
-	a.note, a.refFrame = "rejected", c.tw.ackFrame
+	a.note, a.refFrame = noteRejected, c.tw.ackFrame
 	synack := &c.synSegs[1]
-	a.note2 = "failed"
-	if c.haveSyn[1] && synack.ack == 1 {
-		a.note2 = "connected"
+	connected := c.haveSyn[1] && synack.ack == 1
+	if connected {
 		a.addFrame(synack.frame)
 		a.dur2 = time.Duration(synack.t - c.synSegs[0].t)
 	}
-	if c.tw.killed {
-		a.note2 += "-killed"
+	switch {
+	case connected && c.tw.killed:
+		a.note2 = noteConnectedKilled
+	case connected:
+		a.note2 = noteConnected
+	case c.tw.killed:
+		a.note2 = noteFailedKilled
+	default:
+		a.note2 = noteFailed
 	}
 }
 
@@ -178,11 +184,11 @@ func twRejectDetail(p para, d detailFacts) para {
 	}
 	p.s("; the ", peer, ", in SYN_SENT, answered that unacceptable ACK with a RST at its acknowledgment number (RFC 9293 §3.10.7.3) and sent its SYN again. Evidence: ").fr(a.frames).s(".")
 	switch a.note2 {
-	case "connected-killed":
+	case noteConnectedKilled:
 		p.s(" The RST killed the ", who, "'s TIME_WAIT (an assassination) and the SYN sent again was accepted: connected ").ms(a.dur2).s(" after the first SYN.")
-	case "connected":
+	case noteConnected:
 		p.s(" The TIME_WAIT kept refusing until it ended (RFC 1337: tcp_rfc1337=1 ignores the RST); connected ").ms(a.dur2).s(" after the first SYN.")
-	case "failed-killed":
+	case noteFailedKilled:
 		p.s(" The RST killed the ", who, "'s TIME_WAIT (an assassination), but no SYN-ACK followed in the capture.")
 	default:
 		p.s(" The TIME_WAIT ignored the RST (RFC 1337: tcp_rfc1337=1, or it never reached it) and no SYN-ACK followed in the capture: the reuse had not connected when the capture ended; it will when the TIME_WAIT expires, if connect() waits that long.")

@@ -36,7 +36,7 @@ func (c *conn) mainAnomaly() *anomaly {
 // TIME_WAIT assassinated by a reconnecting client's RST from SYN_SENT
 // (twreject.go) ended the previous connection's TIME_WAIT, not this flow.
 func (a *anomaly) ends() bool {
-	if a.kind == TimeWaitAssassination && a.note == "reuse" {
+	if a.kind == TimeWaitAssassination && a.note == noteReuse {
 		return false
 	}
 	return kinds[a.kind].ends
@@ -46,7 +46,7 @@ func (a *anomaly) ends() bool {
 func (c *conn) appendVerdict(p *para, t *Teardown) {
 	if a := c.mainAnomaly(); a != nil {
 		p.s(a.side.String(), " ")
-		if a.kind == RetransmissionTimeout && a.note2 != "gave-up" {
+		if a.kind == RetransmissionTimeout && a.note2 != noteGaveUp {
 			p.s("kept retransmitting to a silent peer (retransmission timeout pending)")
 		} else {
 			p.s(kinds[a.kind].act)
