@@ -97,7 +97,7 @@ func DefaultConfig() Config {
 		StuckAfter:  5 * time.Second,
 		IdleTimeout: 5 * time.Minute,
 		Grace:       2 * time.Second,
-		MaxFlows:    250_000, // ~1.5 GiB at worst (a SYN flood): docs/robustness.md
+		MaxFlows:    250_000, // ~1 GiB at worst (a SYN flood): docs/robustness.md
 		MaxSegments: 64,
 	}
 }
