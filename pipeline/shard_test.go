@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -75,14 +74,9 @@ func flowsOf(t *testing.T, path string, jobs int) ([]string, analyzer.Stats, Sta
 func TestShardedEqualsSingle(t *testing.T) {
 	dir := t.TempDir()
 	syn := filepath.Join(dir, "synth.pcap")
-	f, err := os.Create(syn)
-	if err != nil {
+	if _, err := synth.WriteFile(syn, synth.Config{Conns: 3000, Concurrency: 50}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := synth.Write(f, synth.Config{Conns: 3000, Concurrency: 50}); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	paths, _ := filepath.Glob("../fixtures/*.pcap*")
 	paths = append(paths, syn)
 	for _, p := range paths {
@@ -111,14 +105,9 @@ func TestShardedEqualsSingle(t *testing.T) {
 func TestShardedIDMapBounded(t *testing.T) {
 	const conns = 300_000 // well past 2 workers × flow.DefaultMaxFinished records
 	path := filepath.Join(t.TempDir(), "many.pcap")
-	f, err := os.Create(path)
-	if err != nil {
+	if _, err := synth.WriteFile(path, synth.Config{Conns: conns, Concurrency: 100}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := synth.Write(f, synth.Config{Conns: conns, Concurrency: 100}); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	type id struct{ stream, first int64 }
 	run := func(jobs int) ([]id, *Sharded) {
 		src, err := capture.Open(path)
@@ -164,15 +153,10 @@ func TestShardedIDMapBounded(t *testing.T) {
 // the one analyzer's.
 func TestShardedCloseChunked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "open.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Many concurrent flows: thousands open (or in their grace) at the end.
-	if _, err := synth.Write(f, synth.Config{Conns: 20_000, Concurrency: 2000}); err != nil {
+	if _, err := synth.WriteFile(path, synth.Config{Conns: 20_000, Concurrency: 2000}); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
 	want, _, _ := flowsOf(t, path, 1)
 	src, err := capture.Open(path)
 	if err != nil {

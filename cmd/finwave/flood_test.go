@@ -21,9 +21,9 @@ import (
 )
 
 // Flood parameters and the documented bound (docs/robustness.md). With
-// --max-flows 100000 the live heap levels off near 290 MB (about 2.9 KB per
-// open flow) and the resident set near 400–500 MiB (GOGC=100 lets the heap grow
-// to twice the live data); the bound leaves room for GC timing.
+// --max-flows 100000 the live heap levels off near 230 MB (about 2.3 KB per
+// open flow) and the resident set near 300–400 MiB (GOGC=100 lets the heap
+// grow to twice the live data); the bound leaves room for GC timing.
 const (
 	floodFlows    = 2_000_000
 	floodSmall    = 500_000 // the same flood, a quarter as long

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -75,6 +76,19 @@ type conn struct {
 	wait   time.Time // no frame before this capture time (a retransmission timer)
 	cseq   uint32    // client's next sequence number
 	sseq   uint32    // server's next sequence number
+}
+
+// WriteFile writes the capture Write makes to a new file at path.
+func WriteFile(path string, cfg Config) (Stats, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return Stats{}, fmt.Errorf("synth: %w", err)
+	}
+	st, err := Write(f, cfg)
+	if cerr := f.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("synth: %w", cerr)
+	}
+	return st, err
 }
 
 // Write writes a pcap (Ethernet, microsecond timestamps) of cfg to w.
