@@ -93,26 +93,19 @@ type jsonRollup struct {
 	Pairs    []jsonPair    `json:"pairs"`
 }
 
-// countMap is counts by name, without the zeros.
-func countMap[E ~uint8](counts []int64) map[string]int64 {
+// CountMap is counts (indexed by E: a pattern, a kind) by name, without
+// the zeros: the JSON's and the Parquet roll-ups' maps of counts.
+func CountMap[E interface {
+	~uint8
+	String() string
+}](counts []int64) map[string]int64 {
 	m := map[string]int64{}
 	for i, n := range counts {
 		if n > 0 {
-			m[stringer[E](E(i))] = n
+			m[E(i).String()] = n
 		}
 	}
 	return m
-}
-
-// stringer names a pattern or a kind.
-func stringer[E ~uint8](e E) string {
-	switch v := any(e).(type) {
-	case analyzer.Pattern:
-		return v.String()
-	case analyzer.Kind:
-		return v.String()
-	}
-	return ""
 }
 
 func jsonIdleOf(s *rollup.IdleStats) *jsonIdle {
@@ -129,9 +122,9 @@ func toJSONRollup(res *rollup.Result) *jsonRollup {
 		h := &res.Hosts[i]
 		jh := jsonHost{
 			Address: h.Addr.String(), Connections: h.Conns, AsClient: h.AsClient, AsServer: h.AsServer,
-			Patterns:    countMap[analyzer.Pattern](h.Patterns),
+			Patterns:    CountMap[analyzer.Pattern](h.Patterns),
 			ClosedFirst: jsonClosers{h.ClosedFirst, h.PeerClosedFirst, h.BothClosed},
-			Anomalies:   countMap[analyzer.Kind](h.Anomalies),
+			Anomalies:   CountMap[analyzer.Kind](h.Anomalies),
 			SecondsIn:   map[string]float64{},
 			Counters:    map[string]jsonBound{},
 			TWBuckets:   h.TWBuckets,
@@ -162,10 +155,10 @@ func toJSONRollup(res *rollup.Result) *jsonRollup {
 		s := &res.Services[i]
 		js := jsonService{
 			Address: s.Server.String(), Connections: s.Conns, Clients: s.Clients,
-			Patterns:        countMap[analyzer.Pattern](s.Patterns),
+			Patterns:        CountMap[analyzer.Pattern](s.Patterns),
 			ClosedFirst:     jsonClosers{s.ClosedFirst, s.PeerClosedFirst, s.BothClosed},
-			Anomalies:       countMap[analyzer.Kind](s.Anomalies),
-			ClientAnomalies: countMap[analyzer.Kind](s.PeerAnomalies),
+			Anomalies:       CountMap[analyzer.Kind](s.Anomalies),
+			ClientAnomalies: CountMap[analyzer.Kind](s.PeerAnomalies),
 			IdleTimeout:     jsonIdleOf(&s.Idle),
 			ClientReuseIdle: jsonIdleOf(&s.ClientIdle),
 			KeepAliveRace:   s.RaceRisk,

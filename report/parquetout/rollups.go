@@ -112,9 +112,9 @@ func (w *Writer) writeRollup(res *rollup.Result) error {
 		r := HostRow{
 			Capture: w.capture, Host: w.host, Address: h.Addr.String(),
 			Connections: h.Conns, AsClient: h.AsClient, AsServer: h.AsServer,
-			Patterns:        counts(h.Patterns, func(i int) string { return analyzer.Pattern(i).String() }),
+			Patterns:        report.CountMap[analyzer.Pattern](h.Patterns),
 			ClosedFirstSelf: h.ClosedFirst, ClosedFirstPeer: h.PeerClosedFirst, ClosedFirstBoth: h.BothClosed,
-			Anomalies:         counts(h.Anomalies, func(i int) string { return analyzer.Kind(i).String() }),
+			Anomalies:         report.CountMap[analyzer.Kind](h.Anomalies),
 			SecondsIn:         map[string]float64{},
 			PredictedNstatMin: map[string]int64{}, PredictedNstatMax: map[string]int64{},
 			TWBucketsUsed:   h.TWBuckets,
@@ -146,10 +146,10 @@ func (w *Writer) writeRollup(res *rollup.Result) error {
 		r := ServiceRow{
 			Capture: w.capture, Host: w.host, Address: s.Server.String(),
 			Connections: s.Conns, Clients: s.Clients,
-			Patterns:        counts(s.Patterns, func(i int) string { return analyzer.Pattern(i).String() }),
+			Patterns:        report.CountMap[analyzer.Pattern](s.Patterns),
 			ClosedFirstSelf: s.ClosedFirst, ClosedFirstPeer: s.PeerClosedFirst, ClosedFirstBoth: s.BothClosed,
-			Anomalies:       counts(s.Anomalies, func(i int) string { return analyzer.Kind(i).String() }),
-			ClientAnomalies: counts(s.PeerAnomalies, func(i int) string { return analyzer.Kind(i).String() }),
+			Anomalies:       report.CountMap[analyzer.Kind](s.Anomalies),
+			ClientAnomalies: report.CountMap[analyzer.Kind](s.PeerAnomalies),
 			IdleTimeout:     idleRow(&s.Idle), ClientReuseIdle: idleRow(&s.ClientIdle),
 			KeepAliveRace: s.RaceRisk, IdleCloseRaces: s.IdleRaces,
 			CloseWaitAtEnd: s.CloseWait, CloseWaitSince: timePtr(s.CloseWaitSince),
@@ -174,17 +174,6 @@ func (w *Writer) writeRollup(res *rollup.Result) error {
 		w.pairs.rows = append(w.pairs.rows, r)
 	}
 	return w.pairs.flush()
-}
-
-// counts is a map of the non-zero counts by name.
-func counts(c []int64, name func(int) string) map[string]int64 {
-	m := map[string]int64{}
-	for i, n := range c {
-		if n > 0 {
-			m[name(i)] = n
-		}
-	}
-	return m
 }
 
 func idleRow(s *rollup.IdleStats) *IdleRow {
