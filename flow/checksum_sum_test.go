@@ -21,6 +21,13 @@ func refSum(b []byte) uint16 {
 	return uint16(s)
 }
 
+// randomBytes fills b from r.
+func randomBytes(r *rand.Rand, b []byte) {
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+}
+
 // TestOnesSumMatchesReference checks the unrolled onesSum against RFC
 // 1071's loop on every length up to 200 octets, random, all-0xFF and
 // all-zero contents, and pseudoSumRaw against pseudoSum.
@@ -29,10 +36,10 @@ func TestOnesSumMatchesReference(t *testing.T) {
 	for n := 0; n <= 200; n++ {
 		for _, fill := range []int{-1, 0, 0xFF} {
 			b := make([]byte, n)
-			for i := range b {
-				if fill < 0 {
-					b[i] = byte(r.Uint32())
-				} else {
+			if fill < 0 {
+				randomBytes(r, b)
+			} else {
+				for i := range b {
 					b[i] = byte(fill)
 				}
 			}
@@ -44,9 +51,7 @@ func TestOnesSumMatchesReference(t *testing.T) {
 	}
 	for i := 0; i < 1000; i++ {
 		var h [40]byte
-		for j := range h {
-			h[j] = byte(r.Uint32())
-		}
+		randomBytes(r, h[:])
 		n := int(r.Uint32() % 70000)
 		v4 := fold(pseudoSumRaw(h[12:20], n)) == fold(pseudoSum(netip.AddrFrom4([4]byte(h[12:16])), netip.AddrFrom4([4]byte(h[16:20])), n))
 		v6 := fold(pseudoSumRaw(h[8:40], n)) == fold(pseudoSum(netip.AddrFrom16([16]byte(h[8:24])), netip.AddrFrom16([16]byte(h[24:40])), n))
@@ -62,9 +67,7 @@ func TestIPv4HeaderOKShortcut(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for i := 0; i < 10000; i++ {
 		var h [20]byte
-		for j := range h {
-			h[j] = byte(r.Uint32())
-		}
+		randomBytes(r, h[:])
 		if i%2 == 0 {
 			h[10], h[11] = 0, 0
 			c := ^fold(onesSum(0, h[:]))

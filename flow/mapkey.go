@@ -28,12 +28,18 @@ type mapKey struct {
 func family(a netip.Addr) uint16 {
 	switch {
 	case a.Is4():
-		return 1
+		return familyIPv4
 	case a.Is6():
-		return 2
+		return familyIPv6
 	}
 	return 0
 }
+
+// The address families of packedEnd.rest (0: the zero Addr).
+const (
+	familyIPv4 = 1
+	familyIPv6 = 2
+)
 
 // packedEnd is one endpoint as three words, ordered for canonicalisation.
 type packedEnd struct {
@@ -48,7 +54,7 @@ func packEnd(e *Endpoint) packedEnd {
 		a := e.Addr.As4()
 		return packedEnd{
 			w1:   0xffff<<16 | uint64(binary.LittleEndian.Uint32(a[:]))<<32,
-			rest: 1<<16 | uint32(e.Port),
+			rest: familyIPv4<<16 | uint32(e.Port),
 		}
 	}
 	b := e.Addr.As16()

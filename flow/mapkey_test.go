@@ -12,9 +12,7 @@ func TestPackEndIPv4(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for i := 0; i < 1000; i++ {
 		var a [4]byte
-		for j := range a {
-			a[j] = byte(r.Uint32())
-		}
+		randomBytes(r, a[:])
 		e := Endpoint{netip.AddrFrom4(a), uint16(r.Uint32())}
 		b := e.Addr.As16()
 		want := packedEnd{
