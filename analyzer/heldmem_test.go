@@ -11,7 +11,7 @@ import (
 
 // heldFlowBytes bounds what one finished flow holds while it waits out the
 // grace (Config.Grace) for late retransmissions: its conn (the 1,152-octet
-// size class), its flow.Conn (416, with its slot's LRU link, activity time
+// size class), its flow.Conn (400, with its slot's LRU link, activity time
 // and heap position), its index and deadline entries, its room for
 // changes (typicalChanges of 32 octets) and its labelled segments (4 of 32
 // for a clean close): about 2,150 octets, 7 % under the bound. At 17,600

@@ -8,22 +8,18 @@ import (
 // Conn is one TCP connection: one Wireshark tcp.stream (but see Track on
 // overlays).
 //
-// unsafe.Sizeof(Conn{}) is 416 octets on 64-bit platforms (checked by
+// unsafe.Sizeof(Conn{}) is 400 octets on 64-bit platforms (checked by
 // TestConnSize); with its index entry, slot, LRU link and activity time
-// a tracked connection costs about 450 octets plus whatever the user
+// a tracked connection costs about 430 octets plus whatever the user
 // hangs on Data (the overlays by direction and in the key take 24 of
-// them). The conn keeps no copy of a segment's tunnel (the analyzer keeps
-// the one it reports) and its times as Unix nanoseconds: no pointer
-// (time.Location) written per segment.
+// them). The conn keeps no copy of a segment's tunnel or time: the
+// analyzer keeps the ones it reports.
 type Conn struct {
 	ID   int64    // stream index: equals Wireshark's tcp.stream for the same capture
 	A, B Endpoint // A is the source of the first segment seen
 	Half [2]Half  // Half[DirAB] is what A sent
 
-	// The frame numbers and capture times (Unix nanoseconds) of the
-	// conn's first and latest segments.
-	FirstFrame, LastFrame int64
-	FirstAt, LastAt       int64
+	FirstFrame, LastFrame int64 // the frames of the conn's first and latest segments
 
 	// Streams lists the further Wireshark stream ids this conn took
 	// over, in order, each with the frame that started it: a segment
@@ -337,7 +333,7 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 		c.A, c.B = seg.Src, seg.Dst
 		c.aFirst = srcFirst
 	}
-	c.FirstFrame, c.FirstAt = seg.Frame, seg.Time.UnixNano()
+	c.FirstFrame = seg.Frame
 	t.idx.insert(h, connRef(c.slot))
 	t.nopen++
 	t.stats.Created++
@@ -347,10 +343,10 @@ func (t *Table) Track(seg *Segment) (c *Conn, dir Dir, created bool) {
 	return c, dir, true
 }
 
-// touch records seg's activity on c: times, LRU position, stream state,
-// the first tunnel and overlay (ovl, seg's) of its direction.
+// touch records seg's activity on c: its frame, LRU position, stream
+// state, the first overlay (ovl, seg's) of its direction.
 func (t *Table) touch(c *Conn, seg *Segment, dir Dir, ovl uint64) {
-	c.LastFrame, c.LastAt = seg.Frame, seg.Time.UnixNano()
+	c.LastFrame = seg.Frame
 	if ovl != 0 && c.ovl[dir] == 0 {
 		c.ovl[dir] = ovl
 	}
