@@ -2,7 +2,6 @@ package analyzer
 
 import (
 	"math"
-	"strconv"
 	"time"
 
 	"finwave/flow"
@@ -359,7 +358,7 @@ type anomaly struct {
 
 // note is a fixed qualifier a rule gives its anomaly, for the detail
 // writers and the verdict to read (anomaly.note, note2); noteNone is no
-// qualifier. notes holds each one's words.
+// qualifier. Notes are only compared, never printed.
 type note uint8
 
 const (
@@ -391,43 +390,6 @@ const (
 	noteConnectedKilled
 	numNotes
 )
-
-// notes are the notes' words, indexed by note.
-var notes = [numNotes]string{
-	noteNone:            "",
-	noteIP:              "ip",
-	noteTCP:             "tcp",
-	noteLikely:          "likely",
-	noteClose:           "close",
-	noteAccepted:        "accepted",
-	noteRetried:         "retried",
-	noteUnanswered:      "unanswered",
-	noteReuse:           "reuse",
-	noteHalfClose:       "half-close",
-	noteAfterReply:      "after-reply",
-	noteMinisock:        "minisock",
-	noteStill:           "still",
-	noteTimeWait:        "time-wait",
-	noteChallenge:       "challenge",
-	noteOutside:         "outside",
-	noteOrphanACK:       "orphan-ack",
-	noteFIN:             "fin",
-	noteRejected:        "rejected",
-	noteOngoing:         "ongoing",
-	noteRTT:             "rtt",
-	noteGaveUp:          "gave-up",
-	noteFailed:          "failed",
-	noteConnected:       "connected",
-	noteFailedKilled:    "failed-killed",
-	noteConnectedKilled: "connected-killed",
-}
-
-func (n note) String() string {
-	if n < numNotes {
-		return notes[n]
-	}
-	return "note(" + strconv.Itoa(int(n)) + ")"
-}
 
 // counterSet names the nstat counters an anomaly's cause certainly
 // increments (Anomaly.Counters): its kind's (kindRecord.counters), or a

@@ -87,7 +87,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn
 	t.ServerEnd = c.endState(cfg, Server)
 
 	segs, chs := t.Segments, t.changes
-	if !cfg.NoLadder {
+	if !cfg.Brief {
 		segs, chs = c.ladder(cfg, t, segs, chs)
 	}
 	if segs == nil {
@@ -113,7 +113,7 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn
 		fr = append(fr, a.frames...)
 		frames := fr[start:len(fr):len(fr)]
 		slices.Sort(frames)
-		if !cfg.NoText {
+		if !cfg.Brief {
 			c.appendDetail(&p, cfg, a)
 		}
 		ends = append(ends, len(p.b))
@@ -129,14 +129,14 @@ func (c *conn) finish(cfg *Config, why flow.Finish, now time.Time, fc *flow.Conn
 	histStart := len(p.b)
 	p.b = c.zeek.AppendHistory(p.b)
 	verdictStart := len(p.b)
-	if !cfg.NoText {
+	if !cfg.Brief {
 		c.appendVerdict(&p, t)
 	}
 	vantStart := len(p.b)
 	var clueStarts, clueEnds [len(clues)]int
 	for i := range clues {
 		clueStarts[i] = len(p.b)
-		if cfg.NoText || !vant.appendEvidence(&p, clues[i]) {
+		if cfg.Brief || !vant.appendEvidence(&p, clues[i]) {
 			p.b = p.b[:clueStarts[i]]
 		}
 		clueEnds[i] = len(p.b)

@@ -92,8 +92,8 @@ func (c *conn) runOf(s Side) *quiet {
 
 // endRun gives the flow's run back to the spares: its side's peer spoke.
 func (c *conn) endRun() {
-	if c.run != nil && c.spare != nil {
-		c.spare.runs = append(c.spare.runs, c.run)
+	if c.spare != nil {
+		give(&c.spare.runs, c.run)
 	}
 	c.run = nil
 }

@@ -76,20 +76,3 @@ func TestAnomalySize(t *testing.T) {
 		t.Errorf("anomaly is %d octets, want at most 64", n)
 	}
 }
-
-// TestNotes checks that every note has its own words (the detail
-// writers compare notes, not words: two notes with one meaning would
-// drift apart).
-func TestNotes(t *testing.T) {
-	seen := map[string]note{}
-	for n := noteNone; n < numNotes; n++ {
-		w := n.String()
-		if w == "" && n != noteNone {
-			t.Errorf("note %d has no words", n)
-		}
-		if m, ok := seen[w]; ok {
-			t.Errorf("notes %d and %d are both %q", m, n, w)
-		}
-		seen[w] = n
-	}
-}

@@ -48,6 +48,13 @@ func take[T any](sp *spares, free func(*spares) *[]*T) *T {
 	return new(T)
 }
 
+// give puts p, if any, back on the free list l.
+func give[T any](l *[]*T, p *T) {
+	if p != nil {
+		*l = append(*l, p)
+	}
+}
+
 func freeRsts(sp *spares) *[]*rstPair    { return &sp.rsts }
 func freeTWs(sp *spares) *[]*twReuse     { return &sp.tws }
 func freeZCs(sp *spares) *[]*zeekConns   { return &sp.zcs }
@@ -99,23 +106,13 @@ func (c *conn) setLastRst(s Side, r ownRST) {
 // not use them again (newConn clears its pointers).
 func (c *conn) release() {
 	if sp := c.spare; sp != nil {
-		if c.rsts != nil {
-			sp.rsts = append(sp.rsts, c.rsts)
-		}
-		if c.tw != nil {
-			sp.tws = append(sp.tws, c.tw)
-		}
-		if c.pends != nil {
-			sp.pends = append(sp.pends, c.pends)
-		}
-		if c.rare != nil {
-			sp.rares = append(sp.rares, c.rare)
-		}
-		if c.zc != nil {
-			// Its done array goes with it: finish copied the ended
-			// Zeek connections into the Teardown.
-			sp.zcs = append(sp.zcs, c.zc)
-		}
+		give(&sp.rsts, c.rsts)
+		give(&sp.tws, c.tw)
+		give(&sp.pends, c.pends)
+		give(&sp.rares, c.rare)
+		// Its done array goes with it: finish copied the ended Zeek
+		// connections into the Teardown.
+		give(&sp.zcs, c.zc)
 	}
 	c.rsts, c.tw, c.zc, c.pends, c.rare = nil, nil, nil, nil, nil
 	c.endRun()

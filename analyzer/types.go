@@ -573,17 +573,12 @@ type Config struct {
 	// finishes, reconciled with the machines (kernel.go).
 	Kernel Kernel
 
-	// NoText leaves the Teardown's prose out: every Anomaly's Detail,
-	// the Verdict and the Vantage's Evidence are empty; every other
-	// field is as without it. For a sink that shows no flow (finwave -q,
-	// whose exit status and --fail-on read kinds and severities): writing
-	// that text is about a third of finishing a flow.
-	NoText bool
-
-	// NoLadder leaves the Teardown's Segments empty (and so their
-	// Changes); every other field is as without it, SegmentsOmitted
-	// included. For the same sinks as NoText: the ladder is what a
-	// report shows of a flow, and copying it out is about a fifth of
-	// finishing one.
-	NoLadder bool
+	// Brief leaves out of the Teardown what only a shown flow reads: its
+	// prose (every Anomaly's Detail, the Verdict and the Vantage's
+	// Evidence are empty) and its ladder (Segments is empty, not nil);
+	// every other field is as without it, SegmentsOmitted included. For a
+	// sink that shows no flow (finwave -q, whose exit status and
+	// --fail-on read kinds, severities and patterns): writing the prose is
+	// about a third of finishing a flow, copying the ladder out a fifth.
+	Brief bool
 }

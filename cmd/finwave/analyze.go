@@ -129,8 +129,7 @@ func analyze(ctx context.Context, args []string, e *env, hosts bool) error {
 	// -q with no file output shows no flow: the analyzer leaves out the
 	// prose and the ladders nothing reads (anomaly details, verdicts,
 	// labelled segments; --fail-on gates on kinds and patterns).
-	cfg.NoText = f.quiet && f.html == "" && f.parquet == "" && f.wr.path == ""
-	cfg.NoLadder = cfg.NoText
+	cfg.Brief = f.quiet && f.html == "" && f.parquet == "" && f.wr.path == ""
 	base, err := f.runner()
 	if err != nil {
 		return err

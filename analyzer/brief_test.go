@@ -36,55 +36,42 @@ func sameExported(t *testing.T, flow int, option string, f, b Teardown) {
 	}
 }
 
-// Config.NoText changes nothing but the prose: the same flows give the
-// same Teardowns, less Detail, Verdict and Evidence.
-func TestNoText_onlyTheProse(t *testing.T) {
-	full, bare := briefRun(func(*Config) {}), briefRun(func(c *Config) { c.NoText = true })
+// Config.Brief changes nothing but the prose and the ladder: the same
+// flows give the same Teardowns, less Detail, Verdict and Evidence, and
+// with Segments empty (not nil).
+func TestBrief_onlyProseAndLadder(t *testing.T) {
+	full, bare := briefRun(func(*Config) {}), briefRun(func(c *Config) { c.Brief = true })
 	if len(full) != 2 || len(bare) != 2 {
 		t.Fatalf("%d and %d teardowns, want 2 each", len(full), len(bare))
 	}
 	if len(full[0].Anomalies) == 0 || full[0].Anomalies[0].Detail == "" || full[0].Verdict == "" {
-		t.Fatalf("flow 0 without NoText: %d anomalies, verdict %q: want prose to leave out", len(full[0].Anomalies), full[0].Verdict)
-	}
-	for i := range full {
-		f, b := full[i], bare[i]
-		if b.Verdict != "" || len(b.Vantage.Evidence) != 0 {
-			t.Errorf("flow %d: verdict %q, evidence %q with NoText", i, b.Verdict, b.Vantage.Evidence)
-		}
-		for j := range b.Anomalies {
-			if b.Anomalies[j].Detail != "" {
-				t.Errorf("flow %d anomaly %d: detail %q with NoText", i, j, b.Anomalies[j].Detail)
-			}
-		}
-		// Everything else alike: blank the prose of the full one, and
-		// compare the exported fields.
-		ff, bb := *f, *b
-		ff.Verdict, ff.Vantage.Evidence, bb.Vantage.Evidence = "", nil, nil
-		ff.Anomalies = append([]Anomaly(nil), f.Anomalies...)
-		for j := range ff.Anomalies {
-			ff.Anomalies[j].Detail = ""
-		}
-		sameExported(t, i, "NoText", ff, bb)
-	}
-}
-
-// Config.NoLadder changes nothing but the labelled segments: empty, not
-// nil, and every other field as without it.
-func TestNoLadder_onlyTheSegments(t *testing.T) {
-	full, bare := briefRun(func(*Config) {}), briefRun(func(c *Config) { c.NoLadder = true })
-	if len(full) != 2 || len(bare) != 2 {
-		t.Fatalf("%d and %d teardowns, want 2 each", len(full), len(bare))
+		t.Fatalf("flow 0 without Brief: %d anomalies, verdict %q: want prose to leave out", len(full[0].Anomalies), full[0].Verdict)
 	}
 	for i := range full {
 		f, b := full[i], bare[i]
 		if len(f.Segments) == 0 {
-			t.Fatalf("flow %d without NoLadder: no segments, want a ladder to leave out", i)
+			t.Fatalf("flow %d without Brief: no segments, want a ladder to leave out", i)
+		}
+		if b.Verdict != "" || len(b.Vantage.Evidence) != 0 {
+			t.Errorf("flow %d: verdict %q, evidence %q with Brief", i, b.Verdict, b.Vantage.Evidence)
+		}
+		for j := range b.Anomalies {
+			if b.Anomalies[j].Detail != "" {
+				t.Errorf("flow %d anomaly %d: detail %q with Brief", i, j, b.Anomalies[j].Detail)
+			}
 		}
 		if b.Segments == nil || len(b.Segments) != 0 {
-			t.Errorf("flow %d: %d segments (nil %v) with NoLadder, want an empty slice", i, len(b.Segments), b.Segments == nil)
+			t.Errorf("flow %d: %d segments (nil %v) with Brief, want an empty slice", i, len(b.Segments), b.Segments == nil)
 		}
+		// Everything else alike: blank the prose and the ladder of the
+		// full one, and compare the exported fields.
 		ff, bb := *f, *b
+		ff.Verdict, ff.Vantage.Evidence, bb.Vantage.Evidence = "", nil, nil
 		ff.Segments = bb.Segments
-		sameExported(t, i, "NoLadder", ff, bb)
+		ff.Anomalies = append([]Anomaly(nil), f.Anomalies...)
+		for j := range ff.Anomalies {
+			ff.Anomalies[j].Detail = ""
+		}
+		sameExported(t, i, "Brief", ff, bb)
 	}
 }
