@@ -14,7 +14,7 @@ import (
 // size class), its flow.Conn (400, with its slot's LRU link, activity time
 // and heap position), its index and deadline entries, its room for
 // changes (typicalChanges of 32 octets) and its labelled segments (4 of 32
-// for a clean close): about 2,150 octets, 7 % under the bound. At 17,600
+// for a clean close): about 2,130 octets, 8 % under the bound. At 17,600
 // connections a second a 2 s grace holds ~35,000 of them: most of
 // finwave's peak memory (README, Performance). A conn back in the 1,536
 // class, or labelled segments at their 96 octets of before, fail it.
